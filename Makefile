@@ -1,0 +1,69 @@
+# omniguichet — two commands: `make demo` and `make test`. Everything else is below.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_PERSONS ?= 20000
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: demo test setup lint typecheck migrations-check test-sqlite test-postgres bench serve clean help
+
+help:
+	@echo "make demo   — set up, seed $(DEMO_PERSONS) persons and run the platform with its worker on http://$(HOST):$(PORT)"
+	@echo "make test   — set up and run ruff, mypy, makemigrations --check and pytest on SQLite and PostgreSQL"
+	@echo "make bench  — run the benchmarks in bench/ (figures go to bench/RESULTS.md by hand)"
+
+$(BIN)/python:
+	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
+	  echo "python3-venv is missing: installing it with apt-get"; \
+	  apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null && $(PYTHON) -m venv $(VENV); }
+
+# Reinstall only when the dependency list changes.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q --upgrade pip setuptools wheel 2>&1 | grep -v "^WARNING: Location" || true
+	$(BIN)/python -m pip install -q -e '.[dev]' 2>&1 | grep -v "^WARNING: Location" || true
+	$(BIN)/python -c "import omniguichet, django, ninja, pytest" # fails loudly if the install did not work
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: setup
+	$(BIN)/omniguichet migrate --no-input -v 0
+	$(BIN)/omniguichet seed --persons $(DEMO_PERSONS) --if-empty
+	@echo
+	@echo "  omniguichet runs on http://$(HOST):$(PORT)/  (Ctrl-C stops the web server and the worker)"
+	@echo "  API documentation: http://$(HOST):$(PORT)/api/v1/docs   administration: http://$(HOST):$(PORT)/admin/"
+	@echo "  demo logins: agent-751 / demo-agent-2026 (one agent-<code> per caisse), supervisor / demo-supervisor-2026"
+	@echo
+	DEBUG=1 $(BIN)/omniguichet serve --host $(HOST) --port $(PORT)
+
+lint: setup
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: setup
+	$(BIN)/mypy
+
+migrations-check: setup
+	OMNIGUICHET_VAR_DIR=$$(mktemp -d) $(BIN)/omniguichet makemigrations --check --dry-run
+
+test-sqlite: setup
+	OMNIGUICHET_VAR_DIR=$$(mktemp -d) $(BIN)/pytest -n 2 -q
+
+# A throwaway PostgreSQL cluster for the run (Debian's pg_virtualenv); PostgreSQL is installed when missing.
+test-postgres: setup
+	@command -v pg_virtualenv >/dev/null || { echo "installing PostgreSQL (apt-get)"; \
+	  apt-get update -qq && apt-get install -y -qq postgresql postgresql-contrib >/dev/null; }
+	OMNIGUICHET_VAR_DIR=$$(mktemp -d) pg_virtualenv sh -c \
+	  'DATABASE_URL="postgres://$$PGUSER:$$PGPASSWORD@$$PGHOST:$${PGPORT:-5432}/$$PGDATABASE" $(BIN)/pytest -n 2 -q'
+
+test: lint typecheck migrations-check test-sqlite test-postgres
+
+bench: setup
+	$(BIN)/python -m bench.seed
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

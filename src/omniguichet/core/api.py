@@ -1,0 +1,108 @@
+"""The HTTP API under /api/v1: bearer-token authentication, the error format, and the routers of every app."""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI, Schema
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.security import HttpBearer
+
+from omniguichet.core.errors import ServiceError
+from omniguichet.core.services import authenticate_token
+
+
+class BearerToken(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str):
+        user = authenticate_token(token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+class ErrorBody(Schema):
+    code: str
+    message: str
+    fields: dict[str, str]
+
+
+class ErrorOut(Schema):
+    error: ErrorBody
+
+
+api = NinjaAPI(
+    title="omniguichet API",
+    version="1",
+    description="API of the omniguichet platform. Authenticate with `Authorization: Bearer <token>` "
+    '(`omniguichet token --user NAME`). Errors: `{"error": {"code", "message", "fields"}}`.',
+    auth=BearerToken(),
+    urls_namespace="api-v1",
+)
+
+
+def _error(
+    request: HttpRequest, status: int, code: str, message: str, fields: dict | None = None
+) -> HttpResponse:
+    return api.create_response(
+        request, {"error": {"code": code, "message": message, "fields": fields or {}}}, status=status
+    )
+
+
+@api.exception_handler(ServiceError)
+def on_service_error(request: HttpRequest, exc: ServiceError) -> HttpResponse:
+    return _error(request, exc.status, exc.code, exc.message, exc.fields)
+
+
+@api.exception_handler(NinjaValidationError)
+def on_validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    fields: dict[str, str] = {}
+    for err in exc.errors:
+        # loc is like ("body", "payload", "birth_date"): the field is the last named part.
+        loc = [str(part) for part in err.get("loc", ()) if part not in ("body", "payload", "query", "path")]
+        fields[".".join(loc) or "body"] = str(err.get("msg", "invalid"))
+    message = "; ".join(f"{name}: {reason}" for name, reason in fields.items())
+    return _error(request, 422, "invalid", message, fields)
+
+
+@api.exception_handler(AuthenticationError)
+def on_authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    response = _error(request, 401, "unauthenticated", "a valid bearer token is required")
+    response["WWW-Authenticate"] = "Bearer"
+    return response
+
+
+@api.exception_handler(Http404)
+def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return _error(request, 404, "not_found", str(exc) or "not found")
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    return _error(request, exc.status_code, "http_error", str(exc))
+
+
+class MeOut(Schema):
+    username: str
+    role: str
+    caisse: str | None
+    national: bool
+
+
+@api.get("/me", response={200: MeOut, 401: ErrorOut}, tags=["core"], summary="Who the token belongs to")
+def me(request: HttpRequest) -> MeOut:
+    user = request.user
+    return MeOut(
+        username=user.get_username(),
+        role=user.role,  # type: ignore[union-attr]
+        caisse=user.caisse_id,  # type: ignore[union-attr]
+        national=user.is_national,  # type: ignore[union-attr]
+    )
+
+
+def register_routers() -> None:
+    from omniguichet.referential.api import router as referential_router
+
+    api.add_router("/", referential_router)
+
+
+register_routers()

@@ -1,0 +1,16 @@
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+
+class Command(BaseCommand):
+    help = "Run the background task worker (django-tasks database backend) on every queue."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--batch", action="store_true", help="process what is queued, then exit")
+        parser.add_argument("--interval", type=float, default=1.0, help="seconds between polls when idle")
+
+    def handle(self, *args, **options) -> None:
+        extra = ["--batch"] if options["batch"] else []
+        call_command(
+            "db_worker", "--queue-name", "*", "--interval", str(options["interval"]), "--no-reload", *extra
+        )

@@ -1,0 +1,71 @@
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from omniguichet.core.errors import ServiceError
+from omniguichet.demo.services import DEMO_AGENT_PASSWORD, DEMO_SUPERVISOR_PASSWORD, seed_population
+from omniguichet.referential.models import Person
+
+
+class Command(BaseCommand):
+    help = "Create a deterministic synthetic population (persons, dependants, accounts, contact points, ...)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--persons", type=int, required=True, help="number of insured persons to create")
+        parser.add_argument("--seed", type=int, default=42, help="random seed (same seed, same population)")
+        parser.add_argument(
+            "--append", action="store_true", help="add to a database that already has persons"
+        )
+        parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="do nothing (and succeed) when the database already has persons",
+        )
+        parser.add_argument("--employers", type=int, default=None, help="default: persons / 200")
+        parser.add_argument("--professionals", type=int, default=None, help="default: persons / 300")
+        parser.add_argument("--no-progress", action="store_true", help="no progress bar (logs, CI)")
+
+    def handle(self, *args, **options) -> None:
+        if options["if_empty"] and Person.objects.exists():
+            self.stdout.write("The database already has a population: nothing seeded.")
+            return
+        console = Console(file=self.stdout._out, stderr=False)  # type: ignore[arg-type]
+        columns = [
+            TextColumn("[bold]Population"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+        ]
+        with Progress(*columns, console=console, disable=options["no_progress"]) as progress:
+            task = progress.add_task("persons", total=options["persons"])
+            try:
+                report = seed_population(
+                    persons=options["persons"],
+                    seed=options["seed"],
+                    append=options["append"],
+                    employers=options["employers"],
+                    professionals=options["professionals"],
+                    progress=lambda n: progress.advance(task, n),
+                )
+            except ServiceError as exc:
+                raise CommandError(exc.message) from exc
+        rate = report.persons / report.seconds if report.seconds else 0
+        self.stdout.write(
+            f"{report.persons:,} persons ({report.dependants:,} dependants), {report.accounts:,} online accounts, "
+            f"{report.contact_points:,} contact points, {report.preferences:,} channel preferences, "
+            f"{report.consents:,} consents, {report.employers:,} employers, {report.professionals:,} "
+            f"professionals, {report.users} new staff users in {report.seconds:.1f} s ({rate:,.0f} persons/s)."
+        )
+        if report.users:
+            self.stdout.write(
+                f"Demo logins: agent-<caisse code> / {DEMO_AGENT_PASSWORD} (e.g. agent-751), "
+                f"supervisor / {DEMO_SUPERVISOR_PASSWORD}. For demonstration only."
+            )

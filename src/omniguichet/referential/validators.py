@@ -1,0 +1,215 @@
+"""Validators of the referential's identifiers and contact points.
+
+Each validator returns the normalised value or raises django.core.exceptions.ValidationError with a message that
+says why (the caller adds which field). Check digits come from python-stdnum; the structural rules (sex digit,
+month, department) are checked here so that a refusal can say precisely what is wrong.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import phonenumbers
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from email_validator import EmailNotValidError
+from email_validator import validate_email as _validate_email
+from stdnum import luhn
+from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength
+from stdnum.fr import nir as stdnum_nir
+from stdnum.fr import siret as stdnum_siret
+
+# Months 20, 30-42 and 50 are used when the birth month is unknown (civil status incomplete).
+NIR_UNKNOWN_MONTHS = frozenset({20, *range(30, 43), 50})
+# 1 and 2: definitive numbers; 7 and 8: provisional numbers (people being registered).
+NIR_SEX_DIGITS = {"1": "M", "2": "F", "7": "M", "8": "F"}
+OVERSEAS_DEPARTMENTS = frozenset({"971", "972", "973", "974", "975", "976", "977", "978"})
+
+
+@dataclass(frozen=True)
+class NirParts:
+    sex: str  # "M" or "F"
+    year: int  # two digits
+    month: int  # 1-12, or one of NIR_UNKNOWN_MONTHS
+    department: str  # "01".."95", "2A", "2B", "20" (Corsica before 1976), "971".."978", "98", "99"
+    commune: str  # INSEE commune (or country, for 99) code within the department
+    order: str
+    key: str
+
+    @property
+    def birth_place(self) -> str:
+        """INSEE code of the birth place (5 characters), as written in the NIR."""
+        return f"{self.department}{self.commune}"
+
+    @property
+    def month_known(self) -> bool:
+        return 1 <= self.month <= 12
+
+
+def _clean(value: str) -> str:
+    return "".join(str(value).split()).replace(".", "").replace("-", "").upper()
+
+
+def nir_key(first13: str) -> str:
+    """The 2-digit key of a NIR from its first 13 characters (Corsica 2A/2B count as 19/18)."""
+    return str(stdnum_nir.calc_check_digits(first13 + "00"))
+
+
+def compose_nir(
+    *, sex: str, birth_date: dt.date, birth_place: str, order: int, month: int | None = None
+) -> str:
+    """Build the NIR of an identity (the inverse of parse_nir); month overrides the birth month when unknown."""
+    digit = "1" if sex == "M" else "2"
+    place = birth_place
+    if place[:2] in {"2A", "2B"} and birth_date.year < 1976:
+        place = "20" + place[2:]  # Corsica was one department until 1976
+    first13 = f"{digit}{birth_date.year % 100:02d}{month or birth_date.month:02d}{place}{order:03d}"
+    return first13 + nir_key(first13)
+
+
+def parse_nir(value: str) -> NirParts:
+    """Validate a NIR (15 characters, spaces allowed) and return its parts."""
+    nir = _clean(value)
+    if len(nir) != 15:
+        raise ValidationError(
+            _("must have 15 characters (13 plus a 2-digit key), got %(n)d") % {"n": len(nir)},
+            code="length",
+        )
+    department = nir[5:7]
+    if not (nir[:5].isdigit() and nir[7:].isdigit() and (department.isdigit() or department in {"2A", "2B"})):
+        raise ValidationError(
+            _("only digits are allowed, except 2A or 2B for Corsica in positions 6-7"), code="format"
+        )
+    sex_digit = nir[0]
+    if sex_digit not in NIR_SEX_DIGITS:
+        raise ValidationError(
+            _("the first digit (sex) must be 1 or 2 (7 or 8 for a provisional number), got %(d)s")
+            % {"d": sex_digit},
+            code="sex",
+        )
+    month = int(nir[3:5])
+    if not (1 <= month <= 12 or month in NIR_UNKNOWN_MONTHS):
+        raise ValidationError(
+            _("the birth month %(m)s is not possible (01-12, or 20, 30-42, 50 when unknown)")
+            % {"m": nir[3:5]},
+            code="month",
+        )
+    if department == "00":
+        raise ValidationError(_("the department 00 does not exist"), code="department")
+    if department == "97":
+        department = nir[5:8]
+        if department not in OVERSEAS_DEPARTMENTS:
+            raise ValidationError(
+                _("the overseas department %(d)s does not exist (971-978)") % {"d": department},
+                code="department",
+            )
+        commune = nir[8:10]
+    else:
+        commune = nir[7:10]
+    if int(commune) == 0:
+        raise ValidationError(_("the commune or country code cannot be zero"), code="commune")
+    if nir[10:13] == "000":
+        raise ValidationError(_("the order number cannot be 000"), code="order")
+    expected = nir_key(nir[:13])
+    if nir[13:] != expected:
+        raise ValidationError(
+            _("the key %(got)s does not match, expected %(expected)s")
+            % {"got": nir[13:], "expected": expected},
+            code="key",
+        )
+    return NirParts(
+        sex=NIR_SEX_DIGITS[sex_digit],
+        year=int(nir[1:3]),
+        month=month,
+        department=department,
+        commune=commune,
+        order=nir[10:13],
+        key=nir[13:],
+    )
+
+
+def validate_nir(value: str) -> str:
+    """Return the NIR normalised (15 characters, no spaces) or raise ValidationError."""
+    parse_nir(value)
+    return _clean(value)
+
+
+def nir_identity_errors(nir: str, *, sex: str, birth_date: dt.date, birth_place: str) -> dict[str, str]:
+    """Fields of an identity that contradict its (valid) NIR, with the reason."""
+    parts = parse_nir(nir)
+    errors: dict[str, str] = {}
+    if parts.sex != sex:
+        errors["sex"] = _("does not match the NIR (first digit %(d)s)") % {"d": nir[0]}
+    if parts.year != birth_date.year % 100:
+        errors["birth_date"] = _("the year does not match the NIR (%(y)02d)") % {"y": parts.year}
+    elif parts.month_known and parts.month != birth_date.month:
+        errors["birth_date"] = _("the month does not match the NIR (%(m)02d)") % {"m": parts.month}
+    place_in_nir = parts.birth_place
+    corsica_before_1976 = parts.department == "20" and birth_place[:2] in {"2A", "2B"}
+    if birth_place != place_in_nir and not (corsica_before_1976 and birth_place[2:] == parts.commune):
+        errors["birth_place"] = _("does not match the NIR (%(p)s)") % {"p": place_in_nir}
+    return errors
+
+
+def mask_nir(nir: str) -> str:
+    """NIR shown to people who do not need it whole: sex and birth year/month kept, the rest hidden."""
+    return f"{nir[0]} {nir[1:3]} {nir[3:5]} •• ••• ••• ••"
+
+
+def validate_siret(value: str) -> str:
+    try:
+        return str(stdnum_siret.validate(value))
+    except InvalidLength:
+        digits = stdnum_siret.compact(value)
+        raise ValidationError(
+            _("must have 14 digits, got %(n)d") % {"n": len(digits)}, code="length"
+        ) from None
+    except InvalidFormat:
+        raise ValidationError(_("only digits are allowed"), code="format") from None
+    except InvalidChecksum:
+        raise ValidationError(_("the check digit does not match (Luhn)"), code="checksum") from None
+
+
+def validate_rpps(value: str) -> str:
+    rpps = _clean(value)
+    if not rpps.isdigit():
+        raise ValidationError(_("only digits are allowed"), code="format")
+    if len(rpps) != 11:
+        raise ValidationError(_("must have 11 digits, got %(n)d") % {"n": len(rpps)}, code="length")
+    if not luhn.is_valid(rpps):
+        raise ValidationError(
+            _("the check digit %(got)s does not match, expected %(expected)s")
+            % {"got": rpps[-1], "expected": luhn.calc_check_digit(rpps[:-1])},
+            code="checksum",
+        )
+    return rpps
+
+
+MOBILE_TYPES = frozenset(
+    {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
+)
+
+
+def validate_mobile_phone(value: str, *, region: str = "FR") -> str:
+    """Return a mobile number in E.164 (+33612345678); French numbers may be written nationally."""
+    try:
+        number = phonenumbers.parse(str(value), region)
+    except phonenumbers.NumberParseException:
+        raise ValidationError(_("is not a phone number"), code="format") from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationError(_("is not a valid phone number"), code="invalid")
+    if phonenumbers.number_type(number) not in MOBILE_TYPES:
+        raise ValidationError(_("is not a mobile number (SMS cannot reach it)"), code="not_mobile")
+    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+
+def validate_email_address(value: str) -> str:
+    """Return the e-mail address lower-cased, after a syntax check (no DNS lookup)."""
+    try:
+        result = _validate_email(str(value).strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ValidationError(
+            _("is not a valid e-mail address: %(reason)s") % {"reason": exc}, code="invalid"
+        ) from None
+    return str(result.normalized).lower()

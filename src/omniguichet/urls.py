@@ -1,0 +1,11 @@
+from django.contrib import admin
+from django.urls import path
+
+from omniguichet.core.api import api
+from omniguichet.core.views import home
+
+urlpatterns = [
+    path("", home, name="home"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+]

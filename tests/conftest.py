@@ -1,0 +1,76 @@
+import datetime as dt
+import itertools
+
+import pytest
+
+from omniguichet.core.actors import Actor
+from omniguichet.referential.models import Caisse, Person, Role, User
+from omniguichet.referential.validators import compose_nir
+
+_orders = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # argon2 is deliberately slow; tests that are not about hashing need not pay for it.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def caisse_paris(db) -> Caisse:
+    return Caisse.objects.get(code="751")
+
+
+@pytest.fixture
+def caisse_ain(db) -> Caisse:
+    return Caisse.objects.get(code="011")
+
+
+def make_user(username: str, *, role: str = Role.MANAGER, caisse: Caisse | None = None) -> User:
+    return User.objects.create_user(username=username, password="not-used-here-123", role=role, caisse=caisse)
+
+
+@pytest.fixture
+def agent_paris(caisse_paris) -> User:
+    return make_user("agent-paris", role=Role.RECEPTION_AGENT, caisse=caisse_paris)
+
+
+@pytest.fixture
+def agent_ain(caisse_ain) -> User:
+    return make_user("agent-ain", role=Role.BACKOFFICE_AGENT, caisse=caisse_ain)
+
+
+@pytest.fixture
+def supervisor(db) -> User:
+    return make_user("national", role=Role.NATIONAL_SUPERVISOR)
+
+
+def person_data(**overrides):
+    """Keyword arguments of create_person for a consistent identity (a fresh NIR each call)."""
+    sex = overrides.get("sex", "F")
+    birth_date = overrides.get("birth_date", dt.date(1984, 12, 3))
+    birth_place = overrides.get("birth_place", "75056")
+    data = {
+        "nir": compose_nir(
+            sex=sex, birth_date=birth_date, birth_place=birth_place, order=next(_orders) % 999 + 1
+        ),
+        "given_names": "Marie Hélène",
+        "family_name": "Lefèvre",
+        "birth_date": birth_date,
+        "sex": sex,
+        "birth_place": birth_place,
+        "caisse_code": "751",
+    }
+    data.update(overrides)
+    return data
+
+
+@pytest.fixture
+def make_person(db):
+    from omniguichet.core.actors import Channel
+    from omniguichet.referential.services import create_person
+
+    def make(**overrides) -> Person:
+        return create_person(actor=Actor.system(), channel=Channel.BACKOFFICE, **person_data(**overrides))
+
+    return make
