@@ -25,7 +25,7 @@ $(BIN)/python:
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q --upgrade pip setuptools wheel 2>&1 | grep -v "^WARNING: Location" || true
 	$(BIN)/python -m pip install -q -e '.[dev]' 2>&1 | grep -v "^WARNING: Location" || true
-	$(BIN)/python -c "import omniguichet, django, ninja, pytest" # fails loudly if the install did not work
+	$(BIN)/python -c "import importlib.metadata as m; [m.version(p) for p in ('omniguichet', 'django', 'django-ninja', 'pytest')]"
 	@touch $(STAMP)
 
 setup: $(STAMP)

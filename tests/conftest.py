@@ -2,6 +2,7 @@ import datetime as dt
 import itertools
 
 import pytest
+from django.utils import translation
 
 from omniguichet.core.actors import Actor
 from omniguichet.referential.models import Caisse, Person, Role, User
@@ -11,9 +12,13 @@ _orders = itertools.count(1)
 
 
 @pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
+def _test_settings(settings):
     # argon2 is deliberately slow; tests that are not about hashing need not pay for it.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Assertions read the English source messages; the French ones are checked by tests that ask for French.
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

@@ -84,3 +84,30 @@ def test_console_script_works_like_manage_py(tmp_path):
     # The secret key was generated under var/, readable by its owner only.
     key = tmp_path / "secret_key"
     assert key.exists() and oct(key.stat().st_mode & 0o777) == "0o600"
+
+
+def test_pages_are_french_by_default_and_english_on_request(db, settings):
+    settings.LANGUAGE_CODE = "fr"
+    french = Client().get("/").content.decode()
+    assert "Documentation de l" in french or "Administration" in french
+    assert "insured persons" not in french
+    english = Client(HTTP_ACCEPT_LANGUAGE="en").get("/").content.decode()
+    assert "insured persons" in english
+
+
+def test_api_errors_follow_the_requested_language(agent_paris, settings):
+    from omniguichet.core.services import issue_token
+    from tests.conftest import person_data
+
+    settings.LANGUAGE_CODE = "fr"
+    _token, secret = issue_token(user=agent_paris)
+    body = person_data()
+    body["caisse"] = body.pop("caisse_code")
+    body["birth_date"] = body["birth_date"].isoformat()
+    good_key = body["nir"][13:]
+    body["nir"] = body["nir"][:13] + ("01" if good_key != "01" else "02")
+    for language, expected in (("fr", "la clé"), ("en", "the key")):
+        client = Client(HTTP_AUTHORIZATION=f"Bearer {secret}", HTTP_ACCEPT_LANGUAGE=language)
+        response = client.post("/api/v1/persons", body, content_type="application/json")
+        assert response.status_code == 422
+        assert response.json()["error"]["fields"]["nir"].startswith(expected)

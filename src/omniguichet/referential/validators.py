@@ -47,6 +47,11 @@ class NirParts:
         return 1 <= self.month <= 12
 
 
+def _digits(text: str) -> bool:
+    """ASCII digits only: str.isdigit() alone would accept "²" or Arabic-Indic digits."""
+    return text.isascii() and text.isdigit()
+
+
 def _clean(value: str) -> str:
     return "".join(str(value).split()).replace(".", "").replace("-", "").upper()
 
@@ -77,7 +82,7 @@ def parse_nir(value: str) -> NirParts:
             code="length",
         )
     department = nir[5:7]
-    if not (nir[:5].isdigit() and nir[7:].isdigit() and (department.isdigit() or department in {"2A", "2B"})):
+    if not (_digits(nir[:5]) and _digits(nir[7:]) and (_digits(department) or department in {"2A", "2B"})):
         raise ValidationError(
             _("only digits are allowed, except 2A or 2B for Corsica in positions 6-7"), code="format"
         )
@@ -173,7 +178,7 @@ def validate_siret(value: str) -> str:
 
 def validate_rpps(value: str) -> str:
     rpps = _clean(value)
-    if not rpps.isdigit():
+    if not _digits(rpps):
         raise ValidationError(_("only digits are allowed"), code="format")
     if len(rpps) != 11:
         raise ValidationError(_("must have 11 digits, got %(n)d") % {"n": len(rpps)}, code="length")
