@@ -64,6 +64,7 @@ test: lint typecheck migrations-check test-sqlite test-postgres
 
 bench: setup
 	$(BIN)/python -m bench.seed
+	pg_virtualenv sh -c 'DATABASE_URL="postgres://$$PGUSER:$$PGPASSWORD@$$PGHOST:$${PGPORT:-5432}/$$PGDATABASE" $(BIN)/python -m bench.seed'
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -158,3 +158,17 @@ def test_openapi_document_is_served(db):
     assert response.status_code == 200
     paths = response.json()["paths"]
     assert {"/api/v1/persons", "/api/v1/caisses", "/api/v1/me"} <= set(paths)
+
+
+def test_query_counts_do_not_grow_with_the_data(agent_paris, make_person, django_assert_num_queries):
+    client = client_for(agent_paris)
+    client.get("/api/v1/me")  # the first call also records last_used_at
+    # token lookup (with user and caisse) + the caisses
+    with django_assert_num_queries(2):
+        assert client.get("/api/v1/caisses").status_code == 200
+    person = make_person()
+    url = f"/api/v1/persons/{person.pk}/contact-points"
+    # token, person (scoped), savepoint + insert + release
+    with django_assert_num_queries(5):
+        response = client.post(url, {"kind": "email", "value": "a@b.example"}, content_type="application/json")
+    assert response.status_code == 201
