@@ -170,5 +170,7 @@ def test_query_counts_do_not_grow_with_the_data(agent_paris, make_person, django
     url = f"/api/v1/persons/{person.pk}/contact-points"
     # token, person (scoped), savepoint + insert + release
     with django_assert_num_queries(5):
-        response = client.post(url, {"kind": "email", "value": "a@b.example"}, content_type="application/json")
+        response = client.post(
+            url, {"kind": "email", "value": "a@b.example"}, content_type="application/json"
+        )
     assert response.status_code == 201

@@ -14,6 +14,8 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
 
     def handle(self, *args, **options) -> None:
+        # A plain `kill` (SIGTERM) must stop the children too, as Ctrl-C does.
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
         entry = [sys.executable, "-m", "omniguichet.cli"]
         processes = [
             subprocess.Popen([*entry, "worker"]),
