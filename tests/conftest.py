@@ -2,6 +2,7 @@ import datetime as dt
 import itertools
 
 import pytest
+from django.core.cache import cache
 from django.utils import translation
 
 from omniguichet.core.actors import Actor
@@ -17,6 +18,7 @@ def _test_settings(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Assertions read the English source messages; the French ones are checked by tests that ask for French.
     settings.LANGUAGE_CODE = "en"
+    cache.clear()  # cached figures must not leak from one test to the next
     with translation.override("en"):
         yield
 

@@ -166,3 +166,36 @@ def test_seed_command_reports_what_it_created(db):
     text = out.getvalue()
     assert "200 persons" in text and "agent-751" in text
     assert Person.objects.count() == 200
+
+
+def _index_names() -> set[str]:
+    from omniguichet.core.db import _secondary_indexes
+
+    tables = [
+        "referential_person",
+        "referential_contactpoint",
+        "accounts_account",
+        "referential_consent",
+        "referential_channelpreference",
+    ]
+    return {name for name, _sql in _secondary_indexes(tables)}
+
+
+def test_seed_into_empty_tables_rebuilds_every_index(db):
+    before = _index_names()
+    assert {"person_name_birth_idx", "contact_point_lookup_idx"} <= before
+    seed_population(persons=300, seed=5, reference_date=REFERENCE)
+    assert _index_names() == before
+    assert Person.objects.filter(family_name_folded__startswith="a").exists()
+
+
+def test_a_failed_seed_into_empty_tables_leaves_nothing_and_keeps_the_indexes(db):
+    before = _index_names()
+
+    def interrupt(_count):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        seed_population(persons=3000, seed=5, reference_date=REFERENCE, chunk_size=500, progress=interrupt)
+    assert Person.objects.count() == 0 and ContactPoint.objects.count() == 0
+    assert _index_names() == before

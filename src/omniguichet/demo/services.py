@@ -7,6 +7,7 @@ share their caisse and birth name. Every NIR is consistent with the person's sex
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import random
 from collections.abc import Callable, Iterator
@@ -22,7 +23,12 @@ from faker.providers.person.fr_FR import Provider as PersonProvider
 from stdnum import luhn
 
 from omniguichet.accounts.models import Account
-from omniguichet.core.db import bulk_insert_rows, fast_bulk_load, reset_id_sequence
+from omniguichet.core.db import (
+    bulk_insert_rows,
+    fast_bulk_load,
+    reset_id_sequence,
+    secondary_indexes_deferred,
+)
 from omniguichet.core.errors import Conflict, InvalidInput
 from omniguichet.core.text import fold
 from omniguichet.referential.models import (
@@ -507,25 +513,38 @@ def seed_population(
         seed=seed, reference_date=reference_date or timezone.localdate(), caisses=caisses, used_nirs=used
     )
     first_id = (Person.objects.aggregate(m=Max("id"))["m"] or 0) + 1
+    loaded_models = [Person, Account, ContactPoint, ChannelPreference, Consent]
+    chunks = _chunks_in_background(generator, count=persons, first_id=first_id, chunk_size=chunk_size)
+
+    def write(chunk: _Chunk) -> None:
+        # One transaction per chunk when appending: an interrupted seed keeps whole households only.
+        with transaction.atomic():
+            bulk_insert_rows(Person, PERSON_COLUMNS, chunk.persons)
+            bulk_insert_rows(Account, ACCOUNT_COLUMNS, chunk.accounts)
+            bulk_insert_rows(ContactPoint, CONTACT_POINT_COLUMNS, chunk.contact_points)
+            bulk_insert_rows(ChannelPreference, PREFERENCE_COLUMNS, chunk.preferences)
+            bulk_insert_rows(Consent, CONSENT_COLUMNS, chunk.consents)
+        report.persons += len(chunk.persons)
+        report.dependants += chunk.dependants
+        report.accounts += len(chunk.accounts)
+        report.contact_points += len(chunk.contact_points)
+        report.preferences += len(chunk.preferences)
+        report.consents += len(chunk.consents)
+        if progress:
+            progress(len(chunk.persons))
+
+    def load() -> None:
+        with contextlib.closing(chunks):  # stops the generating process whatever happens
+            for chunk in chunks:
+                write(chunk)
+
     with fast_bulk_load():
-        for chunk in _chunks_in_background(
-            generator, count=persons, first_id=first_id, chunk_size=chunk_size
-        ):
-            # One transaction per chunk: an interrupted seed keeps whole households only.
-            with transaction.atomic():
-                bulk_insert_rows(Person, PERSON_COLUMNS, chunk.persons)
-                bulk_insert_rows(Account, ACCOUNT_COLUMNS, chunk.accounts)
-                bulk_insert_rows(ContactPoint, CONTACT_POINT_COLUMNS, chunk.contact_points)
-                bulk_insert_rows(ChannelPreference, PREFERENCE_COLUMNS, chunk.preferences)
-                bulk_insert_rows(Consent, CONSENT_COLUMNS, chunk.consents)
-            report.persons += len(chunk.persons)
-            report.dependants += chunk.dependants
-            report.accounts += len(chunk.accounts)
-            report.contact_points += len(chunk.contact_points)
-            report.preferences += len(chunk.preferences)
-            report.consents += len(chunk.consents)
-            if progress:
-                progress(len(chunk.persons))
+        if any(m._default_manager.exists() for m in loaded_models):
+            load()
+        else:
+            # Empty tables: load all or nothing, and build the secondary indexes once at the end.
+            with transaction.atomic(), secondary_indexes_deferred(loaded_models):
+                load()
         reset_id_sequence(Person)
         side_rng = random.Random(seed * 7919 + 1)
         employer_rows = _employer_rows(side_rng, persons // 200 if employers is None else employers, caisses)

@@ -271,16 +271,22 @@ def create_professional(
 
 
 def referential_figures() -> dict[str, int]:
-    """Sizes shown on the home page."""
+    """Sizes shown on the home page. Counting millions of rows on every visit would be wasteful: cached a minute."""
+    from django.core.cache import cache
+
     from omniguichet.accounts.models import Account
 
-    return {
-        "caisses": Caisse.objects.count(),
-        "persons": Person.objects.count(),
-        "accounts": Account.objects.count(),
-        "employers": Employer.objects.count(),
-        "professionals": Professional.objects.count(),
-    }
+    def count() -> dict[str, int]:
+        return {
+            "caisses": Caisse.objects.count(),
+            "persons": Person.objects.count(),
+            "accounts": Account.objects.count(),
+            "employers": Employer.objects.count(),
+            "professionals": Professional.objects.count(),
+        }
+
+    figures: dict[str, int] = cache.get_or_set("referential_figures", count, timeout=60)  # type: ignore[assignment]
+    return figures
 
 
 def search_term_variants(term: str) -> list[str]:
