@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "omniguichet.core",
     "omniguichet.referential",
     "omniguichet.accounts",
+    "omniguichet.crm",
     "omniguichet.demo",
 ]
 

@@ -100,9 +100,11 @@ def me(request: HttpRequest) -> MeOut:
 
 
 def register_routers() -> None:
+    from omniguichet.crm.api import router as crm_router
     from omniguichet.referential.api import router as referential_router
 
     api.add_router("/", referential_router)
+    api.add_router("/", crm_router)
 
 
 register_routers()

@@ -1,0 +1,45 @@
+from django.contrib import admin
+
+from omniguichet.crm.models import Contact, Motive, RecordAccess
+
+
+@admin.register(Motive)
+class MotiveAdmin(admin.ModelAdmin):
+    list_display = ["code", "label", "active"]
+    list_editable = ["active"]
+    search_fields = ["code", "label"]
+
+
+@admin.register(Contact)
+class ContactAdmin(admin.ModelAdmin):
+    list_display = [
+        "started_at",
+        "person",
+        "caisse",
+        "channel",
+        "direction",
+        "motive",
+        "outcome",
+        "actor_kind",
+    ]
+    list_filter = ["channel", "direction", "outcome", "actor_kind"]
+    list_select_related = ["person", "caisse", "motive"]
+    search_fields = ["=person__nir", "=external_id"]
+    raw_id_fields = ["person", "caisse", "agent"]
+    date_hierarchy = "started_at"
+    show_full_result_count = False
+
+
+@admin.register(RecordAccess)
+class RecordAccessAdmin(admin.ModelAdmin):
+    list_display = ["accessed_at", "user", "person", "purpose", "channel"]
+    list_select_related = ["user", "person"]
+    search_fields = ["=person__nir", "user__username"]
+    raw_id_fields = ["person", "user"]
+    show_full_result_count = False
+
+    def has_change_permission(self, request, obj=None):
+        return False  # an audit trail is not edited
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,137 @@
+"""The customer record: every contact on every channel, and the audit trail of who opened a record."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from omniguichet.core.actors import ActorKind
+from omniguichet.referential.models import Caisse, Person
+
+
+class ContactChannel(models.TextChoices):
+    WEB = "web", _("web account")
+    APP = "app", _("mobile app")
+    KIOSK = "kiosk", _("kiosk")
+    PHONE = "phone", _("phone")
+    EMAIL = "email", _("e-mail")
+    RECEPTION = "reception", _("reception desk")
+    LETTER = "letter", _("letter")
+    SMS = "sms", _("SMS")
+    PUSH = "push", _("push notification")
+
+
+SELF_SERVICE_CHANNELS = [ContactChannel.WEB, ContactChannel.APP, ContactChannel.KIOSK]
+
+
+class Direction(models.TextChoices):
+    INBOUND = "inbound", _("inbound")
+    OUTBOUND = "outbound", _("outbound")
+
+
+class Outcome(models.TextChoices):
+    RESOLVED = "resolved", _("resolved")
+    TRANSFERRED = "transferred", _("transferred")
+    PENDING = "pending", _("pending")
+
+
+class Motive(models.Model):
+    """The managed taxonomy of contact motives; new ones are added in the admin."""
+
+    code = models.SlugField(_("code"), max_length=40, primary_key=True)
+    label = models.CharField(_("label"), max_length=120)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("motive")
+        verbose_name_plural = _("motives")
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Contact(models.Model):
+    """One interaction with a person, on any channel. Written only by crm.services.record_contact."""
+
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="contacts")
+    caisse = models.ForeignKey(Caisse, on_delete=models.PROTECT, related_name="contacts")
+    channel = models.CharField(_("channel"), max_length=12, choices=ContactChannel.choices)
+    direction = models.CharField(_("direction"), max_length=8, choices=Direction.choices)
+    motive = models.ForeignKey(Motive, on_delete=models.PROTECT, related_name="contacts")
+    started_at = models.DateTimeField(_("started at"))
+    actor_kind = models.CharField(_("actor"), max_length=8, choices=ActorKind.choices)
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="contacts"
+    )
+    outcome = models.CharField(_("outcome"), max_length=12, choices=Outcome.choices, default=Outcome.RESOLVED)
+    note = models.TextField(_("note"), blank=True)
+    # Channel-specific facts.
+    answered = models.BooleanField(_("answered (phone)"), null=True, blank=True)
+    responded_at = models.DateTimeField(_("responded at (messages)"), null=True, blank=True)
+    on_appointment = models.BooleanField(_("on appointment (reception)"), null=True, blank=True)
+    waited_seconds = models.PositiveIntegerField(_("waited (seconds, reception)"), null=True, blank=True)
+    # Where the contact came from when another system sent it: replaying a batch finds these and writes nothing.
+    source = models.CharField(_("source"), max_length=64, blank=True)
+    external_id = models.CharField(_("external id"), max_length=128, null=True, blank=True)
+    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+        indexes = [
+            # The timeline of a record, newest first, optionally by channel or motive.
+            models.Index(fields=["person", "-started_at", "-id"], name="contact_timeline_idx"),
+            models.Index(fields=["person", "channel", "-started_at"], name="contact_timeline_channel_idx"),
+            models.Index(fields=["person", "motive", "-started_at"], name="contact_timeline_motive_idx"),
+            models.Index(fields=["caisse", "started_at"], name="contact_caisse_period_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "external_id"],
+                condition=Q(external_id__isnull=False),
+                name="contact_external_once",
+            ),
+            models.CheckConstraint(
+                condition=Q(channel__in=ContactChannel.values), name="contact_channel_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(direction__in=Direction.values), name="contact_direction_known"
+            ),
+            models.CheckConstraint(condition=Q(outcome__in=Outcome.values), name="contact_outcome_known"),
+            models.CheckConstraint(condition=Q(actor_kind__in=ActorKind.values), name="contact_actor_known"),
+            models.CheckConstraint(
+                condition=Q(responded_at__isnull=True) | Q(responded_at__gte=models.F("started_at")),
+                name="contact_response_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.started_at:%Y-%m-%d %H:%M} {self.channel} {self.motive_id}"
+
+    @property
+    def is_online_action(self) -> bool:
+        """Something the person did themselves online (shown as such in the record)."""
+        return self.actor_kind == ActorKind.INSURED and self.channel in SELF_SERVICE_CHANNELS
+
+
+class RecordAccess(models.Model):
+    """One opening of a customer record: who, when, which record, why. The person can read these."""
+
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="record_accesses")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="record_accesses"
+    )
+    purpose = models.CharField(_("purpose"), max_length=200)
+    channel = models.CharField(_("channel"), max_length=16)
+    accessed_at = models.DateTimeField(_("accessed at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("record access")
+        verbose_name_plural = _("record accesses")
+        indexes = [models.Index(fields=["person", "-accessed_at"], name="record_access_person_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user} -> {self.person_id} ({self.accessed_at:%Y-%m-%d %H:%M})"

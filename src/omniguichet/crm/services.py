@@ -1,0 +1,507 @@
+"""The customer record: recording contacts (the one place they are written), ingestion from other systems,
+search, the record itself, its timeline, and the audit of every opening."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+
+from omniguichet.accounts.models import Account
+from omniguichet.core.actors import Actor, ActorKind, Channel, scope_to_caisse
+from omniguichet.core.errors import Forbidden, InvalidInput, NotFound, collect
+from omniguichet.core.text import fold
+from omniguichet.crm.models import Contact, ContactChannel, Direction, Motive, Outcome, RecordAccess
+from omniguichet.referential import validators
+from omniguichet.referential.models import ChannelPreference, ContactPoint, Person
+
+MAX_BATCH = 10_000
+# Clocks of partner systems drift a little; a contact "in the future" beyond this is refused.
+FUTURE_TOLERANCE = dt.timedelta(minutes=5)
+TIMELINE_PAGE = 20
+MAX_TIMELINE_PAGE = 100
+
+
+# --- recording ---------------------------------------------------------------------------------------------
+def _motives() -> dict[str, Motive]:
+    return {m.code: m for m in Motive.objects.filter(active=True)}
+
+
+def _check_contact_fields(
+    fields: dict[str, str],
+    *,
+    channel: str,
+    direction: str,
+    motive: str,
+    started_at: dt.datetime | None,
+    outcome: str,
+    waited_seconds: int | None,
+    responded_at: dt.datetime | None,
+    motives: Mapping[str, Motive],
+    now: dt.datetime,
+) -> None:
+    if channel not in ContactChannel.values:
+        fields["channel"] = _("unknown channel %(c)s (one of %(all)s)") % {
+            "c": channel,
+            "all": ", ".join(ContactChannel.values),
+        }
+    if direction not in Direction.values:
+        fields["direction"] = _("must be inbound or outbound")
+    if motive not in motives:
+        fields["motive"] = _("unknown motive %(m)s") % {"m": motive}
+    if outcome not in Outcome.values:
+        fields["outcome"] = _("must be one of %(all)s") % {"all": ", ".join(Outcome.values)}
+    if started_at is not None:
+        if timezone.is_naive(started_at):
+            fields["started_at"] = _("needs a time zone offset (ISO 8601, e.g. 2026-03-01T09:30:00+01:00)")
+        elif started_at > now + FUTURE_TOLERANCE:
+            fields["started_at"] = _("is in the future")
+    if waited_seconds is not None and not (0 <= waited_seconds <= 86_400):
+        fields["waited_seconds"] = _("must be between 0 and 86400")
+    if responded_at is not None:
+        if timezone.is_naive(responded_at):
+            fields["responded_at"] = _("needs a time zone offset")
+        elif started_at is not None and timezone.is_aware(started_at) and responded_at < started_at:
+            fields["responded_at"] = _("cannot be before started_at")
+
+
+def _actor_fields(actor: Actor) -> dict[str, Any]:
+    return {"actor_kind": actor.kind, "agent": actor.user if actor.kind == ActorKind.AGENT else None}
+
+
+def _handling_caisse(actor: Actor, person: Person) -> str:
+    """The caisse that handled the contact: the agent's own, otherwise the person's."""
+    if actor.kind == ActorKind.AGENT and actor.caisse_code:
+        return actor.caisse_code
+    return person.caisse_id
+
+
+def record_contact(
+    *,
+    actor: Actor,
+    channel: str,
+    person: Person,
+    motive: str,
+    direction: str = Direction.INBOUND,
+    started_at: dt.datetime | None = None,
+    outcome: str = Outcome.RESOLVED,
+    note: str = "",
+    answered: bool | None = None,
+    responded_at: dt.datetime | None = None,
+    on_appointment: bool | None = None,
+    waited_seconds: int | None = None,
+) -> Contact:
+    """Record one contact in the person's record. Every module calls this; contacts are written nowhere else."""
+    now = timezone.now()
+    fields: dict[str, str] = {}
+    _check_contact_fields(
+        fields, channel=channel, direction=direction, motive=motive, started_at=started_at, outcome=outcome,
+        waited_seconds=waited_seconds, responded_at=responded_at, motives=_motives(), now=now,
+    )  # fmt: skip
+    if fields:
+        raise InvalidInput.from_fields(fields)
+    if (
+        actor.kind == ActorKind.AGENT
+        and not scope_to_caisse(Person.objects.filter(pk=person.pk), actor).exists()
+    ):
+        raise NotFound(_("no such person"))
+    return Contact.objects.create(
+        person=person,
+        caisse_id=_handling_caisse(actor, person),
+        channel=channel,
+        direction=direction,
+        motive_id=motive,
+        started_at=started_at or now,
+        outcome=outcome,
+        note=note.strip(),
+        answered=answered,
+        responded_at=responded_at,
+        on_appointment=on_appointment,
+        waited_seconds=waited_seconds,
+        **_actor_fields(actor),
+    )
+
+
+# --- ingestion ---------------------------------------------------------------------------------------------
+@dataclass
+class RowResult:
+    index: int
+    external_id: str | None
+    status: str  # created, duplicate, rejected
+    contact_id: int | None = None
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def _parse_time(fields: dict[str, str], name: str, value: Any) -> dt.datetime | None:
+    if value in (None, ""):
+        return None
+    parsed = parse_datetime(value) if isinstance(value, str) else None
+    if parsed is None:
+        fields[name] = _("is not an ISO 8601 date and time")
+    return parsed
+
+
+def _optional_bool(fields: dict[str, str], name: str, value: Any) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    fields[name] = _("must be true, false or null")
+    return None
+
+
+def ingest_contacts(*, actor: Actor, channel: Channel, rows: list[Any], source: str) -> list[RowResult]:
+    """Record contacts sent by another system (telephony, legacy tools). Each row is created, a duplicate (its
+    external_id was already received from this source: replaying a batch changes nothing) or rejected with
+    its reasons. Valid rows are written together; a rejected row writes nothing."""
+    if len(rows) > MAX_BATCH:
+        raise InvalidInput.from_fields(
+            {"body": _("at most %(max)d contacts per batch, got %(n)d") % {"max": MAX_BATCH, "n": len(rows)}}
+        )
+    now = timezone.now()
+    motives = _motives()
+    results: list[RowResult] = []
+    parsed: list[tuple[RowResult, dict[str, Any]]] = []
+    person_ids: set[int] = set()
+    nirs: set[str] = set()
+    for index, row in enumerate(rows):
+        if not isinstance(row, dict):
+            results.append(RowResult(index, None, "rejected", errors={"row": _("must be a JSON object")}))
+            continue
+        fields: dict[str, str] = {}
+        external_id = row.get("external_id")
+        if not isinstance(external_id, str) or not external_id.strip() or len(external_id) > 128:
+            fields["external_id"] = _("is required (a string of at most 128 characters)")
+            external_id = None
+        started_at = _parse_time(fields, "started_at", row.get("started_at"))
+        if row.get("started_at") in (None, ""):
+            fields["started_at"] = _("is required")
+        responded_at = _parse_time(fields, "responded_at", row.get("responded_at"))
+        waited = row.get("waited_seconds")
+        if waited is not None and (not isinstance(waited, int) or isinstance(waited, bool)):
+            fields["waited_seconds"] = _("must be a whole number of seconds")
+            waited = None
+        _check_contact_fields(
+            fields, channel=str(row.get("channel", "")), direction=str(row.get("direction", "")),
+            motive=str(row.get("motive", "")), started_at=started_at, outcome=str(row.get("outcome", "resolved")),
+            waited_seconds=waited, responded_at=responded_at, motives=motives, now=now,
+        )  # fmt: skip
+        person_id, nir = row.get("person_id"), row.get("nir")
+        if person_id is not None:
+            if isinstance(person_id, int) and not isinstance(person_id, bool):
+                person_ids.add(person_id)
+            else:
+                fields["person_id"] = _("must be an integer")
+        elif nir is not None:
+            nir = collect(fields, "nir", validators.validate_nir, str(nir))
+            if nir:
+                nirs.add(nir)
+        else:
+            fields["person_id"] = _("person_id or nir is required")
+        note = row.get("note", "")
+        if not isinstance(note, str) or len(note) > 4000:
+            fields["note"] = _("must be a text of at most 4000 characters")
+        answered = _optional_bool(fields, "answered", row.get("answered"))
+        on_appointment = _optional_bool(fields, "on_appointment", row.get("on_appointment"))
+        result = RowResult(index, external_id, "rejected" if fields else "pending", errors=fields)
+        results.append(result)
+        if not fields:
+            parsed.append((result, {
+                "person_id": person_id, "nir": nir, "channel": row["channel"], "direction": row["direction"],
+                "motive_id": row["motive"], "started_at": started_at, "outcome": row.get("outcome", "resolved"),
+                "note": note, "answered": answered, "responded_at": responded_at, "waited_seconds": waited,
+                "on_appointment": on_appointment,
+            }))  # fmt: skip
+
+    visible = scope_to_caisse(Person.objects.all(), actor)
+    by_id = {pk: (pk, c) for pk, c in visible.filter(pk__in=person_ids).values_list("pk", "caisse_id")}
+    by_nir = {n: (pk, c) for n, pk, c in visible.filter(nir__in=nirs).values_list("nir", "pk", "caisse_id")}
+    candidates = [r.external_id for r, _v in parsed if not r.errors]
+    already = dict(
+        Contact.objects.filter(source=source, external_id__in=candidates).values_list("external_id", "pk")
+    )
+    to_create: list[tuple[RowResult, Contact]] = []
+    seen: dict[str, RowResult] = {}
+    for result, values in parsed:
+        if values["person_id"] is not None:
+            found = by_id.get(values["person_id"])
+            missing_field = "person_id"
+        else:
+            found = by_nir.get(values["nir"])
+            missing_field = "nir"
+        if found is None:
+            result.status, result.errors = "rejected", {missing_field: _("unknown person")}
+            continue
+        assert result.external_id is not None
+        if result.external_id in already:
+            result.status, result.contact_id = "duplicate", already[result.external_id]
+            continue
+        if result.external_id in seen:  # twice in the same batch: the first one counts
+            result.status = "duplicate"
+            continue
+        seen[result.external_id] = result
+        person_pk, person_caisse = found
+        values.pop("nir")
+        values["person_id"] = person_pk
+        to_create.append((result, Contact(
+            caisse_id=actor.caisse_code if actor.kind == ActorKind.AGENT and actor.caisse_code else person_caisse,
+            source=source, external_id=result.external_id, **_actor_fields(Actor.system(source)), **values,
+        )))  # fmt: skip
+    try:
+        with transaction.atomic():
+            created = Contact.objects.bulk_create([c for _r, c in to_create], batch_size=2000)
+    except IntegrityError:
+        # Another request stored some of the same external ids meanwhile: replay what is left, once.
+        return ingest_contacts(actor=actor, channel=channel, rows=rows, source=source)
+    for (result, _c), contact in zip(to_create, created, strict=True):
+        result.status, result.contact_id = "created", contact.pk
+    return results
+
+
+# --- search ------------------------------------------------------------------------------------------------
+DATE_RE = re.compile(r"\b(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\b|\b(\d{4})-(\d{2})-(\d{2})\b")
+SEARCH_LIMIT = 20
+
+
+def _extract_date(text: str) -> tuple[dt.date | None, str]:
+    match = DATE_RE.search(text)
+    if not match:
+        return None, text
+    try:
+        if match.group(1):
+            date = dt.date(int(match.group(3)), int(match.group(2)), int(match.group(1)))
+        else:
+            date = dt.date(int(match.group(4)), int(match.group(5)), int(match.group(6)))
+    except ValueError:
+        return None, text
+    return date, (text[: match.start()] + text[match.end() :]).strip()
+
+
+def search_persons(*, actor: Actor, channel: Channel, q: str, limit: int = SEARCH_LIMIT) -> list[Person]:
+    """Find persons by NIR (full, or its beginning with the birth date), family or usage name with the birth
+    date, phone or e-mail; tolerant of accents, case and spaces. Only persons the actor may see."""
+    q = " ".join(q.split())
+    if len(q) < 2:
+        raise InvalidInput.from_fields({"q": _("type at least 2 characters")})
+    limit = max(1, min(limit, 50))
+    persons = scope_to_caisse(Person.objects.select_related("caisse"), actor)
+    compact = q.replace(" ", "").upper()
+    if "@" in q:
+        points = ContactPoint.objects.filter(kind="email", value=q.lower())
+        return list(persons.filter(pk__in=points.values("person_id"))[:limit])
+    try:
+        phone: str | None = validators.validate_mobile_phone(q)
+    except ValidationError:
+        phone = None
+    if phone and not (len(compact) >= 13 and compact[:1] in "12378" and len(compact) != 10):
+        points = ContactPoint.objects.filter(kind="mobile", value=phone)
+        return list(persons.filter(pk__in=points.values("person_id"))[:limit])
+    if len(compact) == 15 and re.fullmatch(r"[0-9]{6}[0-9AB][0-9]{8}", compact):
+        return list(persons.filter(nir=compact)[:limit])
+    birth_date, rest = _extract_date(q)
+    rest_compact = rest.replace(" ", "").upper()
+    if birth_date and re.fullmatch(r"[0-9]{5,15}|[0-9]{5}[0-9AB][0-9]{0,8}", rest_compact or "-"):
+        # The beginning of a NIR with the birth date narrows it to a handful of persons.
+        return list(
+            persons.filter(birth_date=birth_date, nir__startswith=rest_compact).order_by("nir")[:limit]
+        )
+    name = fold(rest)
+    if not name or not birth_date:
+        raise InvalidInput.from_fields(
+            {"q": _("give a NIR, a phone, an e-mail, or a name with a birth date (e.g. Dupont 12/03/1984)")}
+        )
+    matches = persons.filter(
+        Q(family_name_folded__startswith=name, birth_date=birth_date)
+        | Q(usage_name_folded__startswith=name, birth_date=birth_date)
+    )
+    return list(matches.order_by("family_name_folded", "given_names")[:limit])
+
+
+# --- the record --------------------------------------------------------------------------------------------
+@dataclass
+class TimelinePage:
+    contacts: list[Contact]
+    next_cursor: str | None
+
+
+@dataclass
+class CustomerRecord:
+    person: Person
+    contact_points: list[ContactPoint]
+    consents: list[Any]
+    preference: ChannelPreference | None
+    account: Account | None
+    beneficiaries: list[Person]
+    timeline: TimelinePage
+    # Filled in by the apps that own them (cases, appointments, documents) when they exist.
+    open_cases: list[Any] = field(default_factory=list)
+    next_appointments: list[Any] = field(default_factory=list)
+    recent_documents: list[Any] = field(default_factory=list)
+
+
+def _encode_cursor(contact: Contact) -> str:
+    raw = f"{contact.started_at.isoformat()}|{contact.pk}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        when, pk = raw.split("|")
+        parsed = parse_datetime(when)
+        if parsed is None:
+            raise ValueError(when)
+        return parsed, int(pk)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInput.from_fields({"cursor": _("is not a cursor given by a previous page")}) from None
+
+
+def timeline(
+    *, person: Person, channel: str | None = None, motive: str | None = None, cursor: str | None = None,
+    limit: int = TIMELINE_PAGE,
+) -> TimelinePage:  # fmt: skip
+    """Contacts of a person, newest first, a page at a time (keyset pagination: fast at any depth)."""
+    limit = max(1, min(limit, MAX_TIMELINE_PAGE))
+    contacts: QuerySet[Contact] = Contact.objects.filter(person=person).select_related("motive", "agent")
+    if channel:
+        if channel not in ContactChannel.values:
+            raise InvalidInput.from_fields({"channel": _("unknown channel %(c)s") % {"c": channel}})
+        contacts = contacts.filter(channel=channel)
+    if motive:
+        contacts = contacts.filter(motive_id=motive)
+    if cursor:
+        when, pk = _decode_cursor(cursor)
+        contacts = contacts.filter(Q(started_at__lt=when) | Q(started_at=when, pk__lt=pk))
+    page = list(contacts.order_by("-started_at", "-id")[: limit + 1])
+    more = len(page) > limit
+    page = page[:limit]
+    return TimelinePage(page, _encode_cursor(page[-1]) if more and page else None)
+
+
+def open_record(
+    *, actor: Actor, channel: Channel, person_id: int, purpose: str, timeline_channel: str | None = None,
+    timeline_motive: str | None = None, cursor: str | None = None, limit: int = TIMELINE_PAGE,
+) -> CustomerRecord:  # fmt: skip
+    """Open a person's customer record and write who opened it, when and why (the person can read it)."""
+    if actor.kind != ActorKind.AGENT or actor.user is None:
+        raise Forbidden(_("only staff open customer records"))
+    purpose = " ".join(purpose.split())
+    if not purpose:
+        raise InvalidInput.from_fields({"purpose": _("say why you open this record")})
+    person = (
+        scope_to_caisse(Person.objects.select_related("caisse", "account", "channel_preference"), actor)
+        .filter(pk=person_id)
+        .first()
+    )
+    if person is None:
+        raise NotFound(_("no such person"))
+    page = timeline(
+        person=person, channel=timeline_channel, motive=timeline_motive, cursor=cursor, limit=limit
+    )
+    RecordAccess.objects.create(person=person, user=actor.user, purpose=purpose[:200], channel=channel)
+    return CustomerRecord(
+        person=person,
+        contact_points=list(person.contact_points.order_by("kind", "-verified", "value")),
+        consents=list(person.consents.order_by("purpose")),
+        preference=getattr(person, "channel_preference", None),
+        account=getattr(person, "account", None),
+        beneficiaries=list(person.beneficiaries.order_by("birth_date")),
+        timeline=page,
+    )
+
+
+def record_accesses(*, person: Person, limit: int = 100) -> list[RecordAccess]:
+    """Who consulted this person's record, newest first (for the person's own account)."""
+    return list(
+        person.record_accesses.select_related("user", "user__caisse").order_by("-accessed_at")[:limit]
+    )
+
+
+def add_agent_contact(
+    *, actor: Actor, channel: str, person_id: int, motive: str, outcome: str = Outcome.RESOLVED, note: str = "",
+    answered: bool | None = None, on_appointment: bool | None = None, waited_seconds: int | None = None,
+) -> Contact:  # fmt: skip
+    """An agent notes a phone call or a reception visit in the record (the console's "add a contact")."""
+    if channel not in (
+        ContactChannel.PHONE,
+        ContactChannel.RECEPTION,
+        ContactChannel.EMAIL,
+        ContactChannel.LETTER,
+    ):
+        raise InvalidInput.from_fields(
+            {"channel": _("an agent records phone, reception, email or letter contacts")}
+        )
+    person = scope_to_caisse(Person.objects.all(), actor).filter(pk=person_id).first()
+    if person is None:
+        raise NotFound(_("no such person"))
+    return record_contact(
+        actor=actor, channel=channel, person=person, motive=motive, outcome=outcome, note=note,
+        answered=answered if channel == ContactChannel.PHONE else None,
+        on_appointment=on_appointment if channel == ContactChannel.RECEPTION else None,
+        waited_seconds=waited_seconds if channel == ContactChannel.RECEPTION else None,
+    )  # fmt: skip
+
+
+def parse_contact_rows(body: bytes, content_type: str) -> list[Any]:
+    """A JSON array, or NDJSON (one object per line), as sent to POST /contacts."""
+    import json
+
+    try:
+        text = body.decode("utf-8")
+        if "ndjson" in content_type or "jsonlines" in content_type:
+            return [json.loads(line) for line in text.splitlines() if line.strip()]
+        data = json.loads(text)
+    except UnicodeDecodeError:
+        raise InvalidInput.from_fields({"body": _("is not UTF-8 text")}) from None
+    except json.JSONDecodeError as exc:
+        raise InvalidInput.from_fields({"body": _("is not valid JSON: %(e)s") % {"e": exc}}) from None
+    if not isinstance(data, list):
+        raise InvalidInput.from_fields({"body": _("must be a JSON array of contacts (or NDJSON)")})
+    return data
+
+
+def iter_motives() -> Iterable[Motive]:
+    return Motive.objects.filter(active=True).order_by("code")
+
+
+def load_motives(motive_model: Any = Motive) -> int:
+    """Create the motives of the shipped taxonomy (crm/data/motives.csv) that are missing; labels changed in the
+    admin are kept. The model is a parameter so that the data migration can pass its historical model."""
+    import csv
+    from importlib.resources import files
+
+    text = files("omniguichet.crm").joinpath("data/motives.csv").read_text(encoding="utf-8")
+    rows = list(csv.DictReader(text.splitlines()))
+    existing = set(motive_model.objects.values_list("code", flat=True))
+    motive_model.objects.bulk_create([motive_model(**r) for r in rows if r["code"] not in existing])
+    return len(rows)
+
+
+CONSULTATION_WINDOW = dt.timedelta(minutes=30)
+
+
+def consulted_timeline(
+    *, actor: Actor, person_id: int, channel: str | None = None, motive: str | None = None,
+    cursor: str | None = None, limit: int = TIMELINE_PAGE,
+) -> TimelinePage:  # fmt: skip
+    """Further pages of a timeline, for whoever opened the record recently (that opening is the audit entry;
+    paging through it does not write another, nor does it let anyone read a record without one)."""
+    if actor.kind != ActorKind.AGENT or actor.user is None:
+        raise Forbidden(_("only staff open customer records"))
+    person = scope_to_caisse(Person.objects.all(), actor).filter(pk=person_id).first()
+    if person is None:
+        raise NotFound(_("no such person"))
+    opened = RecordAccess.objects.filter(
+        person=person, user=actor.user, accessed_at__gte=timezone.now() - CONSULTATION_WINDOW
+    ).exists()
+    if not opened:
+        raise Forbidden(_("open the record first (GET /persons/{id}/record with a purpose)"))
+    return timeline(person=person, channel=channel, motive=motive, cursor=cursor, limit=limit)

@@ -1,0 +1,180 @@
+import datetime as dt
+import json
+
+from django.test import Client
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from omniguichet.core.actors import Actor, Channel
+from omniguichet.crm.models import Contact
+from omniguichet.crm.services import MAX_BATCH, ingest_contacts, parse_contact_rows
+from tests.conftest import make_user
+from tests.crm.conftest import client_for
+
+
+def row(person, n, **overrides):
+    data = {
+        "external_id": f"tel-{n}",
+        "person_id": person.pk,
+        "channel": "phone",
+        "direction": "inbound",
+        "motive": "remboursement",
+        "started_at": "2026-03-02T09:30:00+01:00",
+        "answered": True,
+    }
+    data.update(overrides)
+    return data
+
+
+def post(client, rows, ndjson=False):
+    if ndjson:
+        body = "\n".join(json.dumps(r) for r in rows)
+        return client.post("/api/v1/contacts", body, content_type="application/x-ndjson")
+    return client.post("/api/v1/contacts", rows, content_type="application/json")
+
+
+def test_ingestion_endpoint_requires_a_staff_token(paris_person):
+    assert post(Client(), [row(paris_person, 1)]).status_code == 401
+    insured_login = make_user("not-staff", role="")
+    assert post(client_for(insured_login), [row(paris_person, 1)]).status_code == 403
+    assert Contact.objects.count() == 0
+
+
+def test_per_row_results_and_replay_changes_nothing(paris_person, supervisor):
+    telephony = make_user("telephony", role="national_supervisor")
+    client = client_for(telephony)
+    rows = [
+        row(paris_person, 1),
+        row(
+            paris_person,
+            2,
+            person_id=None,
+            nir=paris_person.nir,
+            channel="reception",
+            on_appointment=False,
+            waited_seconds=840,
+            answered=None,
+        ),
+        row(paris_person, 3, motive="unknown"),
+        row(paris_person, 4, started_at="2026-03-02T09:30:00"),  # no offset
+        row(paris_person, 5, started_at="2999-01-01T00:00:00+00:00"),
+        row(paris_person, 6, person_id=10**9),
+        row(paris_person, 1),  # the same id twice in a batch
+        "not an object",
+        row(paris_person, 7, channel="fax", direction="both"),
+    ]
+    response = post(client, rows)
+    assert response.status_code == 200
+    body = response.json()
+    statuses = [r["status"] for r in body["results"]]
+    assert statuses == [
+        "created",
+        "created",
+        "rejected",
+        "rejected",
+        "rejected",
+        "rejected",
+        "duplicate",
+        "rejected",
+        "rejected",
+    ]
+    assert (body["created"], body["duplicates"], body["rejected"]) == (2, 1, 6)
+    errors = [r["errors"] for r in body["results"]]
+    assert errors[2] == {"motive": "unknown motive unknown"}
+    assert "time zone" in errors[3]["started_at"]
+    assert errors[4] == {"started_at": "is in the future"}
+    assert errors[5] == {"person_id": "unknown person"}
+    assert set(errors[8]) == {"channel", "direction"}
+    reception = Contact.objects.get(external_id="tel-2")
+    assert (reception.waited_seconds, reception.on_appointment, reception.source) == (840, False, "telephony")
+    assert reception.started_at == dt.datetime(2026, 3, 2, 8, 30, tzinfo=dt.UTC)
+    # Replay, as NDJSON this time: nothing new, the ids of the first run come back.
+    again = post(client, [r for r in rows if isinstance(r, dict)], ndjson=True).json()
+    assert again["created"] == 0 and again["duplicates"] == 3
+    assert again["results"][0]["contact_id"] == body["results"][0]["contact_id"]
+    assert Contact.objects.count() == 2
+
+
+def test_ndjson_and_the_same_external_id_from_another_source(paris_person):
+    first, second = (
+        make_user("tel-a", role="national_supervisor"),
+        make_user("tel-b", role="national_supervisor"),
+    )
+    a = post(client_for(first), [row(paris_person, 1), row(paris_person, 2)], ndjson=True).json()
+    b = post(client_for(second), [row(paris_person, 1)], ndjson=True).json()
+    assert a["created"] == 2 and b["created"] == 1  # ids are per source
+    assert Contact.objects.count() == 3
+
+
+def test_an_agent_ingests_only_for_its_caisse(paris_person, ain_person, agent_ain):
+    body = post(client_for(agent_ain), [row(paris_person, 1), row(ain_person, 2)]).json()
+    assert [r["status"] for r in body["results"]] == ["rejected", "created"]
+    assert body["results"][0]["errors"] == {"person_id": "unknown person"}
+
+
+def test_bad_bodies_are_refused_whole(paris_person, supervisor):
+    client = client_for(supervisor)
+    response = client.post("/api/v1/contacts", "{not json", content_type="application/json")
+    assert response.status_code == 422 and "body" in response.json()["error"]["fields"]
+    response = client.post("/api/v1/contacts", {"a": 1}, content_type="application/json")
+    assert response.status_code == 422
+    too_many = [row(paris_person, i) for i in range(MAX_BATCH + 1)]
+    response = post(client, too_many)
+    assert response.status_code == 422
+    assert (
+        response.json()["error"]["fields"]["body"]
+        == f"at most {MAX_BATCH} contacts per batch, got {MAX_BATCH + 1}"
+    )
+    assert Contact.objects.count() == 0
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=10), children, max_size=3)
+    ),
+    max_leaves=8,
+)
+contact_keys = st.sampled_from(
+    [
+        "external_id",
+        "person_id",
+        "nir",
+        "channel",
+        "direction",
+        "motive",
+        "started_at",
+        "outcome",
+        "note",
+        "answered",
+        "responded_at",
+        "on_appointment",
+        "waited_seconds",
+    ]
+)
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+@given(
+    rows=st.lists(st.one_of(json_values, st.dictionaries(contact_keys, json_values, max_size=13)), max_size=8)
+)
+def test_any_json_rows_get_one_result_each_and_never_crash(paris_person, rows):
+    results = ingest_contacts(actor=Actor.system(), channel=Channel.BACKOFFICE, rows=rows, source="fuzz")
+    assert [r.index for r in results] == list(range(len(rows)))
+    assert all(r.status in {"created", "duplicate", "rejected"} for r in results)
+    assert all(r.errors for r in results if r.status == "rejected")
+    created = {r.contact_id for r in results if r.status == "created"}
+    assert set(Contact.objects.filter(pk__in=created).values_list("pk", flat=True)) == created
+
+
+@given(st.binary(max_size=200))
+def test_parse_contact_rows_accepts_or_explains(body):
+    from omniguichet.core.errors import InvalidInput
+
+    for content_type in ("application/json", "application/x-ndjson"):
+        try:
+            rows = parse_contact_rows(body, content_type)
+        except InvalidInput as exc:
+            assert "body" in exc.fields
+        else:
+            assert isinstance(rows, list)
