@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test setup lint typecheck migrations-check test-sqlite test-postgres bench serve clean help
+.PHONY: demo test setup browser lint typecheck migrations-check test-sqlite test-postgres bench serve clean help
 
 help:
 	@echo "make demo   — set up, seed $(DEMO_PERSONS) persons and run the platform with its worker on http://$(HOST):$(PORT)"
@@ -50,11 +50,16 @@ typecheck: setup
 migrations-check: setup
 	OMNIGUICHET_VAR_DIR=$$(mktemp -d) $(BIN)/omniguichet makemigrations --check --dry-run
 
-test-sqlite: setup
+# Browser tests use Debian's chromium (playwright never downloads a browser here).
+browser:
+	@command -v chromium >/dev/null || { echo "installing chromium (apt-get)"; \
+	  apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+
+test-sqlite: setup browser
 	OMNIGUICHET_VAR_DIR=$$(mktemp -d) $(BIN)/pytest -n 2 -q
 
 # A throwaway PostgreSQL cluster for the run (Debian's pg_virtualenv); PostgreSQL is installed when missing.
-test-postgres: setup
+test-postgres: setup browser
 	@command -v pg_virtualenv >/dev/null || { echo "installing PostgreSQL (apt-get)"; \
 	  apt-get update -qq && apt-get install -y -qq postgresql postgresql-contrib >/dev/null; }
 	OMNIGUICHET_VAR_DIR=$$(mktemp -d) pg_virtualenv sh -c \

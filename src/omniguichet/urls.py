@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from omniguichet.core.api import api
 from omniguichet.core.views import home
@@ -7,5 +7,6 @@ from omniguichet.core.views import home
 urlpatterns = [
     path("", home, name="home"),
     path("admin/", admin.site.urls),
+    path("agent/", include("omniguichet.crm.urls")),
     path("api/v1/", api.urls),
 ]

@@ -167,3 +167,17 @@ def test_search_refuses_vague_queries(agent_paris, db):
     for q in ("a", "dupont", "12/03/1984"):
         response = client.get("/api/v1/persons/search", {"q": q})
         assert response.status_code == 422 and "q" in response.json()["error"]["fields"]
+
+
+def test_each_opening_is_one_audit_entry_the_person_can_read(paris_person, agent_paris, supervisor):
+    from omniguichet.crm.services import record_accesses
+
+    client_for(agent_paris).get(f"/api/v1/persons/{paris_person.pk}/record", {"purpose": "appel entrant"})
+    national = client_for(supervisor)
+    national.get(f"/api/v1/persons/{paris_person.pk}/record", {"purpose": "contrôle qualité"})
+    national.get("/api/v1/persons/search", {"q": paris_person.nir})  # not an opening
+    accesses = record_accesses(person=paris_person)
+    assert [(a.user, a.purpose) for a in accesses] == [
+        (supervisor, "contrôle qualité"),
+        (agent_paris, "appel entrant"),
+    ]

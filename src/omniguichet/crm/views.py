@@ -1,0 +1,172 @@
+"""The agent console (/agent/): search, the customer record on one screen, its timeline, adding a contact."""
+
+from __future__ import annotations
+
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_POST
+
+from omniguichet.core.actors import Actor, Channel, staff_actor
+from omniguichet.core.errors import Forbidden, InvalidInput, NotFound
+from omniguichet.crm import services
+from omniguichet.crm.models import ContactChannel, Outcome
+from omniguichet.referential.validators import mask_nir
+
+# Why a record is opened: written in the audit trail, which the person can read.
+PURPOSES = [
+    gettext_lazy("Incoming phone call"),
+    gettext_lazy("Visit at the reception desk"),
+    gettext_lazy("Processing of a file"),
+    gettext_lazy("Reply to a message"),
+    gettext_lazy("Call-back appointment"),
+]
+CHANNEL_ICONS = {
+    "web": "fr-icon-computer-line",
+    "app": "fr-icon-smartphone-line",
+    "kiosk": "fr-icon-tablet-line",
+    "phone": "fr-icon-phone-line",
+    "email": "fr-icon-mail-line",
+    "reception": "fr-icon-building-line",
+    "letter": "fr-icon-mail-open-line",
+    "sms": "fr-icon-chat-3-line",
+    "push": "fr-icon-notification-3-line",
+}
+AGENT_CHANNELS = [ContactChannel.PHONE, ContactChannel.RECEPTION, ContactChannel.EMAIL, ContactChannel.LETTER]
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "crm/login.html"
+    redirect_authenticated_user = True
+
+
+def agent_required(view):
+    """Logged in with a staff role; the view receives the actor."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            actor = staff_actor(request.user)  # type: ignore[arg-type]
+        except Forbidden:
+            return HttpResponseForbidden(_("The agent console is reserved to caisse staff."))
+        return view(request, actor, *args, **kwargs)
+
+    return wrapper
+
+
+def _purpose(request: HttpRequest) -> str:
+    value = request.GET.get("purpose") or request.POST.get("purpose") or ""
+    return value if value in [str(p) for p in PURPOSES] else str(PURPOSES[0])
+
+
+@require_GET
+@agent_required
+def console(request: HttpRequest, actor: Actor) -> HttpResponse:
+    return render(request, "crm/console.html", {"purposes": PURPOSES, "purpose": _purpose(request)})
+
+
+@require_GET
+@agent_required
+def search(request: HttpRequest, actor: Actor) -> HttpResponse:
+    q = request.GET.get("q", "")
+    context: dict[str, Any] = {"q": q, "purpose": _purpose(request), "persons": [], "error": ""}
+    if q.strip():
+        try:
+            context["persons"] = [
+                {"person": p, "nir_masked": mask_nir(p.nir)}
+                for p in services.search_persons(actor=actor, channel=Channel.BACKOFFICE, q=q)
+            ]
+        except InvalidInput as exc:
+            context["error"] = exc.fields.get("q", exc.message)
+    template = "crm/_results.html" if request.htmx else "crm/console.html"  # type: ignore[attr-defined]
+    context["purposes"] = PURPOSES
+    return render(request, template, context)
+
+
+def _timeline_context(page: services.TimelinePage) -> dict[str, Any]:
+    return {
+        "contacts": [
+            {"c": c, "icon": CHANNEL_ICONS.get(c.channel, "fr-icon-question-line")} for c in page.contacts
+        ],
+        "next_cursor": page.next_cursor,
+    }
+
+
+@require_GET
+@agent_required
+def record(request: HttpRequest, actor: Actor, person_id: int) -> HttpResponse:
+    try:
+        opened = services.open_record(
+            actor=actor, channel=Channel.BACKOFFICE, person_id=person_id, purpose=_purpose(request)
+        )
+    except NotFound:
+        raise Http404(_("no such person")) from None
+    person = opened.person
+    context = {
+        "record": opened,
+        "person": person,
+        "nir_masked": mask_nir(person.nir),
+        "purpose": _purpose(request),
+        "channels": ContactChannel.choices,
+        "agent_channels": [(c.value, c.label) for c in AGENT_CHANNELS],
+        "outcomes": Outcome.choices,
+        "motives": list(services.iter_motives()),
+        **_timeline_context(opened.timeline),
+    }
+    return render(request, "crm/record.html", context)
+
+
+@require_GET
+@agent_required
+def timeline(request: HttpRequest, actor: Actor, person_id: int) -> HttpResponse:
+    try:
+        page = services.consulted_timeline(
+            actor=actor,
+            person_id=person_id,
+            channel=request.GET.get("channel") or None,
+            motive=request.GET.get("motive") or None,
+            cursor=request.GET.get("cursor") or None,
+        )
+    except NotFound:
+        raise Http404(_("no such person")) from None
+    except Forbidden:
+        return redirect(reverse("crm:record", args=[person_id]))
+    except InvalidInput as exc:
+        return HttpResponse(exc.message, status=422)
+    context = {"person_id": person_id, "append": bool(request.GET.get("cursor")), **_timeline_context(page)}
+    return render(request, "crm/_timeline.html", context)
+
+
+@require_POST
+@agent_required
+def add_contact(request: HttpRequest, actor: Actor, person_id: int) -> HttpResponse:
+    data = request.POST
+    waited = data.get("waited_minutes", "").strip()
+    try:
+        services.add_agent_contact(
+            actor=actor,
+            channel=data.get("channel", ""),
+            person_id=person_id,
+            motive=data.get("motive", ""),
+            outcome=data.get("outcome", Outcome.RESOLVED),
+            note=data.get("note", ""),
+            answered=data.get("answered", "yes") == "yes",
+            on_appointment=data.get("on_appointment") == "yes",
+            waited_seconds=int(waited) * 60 if waited.isdigit() else None,
+        )
+    except NotFound:
+        raise Http404(_("no such person")) from None
+    except InvalidInput as exc:
+        return HttpResponse(exc.message, status=422)
+    if request.htmx:  # type: ignore[attr-defined]
+        page = services.consulted_timeline(actor=actor, person_id=person_id)
+        return render(request, "crm/_timeline.html", {"person_id": person_id, **_timeline_context(page)})
+    return redirect(reverse("crm:record", args=[person_id]) + f"?purpose={_purpose(request)}")
