@@ -174,3 +174,9 @@ def test_query_counts_do_not_grow_with_the_data(agent_paris, make_person, django
             url, {"kind": "email", "value": "a@b.example"}, content_type="application/json"
         )
     assert response.status_code == 201
+
+
+def test_an_unparseable_body_is_bad_input_on_the_body_field(agent_paris):
+    response = client_for(agent_paris).post("/api/v1/persons", b"\x00{", content_type="application/json")
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "invalid" and "body" in response.json()["error"]["fields"]

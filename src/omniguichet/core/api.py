@@ -78,6 +78,9 @@ def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if exc.status_code == 400:
+        # ninja's "Cannot parse request body": bad input like any other, with the field it concerns.
+        return _error(request, 422, "invalid", f"body: {exc}", {"body": str(exc)})
     return _error(request, exc.status_code, "http_error", str(exc))
 
 

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from omniguichet.accounts.models import Account
 from omniguichet.core.actors import Actor, ActorKind, Channel, scope_to_caisse
 from omniguichet.core.errors import Forbidden, InvalidInput, NotFound, collect
-from omniguichet.core.text import fold
+from omniguichet.core.text import check_text, fold
 from omniguichet.crm.models import Contact, ContactChannel, Direction, Motive, Outcome, RecordAccess
 from omniguichet.referential import validators
 from omniguichet.referential.models import ChannelPreference, ContactPoint, Person
@@ -142,12 +142,23 @@ class RowResult:
     errors: dict[str, str] = field(default_factory=dict)
 
 
+# Contacts older than this are not history we keep; it also keeps far-away years out of time-zone arithmetic.
+EARLIEST_CONTACT = dt.datetime(1990, 1, 1, tzinfo=dt.UTC)
+MAX_ID = 2**63 - 1
+
+
 def _parse_time(fields: dict[str, str], name: str, value: Any) -> dt.datetime | None:
     if value in (None, ""):
         return None
-    parsed = parse_datetime(value) if isinstance(value, str) else None
+    try:
+        parsed = parse_datetime(value) if isinstance(value, str) else None
+    except ValueError:  # well-formed but impossible, e.g. a 13th month
+        parsed = None
     if parsed is None:
         fields[name] = _("is not an ISO 8601 date and time")
+    elif timezone.is_aware(parsed) and parsed < EARLIEST_CONTACT:
+        fields[name] = _("is before 1990")
+        parsed = None
     return parsed
 
 
@@ -177,9 +188,9 @@ def ingest_contacts(*, actor: Actor, channel: Channel, rows: list[Any], source: 
             results.append(RowResult(index, None, "rejected", errors={"row": _("must be a JSON object")}))
             continue
         fields: dict[str, str] = {}
-        external_id = row.get("external_id")
-        if not isinstance(external_id, str) or not external_id.strip() or len(external_id) > 128:
-            fields["external_id"] = _("is required (a string of at most 128 characters)")
+        external_id = check_text(fields, "external_id", row.get("external_id"), 128)
+        if external_id is not None and not external_id.strip():
+            fields["external_id"] = _("is required")
             external_id = None
         started_at = _parse_time(fields, "started_at", row.get("started_at"))
         if row.get("started_at") in (None, ""):
@@ -196,19 +207,17 @@ def ingest_contacts(*, actor: Actor, channel: Channel, rows: list[Any], source: 
         )  # fmt: skip
         person_id, nir = row.get("person_id"), row.get("nir")
         if person_id is not None:
-            if isinstance(person_id, int) and not isinstance(person_id, bool):
+            if isinstance(person_id, int) and not isinstance(person_id, bool) and 0 < person_id <= MAX_ID:
                 person_ids.add(person_id)
             else:
-                fields["person_id"] = _("must be an integer")
+                fields["person_id"] = _("must be a positive integer")
         elif nir is not None:
             nir = collect(fields, "nir", validators.validate_nir, str(nir))
             if nir:
                 nirs.add(nir)
         else:
             fields["person_id"] = _("person_id or nir is required")
-        note = row.get("note", "")
-        if not isinstance(note, str) or len(note) > 4000:
-            fields["note"] = _("must be a text of at most 4000 characters")
+        note = check_text(fields, "note", row.get("note", ""), 4000)
         answered = _optional_bool(fields, "answered", row.get("answered"))
         on_appointment = _optional_bool(fields, "on_appointment", row.get("on_appointment"))
         result = RowResult(index, external_id, "rejected" if fields else "pending", errors=fields)
@@ -288,7 +297,10 @@ def _extract_date(text: str) -> tuple[dt.date | None, str]:
 def search_persons(*, actor: Actor, channel: Channel, q: str, limit: int = SEARCH_LIMIT) -> list[Person]:
     """Find persons by NIR (full, or its beginning with the birth date), family or usage name with the birth
     date, phone or e-mail; tolerant of accents, case and spaces. Only persons the actor may see."""
-    q = " ".join(q.split())
+    fields: dict[str, str] = {}
+    q = " ".join((check_text(fields, "q", q, 200) or "").split())
+    if fields:
+        raise InvalidInput.from_fields(fields)
     if len(q) < 2:
         raise InvalidInput.from_fields({"q": _("type at least 2 characters")})
     limit = max(1, min(limit, 50))
@@ -376,6 +388,8 @@ def timeline(
             raise InvalidInput.from_fields({"channel": _("unknown channel %(c)s") % {"c": channel}})
         contacts = contacts.filter(channel=channel)
     if motive:
+        if not Motive.objects.filter(pk=motive[:40]).exists():
+            raise InvalidInput.from_fields({"motive": _("unknown motive %(m)s") % {"m": motive[:40]}})
         contacts = contacts.filter(motive_id=motive)
     if cursor:
         when, pk = _decode_cursor(cursor)
@@ -393,7 +407,10 @@ def open_record(
     """Open a person's customer record and write who opened it, when and why (the person can read it)."""
     if actor.kind != ActorKind.AGENT or actor.user is None:
         raise Forbidden(_("only staff open customer records"))
-    purpose = " ".join(purpose.split())
+    fields: dict[str, str] = {}
+    purpose = " ".join((check_text(fields, "purpose", purpose, 200) or "").split())
+    if fields:
+        raise InvalidInput.from_fields(fields)
     if not purpose:
         raise InvalidInput.from_fields({"purpose": _("say why you open this record")})
     person = (

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from omniguichet.core.actors import Actor, Channel, scope_to_caisse
 from omniguichet.core.errors import Conflict, Forbidden, InvalidInput, NotFound, collect
+from omniguichet.core.text import check_text
 from omniguichet.referential import validators
 from omniguichet.referential.models import (
     Caisse,
@@ -75,8 +76,17 @@ def create_person(
     """Register an insured person after checking every field; nothing is written when one field is refused."""
     fields: dict[str, str] = {}
     clean_nir = collect(fields, "nir", validators.validate_nir, nir)
+    for name, value, max_length in (
+        ("given_names", given_names, 150),
+        ("family_name", family_name, 100),
+        ("usage_name", usage_name, 100),
+        ("address_line", address_line, 200),
+        ("city", city, 100),
+        ("birth_place", birth_place, 5),
+    ):
+        check_text(fields, name, value, max_length)
     for name, value in (("given_names", given_names), ("family_name", family_name)):
-        if not value.strip():
+        if name not in fields and not value.strip():
             fields[name] = _("is required")
     _check_choice(fields, "sex", sex, Sex.values)
     _check_choice(fields, "status", status, PersonStatus.values)
@@ -84,7 +94,7 @@ def create_person(
         fields["birth_date"] = _("cannot be in the future")
     if rights_from and rights_to and rights_to < rights_from:
         fields["rights_to"] = _("must not be before rights_from")
-    if postcode and not (len(postcode) == 5 and postcode.isdigit()):
+    if postcode and not (len(postcode) == 5 and postcode.isascii() and postcode.isdigit()):
         fields["postcode"] = _("must have 5 digits")
     caisse = Caisse.objects.filter(pk=caisse_code).first()
     if caisse is None:
@@ -219,7 +229,7 @@ def record_consent(*, actor: Actor, channel: Channel, person: Person, purpose: s
 def create_employer(*, actor: Actor, channel: Channel, siret: str, name: str, caisse_code: str) -> Employer:
     fields: dict[str, str] = {}
     clean = collect(fields, "siret", validators.validate_siret, siret)
-    if not name.strip():
+    if check_text(fields, "name", name, 200) is not None and not name.strip():
         fields["name"] = _("is required")
     if not Caisse.objects.filter(pk=caisse_code).exists():
         fields["caisse"] = _("unknown caisse %(code)s") % {"code": caisse_code}
@@ -248,7 +258,8 @@ def create_professional(
     fields: dict[str, str] = {}
     clean = collect(fields, "rpps", validators.validate_rpps, rpps)
     _check_choice(fields, "profession", profession, Profession.values)
-    if not family_name.strip():
+    check_text(fields, "given_names", given_names, 150)
+    if check_text(fields, "family_name", family_name, 100) is not None and not family_name.strip():
         fields["family_name"] = _("is required")
     if not Caisse.objects.filter(pk=caisse_code).exists():
         fields["caisse"] = _("unknown caisse %(code)s") % {"code": caisse_code}
