@@ -178,3 +178,30 @@ def test_parse_contact_rows_accepts_or_explains(body):
             assert "body" in exc.fields
         else:
             assert isinstance(rows, list)
+
+
+def test_a_concurrent_replay_is_reported_as_duplicates(paris_person, monkeypatch):
+    """Another request stores the same external id after our check for existing ids: the unique index refuses
+    the second copy and the batch is read again once, reporting a duplicate instead of failing."""
+    ingest_contacts(
+        actor=Actor.system(), channel=Channel.BACKOFFICE, source="tel", rows=[row(paris_person, 1)]
+    )
+    original_filter = Contact.objects.filter
+    blind = []
+
+    def filter_blind_once(*args, **kwargs):
+        if "external_id__in" in kwargs and not blind:
+            blind.append(True)  # the first check misses the row "the other request" just stored
+            return Contact.objects.none()
+        return original_filter(*args, **kwargs)
+
+    monkeypatch.setattr(Contact.objects, "filter", filter_blind_once)
+    results = ingest_contacts(
+        actor=Actor.system(),
+        channel=Channel.BACKOFFICE,
+        source="tel",
+        rows=[row(paris_person, 1), row(paris_person, 2)],
+    )
+    assert [r.status for r in results] == ["duplicate", "created"]
+    assert blind == [True]
+    assert Contact.objects.count() == 2

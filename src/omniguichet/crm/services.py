@@ -169,7 +169,9 @@ def _optional_bool(fields: dict[str, str], name: str, value: Any) -> bool | None
     return None
 
 
-def ingest_contacts(*, actor: Actor, channel: Channel, rows: list[Any], source: str) -> list[RowResult]:
+def ingest_contacts(
+    *, actor: Actor, channel: Channel, rows: list[Any], source: str, _retried: bool = False
+) -> list[RowResult]:
     """Record contacts sent by another system (telephony, legacy tools). Each row is created, a duplicate (its
     external_id was already received from this source: replaying a batch changes nothing) or rejected with
     its reasons. Valid rows are written together; a rejected row writes nothing."""
@@ -268,8 +270,10 @@ def ingest_contacts(*, actor: Actor, channel: Channel, rows: list[Any], source: 
         with transaction.atomic():
             created = Contact.objects.bulk_create([c for _r, c in to_create], batch_size=2000)
     except IntegrityError:
+        if _retried:
+            raise
         # Another request stored some of the same external ids meanwhile: replay what is left, once.
-        return ingest_contacts(actor=actor, channel=channel, rows=rows, source=source)
+        return ingest_contacts(actor=actor, channel=channel, rows=rows, source=source, _retried=True)
     for (result, _c), contact in zip(to_create, created, strict=True):
         result.status, result.contact_id = "created", contact.pk
     return results
