@@ -5,7 +5,7 @@ from django.test import Client
 from django.utils import timezone
 
 from omniguichet.accounts.models import Account
-from omniguichet.core.actors import Actor
+from omniguichet.core.actors import Actor, ActorKind
 from omniguichet.crm.models import Contact, RecordAccess
 from omniguichet.crm.services import record_contact
 from tests.conftest import make_user
@@ -170,14 +170,39 @@ def test_search_refuses_vague_queries(agent_paris, db):
 
 
 def test_each_opening_is_one_audit_entry_the_person_can_read(paris_person, agent_paris, supervisor):
-    from omniguichet.crm.services import record_accesses
+    from omniguichet.crm.services import my_record_accesses
 
     client_for(agent_paris).get(f"/api/v1/persons/{paris_person.pk}/record", {"purpose": "appel entrant"})
     national = client_for(supervisor)
     national.get(f"/api/v1/persons/{paris_person.pk}/record", {"purpose": "contrôle qualité"})
     national.get("/api/v1/persons/search", {"q": paris_person.nir})  # not an opening
-    accesses = record_accesses(person=paris_person)
+    accesses = my_record_accesses(actor=Actor(kind=ActorKind.INSURED, person_id=paris_person.pk))
     assert [(a.user, a.purpose) for a in accesses] == [
         (supervisor, "contrôle qualité"),
         (agent_paris, "appel entrant"),
     ]
+
+
+def test_a_person_reads_who_opened_their_record(paris_person, ain_person, agent_paris, supervisor):
+    insured_login = make_user("marie", role="")
+    Account.objects.create(person=paris_person, opened_at=timezone.now(), user=insured_login)
+    agent_paris.first_name, agent_paris.last_name = "Jeanne", "Martin"
+    agent_paris.save()
+    client_for(agent_paris).get(f"/api/v1/persons/{paris_person.pk}/record", {"purpose": "appel entrant"})
+    client_for(supervisor).get(f"/api/v1/persons/{ain_person.pk}/record", {"purpose": "contrôle"})
+    assert Client().get("/api/v1/me/audit").status_code == 401
+    assert (
+        client_for(agent_paris).get("/api/v1/me/audit").status_code == 403
+    )  # staff have no record of their own
+    response = client_for(insured_login).get("/api/v1/me/audit")
+    assert response.status_code == 200
+    [entry] = response.json()
+    assert (entry["who"], entry["caisse"], entry["purpose"]) == (
+        "Jeanne Martin",
+        "CPAM de Paris",
+        "appel entrant",
+    )
+    # An insured person's token cannot use staff endpoints.
+    assert (
+        client_for(insured_login).get(f"/api/v1/persons/{paris_person.pk}/record", PURPOSE).status_code == 403
+    )

@@ -1,5 +1,6 @@
 """The online account (compte). Login, activation and preferences arrive with the account issue."""
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -17,6 +18,10 @@ class Account(models.Model):
     """A person's online account: at most one per person."""
 
     person = models.OneToOneField(Person, on_delete=models.PROTECT, related_name="account")
+    # The login of the account (set when the person activates it; the online-account issue builds that).
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="account"
+    )
     opened_at = models.DateTimeField(_("opened at"))
     status = models.CharField(
         _("status"), max_length=16, choices=AccountStatus.choices, default=AccountStatus.ACTIVE

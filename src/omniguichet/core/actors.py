@@ -76,3 +76,13 @@ def staff_actor(user: User) -> Actor:
     if not (user.role or user.is_superuser):
         raise Forbidden("this endpoint is reserved to staff")
     return Actor.agent(user)
+
+
+def insured_actor(user: User) -> Actor:
+    """The actor for an insured person's own request: a login attached to an online account."""
+    from omniguichet.core.errors import Forbidden
+
+    account = getattr(user, "account", None)
+    if account is None:
+        raise Forbidden("this endpoint is reserved to insured persons with an online account")
+    return Actor(kind=ActorKind.INSURED, user=user, person_id=account.person_id, label=user.get_username())

@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
-from omniguichet.core.actors import Channel, staff_actor
+from omniguichet.core.actors import Channel, insured_actor, staff_actor
 from omniguichet.core.api import ErrorOut
 from omniguichet.crm import services
-from omniguichet.crm.models import Contact, Motive
+from omniguichet.crm.models import Contact, Motive, RecordAccess
 from omniguichet.referential.models import Person
 from omniguichet.referential.validators import mask_nir
 
@@ -148,6 +149,23 @@ class AgentContactIn(Schema):
     answered: bool | None = None
     on_appointment: bool | None = None
     waited_seconds: int | None = None
+
+
+class RecordAccessOut(Schema):
+    accessed_at: dt.datetime
+    who: str = Field(..., description="the agent's name")
+    caisse: str = Field(..., description="the agent's caisse, or the national level")
+    purpose: str
+
+    @staticmethod
+    def of(access: RecordAccess) -> RecordAccessOut:
+        user = access.user
+        return RecordAccessOut(
+            accessed_at=access.accessed_at,
+            who=user.get_full_name() or _("an agent"),
+            caisse=user.caisse.name if user.caisse else _("national level"),
+            purpose=access.purpose,
+        )
 
 
 class RowResultOut(Schema):
@@ -288,3 +306,13 @@ def add_contact(request: HttpRequest, person_id: int, payload: AgentContactIn) -
     actor = staff_actor(request.user)  # type: ignore[arg-type]
     contact = services.add_agent_contact(actor=actor, person_id=person_id, **payload.dict())
     return Status(201, ContactOut.of(contact))
+
+
+@router.get(
+    "/me/audit",
+    response={200: list[RecordAccessOut], 401: ErrorOut, 403: ErrorOut},
+    summary="Who consulted my customer record (for the insured person)",
+)
+def my_audit(request: HttpRequest) -> list[RecordAccessOut]:
+    actor = insured_actor(request.user)  # type: ignore[arg-type]
+    return [RecordAccessOut.of(a) for a in services.my_record_accesses(actor=actor)]

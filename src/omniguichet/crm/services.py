@@ -439,13 +439,6 @@ def open_record(
     )
 
 
-def record_accesses(*, person: Person, limit: int = 100) -> list[RecordAccess]:
-    """Who consulted this person's record, newest first (for the person's own account)."""
-    return list(
-        person.record_accesses.select_related("user", "user__caisse").order_by("-accessed_at")[:limit]
-    )
-
-
 def add_agent_contact(
     *, actor: Actor, channel: str, person_id: int, motive: str, outcome: str = Outcome.RESOLVED, note: str = "",
     answered: bool | None = None, on_appointment: bool | None = None, waited_seconds: int | None = None,
@@ -526,3 +519,14 @@ def consulted_timeline(
     if not opened:
         raise Forbidden(_("open the record first (GET /persons/{id}/record with a purpose)"))
     return timeline(person=person, channel=channel, motive=motive, cursor=cursor, limit=limit)
+
+
+def my_record_accesses(*, actor: Actor, limit: int = 100) -> list[RecordAccess]:
+    """The accesses to the acting insured person's own record, newest first."""
+    if actor.kind != ActorKind.INSURED or actor.person_id is None:
+        raise Forbidden(_("only the person themselves reads this"))
+    return list(
+        RecordAccess.objects.filter(person_id=actor.person_id)
+        .select_related("user", "user__caisse")
+        .order_by("-accessed_at", "-id")[:limit]
+    )
