@@ -27,6 +27,12 @@ class Channel(models.TextChoices):
     BACKOFFICE = "backoffice", _("back office")
 
 
+# The channels a contact happens on (every channel but the back office).
+CONTACT_CHANNELS = [c for c in Channel if c != Channel.BACKOFFICE]
+CONTACT_CHANNEL_VALUES = [c.value for c in CONTACT_CHANNELS]
+CONTACT_CHANNEL_CHOICES = [(c.value, c.label) for c in CONTACT_CHANNELS]
+
+
 class ActorKind(models.TextChoices):
     INSURED = "insured", _("insured person")
     AGENT = "agent", _("agent")

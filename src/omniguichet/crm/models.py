@@ -7,23 +7,10 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from omniguichet.core.actors import ActorKind
+from omniguichet.core.actors import CONTACT_CHANNEL_CHOICES, CONTACT_CHANNEL_VALUES, ActorKind, Channel
 from omniguichet.referential.models import Caisse, Person
 
-
-class ContactChannel(models.TextChoices):
-    WEB = "web", _("web account")
-    APP = "app", _("mobile app")
-    KIOSK = "kiosk", _("kiosk")
-    PHONE = "phone", _("phone")
-    EMAIL = "email", _("e-mail")
-    RECEPTION = "reception", _("reception desk")
-    LETTER = "letter", _("letter")
-    SMS = "sms", _("SMS")
-    PUSH = "push", _("push notification")
-
-
-SELF_SERVICE_CHANNELS = [ContactChannel.WEB, ContactChannel.APP, ContactChannel.KIOSK]
+SELF_SERVICE_CHANNELS = [Channel.WEB, Channel.APP, Channel.KIOSK]
 
 
 class Direction(models.TextChoices):
@@ -58,7 +45,7 @@ class Contact(models.Model):
 
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="contacts")
     caisse = models.ForeignKey(Caisse, on_delete=models.PROTECT, related_name="contacts")
-    channel = models.CharField(_("channel"), max_length=12, choices=ContactChannel.choices)
+    channel = models.CharField(_("channel"), max_length=12, choices=CONTACT_CHANNEL_CHOICES)
     direction = models.CharField(_("direction"), max_length=8, choices=Direction.choices)
     motive = models.ForeignKey(Motive, on_delete=models.PROTECT, related_name="contacts")
     started_at = models.DateTimeField(_("started at"))
@@ -95,7 +82,7 @@ class Contact(models.Model):
                 name="contact_external_once",
             ),
             models.CheckConstraint(
-                condition=Q(channel__in=ContactChannel.values), name="contact_channel_known"
+                condition=Q(channel__in=CONTACT_CHANNEL_VALUES), name="contact_channel_known"
             ),
             models.CheckConstraint(
                 condition=Q(direction__in=Direction.values), name="contact_direction_known"

@@ -18,10 +18,10 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from omniguichet.accounts.models import Account
-from omniguichet.core.actors import Actor, ActorKind, Channel, scope_to_caisse
+from omniguichet.core.actors import CONTACT_CHANNEL_VALUES, Actor, ActorKind, Channel, scope_to_caisse
 from omniguichet.core.errors import Forbidden, InvalidInput, NotFound, collect
 from omniguichet.core.text import check_text, fold
-from omniguichet.crm.models import Contact, ContactChannel, Direction, Motive, Outcome, RecordAccess
+from omniguichet.crm.models import Contact, Direction, Motive, Outcome, RecordAccess
 from omniguichet.referential import validators
 from omniguichet.referential.models import ChannelPreference, ContactPoint, Person
 
@@ -50,10 +50,10 @@ def _check_contact_fields(
     motives: Mapping[str, Motive],
     now: dt.datetime,
 ) -> None:
-    if channel not in ContactChannel.values:
+    if channel not in CONTACT_CHANNEL_VALUES:
         fields["channel"] = _("unknown channel %(c)s (one of %(all)s)") % {
             "c": channel,
-            "all": ", ".join(ContactChannel.values),
+            "all": ", ".join(CONTACT_CHANNEL_VALUES),
         }
     if direction not in Direction.values:
         fields["direction"] = _("must be inbound or outbound")
@@ -388,7 +388,7 @@ def timeline(
     limit = max(1, min(limit, MAX_TIMELINE_PAGE))
     contacts: QuerySet[Contact] = Contact.objects.filter(person=person).select_related("motive", "agent")
     if channel:
-        if channel not in ContactChannel.values:
+        if channel not in CONTACT_CHANNEL_VALUES:
             raise InvalidInput.from_fields({"channel": _("unknown channel %(c)s") % {"c": channel}})
         contacts = contacts.filter(channel=channel)
     if motive:
@@ -445,10 +445,10 @@ def add_agent_contact(
 ) -> Contact:  # fmt: skip
     """An agent notes a phone call or a reception visit in the record (the console's "add a contact")."""
     if channel not in (
-        ContactChannel.PHONE,
-        ContactChannel.RECEPTION,
-        ContactChannel.EMAIL,
-        ContactChannel.LETTER,
+        Channel.PHONE,
+        Channel.RECEPTION,
+        Channel.EMAIL,
+        Channel.LETTER,
     ):
         raise InvalidInput.from_fields(
             {"channel": _("an agent records phone, reception, email or letter contacts")}
@@ -458,9 +458,9 @@ def add_agent_contact(
         raise NotFound(_("no such person"))
     return record_contact(
         actor=actor, channel=channel, person=person, motive=motive, outcome=outcome, note=note,
-        answered=answered if channel == ContactChannel.PHONE else None,
-        on_appointment=on_appointment if channel == ContactChannel.RECEPTION else None,
-        waited_seconds=waited_seconds if channel == ContactChannel.RECEPTION else None,
+        answered=answered if channel == Channel.PHONE else None,
+        on_appointment=on_appointment if channel == Channel.RECEPTION else None,
+        waited_seconds=waited_seconds if channel == Channel.RECEPTION else None,
     )  # fmt: skip
 
 

@@ -14,10 +14,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from omniguichet.core.actors import Actor, Channel, staff_actor
+from omniguichet.core.actors import CONTACT_CHANNEL_CHOICES, Actor, Channel, staff_actor
 from omniguichet.core.errors import Forbidden, InvalidInput, NotFound
 from omniguichet.crm import services
-from omniguichet.crm.models import ContactChannel, Outcome
+from omniguichet.crm.models import Outcome
 from omniguichet.referential.validators import mask_nir
 
 # Why a record is opened: written in the audit trail, which the person can read.
@@ -39,7 +39,7 @@ CHANNEL_ICONS = {
     "sms": "fr-icon-chat-3-line",
     "push": "fr-icon-notification-3-line",
 }
-AGENT_CHANNELS = [ContactChannel.PHONE, ContactChannel.RECEPTION, ContactChannel.EMAIL, ContactChannel.LETTER]
+AGENT_CHANNELS = [Channel.PHONE, Channel.RECEPTION, Channel.EMAIL, Channel.LETTER]
 
 
 class LoginView(auth_views.LoginView):
@@ -115,7 +115,7 @@ def record(request: HttpRequest, actor: Actor, person_id: int) -> HttpResponse:
         "person": person,
         "nir_masked": mask_nir(person.nir),
         "purpose": _purpose(request),
-        "channels": ContactChannel.choices,
+        "channels": CONTACT_CHANNEL_CHOICES,
         "agent_channels": [(c.value, c.label) for c in AGENT_CHANNELS],
         "outcomes": Outcome.choices,
         "motives": list(services.iter_motives()),
