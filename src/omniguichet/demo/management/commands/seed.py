@@ -1,3 +1,5 @@
+import time
+
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from rich.console import Console
 from rich.progress import (
@@ -10,15 +12,29 @@ from rich.progress import (
 )
 
 from omniguichet.core.errors import ServiceError
-from omniguichet.demo.services import DEMO_AGENT_PASSWORD, DEMO_SUPERVISOR_PASSWORD, seed_population
+from omniguichet.demo.services import (
+    DEMO_AGENT_PASSWORD,
+    DEMO_SUPERVISOR_PASSWORD,
+    seed_contacts,
+    seed_population,
+)
 from omniguichet.referential.models import Person
 
 
 class Command(BaseCommand):
-    help = "Create a deterministic synthetic population (persons, dependants, accounts, contact points, ...)."
+    help = (
+        "Create a deterministic synthetic population (persons, dependants, accounts, contact points, ...) "
+        "and, with --contacts, their contact history on every channel."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--persons", type=int, required=True, help="number of insured persons to create")
+        parser.add_argument("--persons", type=int, default=0, help="number of insured persons to create")
+        parser.add_argument(
+            "--contacts",
+            type=int,
+            default=0,
+            help="number of contacts to add over the last two years (with --persons 0: to the existing persons)",
+        )
         parser.add_argument("--seed", type=int, default=42, help="random seed (same seed, same population)")
         parser.add_argument(
             "--append", action="store_true", help="add to a database that already has persons"
@@ -33,18 +49,32 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true", help="no progress bar (logs, CI)")
 
     def handle(self, *args, **options) -> None:
+        persons, contacts = options["persons"], options["contacts"]
+        if persons < 0 or contacts < 0:
+            raise CommandError("--persons and --contacts must be zero or more")
+        if not persons and not contacts:
+            raise CommandError("nothing to seed: give --persons N and/or --contacts N")
         if options["if_empty"] and Person.objects.exists():
             self.stdout.write("The database already has a population: nothing seeded.")
             return
         console = Console(file=self.stdout._out, stderr=False)  # type: ignore[arg-type]
+        if persons:
+            self._seed_persons(console, options)
+        if contacts:
+            self._seed_contacts(console, options)
+
+    def _progress(self, console: Console, label: str, disable: bool) -> Progress:
         columns = [
-            TextColumn("[bold]Population"),
+            TextColumn(f"[bold]{label}"),
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
             TimeRemainingColumn(),
         ]
-        with Progress(*columns, console=console, disable=options["no_progress"]) as progress:
+        return Progress(*columns, console=console, disable=disable)
+
+    def _seed_persons(self, console: Console, options: dict) -> None:
+        with self._progress(console, "Population", options["no_progress"]) as progress:
             task = progress.add_task("persons", total=options["persons"])
             try:
                 report = seed_population(
@@ -69,3 +99,21 @@ class Command(BaseCommand):
                 f"Demo logins: agent-<caisse code> / {DEMO_AGENT_PASSWORD} (e.g. agent-751), "
                 f"supervisor / {DEMO_SUPERVISOR_PASSWORD}. For demonstration only."
             )
+
+    def _seed_contacts(self, console: Console, options: dict) -> None:
+        started = time.perf_counter()
+        with self._progress(console, "Contacts  ", options["no_progress"]) as progress:
+            task = progress.add_task("contacts", total=options["contacts"])
+            try:
+                written = seed_contacts(
+                    count=options["contacts"],
+                    seed=options["seed"],
+                    progress=lambda n: progress.advance(task, n),
+                )
+            except ServiceError as exc:
+                raise CommandError(exc.message) from exc
+        seconds = time.perf_counter() - started
+        rate = written / seconds if seconds else 0
+        self.stdout.write(
+            f"{written:,} contacts over the last two years in {seconds:.1f} s ({rate:,.0f} contacts/s)."
+        )
