@@ -111,6 +111,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# A batch of 10,000 contacts or case events is a few megabytes of JSON; Django's default (2.5 MB) is too small.
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", str(32 * 1024 * 1024)))
 AUTH_USER_MODEL = "referential.User"
 
 PASSWORD_HASHERS = [

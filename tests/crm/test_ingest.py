@@ -205,3 +205,12 @@ def test_a_concurrent_replay_is_reported_as_duplicates(paris_person, monkeypatch
     assert [r.status for r in results] == ["duplicate", "created"]
     assert blind == [True]
     assert Contact.objects.count() == 2
+
+
+def test_a_body_over_the_size_limit_is_refused_whole(paris_person, supervisor, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+    rows = [row(paris_person, i, note="x" * 3000) for i in range(400)]  # about 1.3 MB
+    response = post(client_for(supervisor), rows)
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "too_large" and "body" in response.json()["error"]["fields"]
+    assert Contact.objects.count() == 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
@@ -69,6 +71,13 @@ def on_authentication_error(request: HttpRequest, exc: AuthenticationError) -> H
     response = _error(request, 401, "unauthenticated", "a valid bearer token is required")
     response["WWW-Authenticate"] = "Bearer"
     return response
+
+
+@api.exception_handler(RequestDataTooBig)
+def on_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    message = f"the request body is larger than {limit // (1024 * 1024)} MB"
+    return _error(request, 413, "too_large", f"body: {message}", {"body": message})
 
 
 @api.exception_handler(Http404)

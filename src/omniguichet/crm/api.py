@@ -16,7 +16,7 @@ from omniguichet.referential.models import Person
 from omniguichet.referential.validators import mask_nir
 
 router = Router(tags=["customer record"])
-ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
+ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 413: ErrorOut, 422: ErrorOut}
 
 
 class MotiveOut(Schema):

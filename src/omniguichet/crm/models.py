@@ -43,15 +43,23 @@ class Motive(models.Model):
 class Contact(models.Model):
     """One interaction with a person, on any channel. Written only by crm.services.record_contact."""
 
-    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="contacts")
-    caisse = models.ForeignKey(Caisse, on_delete=models.PROTECT, related_name="contacts")
+    # No single-column indexes on these foreign keys: the composite indexes below start with person and caisse,
+    # and every index is written for each of hundreds of millions of contacts.
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="contacts", db_index=False)
+    caisse = models.ForeignKey(Caisse, on_delete=models.PROTECT, related_name="contacts", db_index=False)
     channel = models.CharField(_("channel"), max_length=12, choices=CONTACT_CHANNEL_CHOICES)
     direction = models.CharField(_("direction"), max_length=8, choices=Direction.choices)
-    motive = models.ForeignKey(Motive, on_delete=models.PROTECT, related_name="contacts")
+    # Only the (rare) deletion of a motive would use an index of its own.
+    motive = models.ForeignKey(Motive, on_delete=models.PROTECT, related_name="contacts", db_index=False)
     started_at = models.DateTimeField(_("started at"))
     actor_kind = models.CharField(_("actor"), max_length=8, choices=ActorKind.choices)
     agent = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="contacts"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="contacts",
+        db_index=False,  # indexed below only where set: most contacts have no agent
     )
     outcome = models.CharField(_("outcome"), max_length=12, choices=Outcome.choices, default=Outcome.RESOLVED)
     note = models.TextField(_("note"), blank=True)
@@ -74,6 +82,7 @@ class Contact(models.Model):
             models.Index(fields=["person", "channel", "-started_at"], name="contact_timeline_channel_idx"),
             models.Index(fields=["person", "motive", "-started_at"], name="contact_timeline_motive_idx"),
             models.Index(fields=["caisse", "started_at"], name="contact_caisse_period_idx"),
+            models.Index(fields=["agent"], condition=Q(agent__isnull=False), name="contact_agent_idx"),
         ]
         constraints = [
             models.UniqueConstraint(

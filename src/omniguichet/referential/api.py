@@ -15,7 +15,7 @@ from omniguichet.referential.validators import mask_nir
 
 router = Router(tags=["referential"])
 
-ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 413: ErrorOut, 422: ErrorOut}
 
 
 class CaisseOut(Schema):

@@ -48,6 +48,15 @@ def _require_caisse_access(actor: Actor, caisse_code: str) -> None:
         raise Forbidden(_("you may only act for your own caisse"), fields={"caisse": _("not your caisse")})
 
 
+def _find_caisse(fields: dict[str, str], code: str) -> Caisse | None:
+    caisse = None
+    if check_text(fields, "caisse", code, 3) is not None:
+        caisse = Caisse.objects.filter(pk=code).first()
+        if caisse is None:
+            fields["caisse"] = _("unknown caisse %(code)s") % {"code": code}
+    return caisse
+
+
 def _check_choice(fields: dict[str, str], name: str, value: str, allowed: list[str]) -> None:
     if value not in allowed:
         fields[name] = _("must be one of %(choices)s") % {"choices": ", ".join(allowed)}
@@ -96,9 +105,7 @@ def create_person(
         fields["rights_to"] = _("must not be before rights_from")
     if postcode and not (len(postcode) == 5 and postcode.isascii() and postcode.isdigit()):
         fields["postcode"] = _("must have 5 digits")
-    caisse = Caisse.objects.filter(pk=caisse_code).first()
-    if caisse is None:
-        fields["caisse"] = _("unknown caisse %(code)s") % {"code": caisse_code}
+    caisse = _find_caisse(fields, caisse_code)
     if clean_nir and "sex" not in fields and "birth_date" not in fields:
         fields.update(
             validators.nir_identity_errors(
@@ -231,8 +238,7 @@ def create_employer(*, actor: Actor, channel: Channel, siret: str, name: str, ca
     clean = collect(fields, "siret", validators.validate_siret, siret)
     if check_text(fields, "name", name, 200) is not None and not name.strip():
         fields["name"] = _("is required")
-    if not Caisse.objects.filter(pk=caisse_code).exists():
-        fields["caisse"] = _("unknown caisse %(code)s") % {"code": caisse_code}
+    _find_caisse(fields, caisse_code)
     if fields:
         raise InvalidInput.from_fields(fields)
     _require_caisse_access(actor, caisse_code)
@@ -261,8 +267,7 @@ def create_professional(
     check_text(fields, "given_names", given_names, 150)
     if check_text(fields, "family_name", family_name, 100) is not None and not family_name.strip():
         fields["family_name"] = _("is required")
-    if not Caisse.objects.filter(pk=caisse_code).exists():
-        fields["caisse"] = _("unknown caisse %(code)s") % {"code": caisse_code}
+    _find_caisse(fields, caisse_code)
     if fields:
         raise InvalidInput.from_fields(fields)
     _require_caisse_access(actor, caisse_code)
