@@ -21,7 +21,11 @@ def bulk_insert_rows(model: type[Model], columns: Sequence[str], rows: Iterable[
     column_list = ", ".join(connection.ops.quote_name(c) for c in columns)
     with connection.cursor() as cursor:
         if is_postgresql():
-            with cursor.cursor.copy(f"COPY {table} ({column_list}) FROM STDIN") as copy:
+            # The raw psycopg cursor: its errors are turned into Django's (IntegrityError...) here.
+            with (
+                connection.wrap_database_errors,
+                cursor.cursor.copy(f"COPY {table} ({column_list}) FROM STDIN") as copy,
+            ):
                 for row in rows:
                     copy.write_row(row)
         else:

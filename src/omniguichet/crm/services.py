@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from omniguichet.accounts.models import Account
 from omniguichet.core.actors import CONTACT_CHANNEL_VALUES, Actor, ActorKind, Channel, scope_to_caisse
+from omniguichet.core.db import bulk_insert_rows
 from omniguichet.core.errors import Forbidden, InvalidInput, NotFound, collect
 from omniguichet.core.text import check_text, fold
 from omniguichet.crm.models import Contact, Direction, Motive, Outcome, RecordAccess
@@ -26,6 +27,10 @@ from omniguichet.referential import validators
 from omniguichet.referential.models import ChannelPreference, ContactPoint, Person
 
 MAX_BATCH = 10_000
+INGEST_COLUMNS = [
+    "person_id", "caisse_id", "channel", "direction", "motive_id", "started_at", "actor_kind", "agent_id", "outcome",
+    "note", "answered", "responded_at", "on_appointment", "waited_seconds", "source", "external_id", "created_at",
+]  # fmt: skip
 # Clocks of partner systems drift a little; a contact "in the future" beyond this is refused.
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
 TIMELINE_PAGE = 20
@@ -239,7 +244,9 @@ def ingest_contacts(
     already = dict(
         Contact.objects.filter(source=source, external_id__in=candidates).values_list("external_id", "pk")
     )
-    to_create: list[tuple[RowResult, Contact]] = []
+    now_db = connection.ops.adapt_datetimefield_value(now)
+    adapt = connection.ops.adapt_datetimefield_value
+    to_create: list[tuple] = []
     seen: dict[str, RowResult] = {}
     for result, values in parsed:
         if values["person_id"] is not None:
@@ -260,22 +267,29 @@ def ingest_contacts(
             continue
         seen[result.external_id] = result
         person_pk, person_caisse = found
-        values.pop("nir")
-        values["person_id"] = person_pk
-        to_create.append((result, Contact(
-            caisse_id=actor.caisse_code if actor.kind == ActorKind.AGENT and actor.caisse_code else person_caisse,
-            source=source, external_id=result.external_id, **_actor_fields(Actor.system(source)), **values,
-        )))  # fmt: skip
+        caisse = actor.caisse_code if actor.kind == ActorKind.AGENT and actor.caisse_code else person_caisse
+        to_create.append((
+            person_pk, caisse, values["channel"], values["direction"], values["motive_id"],
+            adapt(values["started_at"]), ActorKind.SYSTEM, None, values["outcome"], values["note"],
+            values["answered"], adapt(values["responded_at"]), values["on_appointment"], values["waited_seconds"],
+            source, result.external_id, now_db,
+        ))  # fmt: skip
     try:
         with transaction.atomic():
-            created = Contact.objects.bulk_create([c for _r, c in to_create], batch_size=2000)
+            # Raw bulk insert (COPY on PostgreSQL): the fields were all checked above.
+            bulk_insert_rows(Contact, INGEST_COLUMNS, to_create)
     except IntegrityError:
         if _retried:
             raise
         # Another request stored some of the same external ids meanwhile: replay what is left, once.
         return ingest_contacts(actor=actor, channel=channel, rows=rows, source=source, _retried=True)
-    for (result, _c), contact in zip(to_create, created, strict=True):
-        result.status, result.contact_id = "created", contact.pk
+    if seen:
+        created = Contact.objects.filter(source=source, external_id__in=list(seen)).values_list(
+            "external_id", "pk"
+        )
+        for external_id, pk in created:
+            if external_id is not None:
+                seen[external_id].status, seen[external_id].contact_id = "created", pk
     return results
 
 
