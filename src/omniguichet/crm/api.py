@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
+from pydantic import BaseModel
 
 from omniguichet.core.actors import Channel, insured_actor, staff_actor
 from omniguichet.core.api import ErrorOut
@@ -168,7 +170,7 @@ class RecordAccessOut(Schema):
         )
 
 
-class RowResultOut(Schema):
+class RowResultOut(BaseModel):  # plain pydantic: no ORM-attribute lookups for 10,000 rows
     index: int
     external_id: str | None
     status: str = Field(..., description="created, duplicate or rejected")
@@ -176,7 +178,7 @@ class RowResultOut(Schema):
     errors: dict[str, str]
 
 
-class IngestOut(Schema):
+class IngestOut(BaseModel):
     created: int
     duplicates: int
     rejected: int
@@ -226,18 +228,19 @@ def list_motives(request: HttpRequest) -> list[Motive]:
         }
     },
 )
-def ingest_contacts(request: HttpRequest) -> IngestOut:
+def ingest_contacts(request: HttpRequest) -> dict[str, Any]:
     actor = staff_actor(request.user)  # type: ignore[arg-type]
     rows = services.parse_contact_rows(request.body, request.content_type or "")
     results = services.ingest_contacts(
         actor=actor, channel=Channel.BACKOFFICE, rows=rows, source=request.user.get_username()
     )
-    return IngestOut(
-        created=sum(r.status == "created" for r in results),
-        duplicates=sum(r.status == "duplicate" for r in results),
-        rejected=sum(r.status == "rejected" for r in results),
-        results=[RowResultOut(**r.__dict__) for r in results],
-    )
+    # Plain dicts: pydantic checks them against IngestOut much faster than 10,000 Schema instances.
+    return {
+        "created": sum(r.status == "created" for r in results),
+        "duplicates": sum(r.status == "duplicate" for r in results),
+        "rejected": sum(r.status == "rejected" for r in results),
+        "results": [r.__dict__ for r in results],
+    }
 
 
 @router.get("/persons/search", response={200: list[PersonSummaryOut], **ERRORS}, summary="Find persons")

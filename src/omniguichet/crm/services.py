@@ -37,6 +37,12 @@ TIMELINE_PAGE = 20
 MAX_TIMELINE_PAGE = 100
 
 
+# Sets built once: TextChoices.values builds a new list on every access, and ingestion checks 10,000 rows.
+_CHANNELS = frozenset(CONTACT_CHANNEL_VALUES)
+_DIRECTIONS = frozenset(Direction.values)
+_OUTCOMES = frozenset(Outcome.values)
+
+
 # --- recording ---------------------------------------------------------------------------------------------
 def _motives() -> dict[str, Motive]:
     return {m.code: m for m in Motive.objects.filter(active=True)}
@@ -55,16 +61,16 @@ def _check_contact_fields(
     motives: Mapping[str, Motive],
     now: dt.datetime,
 ) -> None:
-    if channel not in CONTACT_CHANNEL_VALUES:
+    if channel not in _CHANNELS:
         fields["channel"] = _("unknown channel %(c)s (one of %(all)s)") % {
             "c": channel,
             "all": ", ".join(CONTACT_CHANNEL_VALUES),
         }
-    if direction not in Direction.values:
+    if direction not in _DIRECTIONS:
         fields["direction"] = _("must be inbound or outbound")
     if motive not in motives:
         fields["motive"] = _("unknown motive %(m)s") % {"m": motive}
-    if outcome not in Outcome.values:
+    if outcome not in _OUTCOMES:
         fields["outcome"] = _("must be one of %(all)s") % {"all": ", ".join(Outcome.values)}
     if started_at is not None:
         if timezone.is_naive(started_at):
@@ -402,7 +408,7 @@ def timeline(
     limit = max(1, min(limit, MAX_TIMELINE_PAGE))
     contacts: QuerySet[Contact] = Contact.objects.filter(person=person).select_related("motive", "agent")
     if channel:
-        if channel not in CONTACT_CHANNEL_VALUES:
+        if channel not in _CHANNELS:
             raise InvalidInput.from_fields({"channel": _("unknown channel %(c)s") % {"c": channel}})
         contacts = contacts.filter(channel=channel)
     if motive:
