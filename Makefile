@@ -5,6 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_PERSONS ?= 20000
+DEMO_CONTACTS ?= 200000
 HOST ?= 127.0.0.1
 PORT ?= 8000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
@@ -12,7 +13,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 .PHONY: demo test setup browser lint typecheck migrations-check test-sqlite test-postgres bench bench-crm serve clean help
 
 help:
-	@echo "make demo   — set up, seed $(DEMO_PERSONS) persons and run the platform with its worker on http://$(HOST):$(PORT)"
+	@echo "make demo   — set up, seed $(DEMO_PERSONS) persons with $(DEMO_CONTACTS) contacts and run the platform with its worker on http://$(HOST):$(PORT)"
 	@echo "make test   — set up and run ruff, mypy, makemigrations --check and pytest on SQLite and PostgreSQL"
 	@echo "make bench  — the seed benchmark on SQLite and PostgreSQL (figures go to bench/RESULTS.md by hand)"
 	@echo "make bench-crm — the customer-record benchmark (1 M persons, 20 M contacts; about 25 minutes)"
@@ -33,7 +34,7 @@ setup: $(STAMP)
 
 demo: setup
 	$(BIN)/omniguichet migrate --no-input -v 0
-	$(BIN)/omniguichet seed --persons $(DEMO_PERSONS) --if-empty
+	$(BIN)/omniguichet seed --persons $(DEMO_PERSONS) --contacts $(DEMO_CONTACTS) --if-empty
 	@echo
 	@echo "  omniguichet runs on http://$(HOST):$(PORT)/  (Ctrl-C stops the web server and the worker)"
 	@echo "  API documentation: http://$(HOST):$(PORT)/api/v1/docs   administration: http://$(HOST):$(PORT)/admin/"
