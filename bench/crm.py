@@ -26,6 +26,8 @@ import uuid
 from collections.abc import Callable
 from urllib.parse import urlencode
 
+from bench.seed import _setup  # the same fresh-database setup as the seed bench
+
 RECORD_P99_MS = 25.0  # issue #3 targets
 SEARCH_P99_MS = 50.0
 RATIO_MAX = 2.0
@@ -44,18 +46,6 @@ def _database_url(base_url: str | None, var_dir: str) -> str:
     with psycopg.connect(base_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{db_name}"')
     return base_url.rsplit("/", 1)[0] + "/" + db_name
-
-
-def _setup(database_url: str, var_dir: str) -> None:
-    os.environ["DATABASE_URL"] = database_url
-    os.environ["OMNIGUICHET_VAR_DIR"] = var_dir
-    os.environ["DJANGO_SETTINGS_MODULE"] = "omniguichet.settings"
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def _ms(seconds: list[float]) -> tuple[float, float, float]:
