@@ -7,7 +7,7 @@ from django.utils import timezone
 from omniguichet.accounts.models import Account
 from omniguichet.core.actors import Actor, ActorKind
 from omniguichet.crm.models import Contact, RecordAccess
-from omniguichet.crm.services import record_contact
+from omniguichet.crm.services import record_contact, record_section_count
 from tests.conftest import make_user
 from tests.crm.conftest import client_for
 
@@ -72,11 +72,13 @@ def test_record_takes_a_fixed_number_of_queries(paris_person, agent_paris, djang
     client = client_for(agent_paris)
     client.get("/api/v1/me")  # records last_used_at once
     url = f"/api/v1/persons/{paris_person.pk}/record"
-    # token, person (+caisse, account, preference), timeline, audit insert, contact points, consents, children
-    with django_assert_num_queries(7):
+    # token, person (+caisse, account, preference), timeline, audit insert, contact points, consents, children,
+    # then one query per section other apps add (cases, appointments, documents)
+    expected = 7 + record_section_count()
+    with django_assert_num_queries(expected):
         assert client.get(url, PURPOSE).status_code == 200
     add_contacts(paris_person, 30)
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(expected):
         assert len(client.get(url, PURPOSE).json()["timeline"]["contacts"]) == 20
 
 
@@ -206,3 +208,20 @@ def test_a_person_reads_who_opened_their_record(paris_person, ain_person, agent_
     assert (
         client_for(insured_login).get(f"/api/v1/persons/{paris_person.pk}/record", PURPOSE).status_code == 403
     )
+
+
+def test_record_shows_sections_registered_by_other_apps(paris_person, agent_paris, monkeypatch):
+    from omniguichet.crm import services
+
+    monkeypatch.setattr(services, "_section_providers", {})
+    services.register_record_section(
+        "open_cases",
+        lambda person: [services.RecordItem(ref="IJ-1", label=f"Sick pay {person.pk}", status="open")],
+    )
+    body = client_for(agent_paris).get(f"/api/v1/persons/{paris_person.pk}/record", PURPOSE).json()
+    assert body["open_cases"] == [
+        {"ref": "IJ-1", "label": f"Sick pay {paris_person.pk}", "status": "open", "when": None, "url": ""}
+    ]
+    assert body["next_appointments"] == [] and body["recent_documents"] == []
+    with pytest.raises(ValueError):
+        services.register_record_section("nonsense", lambda person: [])

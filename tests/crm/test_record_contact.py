@@ -105,3 +105,37 @@ def test_database_checks_contacts(paris_person):
         Contact.objects.filter(pk=contact.pk).update(
             responded_at=contact.started_at - dt.timedelta(seconds=1)
         )
+
+
+def test_a_contact_links_to_what_it_concerns(paris_person):
+    contact = record_contact(
+        actor=Actor.system(), channel="sms", direction="outbound", person=paris_person, motive="ij_suivi",
+        subject_kind="case", subject_ref=42,
+    )  # fmt: skip
+    contact.refresh_from_db()
+    assert (contact.subject_kind, contact.subject_ref) == ("case", "42")
+
+
+@pytest.mark.parametrize(
+    ("kind", "ref", "field"),
+    [
+        ("case", "", "subject_ref"),
+        ("", "42", "subject_ref"),
+        ("planet", "1", "subject_kind"),
+        ("case", "x" * 65, "subject_ref"),
+    ],
+)
+def test_an_incomplete_subject_is_refused(paris_person, kind, ref, field):
+    with pytest.raises(InvalidInput) as refused:
+        record_contact(
+            actor=Actor.system(), channel="sms", person=paris_person, motive="autre", subject_kind=kind,
+            subject_ref=ref,
+        )  # fmt: skip
+    assert field in refused.value.fields
+    assert not Contact.objects.exists()
+
+
+def test_the_database_refuses_a_half_subject(paris_person):
+    contact = record_contact(actor=Actor.system(), channel="sms", person=paris_person, motive="autre")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Contact.objects.filter(pk=contact.pk).update(subject_kind="case")

@@ -63,6 +63,8 @@ class ContactOut(Schema):
     responded_at: dt.datetime | None
     on_appointment: bool | None
     waited_seconds: int | None
+    subject_kind: str = Field("", description="what the contact concerns: case, document, appointment, ...")
+    subject_ref: str = ""
 
     @staticmethod
     def of(contact: Contact) -> ContactOut:
@@ -72,7 +74,8 @@ class ContactOut(Schema):
             actor=contact.actor_kind, agent=contact.agent.get_username() if contact.agent else None,
             online_action=contact.is_online_action, note=contact.note, answered=contact.answered,
             responded_at=contact.responded_at, on_appointment=contact.on_appointment,
-            waited_seconds=contact.waited_seconds,
+            waited_seconds=contact.waited_seconds, subject_kind=contact.subject_kind,
+            subject_ref=contact.subject_ref,
         )  # fmt: skip
 
 
@@ -106,6 +109,14 @@ class AccountOut(Schema):
     opened_at: dt.datetime
 
 
+class RecordItemOut(Schema):
+    ref: str
+    label: str
+    status: str
+    when: dt.datetime | dt.date | None
+    url: str
+
+
 class RecordOut(Schema):
     person: PersonSummaryOut
     sex: str
@@ -120,6 +131,9 @@ class RecordOut(Schema):
     consents: list[ConsentOut]
     preferences: PreferenceOut | None
     account: AccountOut | None
+    open_cases: list[RecordItemOut]
+    next_appointments: list[RecordItemOut]
+    recent_documents: list[RecordItemOut]
     timeline: TimelineOut
 
 
@@ -282,6 +296,9 @@ def person_record(request: HttpRequest, person_id: int, query: Query[RecordQuery
         account=AccountOut(status=record.account.status, opened_at=record.account.opened_at)
         if record.account
         else None,
+        open_cases=[RecordItemOut(**vars(item)) for item in record.open_cases],
+        next_appointments=[RecordItemOut(**vars(item)) for item in record.next_appointments],
+        recent_documents=[RecordItemOut(**vars(item)) for item in record.recent_documents],
         timeline=_timeline_out(record.timeline),
     )
 

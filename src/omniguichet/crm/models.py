@@ -24,6 +24,18 @@ class Outcome(models.TextChoices):
     PENDING = "pending", _("pending")
 
 
+class SubjectKind(models.TextChoices):
+    """What a contact is about, when it concerns one object of another app (a generic link, no cross-app FK)."""
+
+    CASE = "case", _("case")
+    DOCUMENT = "document", _("document")
+    APPOINTMENT = "appointment", _("appointment")
+    MESSAGE = "message", _("message")
+    TELESERVICE = "teleservice", _("online service request")
+    TICKET = "ticket", _("reception ticket")
+    LETTER = "letter", _("letter")
+
+
 class Motive(models.Model):
     """The managed taxonomy of contact motives; new ones are added in the admin."""
 
@@ -69,6 +81,13 @@ class Contact(models.Model):
     on_appointment = models.BooleanField(_("on appointment (reception)"), null=True, blank=True)
     waited_seconds = models.PositiveIntegerField(_("waited (seconds, reception)"), null=True, blank=True)
     # Where the contact came from when another system sent it: replaying a batch finds these and writes nothing.
+    # The case, document, appointment or message this contact concerns (kind + that app's id).
+    subject_kind = models.CharField(
+        _("subject kind"), max_length=12, choices=SubjectKind.choices, blank=True, default="", db_default=""
+    )
+    subject_ref = models.CharField(
+        _("subject reference"), max_length=64, blank=True, default="", db_default=""
+    )
     source = models.CharField(_("source"), max_length=64, blank=True)
     external_id = models.CharField(_("external id"), max_length=128, null=True, blank=True)
     created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
@@ -101,6 +120,11 @@ class Contact(models.Model):
             models.CheckConstraint(
                 condition=Q(responded_at__isnull=True) | Q(responded_at__gte=models.F("started_at")),
                 name="contact_response_after_start",
+            ),
+            models.CheckConstraint(
+                condition=(Q(subject_kind="") & Q(subject_ref=""))
+                | (Q(subject_kind__in=SubjectKind.values) & ~Q(subject_ref="")),
+                name="contact_subject_complete",
             ),
         ]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +22,7 @@ from omniguichet.core.actors import CONTACT_CHANNEL_VALUES, Actor, ActorKind, Ch
 from omniguichet.core.db import bulk_insert_rows
 from omniguichet.core.errors import Forbidden, InvalidInput, NotFound, collect
 from omniguichet.core.text import check_text, fold
-from omniguichet.crm.models import Contact, Direction, Motive, Outcome, RecordAccess
+from omniguichet.crm.models import Contact, Direction, Motive, Outcome, RecordAccess, SubjectKind
 from omniguichet.referential import validators
 from omniguichet.referential.models import ChannelPreference, ContactPoint, Person
 
@@ -111,14 +111,27 @@ def record_contact(
     responded_at: dt.datetime | None = None,
     on_appointment: bool | None = None,
     waited_seconds: int | None = None,
+    subject_kind: str = "",
+    subject_ref: str | int = "",
 ) -> Contact:
-    """Record one contact in the person's record. Every module calls this; contacts are written nowhere else."""
+    """Record one contact in the person's record. Every module calls this; contacts are written nowhere else.
+
+    `subject_kind` + `subject_ref` link the contact to what it concerns (a case, document, appointment, message,
+    online-service request, reception ticket or letter: `SubjectKind`), as that app's id.
+    """
     now = timezone.now()
     fields: dict[str, str] = {}
     _check_contact_fields(
         fields, channel=channel, direction=direction, motive=motive, started_at=started_at, outcome=outcome,
         waited_seconds=waited_seconds, responded_at=responded_at, motives=_motives(), now=now,
     )  # fmt: skip
+    subject_ref = str(subject_ref).strip()
+    if bool(subject_kind) != bool(subject_ref):
+        fields["subject_ref"] = _("subject_kind and subject_ref go together")
+    elif subject_kind and subject_kind not in SubjectKind.values:
+        fields["subject_kind"] = _("must be one of %(all)s") % {"all": ", ".join(SubjectKind.values)}
+    elif len(subject_ref) > 64:
+        fields["subject_ref"] = _("at most 64 characters")
     if fields:
         raise InvalidInput.from_fields(fields)
     if (
@@ -139,6 +152,8 @@ def record_contact(
         responded_at=responded_at,
         on_appointment=on_appointment,
         waited_seconds=waited_seconds,
+        subject_kind=subject_kind,
+        subject_ref=subject_ref,
         **_actor_fields(actor),
     )
 
@@ -377,10 +392,41 @@ class CustomerRecord:
     account: Account | None
     beneficiaries: list[Person]
     timeline: TimelinePage
-    # Filled in by the apps that own them (cases, appointments, documents) when they exist.
-    open_cases: list[Any] = field(default_factory=list)
-    next_appointments: list[Any] = field(default_factory=list)
-    recent_documents: list[Any] = field(default_factory=list)
+    # Filled in by the apps that own them (cases, appointments, documents) through `register_record_section`.
+    open_cases: list[RecordItem] = field(default_factory=list)
+    next_appointments: list[RecordItem] = field(default_factory=list)
+    recent_documents: list[RecordItem] = field(default_factory=list)
+
+
+# --- sections of the record owned by other apps ---------------------------------------------------------
+@dataclass(frozen=True)
+class RecordItem:
+    """One line of a record section (a case, an appointment, a document), already in plain words."""
+
+    ref: str
+    label: str
+    status: str
+    when: dt.datetime | dt.date | None = None
+    url: str = ""
+
+
+RECORD_SECTIONS = ("open_cases", "next_appointments", "recent_documents")
+_section_providers: dict[str, Callable[[Person], list[RecordItem]]] = {}
+
+
+def register_record_section(section: str, provider: Callable[[Person], list[RecordItem]]) -> None:
+    """Let the app that owns cases, appointments or documents fill that section of the customer record.
+
+    Call it from the app's `AppConfig.ready()`. A provider runs exactly one query (the record's query count is
+    locked in tests) and returns at most a handful of items, most relevant first.
+    """
+    if section not in RECORD_SECTIONS:
+        raise ValueError(f"unknown record section {section!r} (one of {RECORD_SECTIONS})")
+    _section_providers[section] = provider
+
+
+def record_section_count() -> int:
+    return len(_section_providers)
 
 
 def _encode_cursor(contact: Contact) -> str:
@@ -456,6 +502,7 @@ def open_record(
         account=getattr(person, "account", None),
         beneficiaries=list(person.beneficiaries.order_by("birth_date")),
         timeline=page,
+        **{section: provider(person) for section, provider in _section_providers.items()},
     )
 
 

@@ -119,6 +119,11 @@ def record(request: HttpRequest, actor: Actor, person_id: int) -> HttpResponse:
         "agent_channels": [(c.value, c.label) for c in AGENT_CHANNELS],
         "outcomes": Outcome.choices,
         "motives": list(services.iter_motives()),
+        "record_sections": [
+            (_("Open cases"), opened.open_cases),
+            (_("Next appointments"), opened.next_appointments),
+            (_("Recent documents"), opened.recent_documents),
+        ],
         **_timeline_context(opened.timeline),
     }
     return render(request, "crm/record.html", context)
