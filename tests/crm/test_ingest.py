@@ -86,6 +86,9 @@ def test_per_row_results_and_replay_changes_nothing(paris_person, supervisor):
     assert errors[5] == {"person_id": "unknown person"}
     assert set(errors[8]) == {"channel", "direction"}
     reception = Contact.objects.get(external_id="tel-2")
+    # Each created row answers the id it was stored under (ids are reserved before the COPY on PostgreSQL).
+    stored = dict(Contact.objects.values_list("external_id", "pk"))
+    assert {r["external_id"]: r["contact_id"] for r in body["results"] if r["status"] == "created"} == stored
     assert (reception.waited_seconds, reception.on_appointment, reception.source) == (840, False, "telephony")
     assert reception.started_at == dt.datetime(2026, 3, 2, 8, 30, tzinfo=dt.UTC)
     # Replay, as NDJSON this time: nothing new, the ids of the first run come back.

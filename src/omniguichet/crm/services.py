@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from omniguichet.accounts.models import Account
 from omniguichet.core.actors import CONTACT_CHANNEL_VALUES, Actor, ActorKind, Channel, scope_to_caisse
-from omniguichet.core.db import bulk_insert_rows
+from omniguichet.core.db import bulk_insert_rows, reserve_ids, values_subquery
 from omniguichet.core.errors import Forbidden, InvalidInput, NotFound, collect
 from omniguichet.core.text import check_text, fold
 from omniguichet.crm.models import Contact, Direction, Motive, Outcome, RecordAccess, SubjectKind
@@ -259,11 +259,23 @@ def ingest_contacts(
             }))  # fmt: skip
 
     visible = scope_to_caisse(Person.objects.all(), actor)
-    by_id = {pk: (pk, c) for pk, c in visible.filter(pk__in=person_ids).values_list("pk", "caisse_id")}
-    by_nir = {n: (pk, c) for n, pk, c in visible.filter(nir__in=nirs).values_list("nir", "pk", "caisse_id")}
+    by_id = {
+        pk: (pk, c)
+        for pk, c in visible.filter(pk__in=values_subquery(person_ids, of="bigint")).values_list(
+            "pk", "caisse_id"
+        )
+    }
+    by_nir = {
+        n: (pk, c)
+        for n, pk, c in visible.filter(nir__in=values_subquery(nirs, of="text")).values_list(
+            "nir", "pk", "caisse_id"
+        )
+    }
     candidates = [r.external_id for r, _v in parsed if not r.errors]
     already = dict(
-        Contact.objects.filter(source=source, external_id__in=candidates).values_list("external_id", "pk")
+        Contact.objects.filter(
+            source=source, external_id__in=values_subquery(candidates, of="text")
+        ).values_list("external_id", "pk")
     )
     now_db = connection.ops.adapt_datetimefield_value(now)
     adapt = connection.ops.adapt_datetimefield_value
@@ -295,19 +307,28 @@ def ingest_contacts(
             values["answered"], adapt(values["responded_at"]), values["on_appointment"], values["waited_seconds"],
             source, result.external_id, now_db,
         ))  # fmt: skip
+    ids = reserve_ids(Contact, len(to_create))
     try:
         with transaction.atomic():
             # Raw bulk insert (COPY on PostgreSQL): the fields were all checked above.
-            bulk_insert_rows(Contact, INGEST_COLUMNS, to_create)
+            if ids is None:
+                bulk_insert_rows(Contact, INGEST_COLUMNS, to_create)
+            else:
+                bulk_insert_rows(
+                    Contact, ["id", *INGEST_COLUMNS], ((i, *r) for i, r in zip(ids, to_create, strict=True))
+                )
     except IntegrityError:
         if _retried:
             raise
         # Another request stored some of the same external ids meanwhile: replay what is left, once.
         return ingest_contacts(actor=actor, channel=channel, rows=rows, source=source, _retried=True)
-    if seen:
-        created = Contact.objects.filter(source=source, external_id__in=list(seen)).values_list(
-            "external_id", "pk"
-        )
+    if ids is not None:
+        for result, pk in zip(seen.values(), ids, strict=True):
+            result.status, result.contact_id = "created", pk
+    elif seen:
+        created = Contact.objects.filter(
+            source=source, external_id__in=values_subquery(seen, of="text")
+        ).values_list("external_id", "pk")
         for external_id, pk in created:
             if external_id is not None:
                 seen[external_id].status, seen[external_id].contact_id = "created", pk
