@@ -293,16 +293,18 @@ def _bench(engine: str, persons: int, contacts: int) -> None:
     ):
         p50, p95, p99 = _ms(data["endpoint"])
         r50, r95, r99 = _ms(data["raw"])
-        ratio = p99 / r99
+        ratio, ratio50 = p99 / r99, p50 / r50
         queries = sorted(set(data["queries"]))
-        met_time, met_ratio = p99 <= target, ratio <= RATIO_MAX
+        # Both ratios must hold: the typical request (p50) and the tail (p99).
+        met_time, met_ratio = p99 <= target, max(ratio, ratio50) <= RATIO_MAX
         ok = ok and met_time and met_ratio
         print(
             f"  {name} {label} p50 {p50:6.2f}  p95 {p95:6.2f}  p99 {p99:6.2f} ms | raw SQL p50 {r50:6.2f}  "
-            f"p95 {r95:6.2f}  p99 {r99:6.2f} ms | p99 ratio {ratio:4.2f}x | {queries[0]}-{queries[-1]} queries"
+            f"p95 {r95:6.2f}  p99 {r99:6.2f} ms | ratio p50 {ratio50:4.2f}x p99 {ratio:4.2f}x | "
+            f"{queries[0]}-{queries[-1]} queries"
         )
         print(
-            f"      target p99 <= {target:.0f} ms: {_verdict(met_time)}; p99 <= {RATIO_MAX:.0f}x raw SQL: "
+            f"      target p99 <= {target:.0f} ms: {_verdict(met_time)}; p50 and p99 <= {RATIO_MAX:.0f}x raw SQL: "
             f"{_verdict(met_ratio)}; {notes[name]}"
         )
 

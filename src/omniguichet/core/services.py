@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.utils import timezone
 
+from omniguichet.core.db import PreparedQuery
 from omniguichet.core.errors import InvalidInput, NotFound
 from omniguichet.core.models import ApiToken
 
@@ -45,11 +46,18 @@ def issue_token(*, user: User, days: int | None = None, label: str = "") -> tupl
     return token, secret
 
 
+# Every API request runs it: compiled once (core.db.PreparedQuery).
+_TOKEN_BY_HASH = PreparedQuery(
+    lambda *, key_hash: ApiToken.objects.select_related("user", "user__caisse").filter(key_hash=key_hash)[:1]
+)
+
+
 def authenticate_token(secret: str) -> User | None:
     """The active user behind a valid, unrevoked, unexpired token, or None."""
     if not secret.startswith(TOKEN_PREFIX):
         return None
-    token = ApiToken.objects.select_related("user", "user__caisse").filter(key_hash=_hash(secret)).first()
+    found = _TOKEN_BY_HASH(key_hash=_hash(secret))
+    token = found[0] if found else None
     if token is None or not token.is_active or not token.user.is_active:
         return None
     now = timezone.now()

@@ -19,12 +19,12 @@ from django.utils.translation import gettext as _
 
 from omniguichet.accounts.models import Account
 from omniguichet.core.actors import CONTACT_CHANNEL_VALUES, Actor, ActorKind, Channel, scope_to_caisse
-from omniguichet.core.db import bulk_insert_rows, reserve_ids, values_subquery
+from omniguichet.core.db import PreparedQuery, bulk_insert_rows, insert_row, reserve_ids, values_subquery
 from omniguichet.core.errors import Forbidden, InvalidInput, NotFound, collect
 from omniguichet.core.text import check_text, fold
 from omniguichet.crm.models import Contact, Direction, Motive, Outcome, RecordAccess, SubjectKind
 from omniguichet.referential import validators
-from omniguichet.referential.models import ChannelPreference, ContactPoint, Person
+from omniguichet.referential.models import ChannelPreference, Consent, ContactPoint, Person
 
 MAX_BATCH = 10_000
 INGEST_COLUMNS = [
@@ -271,7 +271,7 @@ def ingest_contacts(
             "nir", "pk", "caisse_id"
         )
     }
-    candidates = [r.external_id for r, _v in parsed if not r.errors]
+    candidates = [r.external_id for r, _v in parsed if not r.errors and r.external_id is not None]
     already = dict(
         Contact.objects.filter(
             source=source, external_id__in=values_subquery(candidates, of="text")
@@ -336,6 +336,42 @@ def ingest_contacts(
 
 
 # --- search ------------------------------------------------------------------------------------------------
+# The hot reads are prepared (compiled to SQL once, see core.db.PreparedQuery): their shape is the caisse scope
+# ("all", "caisse" or "none"), the kind of lookup and the page size; everything else is a parameter.
+def _caisse_scope(actor: Actor) -> tuple[str, dict[str, str]]:
+    if actor.sees_all_caisses:
+        return "all", {}
+    if actor.kind == ActorKind.AGENT and actor.caisse_code:
+        return "caisse", {"caisse": actor.caisse_code}
+    return "none", {}
+
+
+def _scoped(queryset: QuerySet, scope: str, caisse: str | None) -> QuerySet:
+    return queryset.filter(caisse_id=caisse) if scope == "caisse" else queryset
+
+
+def _search_query(
+    scope: str, how: str, limit: int, *, value: str, birth_date: dt.date | None = None,
+    caisse: str | None = None,
+) -> QuerySet[Person]:  # fmt: skip
+    persons = _scoped(Person.objects.select_related("caisse"), scope, caisse)
+    if how in ("email", "mobile"):
+        points = ContactPoint.objects.filter(kind=how, value=value)
+        return persons.filter(pk__in=points.values("person_id"))[:limit]
+    if how == "nir":
+        return persons.filter(nir=value)[:limit]
+    if how == "nir_start":
+        return persons.filter(birth_date=birth_date, nir__startswith=value).order_by("nir")[:limit]
+    matches = persons.filter(
+        Q(family_name_folded__startswith=value, birth_date=birth_date)
+        | Q(usage_name_folded__startswith=value, birth_date=birth_date)
+    )
+    return matches.order_by("family_name_folded", "given_names")[:limit]
+
+
+_SEARCH = PreparedQuery(_search_query)
+
+
 DATE_RE = re.compile(r"\b(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\b|\b(\d{4})-(\d{2})-(\d{2})\b")
 SEARCH_LIMIT = 20
 
@@ -364,37 +400,39 @@ def search_persons(*, actor: Actor, channel: Channel, q: str, limit: int = SEARC
     if len(q) < 2:
         raise InvalidInput.from_fields({"q": _("type at least 2 characters")})
     limit = max(1, min(limit, 50))
-    persons = scope_to_caisse(Person.objects.select_related("caisse"), actor)
+    scope, scope_params = _caisse_scope(actor)
     compact = q.replace(" ", "").upper()
+    how, value, birth_date = _search_kind(q, compact)
+    if scope == "none":
+        return []
+    if birth_date is None:
+        return _SEARCH(scope, how, limit, value=value, **scope_params)
+    return _SEARCH(scope, how, limit, value=value, birth_date=birth_date, **scope_params)
+
+
+def _search_kind(q: str, compact: str) -> tuple[str, str, dt.date | None]:
+    """What the agent typed: (lookup, value, birth date)."""
     if "@" in q:
-        points = ContactPoint.objects.filter(kind="email", value=q.lower())
-        return list(persons.filter(pk__in=points.values("person_id"))[:limit])
+        return "email", q.lower(), None
     try:
         phone: str | None = validators.validate_mobile_phone(q)
     except ValidationError:
         phone = None
     if phone and not (len(compact) >= 13 and compact[:1] in "12378" and len(compact) != 10):
-        points = ContactPoint.objects.filter(kind="mobile", value=phone)
-        return list(persons.filter(pk__in=points.values("person_id"))[:limit])
+        return "mobile", phone, None
     if len(compact) == 15 and re.fullmatch(r"[0-9]{6}[0-9AB][0-9]{8}", compact):
-        return list(persons.filter(nir=compact)[:limit])
+        return "nir", compact, None
     birth_date, rest = _extract_date(q)
     rest_compact = rest.replace(" ", "").upper()
     if birth_date and re.fullmatch(r"[0-9]{5,15}|[0-9]{5}[0-9AB][0-9]{0,8}", rest_compact or "-"):
         # The beginning of a NIR with the birth date narrows it to a handful of persons.
-        return list(
-            persons.filter(birth_date=birth_date, nir__startswith=rest_compact).order_by("nir")[:limit]
-        )
+        return "nir_start", rest_compact, birth_date
     name = fold(rest)
     if not name or not birth_date:
         raise InvalidInput.from_fields(
             {"q": _("give a NIR, a phone, an e-mail, or a name with a birth date (e.g. Dupont 12/03/1984)")}
         )
-    matches = persons.filter(
-        Q(family_name_folded__startswith=name, birth_date=birth_date)
-        | Q(usage_name_folded__startswith=name, birth_date=birth_date)
-    )
-    return list(matches.order_by("family_name_folded", "given_names")[:limit])
+    return "name", name, birth_date
 
 
 # --- the record --------------------------------------------------------------------------------------------
@@ -473,22 +511,56 @@ def timeline(
 ) -> TimelinePage:  # fmt: skip
     """Contacts of a person, newest first, a page at a time (keyset pagination: fast at any depth)."""
     limit = max(1, min(limit, MAX_TIMELINE_PAGE))
-    contacts: QuerySet[Contact] = Contact.objects.filter(person=person).select_related("motive", "agent")
+    params: dict[str, Any] = {"person_id": person.pk}
     if channel:
         if channel not in _CHANNELS:
             raise InvalidInput.from_fields({"channel": _("unknown channel %(c)s") % {"c": channel}})
-        contacts = contacts.filter(channel=channel)
+        params["channel"] = channel
     if motive:
         if not Motive.objects.filter(pk=motive[:40]).exists():
             raise InvalidInput.from_fields({"motive": _("unknown motive %(m)s") % {"m": motive[:40]}})
-        contacts = contacts.filter(motive_id=motive)
+        params["motive"] = motive
     if cursor:
-        when, pk = _decode_cursor(cursor)
-        contacts = contacts.filter(Q(started_at__lt=when) | Q(started_at=when, pk__lt=pk))
-    page = list(contacts.order_by("-started_at", "-id")[: limit + 1])
+        params["when"], params["pk"] = _decode_cursor(cursor)
+    page = _TIMELINE(bool(channel), bool(motive), bool(cursor), limit + 1, **params)
     more = len(page) > limit
     page = page[:limit]
     return TimelinePage(page, _encode_cursor(page[-1]) if more and page else None)
+
+
+def _timeline_query(
+    by_channel: bool, by_motive: bool, after_cursor: bool, size: int, *, person_id: int, channel: str = "",
+    motive: str = "", when: dt.datetime | None = None, pk: int = 0,
+) -> QuerySet[Contact]:  # fmt: skip
+    contacts = Contact.objects.filter(person_id=person_id).select_related("motive", "agent")
+    if by_channel:
+        contacts = contacts.filter(channel=channel)
+    if by_motive:
+        contacts = contacts.filter(motive_id=motive)
+    if after_cursor:
+        contacts = contacts.filter(Q(started_at__lt=when) | Q(started_at=when, pk__lt=pk))
+    return contacts.order_by("-started_at", "-id")[:size]
+
+
+_TIMELINE = PreparedQuery(_timeline_query)
+_RECORD_PERSON = PreparedQuery(
+    lambda scope, *, person_id, caisse=None: _scoped(
+        Person.objects.select_related("caisse", "account", "channel_preference").filter(pk=person_id),
+        scope,
+        caisse,
+    )
+)
+_CONTACT_POINTS = PreparedQuery(
+    lambda *, person_id: ContactPoint.objects.filter(person_id=person_id).order_by(
+        "kind", "-verified", "value"
+    )
+)
+_CONSENTS = PreparedQuery(
+    lambda *, person_id: Consent.objects.filter(person_id=person_id).order_by("purpose")
+)
+_BENEFICIARIES = PreparedQuery(
+    lambda *, person_id: Person.objects.filter(parent_id=person_id).order_by("birth_date")
+)
 
 
 def open_record(
@@ -504,24 +576,25 @@ def open_record(
         raise InvalidInput.from_fields(fields)
     if not purpose:
         raise InvalidInput.from_fields({"purpose": _("say why you open this record")})
-    person = (
-        scope_to_caisse(Person.objects.select_related("caisse", "account", "channel_preference"), actor)
-        .filter(pk=person_id)
-        .first()
-    )
-    if person is None:
+    scope, scope_params = _caisse_scope(actor)
+    found = _RECORD_PERSON(scope, person_id=person_id, **scope_params) if scope != "none" else []
+    if not found:
         raise NotFound(_("no such person"))
+    person = found[0]
     page = timeline(
         person=person, channel=timeline_channel, motive=timeline_motive, cursor=cursor, limit=limit
     )
-    RecordAccess.objects.create(person=person, user=actor.user, purpose=purpose[:200], channel=channel)
+    insert_row(
+        RecordAccess, person_id=person.pk, user_id=actor.user.pk, purpose=purpose[:200], channel=str(channel),
+        accessed_at=timezone.now(),
+    )  # fmt: skip
     return CustomerRecord(
         person=person,
-        contact_points=list(person.contact_points.order_by("kind", "-verified", "value")),
-        consents=list(person.consents.order_by("purpose")),
+        contact_points=_CONTACT_POINTS(person_id=person.pk),
+        consents=_CONSENTS(person_id=person.pk),
         preference=getattr(person, "channel_preference", None),
         account=getattr(person, "account", None),
-        beneficiaries=list(person.beneficiaries.order_by("birth_date")),
+        beneficiaries=_BENEFICIARIES(person_id=person.pk),
         timeline=page,
         **{section: provider(person) for section, provider in _section_providers.items()},
     )
