@@ -77,7 +77,8 @@ bench: setup
 # The customer-record bench: 1 M persons and 20 M contacts on SQLite then PostgreSQL (about 25 minutes).
 # PostgreSQL gets the memory a server of this size would give it (the default 128 MB of shared buffers is for
 # a laptop); durability settings are left as they are.
-PG_BENCH_OPTIONS := -o shared_buffers=2GB -o max_wal_size=4GB -o effective_cache_size=8GB
+PG_BENCH_OPTIONS := -o shared_buffers=2GB -o max_wal_size=8GB -o effective_cache_size=8GB -o wal_compression=on \
+  -o checkpoint_timeout=30min
 bench-crm: setup
 	$(BIN)/python -m bench.crm
 	pg_virtualenv -t $(PG_BENCH_OPTIONS) sh -c 'DATABASE_URL="postgres://$$PGUSER:$$PGPASSWORD@$$PGHOST:$${PGPORT:-5432}/$$PGDATABASE" $(BIN)/python -m bench.crm'
