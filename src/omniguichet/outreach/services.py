@@ -310,7 +310,8 @@ def write_ledger(planned: Sequence[Planned], *, now: dt.datetime | None = None) 
         return []
     now = now or timezone.now()
     reach = load_reach({p.person.pk: p.person for p in planned}.values())
-    sms_times = _planned_sms({p.person.pk for p in planned}, now - dt.timedelta(hours=24))
+    earliest = min(min(p.at for p in planned), now)
+    sms_times = _planned_sms({p.person.pk for p in planned}, earliest - dt.timedelta(hours=24))
     rows: list[OutboundMessage] = []
     for item in sorted(planned, key=lambda p: p.at):
         person_reach = reach[item.person.pk]
@@ -798,8 +799,9 @@ def dispatch_due(*, limit: int = 500, now: dt.datetime | None = None) -> Dispatc
     return report
 
 
-def drain(*, limit: int = 500, max_batches: int = 1000) -> DispatchReport:
+def drain(*, limit: int | None = None, max_batches: int = 1000) -> DispatchReport:
     """Dispatch batches until nothing is due (or max_batches)."""
+    limit = limit or _setting("OUTREACH_DISPATCH_BATCH", 500)
     total = DispatchReport()
     for _batch in range(max_batches):
         report = dispatch_due(limit=limit)
