@@ -41,3 +41,12 @@ class CaseEventAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False  # events are facts received from the back office
+
+
+@admin.register(RequestedDocument)
+class RequestedDocumentAdmin(admin.ModelAdmin):
+    list_display = ["case", "code", "label", "requested_at", "due_on", "received_at", "reminded_at"]
+    list_select_related = ["case"]
+    search_fields = ["=case__reference"]
+    raw_id_fields = ["case"]
+    show_full_result_count = False

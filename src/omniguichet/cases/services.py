@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import dateformat, formats, timezone, translation
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
@@ -32,6 +32,7 @@ from omniguichet.cases.models import (
     RequestedDocument,
 )
 from omniguichet.core.actors import CONTACT_CHANNEL_VALUES, Actor, ActorKind, Channel, scope_to_caisse
+from omniguichet.core.db import bulk_insert_rows
 from omniguichet.core.errors import Forbidden, InvalidInput, collect
 from omniguichet.core.text import check_text
 from omniguichet.crm.models import Direction, SubjectKind
@@ -569,30 +570,60 @@ def _ingest_parsed(actor: Actor, parsed: list[ParsedEvent], source: str, now: dt
                 parsed_event.result.message = _("held until event %(n)d of this case arrives") % {
                     "n": case.last_sequence + 1
                 }
-    CaseEvent.objects.bulk_create(new_events, batch_size=2000)
+    _insert_events(new_events)
     if released:
         CaseEvent.objects.filter(pk__in=[e.pk for e in released]).update(
             state=EventState.APPLIED, applied_at=now
         )
     all_touched = list(touched_cases.values()) + list(new_cases.values())
     if all_touched:
-        Case.objects.bulk_update(
-            all_touched, ["status", "expected_decision_on", "closed_at", "last_sequence", "updated_at"],
-            batch_size=1000,
-        )  # fmt: skip
+        update_rows(
+            all_touched, ["status", "expected_decision_on", "closed_at", "last_sequence", "updated_at"]
+        )
     if touched_docs:
         creating = [d for d in touched_docs.values() if d.pk is None]
         updating = [d for d in touched_docs.values() if d.pk is not None]
         RequestedDocument.objects.bulk_create(creating, batch_size=2000)
         if updating:
-            RequestedDocument.objects.bulk_update(
-                updating, ["label", "requested_at", "due_on", "received_at", "reminded_at"], batch_size=1000
-            )
+            update_rows(updating, ["label", "requested_at", "due_on", "received_at", "reminded_at"])
     if applied:
         _record_person_contacts(applied)
         for handler in _handlers:
             handler(applied)
     return len(released)
+
+
+EVENT_COLUMNS = ["event_id", "case_id", "sequence", "event_type", "occurred_at", "payload", "state", "source",
+                 "received_at", "applied_at"]  # fmt: skip
+
+
+def _insert_events(events: list[CaseEvent]) -> None:
+    """Raw bulk insert (COPY on PostgreSQL): every field was checked; the ids are not needed afterwards."""
+    adapt = connection.ops.adapt_datetimefield_value
+    bulk_insert_rows(CaseEvent, EVENT_COLUMNS, (
+        (e.event_id, e.case.pk, e.sequence, e.event_type, adapt(e.occurred_at), json.dumps(e.payload), e.state,
+         e.source, adapt(e.received_at), adapt(e.applied_at))
+        for e in events
+    ))  # fmt: skip
+
+
+def update_rows(objects: list[Any], fields: list[str]) -> None:
+    """Save these fields of many rows with one prepared UPDATE run for each (executemany): much faster than
+    bulk_update's CASE expressions for thousands of rows."""
+    if not objects:
+        return
+    model = type(objects[0])
+    meta = model._meta
+    columns = [meta.get_field(name) for name in fields]
+    qn = connection.ops.quote_name
+    assignments = ", ".join(f"{qn(f.column)} = %s" for f in columns)
+    sql = f"UPDATE {qn(meta.db_table)} SET {assignments} WHERE {qn(meta.pk.column)} = %s"  # type: ignore[union-attr]
+    params = [
+        [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in columns] + [obj.pk]
+        for obj in objects
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
 
 
 def _sees(actor: Actor, caisse_code: str) -> bool:

@@ -742,6 +742,7 @@ def _claim(limit: int, now: dt.datetime) -> list[OutboundMessage]:
 
 def dispatch_due(*, limit: int = 500, now: dt.datetime | None = None) -> DispatchReport:
     """Send one batch of due messages (claimed first, so that two dispatchers never take the same ones)."""
+    from omniguichet.cases.services import update_rows
     from omniguichet.crm.services import record_contact
 
     now = now or timezone.now()
@@ -784,10 +785,8 @@ def dispatch_due(*, limit: int = 500, now: dt.datetime | None = None) -> Dispatc
                 m.not_before = done + backoff(m.attempts)
                 m.last_error = outcome.error[:500]
                 report.retried += 1
-        OutboundMessage.objects.bulk_update(
-            messages,
-            ["state", "sent_at", "delivered_at", "provider_ref", "last_error", "not_before", "claimed_until"],
-            batch_size=1000,
+        update_rows(
+            messages, ["state", "sent_at", "delivered_at", "provider_ref", "last_error", "not_before", "claimed_until"]
         )  # fmt: skip
         for m in sent:
             record_contact(
