@@ -114,7 +114,7 @@ def test_sigkill_in_the_middle_loses_nothing_and_doubles_nothing(tmp_path):
     assert len(set(keys)) == MESSAGES
     # The ledger says sent once each, and the customer record has one outbound contact per message.
     assert _count(url, "SELECT COUNT(*) FROM outreach_outboundmessage WHERE state = 'sent'") == MESSAGES
-    assert _count(url, "SELECT COUNT(*) FROM crm_contact WHERE subject_kind = 'message'") == MESSAGES
+    assert _count(url, "SELECT COUNT(*) FROM crm_contact WHERE source = 'outreach'") == MESSAGES
     assert set(keys) == {
         f"send:crash-{p}-{i}:sms" for p in range(PERSONS) for i in range(MESSAGES // PERSONS)
     }

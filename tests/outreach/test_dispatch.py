@@ -54,7 +54,7 @@ def test_a_payment_event_sends_an_sms_in_french(mobile_only, _outbox):
     assert payment.state == "sent" and payment.sent_at is not None
     [line] = sink_lines(_outbox)
     assert line["key"] == payment.idempotency_key and line["to"] == "+33612345678"
-    contact = Contact.objects.get(subject_kind="message", subject_ref=str(payment.pk))
+    contact = Contact.objects.get(source="outreach", external_id=f"msg-{payment.pk}")
     assert (contact.channel, contact.direction, contact.motive_id) == ("sms", "outbound", "ij_suivi")
 
 
@@ -145,7 +145,7 @@ def test_a_refused_address_fails_for_good(make_person, smtp):
     assert drain().failed == 1
     message.refresh_from_db()
     assert message.state == "failed" and "refused" in message.last_error
-    assert not Contact.objects.filter(subject_kind="message").exists()
+    assert not Contact.objects.filter(source="outreach").exists()
 
 
 def test_smtp_down_is_retried_with_backoff(mobile_only, settings):

@@ -58,6 +58,7 @@ CONTACT_CHANNEL: dict[str, str] = {
     MessageChannel.LETTER: Channel.LETTER,
 }
 SMS_MAX = 480
+CONTACT_SOURCE = "outreach"  # the contacts of sent messages: external_id "msg-<message id>"
 
 
 def _setting(name: str, default: Any) -> Any:
@@ -743,7 +744,6 @@ def _claim(limit: int, now: dt.datetime) -> list[OutboundMessage]:
 def dispatch_due(*, limit: int = 500, now: dt.datetime | None = None) -> DispatchReport:
     """Send one batch of due messages (claimed first, so that two dispatchers never take the same ones)."""
     from omniguichet.cases.services import update_rows
-    from omniguichet.crm.services import record_contact
 
     now = now or timezone.now()
     messages = _claim(limit, now)
@@ -788,14 +788,31 @@ def dispatch_due(*, limit: int = 500, now: dt.datetime | None = None) -> Dispatc
         update_rows(
             messages, ["state", "sent_at", "delivered_at", "provider_ref", "last_error", "not_before", "claimed_until"]
         )  # fmt: skip
-        for m in sent:
-            record_contact(
-                actor=system, channel=CONTACT_CHANNEL[m.channel], person=m.person, motive=m.motive,
-                direction="outbound", started_at=done, note=(m.subject or m.body)[:4000],
-                subject_kind="message", subject_ref=m.pk,
-            )  # fmt: skip
+        _record_sent(system, sent, done)
         report.sent = len(sent)
     return report
+
+
+def contact_external_id(message: OutboundMessage) -> str:
+    return f"msg-{message.pk}"
+
+
+def _record_sent(actor: Actor, sent: list[OutboundMessage], when: dt.datetime) -> None:
+    """One outbound contact per message sent, in the person's record, through the crm's batch writer (one bulk
+    insert per batch; idempotent by the message id, so a message sent again after a crash is recorded once)."""
+    from omniguichet.crm.services import ingest_contacts
+
+    if not sent:
+        return
+    started = when.isoformat()
+    rows = [
+        {"external_id": contact_external_id(m), "person_id": m.person_id, "channel": CONTACT_CHANNEL[m.channel],
+         "direction": "outbound", "motive": m.motive, "started_at": started, "note": (m.subject or m.body)[:4000]}
+        for m in sent
+    ]  # fmt: skip
+    for result in ingest_contacts(actor=actor, channel=Channel.BACKOFFICE, rows=rows, source=CONTACT_SOURCE):
+        if result.status == "rejected":
+            log.warning("contact of message %s not recorded: %s", result.external_id, result.errors)
 
 
 def drain(*, limit: int | None = None, max_batches: int = 1000) -> DispatchReport:
