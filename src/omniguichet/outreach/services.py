@@ -29,6 +29,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from omniguichet.accounts.models import Account, AccountStatus
 from omniguichet.core.actors import Actor, ActorKind, Channel
@@ -432,7 +433,8 @@ def event_context(event: Any, case: Any) -> dict[str, str]:
         ctx["period_from"] = french_date(payload.get("period_from"))
         ctx["period_to"] = french_date(payload.get("period_to"))
     if "outcome" in payload:
-        ctx["outcome"] = _("accepted") if payload["outcome"] == "accepted" else _("refused")
+        accepted = payload["outcome"] == "accepted"
+        ctx["outcome"] = pgettext("a request was", "accepted") if accepted else pgettext("a request was", "refused")
     if "reason" in payload:
         ctx["reason"] = payload["reason"]
     if event.event_type == "card_shipped":
