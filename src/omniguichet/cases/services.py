@@ -8,6 +8,7 @@ handlers run in the ingestion transaction, so an event and what it triggers are 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import re
 from collections import defaultdict
@@ -72,11 +73,16 @@ def _member(value: Any, choices: frozenset[str]) -> bool:
 
 
 # --- French formats (templates and timelines) --------------------------------------------------------------
+@functools.lru_cache(maxsize=4096)
+def _french_amount(amount: str) -> str:
+    with translation.override("fr"):
+        text = formats.number_format(Decimal(amount), 2, use_l10n=True, force_grouping=True)
+    return f"{text}\u00a0€"
+
+
 def french_amount(amount: Decimal | str | float) -> str:
     """1234.5 -> "1 234,50 €" (French grouping and decimal comma)."""
-    with translation.override("fr"):
-        text = formats.number_format(Decimal(str(amount)), 2, use_l10n=True, force_grouping=True)
-    return f"{text}\u00a0€"
+    return _french_amount(str(amount))
 
 
 def french_date(value: dt.date | dt.datetime | str | None) -> str:
@@ -89,6 +95,11 @@ def french_date(value: dt.date | dt.datetime | str | None) -> str:
         value = timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
     if not isinstance(value, dt.date):
         return str(value)
+    return _french_day(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _french_day(value: dt.date) -> str:
     with translation.override("fr"):
         return dateformat.format(value, "j F Y")
 

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core import mail
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -33,6 +33,7 @@ from django.utils.translation import pgettext
 
 from omniguichet.accounts.models import Account, AccountStatus
 from omniguichet.core.actors import Actor, ActorKind, Channel
+from omniguichet.core.db import bulk_insert_rows
 from omniguichet.core.errors import Forbidden, InvalidInput
 from omniguichet.core.text import check_text
 from omniguichet.outreach.models import (
@@ -305,16 +306,25 @@ class Planned:
     policy: str = DEFAULT_POLICY
 
 
-def write_ledger(planned: Sequence[Planned], *, now: dt.datetime | None = None) -> list[OutboundMessage]:
+LEDGER_COLUMNS = [
+    "idempotency_key", "person_id", "channel", "recipient", "subject", "body", "state", "not_before", "attempts",
+    "last_error", "provider_ref", "rule", "motive", "subject_kind", "subject_ref", "created_at",
+]  # fmt: skip
+
+
+def write_ledger(planned: Sequence[Planned], *, now: dt.datetime | None = None) -> int:
     """Choose the channels of each planned message, schedule SMS, and write the messages with their keys
-    (a key already in the ledger is left as it is: replays write nothing). Dispatch starts after commit."""
+    (a key already in the ledger is left as it is: replays write nothing). Dispatch starts after commit.
+    Returns how many messages were planned (new or already there)."""
     if not planned:
-        return []
+        return 0
     now = now or timezone.now()
     reach = load_reach({p.person.pk: p.person for p in planned}.values())
     earliest = min(min(p.at for p in planned), now)
     sms_times = _planned_sms({p.person.pk for p in planned}, earliest - dt.timedelta(hours=24))
-    rows: list[OutboundMessage] = []
+    adapt = connection.ops.adapt_datetimefield_value
+    created = adapt(now)
+    rows: dict[str, tuple] = {}
     for item in sorted(planned, key=lambda p: p.at):
         person_reach = reach[item.person.pk]
         for channel in choose_channels(person_reach, item.policy):
@@ -322,17 +332,32 @@ def write_ledger(planned: Sequence[Planned], *, now: dt.datetime | None = None) 
             at = (
                 schedule_sms(item.at, sms_times[item.person.pk]) if channel == MessageChannel.SMS else item.at
             )
-            rows.append(OutboundMessage(
-                idempotency_key=f"{item.key}:{channel}"[:200], person=item.person, channel=channel,
-                recipient=person_reach.recipient(channel)[:254], subject="" if short else item.subject[:200],
-                body=item.sms_body if short else item.body, state=MessageState.QUEUED, not_before=at,
-                rule=item.rule, motive=item.motive, subject_kind=item.subject_kind, subject_ref=item.subject_ref,
-                created_at=now,
-            ))  # fmt: skip
-    OutboundMessage.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
-    if rows:
-        transaction.on_commit(_enqueue_dispatch)
-    return rows
+            key = f"{item.key}:{channel}"[:200]
+            rows[key] = (
+                key, item.person.pk, channel, person_reach.recipient(channel)[:254],
+                "" if short else item.subject[:200], item.sms_body if short else item.body, MessageState.QUEUED,
+                adapt(at), 0, "", "", item.rule, item.motive, item.subject_kind, item.subject_ref, created,
+            )  # fmt: skip
+    if not rows:
+        return 0
+    already = set(
+        OutboundMessage.objects.filter(idempotency_key__in=list(rows)).values_list(
+            "idempotency_key", flat=True
+        )
+    )
+    fresh = [row for key, row in rows.items() if key not in already]
+    try:
+        with (
+            transaction.atomic()
+        ):  # a savepoint: a concurrent writer of the same keys only costs a slower path
+            bulk_insert_rows(OutboundMessage, LEDGER_COLUMNS, fresh)
+    except IntegrityError:
+        OutboundMessage.objects.bulk_create(
+            [OutboundMessage(**dict(zip(LEDGER_COLUMNS, row, strict=True))) for row in fresh],
+            ignore_conflicts=True,
+        )
+    transaction.on_commit(_enqueue_dispatch)
+    return len(rows)
 
 
 def _enqueue_dispatch() -> None:
@@ -413,13 +438,19 @@ def deposit_url(reference: str, document: str) -> str:
     return f"{base}/compte/dossiers/{reference}/pieces/{document}"
 
 
+def _case_type_label(case_type: str) -> str:
+    from omniguichet.cases.models import CaseType
+
+    return str(CaseType(case_type).label) if case_type in CaseType.values else case_type
+
+
 def event_context(event: Any, case: Any) -> dict[str, str]:
     from omniguichet.cases.services import french_amount, french_date
 
     payload = event.payload
     ctx = _person_context(case.person)
     ctx.update({
-        "case_reference": case.reference, "case_type": str(case.get_case_type_display()),
+        "case_reference": case.reference, "case_type": _case_type_label(case.case_type),
         "caisse_name": case.caisse_id, "expected_decision_on": french_date(case.expected_decision_on),
     })  # fmt: skip
     if "document" in payload:
@@ -434,7 +465,9 @@ def event_context(event: Any, case: Any) -> dict[str, str]:
         ctx["period_to"] = french_date(payload.get("period_to"))
     if "outcome" in payload:
         accepted = payload["outcome"] == "accepted"
-        ctx["outcome"] = pgettext("a request was", "accepted") if accepted else pgettext("a request was", "refused")
+        ctx["outcome"] = (
+            pgettext("a request was", "accepted") if accepted else pgettext("a request was", "refused")
+        )
     if "reason" in payload:
         ctx["reason"] = payload["reason"]
     if event.event_type == "card_shipped":
