@@ -377,17 +377,17 @@ def check_ingest_actor(actor: Actor) -> None:
 
 
 # --- applying events ---------------------------------------------------------------------------------------
-def _apply(case: Case, event: CaseEvent, documents: dict[tuple[int, str], RequestedDocument], now: dt.datetime,
+def _apply(case: Case, event: CaseEvent, documents: dict[int, dict[str, RequestedDocument]], now: dt.datetime,
            touched_docs: dict[tuple[int, str], RequestedDocument]) -> None:  # fmt: skip
     """Move a case by one event (in memory; the caller writes)."""
     payload = event.payload
     kind = event.event_type
     if kind == EventType.DOCUMENT_MISSING:
         key = (case.pk, payload["document"])
-        doc = documents.get(key)
+        doc = documents[case.pk].get(payload["document"])
         if doc is None:
             doc = RequestedDocument(case=case, code=payload["document"])
-            documents[key] = doc
+            documents[case.pk][payload["document"]] = doc
         doc.label = payload["label"]
         doc.requested_at = event.occurred_at
         doc.due_on = parse_date(payload["due_on"]) if payload.get("due_on") else None
@@ -398,14 +398,14 @@ def _apply(case: Case, event: CaseEvent, documents: dict[tuple[int, str], Reques
             case.status = CaseStatus.WAITING_DOCUMENTS
     elif kind == EventType.DOCUMENT_RECEIVED:
         key = (case.pk, payload["document"])
-        doc = documents.get(key)
+        doc = documents[case.pk].get(payload["document"])
         if doc is None:  # received without having been asked for: noted all the same
             doc = RequestedDocument(case=case, code=payload["document"], label=payload["document"],
                                     requested_at=event.occurred_at)  # fmt: skip
-            documents[key] = doc
+            documents[case.pk][payload["document"]] = doc
         doc.received_at = event.occurred_at
         touched_docs[key] = doc
-        awaited = any(d.received_at is None for (cid, _c), d in documents.items() if cid == case.pk)
+        awaited = any(d.received_at is None for d in documents[case.pk].values())
         if case.status == CaseStatus.WAITING_DOCUMENTS and not awaited:
             case.status = CaseStatus.IN_PROGRESS
     elif kind == EventType.EXPECTED_DATE_CHANGED:
@@ -491,9 +491,9 @@ def _ingest_parsed(actor: Actor, parsed: list[ParsedEvent], source: str, now: dt
     held_by_case: dict[int, dict[int, CaseEvent]] = defaultdict(dict)
     for event in held_events:
         held_by_case[event.case_id][event.sequence] = event
-    documents = {
-        (d.case_id, d.code): d for d in RequestedDocument.objects.filter(case_id__in=case_ids)
-    } if case_ids else {}  # fmt: skip
+    documents: dict[int, dict[str, RequestedDocument]] = defaultdict(dict)
+    for doc in RequestedDocument.objects.filter(case_id__in=case_ids) if case_ids else ():
+        documents[doc.case_id][doc.code] = doc
 
     new_cases: dict[str, Case] = {}
     pending: dict[str, dict[int, tuple[ParsedEvent | None, CaseEvent]]] = defaultdict(dict)
