@@ -99,3 +99,21 @@ def test_open_cases_section_of_the_record(paris_person, agent_paris, django_asse
     record = open_record(actor=Actor.agent(agent_paris), channel=Channel.PHONE, person_id=paris_person.pk,
                          purpose="appel")  # fmt: skip
     assert [i.ref for i in record.open_cases] == ["IJ-R"]
+
+
+def test_the_account_partial_renders_the_timeline(paris_person):
+    from django.template.loader import render_to_string
+
+    from omniguichet.cases.services import ingest_case_events, my_cases
+    from omniguichet.core.actors import ActorKind
+
+    ingest_case_events(actor=Actor.system(), rows=[
+        opened("IJ-T", paris_person),
+        event("IJ-T", 2, "document_missing", {"document": "rib", "label": "RIB"}),
+    ], source="t")  # fmt: skip
+    html = render_to_string("cases/_my_cases.html", {
+        "cases": my_cases(actor=Actor(kind=ActorKind.INSURED, person_id=paris_person.pk))
+    })  # fmt: skip
+    assert "Waiting for documents" in html and "We are waiting for: RIB" in html
+    assert "Your request was registered." in html
+    assert "You have no case" in render_to_string("cases/_my_cases.html", {"cases": []})
