@@ -773,7 +773,7 @@ def _claim(limit: int, now: dt.datetime) -> list[OutboundMessage]:
         OutboundMessage.objects.filter(pk__in=ids).update(
             claimed_until=now + lease, attempts=F("attempts") + 1
         )
-    return list(OutboundMessage.objects.filter(pk__in=ids).select_related("person"))
+    return list(OutboundMessage.objects.filter(pk__in=ids))
 
 
 def dispatch_due(*, limit: int = 500, now: dt.datetime | None = None) -> DispatchReport:
@@ -852,7 +852,7 @@ def _record_sent(actor: Actor, sent: list[OutboundMessage], when: dt.datetime) -
 
 def drain(*, limit: int | None = None, max_batches: int = 1000) -> DispatchReport:
     """Dispatch batches until nothing is due (or max_batches)."""
-    limit = limit or _setting("OUTREACH_DISPATCH_BATCH", 500)
+    limit = limit or _setting("OUTREACH_DISPATCH_BATCH", 1000)
     total = DispatchReport()
     for _batch in range(max_batches):
         report = dispatch_due(limit=limit)
