@@ -191,3 +191,28 @@ def test_default_rules_and_templates_are_valid(db):
         assert check_template(rule.event_type, subject=rule.template.subject, body=rule.template.body,
                               sms_body=rule.template.sms_body) == {}  # fmt: skip
     assert rules["document-missing"].reminder_after_days == 7
+
+
+@pytest.mark.parametrize(
+    ("fired", "sent"),
+    [
+        (paris(2026, 3, 28, 19, 59), paris(2026, 3, 28, 19, 59)),  # the eve of summer time
+        (paris(2026, 3, 28, 20, 1), paris(2026, 3, 29, 8, 0)),
+        (paris(2026, 3, 29, 19, 59), paris(2026, 3, 29, 19, 59)),  # the first day of summer time
+        (paris(2026, 3, 29, 20, 1), paris(2026, 3, 30, 8, 0)),
+        (paris(2026, 10, 24, 20, 1), paris(2026, 10, 25, 8, 0)),  # the eve of winter time
+        (paris(2026, 10, 25, 19, 59), paris(2026, 10, 25, 19, 59)),  # the first day of winter time
+        (paris(2026, 10, 25, 20, 1), paris(2026, 10, 26, 8, 0)),
+    ],
+)
+def test_a_rule_firing_at_night_defers_its_sms(mobile_only, monkeypatch, fired, sent):
+    from omniguichet.cases.services import ingest_case_events
+    from tests.cases.conftest import event, opened
+
+    monkeypatch.setattr(timezone, "now", lambda: fired.astimezone(dt.UTC))
+    ingest_case_events(actor=SYSTEM, source="t", rows=[
+        opened("IJ-N", mobile_only) | {"occurred_at": (fired - dt.timedelta(hours=2)).isoformat()},
+        event("IJ-N", 2, "payment", {"amount": "50"}, occurred_at=fired - dt.timedelta(minutes=1)),
+    ])  # fmt: skip
+    sms = OutboundMessage.objects.get(rule="payment-made", channel="sms")
+    assert sms.not_before == sent and sms.state == "queued"
