@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
+import functools
 import json
 import logging
 import os
@@ -28,8 +29,8 @@ from django.core import mail
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import get_language, pgettext
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
 
 from omniguichet.accounts.models import Account, AccountStatus
 from omniguichet.core.actors import Actor, ActorKind, Channel
@@ -439,6 +440,11 @@ def deposit_url(reference: str, document: str) -> str:
 
 
 def _case_type_label(case_type: str) -> str:
+    return _case_type_label_in(case_type, get_language() or "")
+
+
+@functools.lru_cache(maxsize=256)
+def _case_type_label_in(case_type: str, language: str) -> str:
     from omniguichet.cases.models import CaseType
 
     return str(CaseType(case_type).label) if case_type in CaseType.values else case_type
