@@ -236,3 +236,16 @@ def test_any_json_row_is_parsed_or_rejected_with_reasons(row):
     result = _parse_row(0, row, timezone.now())
     if not isinstance(result, ParsedEvent):
         assert result.status == "rejected" and result.errors
+
+
+def test_my_cases_takes_three_queries(paris_person, django_assert_num_queries):
+    rows = []
+    for n in range(4):
+        rows += [
+            opened(f"Q-{n}", paris_person),
+            event(f"Q-{n}", 2, "document_missing", {"document": "rib", "label": "RIB"}),
+        ]
+    ingest(rows)
+    with django_assert_num_queries(3):
+        views = my_cases(actor=Actor(kind=ActorKind.INSURED, person_id=paris_person.pk))
+    assert len(views) == 4 and all(len(v.timeline) == 2 and v.awaited_documents for v in views)
