@@ -43,6 +43,17 @@ def test_a_payment_event_sends_an_sms_in_french(mobile_only, _outbox):
     assert payment.channel == "sms" and payment.recipient == "+33612345678"
     assert "paiement de 1\u00a0234,50\u00a0€ effectué le 3 mars 2026" in payment.body
     assert payment.subject_kind == "case" and payment.motive == "ij_suivi"
+    from omniguichet.cases.models import Case, CaseEvent
+    from omniguichet.outreach.services import event_context
+
+    ctx = event_context(
+        CaseEvent.objects.get(case__reference="IJ-P", sequence=2), Case.objects.get(reference="IJ-P")
+    )
+    assert (
+        ctx["caisse_name"] == "CPAM de Paris"
+        and ctx["first_name"] == "Paul"
+        and ctx["amount"] == "1\u00a0234,50\u00a0€"
+    )
     # Written queued, before any send; sending happens in the dispatcher.
     assert payment.state == "queued"
     payment.not_before = timezone.now()

@@ -450,14 +450,29 @@ def _case_type_label_in(case_type: str, language: str) -> str:
     return str(CaseType(case_type).label) if case_type in CaseType.values else case_type
 
 
+def caisse_names() -> dict[str, str]:
+    """Caisse code -> name, read once a minute at most (101 rows that almost never change)."""
+    from django.core.cache import cache
+
+    from omniguichet.referential.models import Caisse
+
+    names = cache.get("outreach:caisse-names")
+    if names is None:
+        names = dict(Caisse.objects.values_list("code", "name"))
+        cache.set("outreach:caisse-names", names, 60)
+    return names
+
+
 def event_context(event: Any, case: Any) -> dict[str, str]:
     from omniguichet.cases.services import french_amount, french_date
 
     payload = event.payload
     ctx = _person_context(case.person)
     ctx.update({
-        "case_reference": case.reference, "case_type": _case_type_label(case.case_type),
-        "caisse_name": case.caisse_id, "expected_decision_on": french_date(case.expected_decision_on),
+        "case_reference": case.reference,
+        "case_type": _case_type_label(case.case_type),
+        "caisse_name": caisse_names().get(case.caisse_id, case.caisse_id),
+        "expected_decision_on": french_date(case.expected_decision_on),
     })  # fmt: skip
     if "document" in payload:
         ctx["document_label"] = payload.get("label") or payload["document"]
