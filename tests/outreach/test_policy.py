@@ -164,6 +164,9 @@ def test_send_to_person_refuses_bad_input(mobile_only):
         send_to_person(actor=SYSTEM, person=mobile_only, idempotency_key="t", template_code="payment-made",
                        context={"amount": "3 €"})  # fmt: skip
     assert "missing variables" in exc.value.fields["context"]
+    with pytest.raises(InvalidInput) as exc:
+        send_to_person(actor=SYSTEM, person=mobile_only, idempotency_key="m", subject="S", body="B", motive="nope")
+    assert exc.value.fields == {"motive": "unknown motive"}
 
 
 def test_templates_with_a_missing_variable_are_refused_when_saved(db):

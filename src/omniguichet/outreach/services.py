@@ -412,6 +412,10 @@ def send_to_person(
             if check_text(fields, name, text, limit) is not None and not text.strip():
                 fields[name] = _("is required")
         sms_body = sms_body or subject
+    from omniguichet.crm.models import Motive
+
+    if not Motive.objects.filter(pk=str(motive)[:40], active=True).exists():
+        fields["motive"] = _("unknown motive")
     if len(sms_body) > SMS_MAX:
         fields["sms_body"] = _("at most %(n)d characters") % {"n": SMS_MAX}
     if fields:
