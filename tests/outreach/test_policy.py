@@ -165,7 +165,9 @@ def test_send_to_person_refuses_bad_input(mobile_only):
                        context={"amount": "3 €"})  # fmt: skip
     assert "missing variables" in exc.value.fields["context"]
     with pytest.raises(InvalidInput) as exc:
-        send_to_person(actor=SYSTEM, person=mobile_only, idempotency_key="m", subject="S", body="B", motive="nope")
+        send_to_person(
+            actor=SYSTEM, person=mobile_only, idempotency_key="m", subject="S", body="B", motive="nope"
+        )
     assert exc.value.fields == {"motive": "unknown motive"}
 
 
