@@ -85,3 +85,8 @@ bench-crm: setup
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+
+# Cases and outbound messages (issue #5): ingestion with rules and ledger writes, dispatch to the file sink.
+bench-outreach: setup
+	$(BIN)/python -m bench.outreach
+	pg_virtualenv sh -c 'DATABASE_URL="postgres://$$PGUSER:$$PGPASSWORD@$$PGHOST:$${PGPORT:-5432}/$$PGDATABASE" $(BIN)/python -m bench.outreach'

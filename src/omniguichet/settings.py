@@ -60,6 +60,8 @@ INSTALLED_APPS = [
     "omniguichet.referential",
     "omniguichet.accounts",
     "omniguichet.crm",
+    "omniguichet.cases",
+    "omniguichet.outreach",
     "omniguichet.demo",
 ]
 
@@ -157,3 +159,25 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
+
+# --- cases and outbound messages (outreach) ---
+# E-mail: SMTP when EMAIL_HOST is set, otherwise files under var/outbox/email for the demo.
+if os.environ.get("EMAIL_HOST"):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = os.environ["EMAIL_HOST"]
+    EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = VAR_DIR / "outbox" / "email"
+OUTREACH_EMAIL_FROM = os.environ.get("OUTREACH_EMAIL_FROM", "ne-pas-repondre@omniguichet.example")
+OUTREACH_OUTBOX_DIR = Path(os.environ.get("OUTREACH_OUTBOX_DIR", VAR_DIR / "outbox"))
+OUTREACH_SMS_PROVIDER = os.environ.get("OUTREACH_SMS_PROVIDER", "file")  # "file" (demo) or "http"
+OUTREACH_SMS_URL = os.environ.get("OUTREACH_SMS_URL", "")
+OUTREACH_SMS_TOKEN = os.environ.get("OUTREACH_SMS_TOKEN", "")
+OUTREACH_PUBLIC_URL = os.environ.get("OUTREACH_PUBLIC_URL", "http://127.0.0.1:8000")
+OUTREACH_SMS_DAILY_CAP = int(os.environ.get("OUTREACH_SMS_DAILY_CAP", "3"))
+OUTREACH_CLAIM_SECONDS = int(os.environ.get("OUTREACH_CLAIM_SECONDS", "60"))
+OUTREACH_SWEEP_SECONDS = float(os.environ.get("OUTREACH_SWEEP_SECONDS", "30"))
+OUTREACH_RETRY_BASE_SECONDS = int(os.environ.get("OUTREACH_RETRY_BASE_SECONDS", "60"))
+OUTREACH_MAX_ATTEMPTS = int(os.environ.get("OUTREACH_MAX_ATTEMPTS", "6"))
+OUTREACH_DISPATCH_BATCH = int(os.environ.get("OUTREACH_DISPATCH_BATCH", "1000"))

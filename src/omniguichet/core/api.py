@@ -121,11 +121,15 @@ def me(request: HttpRequest) -> MeOut:
 
 
 def register_routers() -> None:
+    from omniguichet.cases.api import router as cases_router
     from omniguichet.crm.api import router as crm_router
+    from omniguichet.outreach.api import router as outreach_router
     from omniguichet.referential.api import router as referential_router
 
     api.add_router("/", referential_router)
     api.add_router("/", crm_router)
+    api.add_router("/", cases_router)
+    api.add_router("/", outreach_router)
 
 
 register_routers()

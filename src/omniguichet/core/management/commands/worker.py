@@ -1,3 +1,4 @@
+from django.apps import apps
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
@@ -11,6 +12,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         extra = ["--batch"] if options["batch"] else []
+        # Apps may pick up work a killed worker left behind (AppConfig.on_worker_start).
+        for config in apps.get_app_configs():
+            if hasattr(config, "on_worker_start"):
+                config.on_worker_start()
         call_command(
             "db_worker", "--queue-name", "*", "--interval", str(options["interval"]), "--no-reload", *extra
         )

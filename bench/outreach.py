@@ -1,0 +1,139 @@
+"""Benchmark of cases and outbound messages (issue #5): case-event ingestion with rule evaluation and ledger writes,
+and dispatch of the ledger to the file sink.
+
+Each figure comes with a baseline measured in the same run, on the same database:
+- ingestion: the same number of event rows written raw (`bulk_insert_rows`: COPY on PostgreSQL, executemany on
+  SQLite) into the event table, in a transaction rolled back — the database floor of storing the events;
+- dispatch: the same messages written straight to a JSON-lines file (one fsync), with no ledger nor database.
+
+    python -m bench.outreach                                   # SQLite, 20,000 persons, 50,000 events
+    python -m bench.outreach --persons 20000 --events 50000
+    DATABASE_URL=postgres://... python -m bench.outreach      # PostgreSQL: a fresh database in that cluster
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import tempfile
+import time
+
+from bench.crm import _database_url
+from bench.seed import _setup
+
+INGEST_PER_S = 5_000  # on PostgreSQL (issue #5)
+DISPATCH_PER_S = 2_000
+BATCH = 10_000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--persons", type=int, default=20_000)
+    parser.add_argument("--events", type=int, default=50_000)
+    args = parser.parse_args()
+    var_dir = tempfile.mkdtemp(prefix="bench-outreach-")
+    url = _database_url(os.environ.get("DATABASE_URL"), var_dir)
+    os.environ["OUTREACH_OUTBOX_DIR"] = os.path.join(var_dir, "outbox")
+    _setup(url, var_dir)
+
+    import datetime as dt
+
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from omniguichet.cases.models import Case, CaseEvent
+    from omniguichet.cases.services import EVENT_COLUMNS, ingest_case_events
+    from omniguichet.core.actors import Actor
+    from omniguichet.core.db import bulk_insert_rows
+    from omniguichet.demo.backoffice import generate_events
+    from omniguichet.demo.services import seed_population
+    from omniguichet.outreach.models import OutboundMessage
+    from omniguichet.outreach.services import drain
+    from omniguichet.referential.models import Person
+
+    engine = (
+        f"{connection.vendor} {connection.Database.sqlite_version if connection.vendor == 'sqlite' else ''}"
+    )
+    print(f"database: {engine.strip()} · {platform.node()} · {os.cpu_count()} cores")
+    seed_population(persons=args.persons, seed=42)
+    person_ids = list(Person.objects.filter(parent__isnull=True).values_list("pk", flat=True))
+    # Cases opened over the last 25 days: every event is recent enough to trigger its rules.
+    events = list(generate_events(count=args.events, person_ids=person_ids, seed=11, within_days=25))
+    payloads = [json.dumps(events[i : i + BATCH]).encode() for i in range(0, len(events), BATCH)]
+
+    # 1. Ingestion (JSON parsing included, as the API does it), batches of 10,000.
+    actor = Actor.system("bench")
+    started = time.perf_counter()
+    statuses: dict[str, int] = {}
+    for body in payloads:
+        report = ingest_case_events(actor=actor, rows=json.loads(body), source="bench")
+        for result in report.results:
+            statuses[result.status] = statuses.get(result.status, 0) + 1
+    ingest_seconds = time.perf_counter() - started
+    messages = OutboundMessage.objects.count()
+
+    # Baseline: the same number of event rows written raw, rolled back.
+    case_ids = list(Case.objects.values_list("pk", flat=True)[: len(events)])
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    rows = [
+        (f"raw-{i}", case_ids[i % len(case_ids)], 10_000 + i, e["type"], now, json.dumps(e["payload"]), "applied",
+         "bench", now, now)
+        for i, e in enumerate(events)
+    ]  # fmt: skip
+    started = time.perf_counter()
+    try:
+        with transaction.atomic():
+            for i in range(0, len(rows), BATCH):
+                bulk_insert_rows(CaseEvent, EVENT_COLUMNS, rows[i : i + BATCH])
+            raw_seconds = time.perf_counter() - started
+            raise _Rollback
+    except _Rollback:
+        pass
+
+    # 2. Dispatch of everything queued (quiet hours and caps lifted: the bench may run at night).
+    OutboundMessage.objects.filter(state="queued").update(not_before=timezone.now() - dt.timedelta(hours=1))
+    queued = OutboundMessage.objects.filter(state="queued").count()
+    started = time.perf_counter()
+    sent = drain().sent
+    dispatch_seconds = time.perf_counter() - started
+    by_channel = dict(
+        OutboundMessage.objects.values_list("channel").annotate(n=__import__("django").db.models.Count("id"))
+    )
+
+    # Baseline: the same messages written straight to a JSON-lines file.
+    texts = list(OutboundMessage.objects.values_list("idempotency_key", "recipient", "body"))
+    started = time.perf_counter()
+    with open(os.path.join(var_dir, "baseline.jsonl"), "w") as handle:
+        for key, to, body in texts:
+            handle.write(json.dumps({"key": key, "to": to, "text": body}, ensure_ascii=False) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    file_seconds = time.perf_counter() - started
+
+    ingest_rate = len(events) / ingest_seconds
+    raw_rate = len(events) / raw_seconds
+    dispatch_rate = sent / dispatch_seconds if dispatch_seconds else 0
+    file_rate = len(texts) / file_seconds if file_seconds else 0
+    print(f"events: {len(events):,} ({statuses}), messages written: {messages:,} {by_channel}")
+    print(
+        f"ingestion: {ingest_rate:,.0f} events/s ({ingest_seconds:.1f} s) · raw event insert {raw_rate:,.0f} rows/s "
+        f"· ratio {raw_rate / ingest_rate:.1f}x · target {INGEST_PER_S:,}/s on PostgreSQL: "
+        f"{'met' if ingest_rate >= INGEST_PER_S else 'MISSED'}"
+    )
+    print(
+        f"dispatch: {sent:,}/{queued:,} messages in {dispatch_seconds:.1f} s = {dispatch_rate:,.0f} messages/s · "
+        f"plain file {file_rate:,.0f}/s · ratio {file_rate / dispatch_rate if dispatch_rate else 0:.1f}x · target "
+        f"{DISPATCH_PER_S:,}/s: {'met' if dispatch_rate >= DISPATCH_PER_S else 'MISSED'}"
+    )
+
+
+class _Rollback(Exception):
+    pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,758 @@
+"""Cases from the back office: event ingestion (idempotent, in sequence order, all or nothing), the case timeline
+in plain words for the person, and the "open cases" section of the customer record.
+
+Other apps react to applied events through `register_event_handler` (outreach sends messages from them); the
+handlers run in the ingestion transaction, so an event and what it triggers are written together or not at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import dateformat, formats, timezone, translation
+from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext as _
+
+from omniguichet.cases.models import (
+    OPEN_STATUSES,
+    Case,
+    CaseEvent,
+    CaseStatus,
+    CaseType,
+    EventState,
+    EventType,
+    RequestedDocument,
+)
+from omniguichet.core.actors import CONTACT_CHANNEL_VALUES, Actor, ActorKind, Channel, scope_to_caisse
+from omniguichet.core.db import bulk_insert_rows
+from omniguichet.core.errors import Forbidden, InvalidInput, collect
+from omniguichet.core.text import check_text
+from omniguichet.crm.models import Direction, SubjectKind
+from omniguichet.referential import validators
+from omniguichet.referential.models import Person, Role
+
+MAX_BATCH = 10_000
+MAX_ID = 2**63 - 1
+EARLIEST_EVENT = dt.datetime(1990, 1, 1, tzinfo=dt.UTC)
+FUTURE_TOLERANCE = dt.timedelta(minutes=5)
+MAX_AMOUNT = Decimal("10000000")
+CASE_REFERENCE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,39}$")
+DOCUMENT_CODE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+INGEST_ROLES = frozenset({Role.BACKOFFICE_AGENT, Role.NATIONAL_SUPERVISOR})
+
+# The motive of the contacts a case event records, by case type.
+CASE_MOTIVES: dict[str, str] = {
+    CaseType.SICK_PAY: "ij_suivi",
+    CaseType.REIMBURSEMENT: "remboursement",
+    CaseType.CSS: "css",
+    CaseType.EUROPEAN_CARD: "carte_europeenne",
+    CaseType.VITALE_CARD: "carte_vitale",
+    CaseType.ADDRESS_CHANGE: "changement_adresse",
+}
+# Events the person did themselves (filed a request, sent a document): with a `channel` in their payload they
+# are contacts of the person, recorded in the customer record.
+PERSON_EVENTS = frozenset({EventType.OPENED, EventType.DOCUMENT_RECEIVED})
+
+_EVENT_TYPES = frozenset(EventType.values)
+_CASE_TYPES = frozenset(CaseType.values)
+_CHANNELS = frozenset(CONTACT_CHANNEL_VALUES)
+
+
+def _member(value: Any, choices: frozenset[str]) -> bool:
+    """Membership for any JSON value (a list or an object is simply not a member)."""
+    return isinstance(value, str) and value in choices
+
+
+# --- French formats (templates and timelines) --------------------------------------------------------------
+@functools.lru_cache(maxsize=4096)
+def _french_amount(amount: str) -> str:
+    with translation.override("fr"):
+        text = formats.number_format(Decimal(amount), 2, use_l10n=True, force_grouping=True)
+    return f"{text}\u00a0€"
+
+
+def french_amount(amount: Decimal | str | float) -> str:
+    """1234.5 -> "1 234,50 €" (French grouping and decimal comma)."""
+    return _french_amount(str(amount))
+
+
+def french_date(value: dt.date | dt.datetime | str | None) -> str:
+    """2026-03-03 -> "3 mars 2026"."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        value = parse_date(value) or value
+    if isinstance(value, dt.datetime):
+        value = timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
+    if not isinstance(value, dt.date):
+        return str(value)
+    return _french_day(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _french_day(value: dt.date) -> str:
+    with translation.override("fr"):
+        return dateformat.format(value, "j F Y")
+
+
+# --- event handlers (other apps) ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AppliedEvent:
+    event: CaseEvent
+    case: Case
+
+
+EventHandler = Callable[[list[AppliedEvent]], None]
+_handlers: list[EventHandler] = []
+
+
+def register_event_handler(handler: EventHandler) -> None:
+    """Call `handler(applied_events)` after each ingestion, inside its transaction (from `AppConfig.ready()`)."""
+    if handler not in _handlers:
+        _handlers.append(handler)
+
+
+# --- row parsing and validation ----------------------------------------------------------------------------
+@dataclass
+class RowResult:
+    index: int
+    event_id: str | None
+    status: str  # applied, held, duplicate, rejected
+    case_reference: str | None = None
+    message: str = ""
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ParsedEvent:
+    result: RowResult
+    event_id: str
+    reference: str
+    sequence: int
+    event_type: str
+    occurred_at: dt.datetime
+    payload: dict[str, Any]
+
+
+@dataclass
+class IngestReport:
+    results: list[RowResult]
+    released: int = 0  # events held by an earlier batch and applied by this one
+
+    def count(self, status: str) -> int:
+        return sum(r.status == status for r in self.results)
+
+
+def _date(fields: dict[str, str], name: str, value: Any, *, required: bool = False) -> str | None:
+    if value in (None, ""):
+        if required:
+            fields[name] = _("is required")
+        return None
+    try:
+        parsed = parse_date(value) if isinstance(value, str) else None
+    except ValueError:
+        parsed = None
+    if parsed is None or not (1990 <= parsed.year <= 2200):
+        fields[name] = _("is not a date (YYYY-MM-DD)")
+        return None
+    return parsed.isoformat()
+
+
+def _text(fields: dict[str, str], name: str, value: Any, max_length: int, *, required: bool = False) -> str:
+    if value in (None, "") and not required:
+        return ""
+    text = check_text(fields, name, value, max_length)
+    if text is not None and not text.strip():
+        fields[name] = _("is required")
+    return (text or "").strip()
+
+
+def _document_code(fields: dict[str, str], name: str, value: Any) -> str:
+    if not isinstance(value, str) or not DOCUMENT_CODE_RE.match(value):
+        fields[name] = _("must be a document code (lower-case letters, digits, - and _; at most 40)")
+        return ""
+    return value
+
+
+def _channel(fields: dict[str, str], name: str, value: Any) -> str:
+    if value in (None, ""):
+        return ""
+    if not _member(value, _CHANNELS):
+        fields[name] = _("unknown channel (one of %(all)s)") % {"all": ", ".join(CONTACT_CHANNEL_VALUES)}
+        return ""
+    return str(value)
+
+
+def _amount(fields: dict[str, str], name: str, value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        fields[name] = _("is required: an amount in euros like 123.45")
+        return None
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        amount = Decimal("NaN")
+    if (
+        not amount.is_finite()
+        or amount <= 0
+        or amount >= MAX_AMOUNT
+        or amount != amount.quantize(Decimal("0.01"))
+    ):
+        fields[name] = _("must be a positive amount in euros with at most 2 decimals")
+        return None
+    return str(amount.quantize(Decimal("0.01")))
+
+
+PAYLOAD_KEYS: dict[str, frozenset[str]] = {
+    EventType.OPENED: frozenset({"person_id", "nir", "case_type", "expected_decision_on", "channel"}),
+    EventType.DOCUMENT_MISSING: frozenset({"document", "label", "due_on"}),
+    EventType.DOCUMENT_RECEIVED: frozenset({"document", "channel"}),
+    EventType.EXPECTED_DATE_CHANGED: frozenset({"expected_decision_on"}),
+    EventType.DECISION: frozenset({"outcome", "reason"}),
+    EventType.PAYMENT: frozenset({"amount", "paid_on", "period_from", "period_to"}),
+    EventType.CARD_SHIPPED: frozenset({"card"}),
+    EventType.CLOSED: frozenset({"reason"}),
+}
+
+
+def _check_payload(fields: dict[str, str], event_type: str, payload: Any) -> dict[str, Any]:
+    """The payload of one event type, checked and normalised (field names are prefixed with "payload.")."""
+    if not isinstance(payload, dict):
+        fields["payload"] = _("must be a JSON object")
+        return {}
+    unknown = sorted(set(payload) - PAYLOAD_KEYS[event_type])
+    if unknown:
+        fields["payload"] = _("unknown fields for %(type)s: %(names)s") % {
+            "type": event_type,
+            "names": ", ".join(str(u)[:40] for u in unknown[:5]),
+        }
+    out: dict[str, Any] = {}
+    p = "payload."
+    if event_type == EventType.OPENED:
+        person_id, nir = payload.get("person_id"), payload.get("nir")
+        if person_id is not None:
+            if isinstance(person_id, int) and not isinstance(person_id, bool) and 0 < person_id <= MAX_ID:
+                out["person_id"] = person_id
+            else:
+                fields[p + "person_id"] = _("must be a positive integer")
+        elif nir is not None:
+            checked = collect(fields, p + "nir", validators.validate_nir, str(nir)[:30])
+            if checked:
+                out["nir"] = checked
+        else:
+            fields[p + "person_id"] = _("person_id or nir is required")
+        if not _member(payload.get("case_type"), _CASE_TYPES):
+            fields[p + "case_type"] = _("must be one of %(all)s") % {"all": ", ".join(CaseType.values)}
+        else:
+            out["case_type"] = payload["case_type"]
+        if (
+            expected := _date(fields, p + "expected_decision_on", payload.get("expected_decision_on"))
+        ) is not None:
+            out["expected_decision_on"] = expected
+        if channel := _channel(fields, p + "channel", payload.get("channel")):
+            out["channel"] = channel
+    elif event_type == EventType.DOCUMENT_MISSING:
+        out["document"] = _document_code(fields, p + "document", payload.get("document"))
+        out["label"] = _text(fields, p + "label", payload.get("label"), 120, required=True)
+        if (due := _date(fields, p + "due_on", payload.get("due_on"))) is not None:
+            out["due_on"] = due
+    elif event_type == EventType.DOCUMENT_RECEIVED:
+        out["document"] = _document_code(fields, p + "document", payload.get("document"))
+        if channel := _channel(fields, p + "channel", payload.get("channel")):
+            out["channel"] = channel
+    elif event_type == EventType.EXPECTED_DATE_CHANGED:
+        out["expected_decision_on"] = _date(
+            fields, p + "expected_decision_on", payload.get("expected_decision_on"), required=True
+        )
+    elif event_type == EventType.DECISION:
+        if payload.get("outcome") not in ("accepted", "refused"):
+            fields[p + "outcome"] = _("must be accepted or refused")
+        out["outcome"] = payload.get("outcome")
+        if reason := _text(fields, p + "reason", payload.get("reason"), 200):
+            out["reason"] = reason
+    elif event_type == EventType.PAYMENT:
+        out["amount"] = _amount(fields, p + "amount", payload.get("amount"))
+        for name in ("paid_on", "period_from", "period_to"):
+            if (value := _date(fields, p + name, payload.get(name))) is not None:
+                out[name] = value
+        if out.get("period_from") and out.get("period_to") and out["period_to"] < out["period_from"]:
+            fields[p + "period_to"] = _("cannot be before period_from")
+    elif event_type == EventType.CARD_SHIPPED:
+        card = payload.get("card", "")
+        if card not in ("", CaseType.VITALE_CARD, CaseType.EUROPEAN_CARD):
+            fields[p + "card"] = _("must be vitale_card or european_card")
+        elif card:
+            out["card"] = card
+    elif event_type == EventType.CLOSED and (
+        reason := _text(fields, p + "reason", payload.get("reason"), 200)
+    ):
+        out["reason"] = reason
+    return out
+
+
+def _parse_row(index: int, row: Any, now: dt.datetime) -> RowResult | ParsedEvent:
+    if not isinstance(row, dict):
+        return RowResult(index, None, "rejected", errors={"row": _("must be a JSON object")})
+    fields: dict[str, str] = {}
+    event_id = check_text(fields, "event_id", row.get("event_id"), 64)
+    if event_id is not None and not event_id.strip():
+        fields["event_id"] = _("is required")
+    reference = row.get("case_reference")
+    if not isinstance(reference, str) or not CASE_REFERENCE_RE.match(reference):
+        fields["case_reference"] = _("must be a case reference (letters, digits, . _ / -; at most 40)")
+        reference = None
+    sequence = row.get("sequence")
+    if not isinstance(sequence, int) or isinstance(sequence, bool) or not (1 <= sequence <= 2_000_000_000):
+        fields["sequence"] = _("must be a whole number from 1")
+        sequence = None
+    event_type = row.get("type")
+    if not _member(event_type, _EVENT_TYPES):
+        fields["type"] = _("unknown event type (one of %(all)s)") % {"all": ", ".join(EventType.values)}
+        event_type = None
+    occurred_raw = row.get("occurred_at")
+    occurred_at = None
+    try:
+        occurred_at = parse_datetime(occurred_raw) if isinstance(occurred_raw, str) else None
+    except ValueError:
+        occurred_at = None
+    if occurred_at is None:
+        fields["occurred_at"] = _("is required: an ISO 8601 date and time with its offset")
+    elif timezone.is_naive(occurred_at):
+        fields["occurred_at"] = _("needs a time zone offset (ISO 8601, e.g. 2026-03-01T09:30:00+01:00)")
+    elif occurred_at < EARLIEST_EVENT:
+        fields["occurred_at"] = _("is before 1990")
+    elif occurred_at > now + FUTURE_TOLERANCE:
+        fields["occurred_at"] = _("is in the future")
+    unknown = sorted(set(row) - {"event_id", "case_reference", "sequence", "type", "occurred_at", "payload"})
+    if unknown:
+        fields["row"] = _("unknown fields: %(names)s") % {
+            "names": ", ".join(str(u)[:40] for u in unknown[:5])
+        }
+    payload: dict[str, Any] = {}
+    if event_type is not None:
+        payload = _check_payload(fields, event_type, row.get("payload", {}))
+        if sequence is not None:
+            if event_type == EventType.OPENED and sequence != 1:
+                fields["sequence"] = _("the opened event is sequence 1")
+            elif event_type != EventType.OPENED and sequence == 1:
+                fields["sequence"] = _("sequence 1 is the opened event of the case")
+    result = RowResult(index, event_id, "rejected", reference, errors=fields)
+    if fields:
+        return result
+    assert event_id and reference and sequence and event_type and occurred_at
+    return ParsedEvent(result, event_id, reference, sequence, event_type, occurred_at, payload)
+
+
+def parse_event_rows(body: bytes, content_type: str) -> list[Any]:
+    """A JSON array, or NDJSON (one event per line)."""
+    try:
+        text = body.decode("utf-8")
+        if "ndjson" in content_type or "jsonlines" in content_type:
+            return [json.loads(line) for line in text.splitlines() if line.strip()]
+        data = json.loads(text)
+    except UnicodeDecodeError:
+        raise InvalidInput.from_fields({"body": _("is not UTF-8 text")}) from None
+    except json.JSONDecodeError as exc:
+        raise InvalidInput.from_fields({"body": _("is not valid JSON: %(e)s") % {"e": exc}}) from None
+    if not isinstance(data, list):
+        raise InvalidInput.from_fields({"body": _("must be a JSON array of case events (or NDJSON)")})
+    return data
+
+
+def check_ingest_actor(actor: Actor) -> None:
+    """Back-office systems and national staff send case events; a back-office agent only for their caisse."""
+    if actor.kind == ActorKind.SYSTEM:
+        return
+    user = actor.user
+    if user is None or not (user.is_superuser or user.role in INGEST_ROLES):
+        raise Forbidden(_("case events come from back-office systems (a back-office or national role)"))
+
+
+# --- applying events ---------------------------------------------------------------------------------------
+def _apply(case: Case, event: CaseEvent, documents: dict[int, dict[str, RequestedDocument]], now: dt.datetime,
+           touched_docs: dict[tuple[int, str], RequestedDocument]) -> None:  # fmt: skip
+    """Move a case by one event (in memory; the caller writes)."""
+    payload = event.payload
+    kind = event.event_type
+    if kind == EventType.DOCUMENT_MISSING:
+        key = (case.pk, payload["document"])
+        doc = documents[case.pk].get(payload["document"])
+        if doc is None:
+            doc = RequestedDocument(case=case, code=payload["document"])
+            documents[case.pk][payload["document"]] = doc
+        doc.label = payload["label"]
+        doc.requested_at = event.occurred_at
+        doc.due_on = parse_date(payload["due_on"]) if payload.get("due_on") else None
+        doc.received_at = None
+        doc.reminded_at = None
+        touched_docs[key] = doc
+        if case.status in (CaseStatus.OPEN, CaseStatus.IN_PROGRESS):
+            case.status = CaseStatus.WAITING_DOCUMENTS
+    elif kind == EventType.DOCUMENT_RECEIVED:
+        key = (case.pk, payload["document"])
+        doc = documents[case.pk].get(payload["document"])
+        if doc is None:  # received without having been asked for: noted all the same
+            doc = RequestedDocument(case=case, code=payload["document"], label=payload["document"],
+                                    requested_at=event.occurred_at)  # fmt: skip
+            documents[case.pk][payload["document"]] = doc
+        doc.received_at = event.occurred_at
+        touched_docs[key] = doc
+        awaited = any(d.received_at is None for d in documents[case.pk].values())
+        if case.status == CaseStatus.WAITING_DOCUMENTS and not awaited:
+            case.status = CaseStatus.IN_PROGRESS
+    elif kind == EventType.EXPECTED_DATE_CHANGED:
+        case.expected_decision_on = parse_date(payload["expected_decision_on"])
+    elif kind == EventType.DECISION:
+        if case.status != CaseStatus.CLOSED:
+            case.status = CaseStatus.ACCEPTED if payload["outcome"] == "accepted" else CaseStatus.REFUSED
+    elif kind == EventType.CLOSED:
+        case.status = CaseStatus.CLOSED
+        case.closed_at = event.occurred_at
+    case.last_sequence = event.sequence
+    case.updated_at = now
+    event.state = EventState.APPLIED
+    event.applied_at = now
+
+
+def ingest_case_events(
+    *, actor: Actor, channel: str = Channel.BACKOFFICE, rows: list[Any], source: str, _retried: bool = False
+) -> IngestReport:
+    """Apply a batch of back-office case events. Each row is applied, held (it arrived before an event of its
+    case with a smaller sequence number: it applies when the gap fills), a duplicate (its event_id was already
+    received: replaying a batch changes nothing) or rejected with its reasons (nothing of it is written).
+    The whole batch and what it triggers (messages) are written in one transaction."""
+    check_ingest_actor(actor)
+    if len(rows) > MAX_BATCH:
+        raise InvalidInput.from_fields(
+            {"body": _("at most %(max)d events per batch, got %(n)d") % {"max": MAX_BATCH, "n": len(rows)}}
+        )
+    now = timezone.now()
+    results: list[RowResult] = []
+    parsed: list[ParsedEvent] = []
+    for index, row in enumerate(rows):
+        item = _parse_row(index, row, now)
+        if isinstance(item, ParsedEvent):
+            results.append(item.result)
+            parsed.append(item)
+        else:
+            results.append(item)
+    try:
+        with transaction.atomic():
+            released = _ingest_parsed(actor, parsed, source[:64], now)
+    except IntegrityError:
+        if _retried:
+            raise
+        # Another batch stored some of the same events meanwhile: run again once, they are now duplicates.
+        return ingest_case_events(actor=actor, channel=channel, rows=rows, source=source, _retried=True)
+    return IngestReport(results, released)
+
+
+def _ingest_parsed(actor: Actor, parsed: list[ParsedEvent], source: str, now: dt.datetime) -> int:
+    if not parsed:
+        return 0
+    known_ids = set(
+        CaseEvent.objects.filter(event_id__in={p.event_id for p in parsed}).values_list("event_id", flat=True)
+    )
+    fresh: list[ParsedEvent] = []
+    seen_ids: set[str] = set()
+    for p in parsed:
+        if p.event_id in known_ids or p.event_id in seen_ids:
+            p.result.status, p.result.message = "duplicate", _("already received")
+        else:
+            seen_ids.add(p.event_id)
+            fresh.append(p)
+    references = {p.reference for p in fresh}
+    # Locked (PostgreSQL) so that two batches of the same case apply one after the other.
+    cases_qs = (
+        Case.objects.filter(reference__in=references).select_related("person").select_for_update(of=("self",))
+    )
+    all_cases = {c.reference: c for c in cases_qs}
+    visible = {ref: c for ref, c in all_cases.items() if _sees(actor, c.caisse_id)}
+
+    # Persons of the opened events.
+    person_ids = {p.payload["person_id"] for p in fresh if "person_id" in p.payload}
+    nirs = {p.payload["nir"] for p in fresh if "nir" in p.payload}
+    persons_qs = scope_to_caisse(Person.objects.all(), actor)
+    by_id = {person.pk: person for person in persons_qs.filter(pk__in=person_ids)} if person_ids else {}
+    by_nir = {person.nir: person for person in persons_qs.filter(nir__in=nirs)} if nirs else {}
+
+    case_ids = [c.pk for c in visible.values()]
+    held_events = (
+        list(CaseEvent.objects.filter(case_id__in=case_ids, state=EventState.HELD)) if case_ids else []
+    )
+    held_by_case: dict[int, dict[int, CaseEvent]] = defaultdict(dict)
+    for event in held_events:
+        held_by_case[event.case_id][event.sequence] = event
+    documents: dict[int, dict[str, RequestedDocument]] = defaultdict(dict)
+    for doc in RequestedDocument.objects.filter(case_id__in=case_ids) if case_ids else ():
+        documents[doc.case_id][doc.code] = doc
+
+    new_cases: dict[str, Case] = {}
+    pending: dict[str, dict[int, tuple[ParsedEvent | None, CaseEvent]]] = defaultdict(dict)
+    # Opened events first: a batch may carry a case's later events before its opening.
+    for p in sorted(fresh, key=lambda p: p.event_type != EventType.OPENED):
+        result = p.result
+        case = visible.get(p.reference) or new_cases.get(p.reference)
+        if p.event_type == EventType.OPENED:
+            if p.reference in all_cases or p.reference in new_cases:
+                result.errors = {"case_reference": _("this case was already opened")}
+                continue
+            person = (
+                by_id.get(p.payload["person_id"])
+                if "person_id" in p.payload
+                else by_nir.get(p.payload["nir"])
+            )
+            if person is None:
+                name = "payload.person_id" if "person_id" in p.payload else "payload.nir"
+                result.errors = {name: _("unknown person")}
+                continue
+            case = Case(
+                reference=p.reference, case_type=p.payload["case_type"], person=person, caisse_id=person.caisse_id,
+                status=CaseStatus.OPEN, opened_at=p.occurred_at, updated_at=now, last_sequence=0,
+                expected_decision_on=parse_date(p.payload["expected_decision_on"])
+                if p.payload.get("expected_decision_on") else None,
+            )  # fmt: skip
+            new_cases[p.reference] = case
+        elif case is None:
+            result.errors = {
+                "case_reference": _("unknown case (its opened event must come first, or in the same batch)")
+            }
+            continue
+        else:
+            held = held_by_case.get(case.pk, {}) if case.pk else {}
+            if p.sequence <= case.last_sequence:
+                result.errors = {
+                    "sequence": _("event %(n)d of this case was already applied") % {"n": p.sequence}
+                }
+                continue
+            if p.sequence in held or p.sequence in pending[p.reference]:
+                result.errors = {
+                    "sequence": _("event %(n)d of this case was already received") % {"n": p.sequence}
+                }
+                continue
+        event = CaseEvent(
+            event_id=p.event_id, sequence=p.sequence, event_type=p.event_type, occurred_at=p.occurred_at,
+            payload=p.payload, state=EventState.HELD, source=source, received_at=now,
+        )  # fmt: skip
+        pending[p.reference][p.sequence] = (p, event)
+
+    for p in fresh:
+        if p.result.errors:
+            p.result.status = "rejected"
+
+    # Write new cases first (their ids are needed), then apply every case's events in sequence order.
+    if new_cases:
+        Case.objects.bulk_create(list(new_cases.values()))
+    applied: list[AppliedEvent] = []
+    touched_cases: dict[int, Case] = {}
+    touched_docs: dict[tuple[int, str], RequestedDocument] = {}
+    released: list[CaseEvent] = []
+    new_events: list[CaseEvent] = []
+    for reference, by_sequence in pending.items():
+        case = visible.get(reference) or new_cases[reference]
+        waiting: dict[int, tuple[ParsedEvent | None, CaseEvent]] = {
+            seq: (None, ev) for seq, ev in held_by_case.get(case.pk, {}).items()
+        }
+        waiting.update(by_sequence)
+        for _parsed, event in by_sequence.values():
+            event.case = case
+            new_events.append(event)
+        while (case.last_sequence + 1) in waiting:
+            parsed_event, event = waiting.pop(case.last_sequence + 1)
+            _apply(case, event, documents, now, touched_docs)
+            applied.append(AppliedEvent(event, case))
+            if parsed_event is None:
+                released.append(event)
+            else:
+                parsed_event.result.status = "applied"
+        if case.pk not in touched_cases and reference not in new_cases:
+            touched_cases[case.pk] = case
+        for parsed_event, event in by_sequence.values():
+            if parsed_event is not None and event.state == EventState.HELD:
+                parsed_event.result.status = "held"
+                parsed_event.result.message = _("held until event %(n)d of this case arrives") % {
+                    "n": case.last_sequence + 1
+                }
+    _insert_events(new_events)
+    if released:
+        CaseEvent.objects.filter(pk__in=[e.pk for e in released]).update(
+            state=EventState.APPLIED, applied_at=now
+        )
+    all_touched = list(touched_cases.values()) + list(new_cases.values())
+    if all_touched:
+        update_rows(
+            all_touched, ["status", "expected_decision_on", "closed_at", "last_sequence", "updated_at"]
+        )
+    if touched_docs:
+        creating = [d for d in touched_docs.values() if d.pk is None]
+        updating = [d for d in touched_docs.values() if d.pk is not None]
+        RequestedDocument.objects.bulk_create(creating, batch_size=2000)
+        if updating:
+            update_rows(updating, ["label", "requested_at", "due_on", "received_at", "reminded_at"])
+    if applied:
+        _record_person_contacts(applied)
+        for handler in _handlers:
+            handler(applied)
+    return len(released)
+
+
+EVENT_COLUMNS = ["event_id", "case_id", "sequence", "event_type", "occurred_at", "payload", "state", "source",
+                 "received_at", "applied_at"]  # fmt: skip
+
+
+def _insert_events(events: list[CaseEvent]) -> None:
+    """Raw bulk insert (COPY on PostgreSQL): every field was checked; the ids are not needed afterwards."""
+    adapt = connection.ops.adapt_datetimefield_value
+    bulk_insert_rows(CaseEvent, EVENT_COLUMNS, (
+        (e.event_id, e.case.pk, e.sequence, e.event_type, adapt(e.occurred_at), json.dumps(e.payload), e.state,
+         e.source, adapt(e.received_at), adapt(e.applied_at))
+        for e in events
+    ))  # fmt: skip
+
+
+def update_rows(objects: list[Any], fields: list[str]) -> None:
+    """Save these fields of many rows with one prepared UPDATE run for each (executemany): much faster than
+    bulk_update's CASE expressions for thousands of rows."""
+    if not objects:
+        return
+    model = type(objects[0])
+    meta = model._meta
+    columns = [meta.get_field(name) for name in fields]
+    qn = connection.ops.quote_name
+    assignments = ", ".join(f"{qn(f.column)} = %s" for f in columns)
+    sql = f"UPDATE {qn(meta.db_table)} SET {assignments} WHERE {qn(meta.pk.column)} = %s"
+    params = [
+        [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in columns] + [obj.pk]
+        for obj in objects
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
+
+
+def _sees(actor: Actor, caisse_code: str) -> bool:
+    if actor.sees_all_caisses:
+        return True
+    return actor.kind == ActorKind.AGENT and actor.caisse_code == caisse_code
+
+
+def _record_person_contacts(applied: Iterable[AppliedEvent]) -> None:
+    """Events the person did through a channel (filed a request, sent a document) go to their record."""
+    from omniguichet.crm.services import record_contact
+
+    system = Actor.system("backoffice")
+    for item in applied:
+        event = item.event
+        channel = event.payload.get("channel")
+        if event.event_type in PERSON_EVENTS and channel:
+            record_contact(
+                actor=system, channel=channel, person=item.case.person, motive=CASE_MOTIVES[item.case.case_type],
+                direction=Direction.INBOUND, started_at=event.occurred_at,
+                note=describe_event(event.event_type, event.payload), subject_kind=SubjectKind.CASE,
+                subject_ref=item.case.pk,
+            )  # fmt: skip
+
+
+# --- plain words -------------------------------------------------------------------------------------------
+def describe_event(event_type: str, payload: dict[str, Any]) -> str:
+    """One event in plain words, for the person's timeline."""
+    if event_type == EventType.OPENED:
+        return _("Your request was registered.")
+    if event_type == EventType.DOCUMENT_MISSING:
+        text = _("We need a document from you: %(label)s.") % {"label": payload.get("label", "")}
+        if payload.get("due_on"):
+            text += " " + _("Please send it before %(date)s.") % {"date": french_date(payload["due_on"])}
+        return text
+    if event_type == EventType.DOCUMENT_RECEIVED:
+        return _("We received your document.")
+    if event_type == EventType.EXPECTED_DATE_CHANGED:
+        return _("We expect to decide by %(date)s.") % {
+            "date": french_date(payload.get("expected_decision_on"))
+        }
+    if event_type == EventType.DECISION:
+        if payload.get("outcome") == "accepted":
+            return _("Your request was accepted.")
+        return _("Your request was refused.") + (f" {payload['reason']}" if payload.get("reason") else "")
+    if event_type == EventType.PAYMENT:
+        text = _("We paid you %(amount)s") % {"amount": french_amount(payload.get("amount", "0"))}
+        if payload.get("paid_on"):
+            text += " " + _("on %(date)s") % {"date": french_date(payload["paid_on"])}
+        return text + "."
+    if event_type == EventType.CARD_SHIPPED:
+        return _("Your card was sent by post.")
+    if event_type == EventType.CLOSED:
+        return _("Your case is closed.")
+    return str(event_type)
+
+
+@dataclass
+class TimelineEntry:
+    sequence: int
+    occurred_at: dt.datetime
+    event_type: str
+    text: str
+
+
+@dataclass
+class CaseView:
+    case: Case
+    type_label: str
+    status_label: str
+    awaited_documents: list[RequestedDocument]
+    timeline: list[TimelineEntry]
+
+
+def my_cases(*, actor: Actor, channel: str = Channel.WEB, limit: int = 20) -> list[CaseView]:
+    """The acting insured person's cases, newest first, each with its timeline in plain words (3 queries)."""
+    if actor.kind != ActorKind.INSURED or actor.person_id is None:
+        raise Forbidden(_("only the person themselves reads this"))
+    cases = list(
+        Case.objects.filter(person_id=actor.person_id).order_by("-opened_at", "-id")[
+            : max(1, min(limit, 100))
+        ]
+    )
+    ids = [c.pk for c in cases]
+    events: dict[int, list[TimelineEntry]] = defaultdict(list)
+    for event in CaseEvent.objects.filter(case_id__in=ids, state=EventState.APPLIED).order_by(
+        "case_id", "sequence"
+    ):
+        events[event.case_id].append(
+            TimelineEntry(
+                event.sequence,
+                event.occurred_at,
+                event.event_type,
+                describe_event(event.event_type, event.payload),
+            )
+        )
+    docs: dict[int, list[RequestedDocument]] = defaultdict(list)
+    for doc in RequestedDocument.objects.filter(case_id__in=ids, received_at__isnull=True).order_by(
+        "requested_at"
+    ):
+        docs[doc.case_id].append(doc)
+    return [
+        CaseView(c, c.get_case_type_display(), c.get_status_display(), docs[c.pk], events[c.pk])
+        for c in cases
+    ]
+
+
+def open_cases_section(person: Person) -> list:
+    """The "open cases" section of the customer record: one query."""
+    from omniguichet.crm.services import RecordItem
+
+    cases = Case.objects.filter(person=person, status__in=OPEN_STATUSES).order_by("-opened_at", "-id")[:5]
+    return [
+        RecordItem(
+            ref=c.reference,
+            label=str(c.get_case_type_display()),
+            status=str(c.get_status_display()),
+            when=c.expected_decision_on or c.opened_at,
+        )
+        for c in cases
+    ]
