@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "omniguichet.referential",
     "omniguichet.accounts",
     "omniguichet.crm",
+    "omniguichet.teleservices",
     "omniguichet.demo",
 ]
 
@@ -155,3 +156,8 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
+
+# Online account (accounts app). One-time codes go to this JSON-lines file until the outreach ledger sends them.
+ACCOUNTS_CODE_SINK = Path(os.environ.get("ACCOUNTS_CODE_SINK", VAR_DIR / "outbox" / "one_time_codes.jsonl"))
+ACCOUNT_SESSION_SECONDS = int(os.environ.get("ACCOUNT_SESSION_SECONDS", "1800"))
+KIOSK_IDLE_SECONDS = int(os.environ.get("KIOSK_IDLE_SECONDS", "90"))

@@ -1,0 +1,16 @@
+from django.urls import path
+
+from omniguichet.accounts import views
+
+app_name = "accounts"
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("connexion/", views.login_view, name="login"),
+    path("connexion/code/", views.second_factor_view, name="second_factor"),
+    path("deconnexion/", views.logout_view, name="logout"),
+    path("activation/", views.activation_view, name="activation"),
+    path("activation/code/", views.activation_code_view, name="activation_code"),
+    path("mot-de-passe/", views.reset_view, name="reset"),
+    path("mot-de-passe/code/", views.reset_code_view, name="reset_code"),
+    path("preferences/", views.preferences_view, name="preferences"),
+]

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class TeleservicesConfig(AppConfig):
+    name = "omniguichet.teleservices"
+    label = "teleservices"
