@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from omniguichet.core.actors import Actor, Channel, insured_actor, staff_actor
 from omniguichet.core.api import ErrorOut
@@ -101,7 +101,7 @@ def _out(req: TeleserviceRequest, replayed: bool) -> UseOut:
              response={200: UseOut, 201: UseOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut,
                        422: ErrorOut},
              summary="Use an online service (an agent's token acts on behalf of person_id)")  # fmt: skip
-def use_teleservice(request: HttpRequest, code: str, payload: UseIn) -> tuple[int, UseOut]:
+def use_teleservice(request: HttpRequest, code: str, payload: UseIn) -> Status:
     actor = _actor(request)
     key = payload.idempotency_key or request.headers.get("Idempotency-Key")
     if actor.person_id:
@@ -110,7 +110,7 @@ def use_teleservice(request: HttpRequest, code: str, payload: UseIn) -> tuple[in
         channel = payload.channel or Channel.PHONE
     used = services.use_service(actor=actor, channel=channel, code=code, person_id=payload.person_id,
                                 data=payload.data, idempotency_key=key)  # fmt: skip
-    return (200 if used.replayed else 201), _out(used.request, used.replayed)
+    return Status(200 if used.replayed else 201, _out(used.request, used.replayed))
 
 
 @router.get("/teleservices/requests/{request_id}", response={200: UseOut, 401: ErrorOut, 403: ErrorOut,
