@@ -27,9 +27,9 @@ class Account(models.Model):
         _("status"), max_length=16, choices=AccountStatus.choices, default=AccountStatus.ACTIVE
     )
     # Lockout after repeated wrong passwords: kept here, per account, so every web worker sees the same count.
-    failed_logins = models.PositiveSmallIntegerField(_("consecutive failed logins"), default=0)
+    failed_logins = models.PositiveSmallIntegerField(_("consecutive failed logins"), default=0, db_default=0)
     locked_until = models.DateTimeField(_("locked until"), null=True, blank=True)
-    second_factor = models.BooleanField(_("second factor by SMS"), default=False)
+    second_factor = models.BooleanField(_("second factor by SMS"), default=False, db_default=False)
 
     class Meta:
         verbose_name = _("online account")

@@ -79,7 +79,7 @@ def _service_page(request: HttpRequest, actor: Actor, surface: Surface, code: st
     except NotFound:
         raise Http404 from None
     context: dict[str, Any] = {"service": service, "surface": surface, "base": surface.base, "errors": {},
-                               "message": "", "refused": ""}  # fmt: skip
+                               "message": "", "refused": "", "kiosk_idle_seconds": settings.KIOSK_IDLE_SECONDS}  # fmt: skip
     if surface.name == "agent":
         context["agent_channels"] = [(c.value, c.label) for c in AGENT_CHANNELS]
         context["person"] = get_person(actor=actor, person_id=person_id or 0)
@@ -127,6 +127,7 @@ def _request_page(request: HttpRequest, actor: Actor, surface: Surface, request_
         "lines": req.result.get("lines") or [], "new_key": secrets.token_urlsafe(24),
         "form_url": surface.form_url(req.service), "home_url": surface.home_url(),
         "agent_channels": [(c.value, c.label) for c in AGENT_CHANNELS], "person": req.person,
+        "kiosk_idle_seconds": settings.KIOSK_IDLE_SECONDS,
     }  # fmt: skip
     return render(request, "teleservices/request.html", context)
 
@@ -230,7 +231,8 @@ def kiosk_end(request: HttpRequest) -> HttpResponse:
 @kiosk_required
 def kiosk_home(request: HttpRequest, actor: Actor) -> HttpResponse:
     context = {"base": KIOSK.base, "services": services.offered_services(actor=actor, channel=Channel.KIOSK),
-               "person": accounts.account_of(actor=actor).person}  # fmt: skip
+               "person": accounts.account_of(actor=actor).person,
+               "kiosk_idle_seconds": settings.KIOSK_IDLE_SECONDS}  # fmt: skip
     return render(request, "teleservices/kiosk_home.html", context)
 
 
