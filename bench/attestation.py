@@ -1,0 +1,102 @@
+"""Benchmark of the attestation PDF (issue #4): time to draw one certificate of rights, p50 target 20 ms, and
+documents per second on one core.
+
+The attestation is drawn from an in-memory Attestation (identity, masked NIR, rights period, three dependants,
+verification code) exactly as the download endpoints draw it; no database is involved. The baseline, measured in
+the same run, is the smallest PDF fpdf2 writes (one page, one line of text): the ratio shows what our layout
+costs on top of the library's fixed cost.
+
+    python -m bench.attestation               # 2,000 documents
+    python -m bench.attestation --count 500
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import statistics
+import time
+
+import django
+
+P50_TARGET_MS = 20.0
+
+
+def _setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "omniguichet.settings")
+    django.setup()
+
+
+def _sample_attestation():
+    from omniguichet.teleservices.models import Attestation
+    from omniguichet.teleservices.services import new_verification_code
+
+    dependants = [
+        {"name": f"LEFÈVRE Enfant{i}", "birth_date": f"201{i}-05-0{i + 1}", "nir": "1 1{i} 05 •• ••• ••• ••"}
+        for i in range(3)
+    ]
+    content = {
+        "name": "LEFÈVRE Marie Hélène", "nir": "2 84 12 •• ••• ••• ••", "birth_date": "1984-12-03",
+        "caisse": "751 CPAM de Paris", "rights_from": "2010-01-01", "rights_to": None,
+        "address": "3 rue des Lilas 75011 Paris", "dependants": dependants,
+    }  # fmt: skip
+    return Attestation(code=new_verification_code(), kind="droits", issued_at=dt.datetime.now(dt.UTC),
+                       content=content)  # fmt: skip
+
+
+def _minimal_pdf() -> bytes:
+    from fpdf import FPDF
+
+    pdf = FPDF(format="A4")
+    pdf.set_compression(False)
+    pdf.add_page()
+    pdf.set_font("Helvetica", "", 11)
+    pdf.cell(0, 7, "Assurance Maladie")
+    return bytes(pdf.output())
+
+
+def _time(fn, count: int) -> list[float]:
+    fn()  # warm-up: imports, font metrics
+    times = []
+    for _ in range(count):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def _p(times: list[float], q: int) -> float:
+    return statistics.quantiles([t * 1000 for t in times], n=100, method="inclusive")[q - 1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--count", type=int, default=2000)
+    args = parser.parse_args()
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core
+    _setup()
+    from django.utils import translation
+
+    from omniguichet.teleservices.services import attestation_pdf
+
+    translation.activate("fr")
+    attestation = _sample_attestation()
+    size = len(attestation_pdf(attestation))
+    ours = _time(lambda: attestation_pdf(attestation), args.count)
+    base = _time(_minimal_pdf, args.count)
+    p50, p95, p99 = _p(ours, 50), _p(ours, 95), _p(ours, 99)
+    b50 = _p(base, 50)
+    per_s = len(ours) / sum(ours)
+    print(f"attestation PDF, {args.count} documents, one core ({platform.processor() or platform.machine()}, "
+          f"Python {platform.python_version()})")  # fmt: skip
+    print(f"  size {size:,} bytes")
+    print(f"  p50 {p50:.2f} ms  p95 {p95:.2f} ms  p99 {p99:.2f} ms  -> {per_s:,.0f} documents/s")
+    print(f"  baseline (minimal fpdf2 page) p50 {b50:.2f} ms; ratio {p50 / b50:.2f}x")
+    print(f"  target p50 <= {P50_TARGET_MS:.0f} ms: {'met' if p50 <= P50_TARGET_MS else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()
