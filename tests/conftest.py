@@ -23,6 +23,19 @@ def _test_settings(settings):
         yield
 
 
+@pytest.fixture(autouse=True)
+def _reference_data_for_live_servers(request):
+    """Tests served by a live server run in committed transactions, and each ends with a flush that also empties
+    the caisses and motives loaded by migrations: load them again (idempotent) for the next such test."""
+    if "live_server" in request.fixturenames:
+        from omniguichet.crm.services import load_motives
+        from omniguichet.referential.services import load_caisses
+
+        request.getfixturevalue("transactional_db")
+        load_caisses()
+        load_motives()
+
+
 @pytest.fixture
 def caisse_paris(db) -> Caisse:
     return Caisse.objects.get(code="751")

@@ -86,3 +86,22 @@ class OneTimeCode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_purpose_display()} → {self.target}"
+
+
+class ExternalIdentity(models.Model):
+    """An identity of a FranceConnect-style provider linked to an account, once the person confirmed it is them."""
+
+    provider = models.CharField(_("provider"), max_length=32)
+    subject = models.CharField(_("subject (sub)"), max_length=255)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="external_identities")
+    linked_at = models.DateTimeField(_("linked at"))
+
+    class Meta:
+        verbose_name = _("external identity")
+        verbose_name_plural = _("external identities")
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "subject"], name="external_identity_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider}:{self.subject}"

@@ -522,3 +522,79 @@ def confirm_contact_change(*, actor: Actor, channel: str, person: Person, challe
         referential.verify_contact_point(actor=actor, channel=channel, point=point)  # type: ignore[arg-type]
     return point
 
+
+
+# --- FranceConnect-style login (OpenID Connect) ---------------------------------------------------------------
+FRANCECONNECT = "franceconnect"
+IDENTITY_CLAIMS = ("sub", "given_name", "family_name", "birthdate", "gender", "birthplace", "birthcountry", "email")
+FRANCE = "99100"  # the INSEE code of France as a birth country
+
+
+def user_for_external_identity(*, provider: str, subject: str) -> User | None:
+    """The login of the account already linked to this identity, if any (and usable)."""
+    from omniguichet.accounts.models import ExternalIdentity
+
+    link = (
+        ExternalIdentity.objects.select_related("account", "account__user")
+        .filter(provider=provider, subject=subject)
+        .first()
+    )
+    if link is None or link.account.user is None or link.account.status != AccountStatus.ACTIVE:
+        return None
+    return link.account.user
+
+
+def match_identity(*, claims: dict[str, Any]) -> Person | None:
+    """The one insured person whose identity matches the provider's: birth name, first given name, birth date,
+    sex and birth place (the commune when born in France, else the country). None when zero or several match."""
+    from omniguichet.core.text import fold
+
+    try:
+        birth = dt.date.fromisoformat(str(claims.get("birthdate", "")))
+    except ValueError:
+        return None
+    family = fold(str(claims.get("family_name", "")))
+    given = fold(str(claims.get("given_name", ""))).split(" ")
+    sex = {"male": "M", "female": "F"}.get(str(claims.get("gender", "")))
+    country = str(claims.get("birthcountry", ""))
+    place = str(claims.get("birthplace", "")) if country == FRANCE else country
+    if not (family and given[0] and sex and place):
+        return None
+    candidates = [
+        p
+        for p in Person.objects.filter(family_name_folded=family, birth_date=birth, sex=sex, birth_place=place)[:5]
+        if fold(p.given_names).split(" ")[0] == given[0]
+    ]
+    return candidates[0] if len(candidates) == 1 else None
+
+
+def link_external_identity(*, provider: str, claims: dict[str, Any], person: Person, channel: str) -> User:
+    """After the person confirmed the match: link the identity to their account (opened if needed) and return
+    its login. An account opened this way has no password until the person sets one (password reset)."""
+    from omniguichet.accounts.models import ExternalIdentity
+
+    subject = str(claims.get("sub", ""))
+    if not subject:
+        raise InvalidInput.from_fields({"sub": _("the provider gave no subject")})
+    with transaction.atomic():
+        account, _created = Account.objects.select_for_update().get_or_create(
+            person=person, defaults={"opened_at": timezone.now()}
+        )
+        if account.status != AccountStatus.ACTIVE:
+            raise Forbidden(_("this online account is %(s)s") % {"s": account.get_status_display()})
+        if account.user is None:
+            user = User(username=person.nir, first_name=person.given_names[:150],
+                        last_name=(person.usage_name or person.family_name)[:150])  # fmt: skip
+            user.set_unusable_password()
+            user.save()
+            account.user = user
+            account.save(update_fields=["user"])
+        try:
+            with transaction.atomic():
+                ExternalIdentity.objects.create(
+                    provider=provider, subject=subject, account=account, linked_at=timezone.now()
+                )
+        except IntegrityError:
+            raise Conflict(_("this identity is already linked to another account")) from None
+    assert account.user is not None
+    return account.user

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from omniguichet.accounts import views
 
@@ -13,4 +13,7 @@ urlpatterns = [
     path("mot-de-passe/", views.reset_view, name="reset"),
     path("mot-de-passe/code/", views.reset_code_view, name="reset_code"),
     path("preferences/", views.preferences_view, name="preferences"),
+    path("franceconnect/confirmer/", views.franceconnect_confirm, name="franceconnect_confirm"),
+    # authenticate/ (start: state, nonce, PKCE) and callback/ of mozilla-django-oidc.
+    path("franceconnect/", include("mozilla_django_oidc.urls")),
 ]

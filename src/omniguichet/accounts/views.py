@@ -71,7 +71,8 @@ def _error_context(exc: ServiceError) -> dict[str, Any]:
 
 @require_http_methods(["GET", "POST"])
 def login_view(request: HttpRequest) -> HttpResponse:
-    context: dict[str, Any] = {"errors": {}, "message": "", "next": _safe_next(request, "")}
+    context: dict[str, Any] = {"errors": {}, "message": "", "next": _safe_next(request, ""),
+                               "franceconnect": bool(settings.OIDC_OP_AUTHORIZATION_ENDPOINT)}  # fmt: skip
     data = request.POST
     if request.method == "POST":
         try:
@@ -93,6 +94,34 @@ def login_view(request: HttpRequest) -> HttpResponse:
               autocomplete="current-password"),  # fmt: skip
     ]
     return render(request, "accounts/login.html", context, status=422 if context["errors"] else 200)
+
+
+@require_http_methods(["GET", "POST"])
+def franceconnect_confirm(request: HttpRequest) -> HttpResponse:
+    """After the provider: show the insured person the identity matched to theirs; they confirm it is them."""
+    from omniguichet.accounts.backends import PENDING_SESSION_KEY
+    from omniguichet.referential.validators import mask_nir
+
+    claims = request.session.get(PENDING_SESSION_KEY)
+    if not claims:
+        return render(request, "accounts/franceconnect.html", {"failed": True}, status=403)
+    person = services.match_identity(claims=claims)
+    if person is None:
+        return render(request, "accounts/franceconnect.html", {"unmatched": True, "claims": claims}, status=404)
+    if request.method == "POST":
+        if request.POST.get("confirm") != "yes":
+            request.session.pop(PENDING_SESSION_KEY, None)
+            return redirect("accounts:login")
+        try:
+            user = services.link_external_identity(provider=services.FRANCECONNECT, claims=claims, person=person,
+                                                   channel=Channel.WEB)  # fmt: skip
+        except ServiceError as exc:
+            return render(request, "accounts/franceconnect.html", {"message": exc.message}, status=exc.status)
+        request.session.pop(PENDING_SESSION_KEY, None)
+        _open_session(request, user)
+        return redirect("accounts:home")
+    context = {"person": person, "nir_masked": mask_nir(person.nir), "claims": claims}
+    return render(request, "accounts/franceconnect.html", context)
 
 
 @require_http_methods(["GET", "POST"])
