@@ -38,12 +38,18 @@ def _sample_attestation():
         for i in range(3)
     ]
     content = {
-        "name": "LEFÈVRE Marie Hélène", "nir": "2 84 12 •• ••• ••• ••", "birth_date": "1984-12-03",
-        "caisse": "751 CPAM de Paris", "rights_from": "2010-01-01", "rights_to": None,
-        "address": "3 rue des Lilas 75011 Paris", "dependants": dependants,
-    }  # fmt: skip
-    return Attestation(code=new_verification_code(), kind="droits", issued_at=dt.datetime.now(dt.UTC),
-                       content=content)  # fmt: skip
+        "name": "LEFÈVRE Marie Hélène",
+        "nir": "2 84 12 •• ••• ••• ••",
+        "birth_date": "1984-12-03",
+        "caisse": "751 CPAM de Paris",
+        "rights_from": "2010-01-01",
+        "rights_to": None,
+        "address": "3 rue des Lilas 75011 Paris",
+        "dependants": dependants,
+    }
+    return Attestation(
+        code=new_verification_code(), kind="droits", issued_at=dt.datetime.now(dt.UTC), content=content
+    )
 
 
 def _minimal_pdf() -> bytes:
@@ -90,8 +96,10 @@ def main() -> None:
     p50, p95, p99 = _p(ours, 50), _p(ours, 95), _p(ours, 99)
     b50 = _p(base, 50)
     per_s = len(ours) / sum(ours)
-    print(f"attestation PDF, {args.count} documents, one core ({platform.processor() or platform.machine()}, "
-          f"Python {platform.python_version()})")  # fmt: skip
+    print(
+        f"attestation PDF, {args.count} documents, one core ({platform.processor() or platform.machine()}, "
+        f"Python {platform.python_version()})"
+    )
     print(f"  size {size:,} bytes")
     print(f"  p50 {p50:.2f} ms  p95 {p95:.2f} ms  p99 {p99:.2f} ms  -> {per_s:,.0f} documents/s")
     print(f"  baseline (minimal fpdf2 page) p50 {b50:.2f} ms; ratio {p50 / b50:.2f}x")

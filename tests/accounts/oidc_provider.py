@@ -17,4 +17,7 @@ class ClaimsValidator(OAuth2Validator):
         return dict(IDENTITIES.get(request.user.username, {}))
 
 
-urlpatterns = [*platform_urlpatterns, path("fc/", include("oauth2_provider.urls", namespace="oauth2_provider"))]
+urlpatterns = [
+    *platform_urlpatterns,
+    path("fc/", include("oauth2_provider.urls", namespace="oauth2_provider")),
+]

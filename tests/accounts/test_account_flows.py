@@ -24,7 +24,9 @@ def test_activation_by_sms_then_login(person):
     assert response.status_code == 302 and response["Location"] == "/compte/activation/code/"
     sent = read_sent_codes()
     assert sent[-1]["to"] == "+33698765432" and sent[-1]["delivery"] == "sms"
-    assert not OneTimeCode.objects.filter(code_hash__contains=sent[-1]["code"]).exists()  # only a hash is kept
+    assert not OneTimeCode.objects.filter(
+        code_hash__contains=sent[-1]["code"]
+    ).exists()  # only a hash is kept
     response = client.post(
         "/compte/activation/code/", {"code": last_code(), "password": PASSWORD, "password2": PASSWORD}
     )
@@ -42,7 +44,9 @@ def test_activation_by_letter_goes_to_the_postal_address(person):
 
 
 def test_activation_refuses_field_by_field(person):
-    response = Client().post("/compte/activation/", {"nir": "123", "birth_date": "31/02/1984", "delivery": "x"})
+    response = Client().post(
+        "/compte/activation/", {"nir": "123", "birth_date": "31/02/1984", "delivery": "x"}
+    )
     assert response.status_code == 422
     body = response.content.decode()
     assert "must have 15 characters" in body and "enter a date as DD/MM/YYYY" in body
@@ -57,16 +61,19 @@ def test_activation_wrong_code_and_weak_password_write_nothing(person):
     good = last_code()
     wrong = "000000" if good != "000000" else "111111"
     with pytest.raises(InvalidInput) as exc:
-        services.complete_activation(challenge=otc.challenge, code=wrong, password="1234", password2="1235",
-                                     channel="web")  # fmt: skip
+        services.complete_activation(
+            challenge=otc.challenge, code=wrong, password="1234", password2="1235", channel="web"
+        )
     assert set(exc.value.fields) == {"code", "password", "password2"}
     assert Account.objects.filter(person=person).count() == 0
-    user = services.complete_activation(challenge=otc.challenge, code=good, password=PASSWORD,
-                                        password2=PASSWORD, channel="web")  # fmt: skip
+    user = services.complete_activation(
+        challenge=otc.challenge, code=good, password=PASSWORD, password2=PASSWORD, channel="web"
+    )
     assert user.account.person == person
     with pytest.raises(InvalidInput):  # a code serves once
-        services.complete_activation(challenge=otc.challenge, code=good, password=PASSWORD, password2=PASSWORD,
-                                     channel="web")  # fmt: skip
+        services.complete_activation(
+            challenge=otc.challenge, code=good, password=PASSWORD, password2=PASSWORD, channel="web"
+        )
 
 
 def test_activation_of_an_active_account_is_a_conflict(insured, person):
@@ -76,7 +83,7 @@ def test_activation_of_an_active_account_is_a_conflict(insured, person):
 
 def test_lockout_after_five_wrong_passwords(insured, person):
     client = Client()
-    for attempt in range(4):
+    for _attempt in range(4):
         response = client.post("/compte/connexion/", {"nir": person.nir, "password": "wrong-password"})
         assert response.status_code == 422
         assert "wrong social security number or password" in response.content.decode()
@@ -103,7 +110,9 @@ def test_unknown_nir_gets_the_same_answer(person):
 def test_second_factor_by_sms(insured, person):
     Account.objects.filter(person=person).update(second_factor=True)
     client = Client()
-    response = client.post("/compte/connexion/", {"nir": person.nir, "password": PASSWORD, "next": "/compte/preferences/"})
+    response = client.post(
+        "/compte/connexion/", {"nir": person.nir, "password": PASSWORD, "next": "/compte/preferences/"}
+    )
     assert response["Location"] == "/compte/connexion/code/"
     assert client.get("/compte/").status_code == 302  # not logged in yet
     response = client.post("/compte/connexion/code/", {"code": "12345"})
@@ -123,10 +132,14 @@ def test_logout_ends_the_session(insured, person):
 
 def test_password_reset(insured, person):
     client = Client()
-    assert client.post("/compte/mot-de-passe/", {"nir": person.nir, "birth_date": "03/12/1984"}).status_code == 302
+    assert (
+        client.post("/compte/mot-de-passe/", {"nir": person.nir, "birth_date": "03/12/1984"}).status_code
+        == 302
+    )
     new = "Encore-un-autre-secret-42"
-    response = client.post("/compte/mot-de-passe/code/", {"code": last_code("password_reset"), "password": new,
-                                                          "password2": new})  # fmt: skip
+    response = client.post(
+        "/compte/mot-de-passe/code/", {"code": last_code("password_reset"), "password": new, "password2": new}
+    )
     assert response.status_code == 200 and "Your password was changed" in response.content.decode()
     assert services.authenticate(nir=person.nir, password=new, channel="web").user == insured
 
@@ -145,10 +158,18 @@ def test_preferences_and_consents(insured, person):
     assert response.status_code == 422
     assert "e-documents cannot go with paper" in response.content.decode()
     assert not ChannelPreference.objects.filter(person=person).exists()  # nothing half-written
-    response = client.post("/compte/preferences/", {
-        "preferred_channel": "account", "e_documents": "1", "sms_allowed": "1", "email_allowed": "1",
-        "paper_allowed": "1", "consent_campaigns": "1", "second_factor": "1",
-    })  # fmt: skip
+    response = client.post(
+        "/compte/preferences/",
+        {
+            "preferred_channel": "account",
+            "e_documents": "1",
+            "sms_allowed": "1",
+            "email_allowed": "1",
+            "paper_allowed": "1",
+            "consent_campaigns": "1",
+            "second_factor": "1",
+        },
+    )
     assert response.status_code == 200 and "Your preferences are saved" in response.content.decode()
     pref = ChannelPreference.objects.get(person=person)
     assert pref.e_documents and not pref.paper_allowed  # e-documents replace paper
@@ -159,12 +180,14 @@ def test_preferences_and_consents(insured, person):
 
 def test_app_login_gives_a_token(insured, person):
     client = Client()
-    response = client.post("/api/v1/account/login", {"nir": person.nir, "password": PASSWORD},
-                           content_type="application/json")  # fmt: skip
+    response = client.post(
+        "/api/v1/account/login", {"nir": person.nir, "password": PASSWORD}, content_type="application/json"
+    )
     assert response.status_code == 200
     token = response.json()["token"]
     me = Client(HTTP_AUTHORIZATION=f"Bearer {token}").get("/api/v1/me")
     assert me.json()["username"] == person.nir
-    response = client.post("/api/v1/account/login", {"nir": person.nir, "password": "nope-nope"},
-                           content_type="application/json")  # fmt: skip
+    response = client.post(
+        "/api/v1/account/login", {"nir": person.nir, "password": "nope-nope"}, content_type="application/json"
+    )
     assert response.status_code == 422 and response.json()["error"]["fields"]["password"]

@@ -27,22 +27,39 @@ def provider(live_server, settings, transactional_db):
     port = urlparse(live_server.url).port
     op = f"http://127.0.0.1:{port}/fc"
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption()).decode()  # fmt: skip
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
     settings.ROOT_URLCONF = "tests.accounts.oidc_provider"
     settings.ALLOWED_HOSTS = ["localhost", "127.0.0.1", "testserver"]
-    scopes = ["openid", "given_name", "family_name", "birthdate", "gender", "birthplace", "birthcountry", "email"]
+    scopes = [
+        "openid",
+        "given_name",
+        "family_name",
+        "birthdate",
+        "gender",
+        "birthplace",
+        "birthcountry",
+        "email",
+    ]
     settings.OAUTH2_PROVIDER = {
-        "OIDC_ENABLED": True, "OIDC_RSA_PRIVATE_KEY": pem, "PKCE_REQUIRED": True,
-        "SCOPES": {s: s for s in scopes}, "OAUTH2_VALIDATOR_CLASS": "tests.accounts.oidc_provider.ClaimsValidator",
+        "OIDC_ENABLED": True,
+        "OIDC_RSA_PRIVATE_KEY": pem,
+        "PKCE_REQUIRED": True,
+        "SCOPES": {s: s for s in scopes},
+        "OAUTH2_VALIDATOR_CLASS": "tests.accounts.oidc_provider.ClaimsValidator",
         "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https"],
-    }  # fmt: skip
+    }
     app = Application.objects.create(
-        name="omniguichet", client_id="omniguichet-rp", client_secret=CLIENT_SECRET,
-        client_type=Application.CLIENT_CONFIDENTIAL, authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
-        redirect_uris=f"{live_server.url}/compte/franceconnect/callback/", algorithm=Application.RS256_ALGORITHM,
+        name="omniguichet",
+        client_id="omniguichet-rp",
+        client_secret=CLIENT_SECRET,
+        client_type=Application.CLIENT_CONFIDENTIAL,
+        authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
+        redirect_uris=f"{live_server.url}/compte/franceconnect/callback/",
+        algorithm=Application.RS256_ALGORITHM,
         skip_authorization=True,
-    )  # fmt: skip
+    )
     settings.OIDC_RP_CLIENT_ID = app.client_id
     settings.OIDC_RP_CLIENT_SECRET = CLIENT_SECRET
     settings.OIDC_OP_AUTHORIZATION_ENDPOINT = f"{op}/authorize/"
@@ -51,9 +68,14 @@ def provider(live_server, settings, transactional_db):
     settings.OIDC_OP_JWKS_ENDPOINT = f"{op}/.well-known/jwks.json"
     User.objects.create_user(username="fc-marie", password=PROVIDER_PASSWORD)
     oidc_provider.IDENTITIES["fc-marie"] = {
-        "given_name": "Marie Hélène", "family_name": "LEFÈVRE", "birthdate": "1984-12-03", "gender": "female",
-        "birthplace": "75056", "birthcountry": "99100", "email": "marie@example.org",
-    }  # fmt: skip
+        "given_name": "Marie Hélène",
+        "family_name": "LEFÈVRE",
+        "birthdate": "1984-12-03",
+        "gender": "female",
+        "birthplace": "75056",
+        "birthcountry": "99100",
+        "email": "marie@example.org",
+    }
     yield {"op": op, "rp": live_server.url}
     oidc_provider.IDENTITIES.clear()
 
@@ -62,9 +84,15 @@ def _browser_logged_in_at_provider(op: str) -> requests.Session:
     browser = requests.Session()
     origin = op.rsplit("/fc", 1)[0]
     browser.get(f"{origin}/agent/login/")
-    response = browser.post(f"{origin}/agent/login/", allow_redirects=False, data={
-        "username": "fc-marie", "password": PROVIDER_PASSWORD,
-        "csrfmiddlewaretoken": browser.cookies.get("csrftoken", domain="127.0.0.1")})  # fmt: skip
+    response = browser.post(
+        f"{origin}/agent/login/",
+        allow_redirects=False,
+        data={
+            "username": "fc-marie",
+            "password": PROVIDER_PASSWORD,
+            "csrfmiddlewaretoken": browser.cookies.get("csrftoken", domain="127.0.0.1"),
+        },
+    )
     assert response.status_code == 302
     return browser
 
@@ -81,14 +109,23 @@ def _through_provider(browser: requests.Session, rp: str) -> requests.Response:
     assert query["state"][0] and query["nonce"][0] and query["code_challenge_method"] == ["S256"]
     assert "birthplace" in query["scope"][0]
     back = browser.get(authorize, allow_redirects=False)
-    assert back.status_code == 302 and back.headers["Location"].startswith(f"{rp}/compte/franceconnect/callback/")
+    assert back.status_code == 302 and back.headers["Location"].startswith(
+        f"{rp}/compte/franceconnect/callback/"
+    )
     return browser.get(back.headers["Location"], allow_redirects=False)
 
 
 def test_first_login_matches_and_confirms_then_logs_in_directly(provider, make_person):
-    person = make_person(given_names="Marie Hélène", family_name="Lefèvre", birth_date=dt.date(1984, 12, 3),
-                         birth_place="75056", sex="F")  # fmt: skip
-    make_person(given_names="Marie", family_name="Lefèvre", birth_date=dt.date(1984, 12, 3), birth_place="69123")
+    person = make_person(
+        given_names="Marie Hélène",
+        family_name="Lefèvre",
+        birth_date=dt.date(1984, 12, 3),
+        birth_place="75056",
+        sex="F",
+    )
+    make_person(
+        given_names="Marie", family_name="Lefèvre", birth_date=dt.date(1984, 12, 3), birth_place="69123"
+    )
     browser = _browser_logged_in_at_provider(provider["op"])
     callback = _through_provider(browser, provider["rp"])
     assert callback.headers["Location"] == "/compte/franceconnect/confirmer/"
@@ -96,8 +133,9 @@ def test_first_login_matches_and_confirms_then_logs_in_directly(provider, make_p
     page = browser.get(confirm_url)
     assert page.status_code == 200 and "LEFÈVRE Marie Hélène" in page.text and "03/12/1984" in page.text
     assert not Account.objects.exists()  # nothing before the person confirms
-    done = browser.post(confirm_url, data={"confirm": "yes", "csrfmiddlewaretoken": _csrf(page.text)},
-                        allow_redirects=False)  # fmt: skip
+    done = browser.post(
+        confirm_url, data={"confirm": "yes", "csrfmiddlewaretoken": _csrf(page.text)}, allow_redirects=False
+    )
     assert done.headers["Location"] == "/compte/"
     account = Account.objects.get(person=person)
     assert not account.user.has_usable_password()
@@ -114,7 +152,9 @@ def test_first_login_matches_and_confirms_then_logs_in_directly(provider, make_p
 
 
 def test_an_identity_matching_nobody_is_not_linked(provider, make_person):
-    make_person(given_names="Marie", family_name="Lefèvre", birth_date=dt.date(1984, 12, 3), birth_place="69123")
+    make_person(
+        given_names="Marie", family_name="Lefèvre", birth_date=dt.date(1984, 12, 3), birth_place="69123"
+    )
     browser = _browser_logged_in_at_provider(provider["op"])
     _through_provider(browser, provider["rp"])
     page = browser.get(f"{provider['rp']}/compte/franceconnect/confirmer/")
@@ -125,7 +165,8 @@ def test_an_identity_matching_nobody_is_not_linked(provider, make_person):
 def test_a_forged_state_is_refused(provider):
     browser = _browser_logged_in_at_provider(provider["op"])
     browser.get(f"{provider['rp']}/compte/franceconnect/authenticate/", allow_redirects=False)
-    forged = browser.get(f"{provider['rp']}/compte/franceconnect/callback/?code=abc&state=forged",
-                         allow_redirects=False)  # fmt: skip
+    forged = browser.get(
+        f"{provider['rp']}/compte/franceconnect/callback/?code=abc&state=forged", allow_redirects=False
+    )
     assert forged.status_code == 400
     assert browser.get(f"{provider['rp']}/compte/franceconnect/confirmer/").status_code == 403

@@ -23,11 +23,18 @@ PASSWORD = "Un-mot-de-passe-solide-2026"
 def test_one_service_on_three_channels(live_server, page, make_person, caisse_paris, settings, tmp_path):
     settings.LANGUAGE_CODE = "fr"
     settings.ACCOUNTS_CODE_SINK = tmp_path / "codes.jsonl"
-    person = make_person(given_names="Marie", family_name="Lefèvre", birth_date=dt.date(1984, 12, 3),
-                         address_line="3 rue des Lilas", postcode="75011", city="Paris",
-                         rights_from=dt.date(2010, 1, 1))  # fmt: skip
-    ContactPoint.objects.create(person=person, kind="mobile", value="+33698765432", verified=True,
-                                verified_at=timezone.now())  # fmt: skip
+    person = make_person(
+        given_names="Marie",
+        family_name="Lefèvre",
+        birth_date=dt.date(1984, 12, 3),
+        address_line="3 rue des Lilas",
+        postcode="75011",
+        city="Paris",
+        rights_from=dt.date(2010, 1, 1),
+    )
+    ContactPoint.objects.create(
+        person=person, kind="mobile", value="+33698765432", verified=True, verified_at=timezone.now()
+    )
     user = User.objects.create_user(username=person.nir, password=PASSWORD)
     Account.objects.create(person=person, user=user, opened_at=timezone.now())
     agent = make_user("agent-751", caisse=caisse_paris)
@@ -65,8 +72,10 @@ def test_one_service_on_three_channels(live_server, page, make_person, caisse_pa
     _token, secret = issue_token(user=user)
     response = requests.post(
         f"{live_server.url}/api/v1/teleservices/changement_adresse",
-        json={"data": {"address_line": "10 rue de la Paix", "postcode": "75002", "city": "Paris"},
-              "idempotency_key": "app-1"},  # fmt: skip
+        json={
+            "data": {"address_line": "10 rue de la Paix", "postcode": "75002", "city": "Paris"},
+            "idempotency_key": "app-1",
+        },
         headers={"Authorization": f"Bearer {secret}"},
         timeout=10,
     )
@@ -96,6 +105,9 @@ def test_one_service_on_three_channels(live_server, page, make_person, caisse_pa
         assert f"Changement d'adresse — {channel}" in timeline
     contacts = Contact.objects.filter(person=person, motive_id="changement_adresse").order_by("started_at")
     assert [(c.channel, c.actor_kind) for c in contacts] == [
-        ("web", "insured"), ("app", "insured"), ("reception", "agent")]  # fmt: skip
+        ("web", "insured"),
+        ("app", "insured"),
+        ("reception", "agent"),
+    ]
     person.refresh_from_db()
     assert (person.address_line, person.postcode) == ("12 rue du Bac", "75007")

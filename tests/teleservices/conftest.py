@@ -30,18 +30,30 @@ def web(insured, person) -> Client:  # noqa: F811
 def history(person):  # noqa: F811
     """Reimbursements and sick-pay payments of the person."""
     today = dt.date.today()
-    for i, (label, amount) in enumerate([("Consultation généraliste", "26.50"), ("Pharmacie", "12.30"),
-                                         ("Kinésithérapie", "16.13")]):  # fmt: skip
+    for i, (label, amount) in enumerate(
+        [("Consultation généraliste", "26.50"), ("Pharmacie", "12.30"), ("Kinésithérapie", "16.13")]
+    ):
         Reimbursement.objects.create(
-            person=person, care_date=today - dt.timedelta(days=30 * (i + 1)),
-            paid_on=today - dt.timedelta(days=30 * (i + 1) - 3), label=label, professional="Dr Martin",
-            amount_charged=Decimal(amount) + 5, amount_reimbursed=Decimal(amount),
-        )  # fmt: skip
+            person=person,
+            care_date=today - dt.timedelta(days=30 * (i + 1)),
+            paid_on=today - dt.timedelta(days=30 * (i + 1) - 3),
+            label=label,
+            professional="Dr Martin",
+            amount_charged=Decimal(amount) + 5,
+            amount_reimbursed=Decimal(amount),
+        )
     SickPayPayment.objects.create(
-        person=person, period_from=today - dt.timedelta(days=60), period_to=today - dt.timedelta(days=51),
-        days=10, daily_amount=Decimal("41.20"), amount=Decimal("412.00"), paid_on=today - dt.timedelta(days=45),
-    )  # fmt: skip
+        person=person,
+        period_from=today - dt.timedelta(days=60),
+        period_to=today - dt.timedelta(days=51),
+        days=10,
+        daily_amount=Decimal("41.20"),
+        amount=Decimal("412.00"),
+        paid_on=today - dt.timedelta(days=45),
+    )
 
 
 def use(client: Client, code: str, data: dict | None = None, **body):
-    return client.post(f"/api/v1/teleservices/{code}", {"data": data or {}, **body}, content_type="application/json")
+    return client.post(
+        f"/api/v1/teleservices/{code}", {"data": data or {}, **body}, content_type="application/json"
+    )

@@ -19,8 +19,10 @@ def test_web_form_needs_a_login(db):
 def test_web_form_validates_and_double_submission_is_one_request(web, person):
     page = web.get("/compte/services/changement_adresse/")
     assert page.status_code == 200 and 'name="postcode"' in page.content.decode()
-    bad = web.post("/compte/services/changement_adresse/", {"address_line": "1 rue A", "postcode": "1",
-                                                             "idempotency_key": "form-1"})  # fmt: skip
+    bad = web.post(
+        "/compte/services/changement_adresse/",
+        {"address_line": "1 rue A", "postcode": "1", "idempotency_key": "form-1"},
+    )
     assert bad.status_code == 422
     body = bad.content.decode()
     assert "must have 5 digits" in body and "is required" in body and 'value="form-1"' in body
@@ -73,9 +75,16 @@ def test_agent_console_on_behalf(person, caisse_paris, caisse_ain):
     client.force_login(agent)
     listing = client.get(f"/agent/persons/{person.pk}/services/")
     assert listing.status_code == 200 and "changement_adresse" in listing.content.decode()
-    response = client.post(f"/agent/persons/{person.pk}/services/changement_adresse/", {
-        "channel": "reception", "address_line": "2 rue B", "postcode": "75002", "city": "Paris",
-        "idempotency_key": "agent-1"})  # fmt: skip
+    response = client.post(
+        f"/agent/persons/{person.pk}/services/changement_adresse/",
+        {
+            "channel": "reception",
+            "address_line": "2 rue B",
+            "postcode": "75002",
+            "city": "Paris",
+            "idempotency_key": "agent-1",
+        },
+    )
     assert response.status_code == 302
     contact = Contact.objects.get()
     assert (contact.channel, contact.actor_kind, contact.agent) == ("reception", "agent", agent)

@@ -23,7 +23,9 @@ def pdf_text(content: bytes) -> str:
 
 
 def test_attestation_droits_pdf_and_verification(app, person, make_person):
-    child = make_person(given_names="Léo", family_name="Lefèvre", birth_date=dt.date(2018, 5, 2), parent_id=person.pk)
+    child = make_person(
+        given_names="Léo", family_name="Lefèvre", birth_date=dt.date(2018, 5, 2), parent_id=person.pk
+    )
     response = use(app, "attestation_droits")
     assert response.status_code == 201
     body = response.json()
@@ -56,7 +58,9 @@ def test_releve_remboursements_with_filters_pdf_and_csv(app, history):
     assert csv["Content-Type"].startswith("text/csv")
     lines = csv.content.decode("utf-8-sig").splitlines()
     assert lines[0].startswith("date_soins;") and len(lines) == 2 and "12,30" in lines[1]
-    assert "Pharmacie" in pdf_text(app.get(f"/api/v1/teleservices/requests/{rid}/document?format=pdf").content)
+    assert "Pharmacie" in pdf_text(
+        app.get(f"/api/v1/teleservices/requests/{rid}/document?format=pdf").content
+    )
     all_rows = use(app, "releve_remboursements").json()["result"]
     assert all_rows["count"] == 3
     bad = use(app, "releve_remboursements", {"date_from": "2026-13-01", "date_to": "bientôt"})
@@ -88,7 +92,10 @@ def test_carte_europeenne(app, person):
 def test_carte_europeenne_needs_open_rights(app, person):
     Person.objects.filter(pk=person.pk).update(rights_to=dt.date(2020, 1, 1))
     response = use(app, "carte_europeenne")
-    assert response.status_code == 403 and "your rights closed on 01/01/2020" in response.json()["error"]["message"]
+    assert (
+        response.status_code == 403
+        and "your rights closed on 01/01/2020" in response.json()["error"]["message"]
+    )
 
 
 def test_perte_vol_vitale(app, person):
@@ -102,8 +109,9 @@ def test_perte_vol_vitale(app, person):
 
 
 def test_changement_adresse(app, person):
-    response = use(app, "changement_adresse", {"address_line": " 8  avenue Foch ", "postcode": "75016",
-                                                "city": "Paris"})  # fmt: skip
+    response = use(
+        app, "changement_adresse", {"address_line": " 8  avenue Foch ", "postcode": "75016", "city": "Paris"}
+    )
     assert response.status_code == 201
     person.refresh_from_db()
     assert (person.address_line, person.postcode) == ("8 avenue Foch", "75016")
@@ -115,7 +123,9 @@ def test_changement_adresse(app, person):
 
 def test_changement_rib(app, person):
     good = {"iban": "FR76 3000 6000 0112 3456 7890 189", "holder": "Marie Lefèvre", "rib_document": PDF_B64}
-    bad = use(app, "changement_rib", {**good, "iban": "FR76 3000 6000 0112 3456 7890 188", "rib_document": "%%%"})
+    bad = use(
+        app, "changement_rib", {**good, "iban": "FR76 3000 6000 0112 3456 7890 188", "rib_document": "%%%"}
+    )
     assert bad.status_code == 422
     fields = bad.json()["error"]["fields"]
     assert "check digits" in fields["iban"] and "rib_document" in fields
@@ -132,8 +142,9 @@ def test_changement_rib(app, person):
 
 def test_changement_contact_by_code_and_uniqueness(app, person, make_person):
     other = make_person(family_name="Autre")
-    ContactPoint.objects.create(person=other, kind="email", value="pris@example.org", verified=True,
-                                verified_at=timezone.now())  # fmt: skip
+    ContactPoint.objects.create(
+        person=other, kind="email", value="pris@example.org", verified=True, verified_at=timezone.now()
+    )
     taken = use(app, "changement_contact", {"kind": "email", "value": "PRIS@example.org"})
     assert taken.status_code == 409
     assert use(app, "changement_contact", {"kind": "email", "value": "pas-un-email"}).status_code == 422
@@ -153,8 +164,14 @@ def test_changement_contact_by_code_and_uniqueness(app, person, make_person):
 def test_rattachement_enfant(app, person):
     birth = dt.date.today() - dt.timedelta(days=400)
     nir = compose_nir(sex="M", birth_date=birth, birth_place="75056", order=321)
-    data = {"nir": nir, "given_names": "Paul", "family_name": "Lefèvre", "birth_date": birth.isoformat(),
-            "sex": "M", "birth_place": "75056"}  # fmt: skip
+    data = {
+        "nir": nir,
+        "given_names": "Paul",
+        "family_name": "Lefèvre",
+        "birth_date": birth.isoformat(),
+        "sex": "M",
+        "birth_place": "75056",
+    }
     bad = use(app, "rattachement_enfant", {**data, "nir": "1234", "sex": "X"})
     assert set(bad.json()["error"]["fields"]) == {"nir", "sex"}
     mismatch = use(app, "rattachement_enfant", {**data, "sex": "F"})
@@ -165,7 +182,13 @@ def test_rattachement_enfant(app, person):
     assert child.parent == person and child.caisse_id == person.caisse_id and child.rights_from
     assert use(app, "rattachement_enfant", data).status_code == 409
     old = dt.date(2000, 1, 1)
-    too_old = use(app, "rattachement_enfant", {**data, "birth_date": old.isoformat(),
-                                                "nir": compose_nir(sex="M", birth_date=old, birth_place="75056",
-                                                                   order=5)})  # fmt: skip
+    too_old = use(
+        app,
+        "rattachement_enfant",
+        {
+            **data,
+            "birth_date": old.isoformat(),
+            "nir": compose_nir(sex="M", birth_date=old, birth_place="75056", order=5),
+        },
+    )
     assert "16 or more" in too_old.json()["error"]["fields"]["birth_date"]

@@ -28,8 +28,12 @@ class LoginOut(Schema):
     second_factor_challenge: str | None = None
 
 
-@router.post("/account/login", auth=None, response={200: LoginOut, 403: ErrorOut, 422: ErrorOut},
-             summary="App login: a bearer token, or the challenge of the SMS code to confirm")  # fmt: skip
+@router.post(
+    "/account/login",
+    auth=None,
+    response={200: LoginOut, 403: ErrorOut, 422: ErrorOut},
+    summary="App login: a bearer token, or the challenge of the SMS code to confirm",
+)
 def app_login(request: HttpRequest, payload: LoginIn) -> LoginOut:
     result = services.authenticate(nir=payload.nir, password=payload.password, channel=Channel.APP)
     if result.second_factor is not None:
@@ -39,8 +43,12 @@ def app_login(request: HttpRequest, payload: LoginIn) -> LoginOut:
     return LoginOut(token=secret)
 
 
-@router.post("/account/login/second-factor", auth=None, response={200: LoginOut, 403: ErrorOut, 422: ErrorOut},
-             summary="App login, second step: the SMS code gives the bearer token")  # fmt: skip
+@router.post(
+    "/account/login/second-factor",
+    auth=None,
+    response={200: LoginOut, 403: ErrorOut, 422: ErrorOut},
+    summary="App login, second step: the SMS code gives the bearer token",
+)
 def app_second_factor(request: HttpRequest, payload: SecondFactorIn) -> LoginOut:
     user = services.confirm_second_factor(challenge=payload.challenge, code=payload.code, channel=Channel.APP)
     _token, secret = issue_token(user=user, days=30, label="app")

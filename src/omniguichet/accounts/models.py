@@ -81,7 +81,9 @@ class OneTimeCode(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(purpose__in=CodePurpose.values), name="otc_purpose_known"),
             models.CheckConstraint(condition=Q(delivery__in=CodeDelivery.values), name="otc_delivery_known"),
-            models.CheckConstraint(condition=Q(expires_at__gt=models.F("created_at")), name="otc_expiry_after"),
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=models.F("created_at")), name="otc_expiry_after"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -146,9 +146,7 @@ def check_code(*, challenge: str, code: str, purpose: str) -> OneTimeCode:
     if not hmac.compare_digest(otc.code_hash, _hash_code(challenge, code)):
         OneTimeCode.objects.filter(pk=otc.pk).update(attempts=F("attempts") + 1)
         left = MAX_CODE_ATTEMPTS - otc.attempts - 1
-        raise InvalidInput.from_fields(
-            {"code": _("wrong code (%(n)d attempts left)") % {"n": max(left, 0)}}
-        )
+        raise InvalidInput.from_fields({"code": _("wrong code (%(n)d attempts left)") % {"n": max(left, 0)}})
     return otc
 
 
@@ -181,7 +179,7 @@ def _identified_person(nir: Any, birth_date: Any) -> Person:
     fields: dict[str, str] = {}
     clean_nir = collect(fields, "nir", validators.validate_nir, nir if isinstance(nir, str) else "")
     birth = _parse_birth_date(fields, birth_date)
-    if fields:
+    if fields or birth is None:
         raise InvalidInput.from_fields(fields)
     person = Person.objects.filter(nir=clean_nir, birth_date=birth).first()
     if person is None:
@@ -192,7 +190,9 @@ def _identified_person(nir: Any, birth_date: Any) -> Person:
 
 
 def _verified_point(person: Person, kind: str) -> ContactPoint | None:
-    return ContactPoint.objects.filter(person=person, kind=kind, verified=True).order_by("-verified_at").first()
+    return (
+        ContactPoint.objects.filter(person=person, kind=kind, verified=True).order_by("-verified_at").first()
+    )
 
 
 def _check_password(fields: dict[str, str], password: Any, password2: Any, user: User | None) -> str | None:
@@ -368,16 +368,22 @@ def start_password_reset(*, nir: Any, birth_date: Any, channel: str) -> OneTimeC
     person = _identified_person(nir, birth_date)
     if not Account.objects.filter(person=person, user__isnull=False).exists():
         raise InvalidInput.from_fields({"nir": _("no online account is active for you: activate one")})
-    point = _verified_point(person, ContactPointKind.MOBILE) or _verified_point(person, ContactPointKind.EMAIL)
+    point = _verified_point(person, ContactPointKind.MOBILE) or _verified_point(
+        person, ContactPointKind.EMAIL
+    )
     if point is None:
         raise InvalidInput.from_fields(
             {"nir": _("no verified phone or e-mail is known for you: ask your caisse for help")}
         )
     delivery = CodeDelivery.SMS if point.kind == ContactPointKind.MOBILE else CodeDelivery.EMAIL
-    return issue_code(person=person, purpose=CodePurpose.PASSWORD_RESET, delivery=delivery, target=point.value)
+    return issue_code(
+        person=person, purpose=CodePurpose.PASSWORD_RESET, delivery=delivery, target=point.value
+    )
 
 
-def complete_password_reset(*, challenge: Any, code: Any, password: Any, password2: Any, channel: str) -> User:
+def complete_password_reset(
+    *, challenge: Any, code: Any, password: Any, password2: Any, channel: str
+) -> User:
     fields: dict[str, str] = {}
     otc = None
     try:
@@ -505,7 +511,9 @@ def start_contact_change(*, actor: Actor, channel: str, person: Person, kind: An
     return issue_code(person=person, purpose=CodePurpose.CONTACT_CHANGE, delivery=delivery, target=clean)
 
 
-def confirm_contact_change(*, actor: Actor, channel: str, person: Person, challenge: Any, code: Any) -> ContactPoint:
+def confirm_contact_change(
+    *, actor: Actor, channel: str, person: Person, challenge: Any, code: Any
+) -> ContactPoint:
     """The code sent to the new point: it becomes the person's verified point of its kind (the old one goes)."""
     otc = check_code(challenge=challenge, code=code, purpose=CodePurpose.CONTACT_CHANGE)
     if otc.person_id != person.pk:
@@ -517,16 +525,28 @@ def confirm_contact_change(*, actor: Actor, channel: str, person: Person, challe
         point = ContactPoint.objects.filter(person=person, kind=kind, value=otc.target).first()
         if point is None:
             point = referential.add_contact_point(
-                actor=actor, channel=channel, person=person, kind=kind, value=otc.target  # type: ignore[arg-type]
+                actor=actor,
+                channel=channel,  # type: ignore[arg-type]
+                person=person,
+                kind=kind,
+                value=otc.target,
             )
         referential.verify_contact_point(actor=actor, channel=channel, point=point)  # type: ignore[arg-type]
     return point
 
 
-
 # --- FranceConnect-style login (OpenID Connect) ---------------------------------------------------------------
 FRANCECONNECT = "franceconnect"
-IDENTITY_CLAIMS = ("sub", "given_name", "family_name", "birthdate", "gender", "birthplace", "birthcountry", "email")
+IDENTITY_CLAIMS = (
+    "sub",
+    "given_name",
+    "family_name",
+    "birthdate",
+    "gender",
+    "birthplace",
+    "birthcountry",
+    "email",
+)
 FRANCE = "99100"  # the INSEE code of France as a birth country
 
 
@@ -562,7 +582,9 @@ def match_identity(*, claims: dict[str, Any]) -> Person | None:
         return None
     candidates = [
         p
-        for p in Person.objects.filter(family_name_folded=family, birth_date=birth, sex=sex, birth_place=place)[:5]
+        for p in Person.objects.filter(
+            family_name_folded=family, birth_date=birth, sex=sex, birth_place=place
+        )[:5]
         if fold(p.given_names).split(" ")[0] == given[0]
     ]
     return candidates[0] if len(candidates) == 1 else None
@@ -583,8 +605,11 @@ def link_external_identity(*, provider: str, claims: dict[str, Any], person: Per
         if account.status != AccountStatus.ACTIVE:
             raise Forbidden(_("this online account is %(s)s") % {"s": account.get_status_display()})
         if account.user is None:
-            user = User(username=person.nir, first_name=person.given_names[:150],
-                        last_name=(person.usage_name or person.family_name)[:150])  # fmt: skip
+            user = User(
+                username=person.nir,
+                first_name=person.given_names[:150],
+                last_name=(person.usage_name or person.family_name)[:150],
+            )
             user.set_unusable_password()
             user.save()
             account.user = user

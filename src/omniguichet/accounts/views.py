@@ -24,14 +24,30 @@ from omniguichet.referential.models import ConsentPurpose, PreferredChannel
 BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
-def field(name: str, label: Any, *, kind: str = "text", value: Any = "", errors: dict | None = None,
-          hint: Any = "", choices: list | None = None, required: bool = True, autocomplete: str = "") -> dict:  # fmt: skip
+def field(
+    name: str,
+    label: Any,
+    *,
+    kind: str = "text",
+    value: Any = "",
+    errors: dict | None = None,
+    hint: Any = "",
+    choices: list | None = None,
+    required: bool = True,
+    autocomplete: str = "",
+) -> dict:
     """What the field template needs to draw one DSFR input with its error."""
     return {
-        "name": name, "label": label, "kind": kind, "value": "" if value is None else value,
-        "error": (errors or {}).get(name, ""), "hint": hint, "choices": choices or [], "required": required,
+        "name": name,
+        "label": label,
+        "kind": kind,
+        "value": "" if value is None else value,
+        "error": (errors or {}).get(name, ""),
+        "hint": hint,
+        "choices": choices or [],
+        "required": required,
         "autocomplete": autocomplete,
-    }  # fmt: skip
+    }
 
 
 def insured_required(view):
@@ -42,7 +58,7 @@ def insured_required(view):
         user = request.user
         if user.is_authenticated:
             try:
-                actor = insured_actor(user)  # type: ignore[arg-type]
+                actor = insured_actor(user)
             except Forbidden:
                 actor = None
             if actor is not None:
@@ -71,13 +87,18 @@ def _error_context(exc: ServiceError) -> dict[str, Any]:
 
 @require_http_methods(["GET", "POST"])
 def login_view(request: HttpRequest) -> HttpResponse:
-    context: dict[str, Any] = {"errors": {}, "message": "", "next": _safe_next(request, ""),
-                               "franceconnect": bool(settings.OIDC_OP_AUTHORIZATION_ENDPOINT)}  # fmt: skip
+    context: dict[str, Any] = {
+        "errors": {},
+        "message": "",
+        "next": _safe_next(request, ""),
+        "franceconnect": bool(settings.OIDC_OP_AUTHORIZATION_ENDPOINT),
+    }
     data = request.POST
     if request.method == "POST":
         try:
-            result = services.authenticate(nir=data.get("nir", ""), password=data.get("password", ""),
-                                           channel=Channel.WEB)  # fmt: skip
+            result = services.authenticate(
+                nir=data.get("nir", ""), password=data.get("password", ""), channel=Channel.WEB
+            )
         except ServiceError as exc:
             context.update(_error_context(exc))
         else:
@@ -88,10 +109,20 @@ def login_view(request: HttpRequest) -> HttpResponse:
             _open_session(request, result.user)
             return redirect(_safe_next(request, reverse("accounts:home")))
     context["fields"] = [
-        field("nir", gettext_lazy("Social security number (13 digits + key)"), value=data.get("nir", ""),
-              errors=context["errors"], autocomplete="username"),  # fmt: skip
-        field("password", gettext_lazy("Password"), kind="password", errors=context["errors"],
-              autocomplete="current-password"),  # fmt: skip
+        field(
+            "nir",
+            gettext_lazy("Social security number (13 digits + key)"),
+            value=data.get("nir", ""),
+            errors=context["errors"],
+            autocomplete="username",
+        ),
+        field(
+            "password",
+            gettext_lazy("Password"),
+            kind="password",
+            errors=context["errors"],
+            autocomplete="current-password",
+        ),
     ]
     return render(request, "accounts/login.html", context, status=422 if context["errors"] else 200)
 
@@ -107,14 +138,17 @@ def franceconnect_confirm(request: HttpRequest) -> HttpResponse:
         return render(request, "accounts/franceconnect.html", {"failed": True}, status=403)
     person = services.match_identity(claims=claims)
     if person is None:
-        return render(request, "accounts/franceconnect.html", {"unmatched": True, "claims": claims}, status=404)
+        return render(
+            request, "accounts/franceconnect.html", {"unmatched": True, "claims": claims}, status=404
+        )
     if request.method == "POST":
         if request.POST.get("confirm") != "yes":
             request.session.pop(PENDING_SESSION_KEY, None)
             return redirect("accounts:login")
         try:
-            user = services.link_external_identity(provider=services.FRANCECONNECT, claims=claims, person=person,
-                                                   channel=Channel.WEB)  # fmt: skip
+            user = services.link_external_identity(
+                provider=services.FRANCECONNECT, claims=claims, person=person, channel=Channel.WEB
+            )
         except ServiceError as exc:
             return render(request, "accounts/franceconnect.html", {"message": exc.message}, status=exc.status)
         request.session.pop(PENDING_SESSION_KEY, None)
@@ -132,18 +166,29 @@ def second_factor_view(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"errors": {}, "message": ""}
     if request.method == "POST":
         try:
-            user = services.confirm_second_factor(challenge=challenge, code=request.POST.get("code", ""),
-                                                  channel=Channel.WEB)  # fmt: skip
+            user = services.confirm_second_factor(
+                challenge=challenge, code=request.POST.get("code", ""), channel=Channel.WEB
+            )
         except ServiceError as exc:
             context.update(_error_context(exc))
         else:
             target = request.session.get("og_next") or reverse("accounts:home")
             _open_session(request, user)
             return redirect(target)
-    context["fields"] = [field("code", gettext_lazy("Code received by SMS (6 digits)"), errors=context["errors"],
-                               autocomplete="one-time-code")]  # fmt: skip
-    return render(request, "accounts/code.html", {**context, "title": _("Second factor")},
-                  status=422 if context["errors"] else 200)  # fmt: skip
+    context["fields"] = [
+        field(
+            "code",
+            gettext_lazy("Code received by SMS (6 digits)"),
+            errors=context["errors"],
+            autocomplete="one-time-code",
+        )
+    ]
+    return render(
+        request,
+        "accounts/code.html",
+        {**context, "title": _("Second factor")},
+        status=422 if context["errors"] else 200,
+    )
 
 
 @require_POST
@@ -152,8 +197,10 @@ def logout_view(request: HttpRequest) -> HttpResponse:
     return redirect("accounts:login")
 
 
-DELIVERY_CHOICES = [(CodeDelivery.SMS.value, gettext_lazy("By SMS to my verified mobile")),
-                    (CodeDelivery.LETTER.value, gettext_lazy("By letter to my postal address"))]  # fmt: skip
+DELIVERY_CHOICES = [
+    (CodeDelivery.SMS.value, gettext_lazy("By SMS to my verified mobile")),
+    (CodeDelivery.LETTER.value, gettext_lazy("By letter to my postal address")),
+]
 
 
 @require_http_methods(["GET", "POST"])
@@ -162,8 +209,12 @@ def activation_view(request: HttpRequest) -> HttpResponse:
     data = request.POST
     if request.method == "POST":
         try:
-            otc = services.start_activation(nir=data.get("nir", ""), birth_date=data.get("birth_date", ""),
-                                            delivery=data.get("delivery", ""), channel=Channel.WEB)  # fmt: skip
+            otc = services.start_activation(
+                nir=data.get("nir", ""),
+                birth_date=data.get("birth_date", ""),
+                delivery=data.get("delivery", ""),
+                channel=Channel.WEB,
+            )
         except ServiceError as exc:
             context.update(_error_context(exc))
         else:
@@ -171,12 +222,27 @@ def activation_view(request: HttpRequest) -> HttpResponse:
             request.session["og_activation_delivery"] = otc.delivery
             return redirect("accounts:activation_code")
     context["fields"] = [
-        field("nir", gettext_lazy("Social security number (13 digits + key)"), value=data.get("nir", ""),
-              errors=context["errors"]),  # fmt: skip
-        field("birth_date", gettext_lazy("Birth date"), value=data.get("birth_date", ""), errors=context["errors"],
-              hint=gettext_lazy("DD/MM/YYYY")),  # fmt: skip
-        field("delivery", gettext_lazy("How to receive your activation code"), kind="radio",
-              value=data.get("delivery", "sms"), errors=context["errors"], choices=DELIVERY_CHOICES),  # fmt: skip
+        field(
+            "nir",
+            gettext_lazy("Social security number (13 digits + key)"),
+            value=data.get("nir", ""),
+            errors=context["errors"],
+        ),
+        field(
+            "birth_date",
+            gettext_lazy("Birth date"),
+            value=data.get("birth_date", ""),
+            errors=context["errors"],
+            hint=gettext_lazy("DD/MM/YYYY"),
+        ),
+        field(
+            "delivery",
+            gettext_lazy("How to receive your activation code"),
+            kind="radio",
+            value=data.get("delivery", "sms"),
+            errors=context["errors"],
+            choices=DELIVERY_CHOICES,
+        ),
     ]
     return render(request, "accounts/activation.html", context, status=422 if context["errors"] else 200)
 
@@ -184,10 +250,21 @@ def activation_view(request: HttpRequest) -> HttpResponse:
 def _password_fields(errors: dict) -> list[dict]:
     return [
         field("code", gettext_lazy("Code received (6 digits)"), errors=errors, autocomplete="one-time-code"),
-        field("password", gettext_lazy("New password"), kind="password", errors=errors,
-              hint=gettext_lazy("At least 12 characters, not only digits"), autocomplete="new-password"),  # fmt: skip
-        field("password2", gettext_lazy("New password again"), kind="password", errors=errors,
-              autocomplete="new-password"),  # fmt: skip
+        field(
+            "password",
+            gettext_lazy("New password"),
+            kind="password",
+            errors=errors,
+            hint=gettext_lazy("At least 12 characters, not only digits"),
+            autocomplete="new-password",
+        ),
+        field(
+            "password2",
+            gettext_lazy("New password again"),
+            kind="password",
+            errors=errors,
+            autocomplete="new-password",
+        ),
     ]
 
 
@@ -200,9 +277,13 @@ def activation_code_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         data = request.POST
         try:
-            user = services.complete_activation(challenge=challenge, code=data.get("code", ""),
-                                                password=data.get("password", ""),
-                                                password2=data.get("password2", ""), channel=Channel.WEB)  # fmt: skip
+            user = services.complete_activation(
+                challenge=challenge,
+                code=data.get("code", ""),
+                password=data.get("password", ""),
+                password2=data.get("password2", ""),
+                channel=Channel.WEB,
+            )
         except ServiceError as exc:
             context.update(_error_context(exc))
         else:
@@ -210,9 +291,13 @@ def activation_code_view(request: HttpRequest) -> HttpResponse:
             _open_session(request, user)
             return redirect("accounts:home")
     letter = request.session.get("og_activation_delivery") == CodeDelivery.LETTER
-    context.update(fields=_password_fields(context["errors"]), title=_("Activate my account"),
-                   intro=_("Your code will arrive by letter within a few days; it is valid 15 days.") if letter
-                   else _("A code was sent by SMS to your verified mobile; it is valid 10 minutes."))  # fmt: skip
+    context.update(
+        fields=_password_fields(context["errors"]),
+        title=_("Activate my account"),
+        intro=_("Your code will arrive by letter within a few days; it is valid 15 days.")
+        if letter
+        else _("A code was sent by SMS to your verified mobile; it is valid 10 minutes."),
+    )
     return render(request, "accounts/code.html", context, status=422 if context["errors"] else 200)
 
 
@@ -222,18 +307,28 @@ def reset_view(request: HttpRequest) -> HttpResponse:
     data = request.POST
     if request.method == "POST":
         try:
-            otc = services.start_password_reset(nir=data.get("nir", ""), birth_date=data.get("birth_date", ""),
-                                                channel=Channel.WEB)  # fmt: skip
+            otc = services.start_password_reset(
+                nir=data.get("nir", ""), birth_date=data.get("birth_date", ""), channel=Channel.WEB
+            )
         except ServiceError as exc:
             context.update(_error_context(exc))
         else:
             request.session["og_reset"] = otc.challenge
             return redirect("accounts:reset_code")
     context["fields"] = [
-        field("nir", gettext_lazy("Social security number (13 digits + key)"), value=data.get("nir", ""),
-              errors=context["errors"]),  # fmt: skip
-        field("birth_date", gettext_lazy("Birth date"), value=data.get("birth_date", ""), errors=context["errors"],
-              hint=gettext_lazy("DD/MM/YYYY")),  # fmt: skip
+        field(
+            "nir",
+            gettext_lazy("Social security number (13 digits + key)"),
+            value=data.get("nir", ""),
+            errors=context["errors"],
+        ),
+        field(
+            "birth_date",
+            gettext_lazy("Birth date"),
+            value=data.get("birth_date", ""),
+            errors=context["errors"],
+            hint=gettext_lazy("DD/MM/YYYY"),
+        ),
     ]
     return render(request, "accounts/reset.html", context, status=422 if context["errors"] else 200)
 
@@ -247,16 +342,23 @@ def reset_code_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         data = request.POST
         try:
-            services.complete_password_reset(challenge=challenge, code=data.get("code", ""),
-                                             password=data.get("password", ""),
-                                             password2=data.get("password2", ""), channel=Channel.WEB)  # fmt: skip
+            services.complete_password_reset(
+                challenge=challenge,
+                code=data.get("code", ""),
+                password=data.get("password", ""),
+                password2=data.get("password2", ""),
+                channel=Channel.WEB,
+            )
         except ServiceError as exc:
             context.update(_error_context(exc))
         else:
             request.session.pop("og_reset", None)
             return render(request, "accounts/reset_done.html")
-    context.update(fields=_password_fields(context["errors"]), title=_("Choose a new password"),
-                   intro=_("A code was sent to your verified mobile or e-mail; it is valid 10 minutes."))  # fmt: skip
+    context.update(
+        fields=_password_fields(context["errors"]),
+        title=_("Choose a new password"),
+        intro=_("A code was sent to your verified mobile or e-mail; it is valid 10 minutes."),
+    )
     return render(request, "accounts/code.html", context, status=422 if context["errors"] else 200)
 
 
@@ -266,8 +368,11 @@ def home(request: HttpRequest, actor: Actor) -> HttpResponse:
     from omniguichet.teleservices.services import offered_services
 
     account = services.account_of(actor=actor)
-    context = {"account": account, "person": account.person,
-               "services": offered_services(actor=actor, channel=Channel.WEB)}  # fmt: skip
+    context = {
+        "account": account,
+        "person": account.person,
+        "services": offered_services(actor=actor, channel=Channel.WEB),
+    }
     return render(request, "accounts/home.html", context)
 
 
@@ -282,12 +387,16 @@ def preferences_view(request: HttpRequest, actor: Actor) -> HttpResponse:
         data = request.POST
         try:
             services.update_preferences(
-                actor=actor, channel=Channel.WEB, sms_allowed="sms_allowed" in data,
-                email_allowed="email_allowed" in data, paper_allowed="paper_allowed" in data,
-                e_documents="e_documents" in data, preferred_channel=data.get("preferred_channel", ""),
+                actor=actor,
+                channel=Channel.WEB,
+                sms_allowed="sms_allowed" in data,
+                email_allowed="email_allowed" in data,
+                paper_allowed="paper_allowed" in data,
+                e_documents="e_documents" in data,
+                preferred_channel=data.get("preferred_channel", ""),
                 consents={p: f"consent_{p}" in data for p in ConsentPurpose.values},
                 second_factor="second_factor" in data,
-            )  # fmt: skip
+            )
             context["saved"] = True
         except ServiceError as exc:
             context.update(_error_context(exc))
@@ -295,19 +404,58 @@ def preferences_view(request: HttpRequest, actor: Actor) -> HttpResponse:
     p = prefs.preference
     errors = context["errors"]
     context["fields"] = [
-        field("preferred_channel", gettext_lazy("Preferred channel"), kind="select", value=p.preferred_channel,
-              choices=PREFERRED_CHOICES, errors=errors),  # fmt: skip
-        field("e_documents", gettext_lazy("Receive my documents in my account instead of paper letters"),
-              kind="checkbox", value=p.e_documents, errors=errors, required=False),  # fmt: skip
-        field("sms_allowed", gettext_lazy("SMS allowed"), kind="checkbox", value=p.sms_allowed, required=False),
-        field("email_allowed", gettext_lazy("E-mails allowed"), kind="checkbox", value=p.email_allowed,
-              required=False),  # fmt: skip
-        field("paper_allowed", gettext_lazy("Paper letters allowed"), kind="checkbox", value=p.paper_allowed,
-              required=False),  # fmt: skip
-        *[field(f"consent_{c.value}", c.label, kind="checkbox", value=prefs.consents.get(c.value, False),
-                required=False, errors=errors) for c in ConsentPurpose],  # fmt: skip
-        field("second_factor", gettext_lazy("Ask for a code by SMS at each login (second factor)"),
-              kind="checkbox", value=prefs.second_factor, errors=errors, required=False,
-              hint="" if prefs.has_mobile else gettext_lazy("Needs a verified mobile number")),  # fmt: skip
+        field(
+            "preferred_channel",
+            gettext_lazy("Preferred channel"),
+            kind="select",
+            value=p.preferred_channel,
+            choices=PREFERRED_CHOICES,
+            errors=errors,
+        ),
+        field(
+            "e_documents",
+            gettext_lazy("Receive my documents in my account instead of paper letters"),
+            kind="checkbox",
+            value=p.e_documents,
+            errors=errors,
+            required=False,
+        ),
+        field(
+            "sms_allowed", gettext_lazy("SMS allowed"), kind="checkbox", value=p.sms_allowed, required=False
+        ),
+        field(
+            "email_allowed",
+            gettext_lazy("E-mails allowed"),
+            kind="checkbox",
+            value=p.email_allowed,
+            required=False,
+        ),
+        field(
+            "paper_allowed",
+            gettext_lazy("Paper letters allowed"),
+            kind="checkbox",
+            value=p.paper_allowed,
+            required=False,
+        ),
+        *[
+            field(
+                f"consent_{c.value}",
+                c.label,
+                kind="checkbox",
+                value=prefs.consents.get(c.value, False),
+                required=False,
+                errors=errors,
+            )
+            for c in ConsentPurpose
+        ],
+        field(
+            "second_factor",
+            gettext_lazy("Ask for a code by SMS at each login (second factor)"),
+            kind="checkbox",
+            value=prefs.second_factor,
+            errors=errors,
+            required=False,
+            hint="" if prefs.has_mobile else gettext_lazy("Needs a verified mobile number"),
+        ),
     ]
     return render(request, "accounts/preferences.html", context, status=422 if errors else 200)

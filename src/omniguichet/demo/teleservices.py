@@ -27,21 +27,40 @@ CARE = [
     ("Analyses de laboratoire", "35.10", 0.6, "Laboratoire"),
     ("Soins dentaires", "60.00", 0.7, "Dr"),
 ]
-SURNAMES = ["Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand", "Leroy", "Moreau"]
+SURNAMES = [
+    "Martin",
+    "Bernard",
+    "Dubois",
+    "Thomas",
+    "Robert",
+    "Richard",
+    "Petit",
+    "Durand",
+    "Leroy",
+    "Moreau",
+]
 
 
 def _ensure_demo_logins(rng: random.Random) -> list[Person]:
     """Give a login to a few account holders with a verified mobile (username = NIR, demo password)."""
     persons = list(
         Person.objects.filter(
-            account__isnull=False, account__user__isnull=True, parent__isnull=True, rights_to__isnull=True,
-            contact_points__kind="mobile", contact_points__verified=True,
+            account__isnull=False,
+            account__user__isnull=True,
+            parent__isnull=True,
+            rights_to__isnull=True,
+            contact_points__kind="mobile",
+            contact_points__verified=True,
         ).order_by("pk")[:DEMO_INSURED_LOGINS]
-    )  # fmt: skip
+    )
     password = make_password(DEMO_INSURED_PASSWORD)
     for person in persons:
-        user = User.objects.create(username=person.nir, password=password, first_name=person.given_names[:150],
-                                   last_name=person.family_name[:150])  # fmt: skip
+        user = User.objects.create(
+            username=person.nir,
+            password=password,
+            first_name=person.given_names[:150],
+            last_name=person.family_name[:150],
+        )
         Account.objects.filter(person=person).update(user=user)
     return persons
 
@@ -64,21 +83,34 @@ def seed_online_services(*, seed: int = 42, per_person: int = 8) -> str:
                 label, base, rate, who = rng.choice(CARE)
                 care = today - dt.timedelta(days=rng.randint(5, 720))
                 charged = Decimal(base) * Decimal(rng.choice(["1", "1", "1.2", "1.5"]))
-                rows.append(Reimbursement(
-                    person_id=pid, care_date=care, paid_on=care + dt.timedelta(days=rng.randint(2, 10)),
-                    label=label, professional=f"{who} {rng.choice(SURNAMES)}", amount_charged=charged,
-                    amount_reimbursed=(charged * Decimal(str(rate))).quantize(Decimal("0.01")),
-                ))  # fmt: skip
+                rows.append(
+                    Reimbursement(
+                        person_id=pid,
+                        care_date=care,
+                        paid_on=care + dt.timedelta(days=rng.randint(2, 10)),
+                        label=label,
+                        professional=f"{who} {rng.choice(SURNAMES)}",
+                        amount_charged=charged,
+                        amount_reimbursed=(charged * Decimal(str(rate))).quantize(Decimal("0.01")),
+                    )
+                )
             if pid in demo_ids or (status == PersonStatus.EMPLOYEE and rng.random() < 0.08):
                 start = today - dt.timedelta(days=rng.randint(40, 330))
                 daily = Decimal(rng.randint(2500, 5500)) / 100
                 for _ in range(rng.randint(1, 3)):
                     days = rng.randint(3, 20)
                     end = start + dt.timedelta(days=days - 1)
-                    ij_rows.append(SickPayPayment(
-                        person_id=pid, period_from=start, period_to=end, days=days, daily_amount=daily,
-                        amount=daily * days, paid_on=min(end + dt.timedelta(days=7), today),
-                    ))  # fmt: skip
+                    ij_rows.append(
+                        SickPayPayment(
+                            person_id=pid,
+                            period_from=start,
+                            period_to=end,
+                            days=days,
+                            daily_amount=daily,
+                            amount=daily * days,
+                            paid_on=min(end + dt.timedelta(days=7), today),
+                        )
+                    )
                     start = end + dt.timedelta(days=1)
             if len(rows) >= BATCH:
                 Reimbursement.objects.bulk_create(rows, batch_size=1000)

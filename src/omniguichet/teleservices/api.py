@@ -50,8 +50,11 @@ class ServiceOut(Schema):
     fields: list[FieldOut]
 
 
-@router.get("/teleservices", response={200: list[ServiceOut], 401: ErrorOut, 403: ErrorOut},
-            summary="The online services offered to the caller")  # fmt: skip
+@router.get(
+    "/teleservices",
+    response={200: list[ServiceOut], 401: ErrorOut, 403: ErrorOut},
+    summary="The online services offered to the caller",
+)
 def list_teleservices(request: HttpRequest) -> list[ServiceOut]:
     actor = _actor(request)
     channel = Channel.APP if actor.person_id else Channel.PHONE
@@ -59,9 +62,18 @@ def list_teleservices(request: HttpRequest) -> list[ServiceOut]:
     return [
         ServiceOut(
             **{k: getattr(v, k) for k in ServiceOut.model_fields if k != "fields"},
-            fields=[FieldOut(name=f.name, label=str(f.label), kind=f.kind, required=f.required,
-                             max_length=f.max_length, choices=[c for c, _l in f.choices]) for f in v.fields],
-        )  # fmt: skip
+            fields=[
+                FieldOut(
+                    name=f.name,
+                    label=str(f.label),
+                    kind=f.kind,
+                    required=f.required,
+                    max_length=f.max_length,
+                    choices=[c for c, _l in f.choices],
+                )
+                for f in v.fields
+            ],
+        )
         for v in views
     ]
 
@@ -91,16 +103,31 @@ def _out(req: TeleserviceRequest, replayed: bool) -> UseOut:
     result = dict(req.result)
     formats = result.get("document_formats") or []
     return UseOut(
-        request_id=req.pk, service=req.service, status=req.status, replayed=replayed,
-        message=str(result.pop("message", "")), result=result,
-        document_url=f"/api/v1/teleservices/requests/{req.pk}/document?format={formats[0]}" if formats else None,
-    )  # fmt: skip
+        request_id=req.pk,
+        service=req.service,
+        status=req.status,
+        replayed=replayed,
+        message=str(result.pop("message", "")),
+        result=result,
+        document_url=f"/api/v1/teleservices/requests/{req.pk}/document?format={formats[0]}"
+        if formats
+        else None,
+    )
 
 
-@router.post("/teleservices/{code}",
-             response={200: UseOut, 201: UseOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut,
-                       422: ErrorOut},
-             summary="Use an online service (an agent's token acts on behalf of person_id)")  # fmt: skip
+@router.post(
+    "/teleservices/{code}",
+    response={
+        200: UseOut,
+        201: UseOut,
+        401: ErrorOut,
+        403: ErrorOut,
+        404: ErrorOut,
+        409: ErrorOut,
+        422: ErrorOut,
+    },
+    summary="Use an online service (an agent's token acts on behalf of person_id)",
+)
 def use_teleservice(request: HttpRequest, code: str, payload: UseIn) -> Status:
     actor = _actor(request)
     key = payload.idempotency_key or request.headers.get("Idempotency-Key")
@@ -108,20 +135,31 @@ def use_teleservice(request: HttpRequest, code: str, payload: UseIn) -> Status:
         channel: str = Channel.APP
     else:
         channel = payload.channel or Channel.PHONE
-    used = services.use_service(actor=actor, channel=channel, code=code, person_id=payload.person_id,
-                                data=payload.data, idempotency_key=key)  # fmt: skip
+    used = services.use_service(
+        actor=actor,
+        channel=channel,
+        code=code,
+        person_id=payload.person_id,
+        data=payload.data,
+        idempotency_key=key,
+    )
     return Status(200 if used.replayed else 201, _out(used.request, used.replayed))
 
 
-@router.get("/teleservices/requests/{request_id}", response={200: UseOut, 401: ErrorOut, 403: ErrorOut,
-            404: ErrorOut}, summary="One request made through an online service")  # fmt: skip
+@router.get(
+    "/teleservices/requests/{request_id}",
+    response={200: UseOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    summary="One request made through an online service",
+)
 def get_teleservice_request(request: HttpRequest, request_id: int) -> UseOut:
     return _out(services.get_request(actor=_actor(request), request_id=request_id), False)
 
 
-@router.get("/teleservices/requests/{request_id}/document",
-            response={200: None, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut},
-            summary="The document of a request (attestation PDF, statement PDF or CSV)")  # fmt: skip
+@router.get(
+    "/teleservices/requests/{request_id}/document",
+    response={200: None, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    summary="The document of a request (attestation PDF, statement PDF or CSV)",
+)
 def get_teleservice_document(request: HttpRequest, request_id: int, format: Literal["pdf", "csv"] = "pdf"):
     content, content_type, filename = services.request_document(
         actor=_actor(request), request_id=request_id, fmt=format

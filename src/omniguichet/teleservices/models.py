@@ -22,7 +22,9 @@ class TeleserviceRequest(models.Model):
     """One use of an online service. The idempotency key makes a double click or a retried call a replay."""
 
     service = models.CharField(_("service"), max_length=40)
-    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="teleservice_requests", db_index=False)
+    person = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="teleservice_requests", db_index=False
+    )
     channel = models.CharField(_("channel"), max_length=12)
     actor_kind = models.CharField(_("actor"), max_length=8, choices=ActorKind.choices)
     agent = models.ForeignKey(
@@ -91,7 +93,9 @@ class Attestation(models.Model):
         verbose_name = _("attestation")
         verbose_name_plural = _("attestations")
         constraints = [
-            models.CheckConstraint(condition=Q(kind__in=AttestationKind.values), name="attestation_kind_known"),
+            models.CheckConstraint(
+                condition=Q(kind__in=AttestationKind.values), name="attestation_kind_known"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -101,7 +105,9 @@ class Attestation(models.Model):
 class Reimbursement(models.Model):
     """A reimbursement of care (one line of the statement)."""
 
-    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="reimbursements", db_index=False)
+    person = models.ForeignKey(
+        Person, on_delete=models.CASCADE, related_name="reimbursements", db_index=False
+    )
     care_date = models.DateField(_("date of care"))
     paid_on = models.DateField(_("paid on"))
     label = models.CharField(_("care"), max_length=120)
@@ -115,7 +121,8 @@ class Reimbursement(models.Model):
         indexes = [models.Index(fields=["person", "-care_date"], name="reimb_person_care_idx")]
         constraints = [
             models.CheckConstraint(
-                condition=Q(amount_reimbursed__gte=0) & Q(amount_charged__gte=0), name="reimb_amounts_positive"
+                condition=Q(amount_reimbursed__gte=0) & Q(amount_charged__gte=0),
+                name="reimb_amounts_positive",
             ),
         ]
 
@@ -126,7 +133,9 @@ class Reimbursement(models.Model):
 class SickPayPayment(models.Model):
     """A payment of daily allowances (indemnités journalières) for a period of sick leave."""
 
-    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="sick_pay_payments", db_index=False)
+    person = models.ForeignKey(
+        Person, on_delete=models.CASCADE, related_name="sick_pay_payments", db_index=False
+    )
     period_from = models.DateField(_("from"))
     period_to = models.DateField(_("to"))
     days = models.PositiveSmallIntegerField(_("days"))
@@ -139,7 +148,9 @@ class SickPayPayment(models.Model):
         verbose_name_plural = _("daily allowance payments")
         indexes = [models.Index(fields=["person", "-paid_on"], name="ij_person_paid_idx")]
         constraints = [
-            models.CheckConstraint(condition=Q(period_to__gte=models.F("period_from")), name="ij_period_ordered"),
+            models.CheckConstraint(
+                condition=Q(period_to__gte=models.F("period_from")), name="ij_period_ordered"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -62,7 +62,11 @@ CHANNEL_LABELS = {
     OFFER_AGENT: gettext_lazy("the agent console"),
 }
 MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
-DOCUMENT_SIGNATURES = {b"%PDF-": "application/pdf", b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
+DOCUMENT_SIGNATURES = {
+    b"%PDF-": "application/pdf",
+    b"\xff\xd8\xff": "image/jpeg",
+    b"\x89PNG\r\n\x1a\n": "image/png",
+}
 
 
 @dataclass(frozen=True)
@@ -178,7 +182,9 @@ def _decode_file(value: Any) -> tuple[str, bytes] | None:
         return None
 
 
-def clean_input(service: Teleservice, raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, tuple[str, bytes]]]:
+def clean_input(
+    service: Teleservice, raw: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, tuple[str, bytes]]]:
     """Check every declared field; the error names each refused field with its reason. Unknown fields too."""
     fields: dict[str, str] = {}
     data: dict[str, Any] = {}
@@ -299,7 +305,9 @@ def _person_for(*, actor: Actor, channel: str, person_id: Any) -> Person:
                 {"channel": _("must be one of %(c)s") % {"c": ", ".join(c.value for c in AGENT_CHANNELS)}}
             )
         if not isinstance(person_id, int) or isinstance(person_id, bool):
-            raise InvalidInput.from_fields({"person_id": _("an agent acts on behalf of a person: give person_id")})
+            raise InvalidInput.from_fields(
+                {"person_id": _("an agent acts on behalf of a person: give person_id")}
+            )
         person = scope_to_caisse(Person.objects.select_related("caisse"), actor).filter(pk=person_id).first()
         if person is None:
             raise NotFound(_("no such person"))
@@ -328,7 +336,9 @@ class ServiceView:
 def offered_services(*, actor: Actor, channel: str, person: Person | None = None) -> list[ServiceView]:
     """The catalogue for this actor on this channel, with whether each service is open to them and why not."""
     if person is None:
-        person = _person_for(actor=actor, channel=channel, person_id=actor.person_id) if actor.person_id else None
+        person = (
+            _person_for(actor=actor, channel=channel, person_id=actor.person_id) if actor.person_id else None
+        )
     offer = _offer_of(channel)
     views = []
     for service in CATALOGUE.values():
@@ -337,13 +347,20 @@ def offered_services(*, actor: Actor, channel: str, person: Person | None = None
         refused = refusal(service, channel=channel, person=person) if person is not None else None
         views.append(
             ServiceView(
-                code=service.code, title=str(service.title), description=str(service.description),
-                audience=sorted(service.audience), channels=sorted(service.channels), motive=service.motive,
-                self_service=service.self_service, required_documents=list(service.required_documents),
-                fields=list(service.fields), document=service.document, available=refused is None,
+                code=service.code,
+                title=str(service.title),
+                description=str(service.description),
+                audience=sorted(service.audience),
+                channels=sorted(service.channels),
+                motive=service.motive,
+                self_service=service.self_service,
+                required_documents=list(service.required_documents),
+                fields=list(service.fields),
+                document=service.document,
+                available=refused is None,
                 reason=refused.message if refused else "",
             )
-        )  # fmt: skip
+        )
     return views
 
 
@@ -375,9 +392,7 @@ def use_service(
         raise InvalidInput.from_fields({"data": _("must be an object of the service's fields")})
     key = idempotency_key if idempotency_key not in (None, "") else secrets.token_urlsafe(24)
     if not isinstance(key, str) or len(key) > 64 or not re.fullmatch(r"[A-Za-z0-9_.:\-]+", key):
-        raise InvalidInput.from_fields(
-            {"idempotency_key": _("at most 64 letters, digits or - _ . :")}
-        )
+        raise InvalidInput.from_fields({"idempotency_key": _("at most 64 letters, digits or - _ . :")})
     person = _person_for(actor=actor, channel=channel, person_id=person_id)
     existing = TeleserviceRequest.objects.filter(person=person, service=code, idempotency_key=key).first()
     if existing is not None:
@@ -389,27 +404,44 @@ def use_service(
     try:
         with transaction.atomic():
             request = TeleserviceRequest.objects.create(
-                service=code, person=person, channel=channel, actor_kind=actor.kind,
-                agent=actor.user if actor.kind == ActorKind.AGENT else None, idempotency_key=key,
-                status=RequestStatus.DONE, data=_json_safe(clean), created_at=timezone.now(),
-            )  # fmt: skip
+                service=code,
+                person=person,
+                channel=channel,
+                actor_kind=actor.kind,
+                agent=actor.user if actor.kind == ActorKind.AGENT else None,
+                idempotency_key=key,
+                status=RequestStatus.DONE,
+                data=_json_safe(clean),
+                created_at=timezone.now(),
+            )
             outcome = service.handler(
-                Submission(actor=actor, channel=channel, person=person, request=request, data=clean, files=files)
+                Submission(
+                    actor=actor, channel=channel, person=person, request=request, data=clean, files=files
+                )
             )
             for name, (filename, content) in files.items():
                 RequestDocument.objects.create(
-                    request=request, kind=name, filename=filename,
+                    request=request,
+                    kind=name,
+                    filename=filename,
                     content_type=next(t for s, t in DOCUMENT_SIGNATURES.items() if content.startswith(s)),
-                    size=len(content), sha256=hashlib.sha256(content).hexdigest(), content=content,
-                )  # fmt: skip
+                    size=len(content),
+                    sha256=hashlib.sha256(content).hexdigest(),
+                    content=content,
+                )
             request.status = outcome.status
             request.result = {"message": outcome.message, **outcome.result}
             request.save(update_fields=["status", "result"])
             record_contact(
-                actor=actor, channel=channel, person=person, motive=service.motive,
+                actor=actor,
+                channel=channel,
+                person=person,
+                motive=service.motive,
                 outcome=Outcome.RESOLVED if outcome.status == RequestStatus.DONE else Outcome.PENDING,
-                note=str(service.title), subject_kind=SubjectKind.TELESERVICE, subject_ref=request.pk,
-            )  # fmt: skip
+                note=str(service.title),
+                subject_kind=SubjectKind.TELESERVICE,
+                subject_ref=request.pk,
+            )
     except IntegrityError:
         # A concurrent twin (double click) committed first: answer with its request.
         existing = TeleserviceRequest.objects.filter(person=person, service=code, idempotency_key=key).first()
@@ -422,7 +454,7 @@ def use_service(
 def get_request(*, actor: Actor, request_id: int) -> TeleserviceRequest:
     """A request the actor may see: their own, or one of a person of the agent's caisse (else 404)."""
     requests = TeleserviceRequest.objects.select_related("person", "person__caisse")
-    if actor.kind == ActorKind.INSURED:
+    if actor.kind == ActorKind.INSURED and actor.person_id is not None:
         request = requests.filter(pk=request_id, person_id=actor.person_id).first()
     elif actor.kind == ActorKind.AGENT:
         request = scope_to_caisse(requests, actor, field="person__caisse").filter(pk=request_id).first()
@@ -481,14 +513,20 @@ def verify_attestation(*, code: str) -> Attestation | None:
     return Attestation.objects.filter(code=normal).first()
 
 
-def _issue_attestation(person: Person, request: TeleserviceRequest | None, kind: str, content: dict) -> Attestation:
+def _issue_attestation(
+    person: Person, request: TeleserviceRequest | None, kind: str, content: dict
+) -> Attestation:
     for _attempt in range(5):
         try:
             with transaction.atomic():
                 return Attestation.objects.create(
-                    code=new_verification_code(), kind=kind, person=person, request=request,
-                    issued_at=timezone.now(), content=content,
-                )  # fmt: skip
+                    code=new_verification_code(),
+                    kind=kind,
+                    person=person,
+                    request=request,
+                    issued_at=timezone.now(),
+                    content=content,
+                )
         except IntegrityError:
             continue
     raise Conflict(_("could not draw a unique verification code"))
@@ -500,19 +538,29 @@ def rights_content(person: Person) -> dict[str, Any]:
         for d in person.beneficiaries.order_by("birth_date")
     ]
     return {
-        "name": person.display_name, "nir": validators.mask_nir(person.nir),
-        "birth_date": person.birth_date.isoformat(), "caisse": f"{person.caisse.code} {person.caisse.name}",
+        "name": person.display_name,
+        "nir": validators.mask_nir(person.nir),
+        "birth_date": person.birth_date.isoformat(),
+        "caisse": f"{person.caisse.code} {person.caisse.name}",
         "rights_from": person.rights_from.isoformat() if person.rights_from else None,
         "rights_to": person.rights_to.isoformat() if person.rights_to else None,
-        "address": f"{person.address_line} {person.postcode} {person.city}".strip(), "dependants": dependants,
-    }  # fmt: skip
+        "address": f"{person.address_line} {person.postcode} {person.city}".strip(),
+        "dependants": dependants,
+    }
 
 
 def _latin1(text: Any) -> str:
     # The PDF core fonts speak Latin-1: French letters fit; a few others are replaced.
-    return str(text).replace("•", "*").replace("—", "-").replace("’", "'").replace("œ", "oe").replace(
-        "Œ", "OE"
-    ).encode("latin-1", "replace").decode("latin-1")
+    return (
+        str(text)
+        .replace("•", "*")
+        .replace("—", "-")
+        .replace("\u2019", "'")
+        .replace("œ", "oe")
+        .replace("Œ", "OE")
+        .encode("latin-1", "replace")
+        .decode("latin-1")
+    )
 
 
 def _date_fr(value: str | None) -> str:
@@ -558,9 +606,18 @@ def attestation_pdf(attestation: Attestation) -> bytes:
         _line(pdf, _("Period: %(a)s to %(b)s") % {"a": _date_fr(c["date_from"]), "b": _date_fr(c["date_to"])})
         pdf.ln(3)
         for p in c["payments"]:
-            _line(pdf, _("%(a)s to %(b)s: %(d)s days x %(r)s EUR = %(t)s EUR, paid on %(p)s") % {
-                "a": _date_fr(p["from"]), "b": _date_fr(p["to"]), "d": p["days"], "r": p["daily"],
-                "t": p["amount"], "p": _date_fr(p["paid_on"])})  # fmt: skip
+            _line(
+                pdf,
+                _("%(a)s to %(b)s: %(d)s days x %(r)s EUR = %(t)s EUR, paid on %(p)s")
+                % {
+                    "a": _date_fr(p["from"]),
+                    "b": _date_fr(p["to"]),
+                    "d": p["days"],
+                    "r": p["daily"],
+                    "t": p["amount"],
+                    "p": _date_fr(p["paid_on"]),
+                },
+            )
         _line(pdf, _("Total: %(t)s EUR") % {"t": c["total"]}, bold=True)
     else:
         pdf = _pdf_start(_("Certificate of rights to health insurance"))
@@ -572,8 +629,11 @@ def attestation_pdf(attestation: Attestation) -> bytes:
             _line(pdf, c["address"])
         pdf.ln(3)
         rights_to = _date_fr(c["rights_to"]) if c["rights_to"] else _("no end date")
-        _line(pdf, _("Rights open from %(a)s to %(b)s") % {"a": _date_fr(c["rights_from"]), "b": rights_to},
-              bold=True)  # fmt: skip
+        _line(
+            pdf,
+            _("Rights open from %(a)s to %(b)s") % {"a": _date_fr(c["rights_from"]), "b": rights_to},
+            bold=True,
+        )
         if c["dependants"]:
             pdf.ln(2)
             _line(pdf, _("Dependants:"), bold=True)
@@ -595,18 +655,29 @@ def _reimbursements(person: Person, data: dict[str, Any]) -> list[Reimbursement]
 
 
 def statement_rows(request: TeleserviceRequest) -> list[Reimbursement]:
-    data = {k: (dt.date.fromisoformat(v) if k.startswith("date_") and v else v) for k, v in request.data.items()}
+    data = {
+        k: (dt.date.fromisoformat(v) if k.startswith("date_") and v else v) for k, v in request.data.items()
+    }
     return _reimbursements(request.person, data)
 
 
 def statement_csv(request: TeleserviceRequest) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";")
-    writer.writerow(["date_soins", "date_paiement", "acte", "professionnel", "montant_depense", "montant_rembourse"])
+    writer.writerow(
+        ["date_soins", "date_paiement", "acte", "professionnel", "montant_depense", "montant_rembourse"]
+    )
     for r in statement_rows(request):
-        writer.writerow([r.care_date.isoformat(), r.paid_on.isoformat(), r.label, r.professional,
-                         f"{r.amount_charged:.2f}".replace(".", ","),
-                         f"{r.amount_reimbursed:.2f}".replace(".", ",")])  # fmt: skip
+        writer.writerow(
+            [
+                r.care_date.isoformat(),
+                r.paid_on.isoformat(),
+                r.label,
+                r.professional,
+                f"{r.amount_charged:.2f}".replace(".", ","),
+                f"{r.amount_reimbursed:.2f}".replace(".", ","),
+            ]
+        )
     return ("\ufeff" + out.getvalue()).encode("utf-8")  # the BOM lets spreadsheets read the accents
 
 
@@ -669,12 +740,23 @@ def handle_attestation_ij(s: Submission) -> ServiceResult:
         raise InvalidInput.from_fields({"date_from": _("no daily allowance was paid in this period")})
     total = sum((p.amount for p in payments), Decimal("0"))
     content = {
-        "name": s.person.display_name, "nir": validators.mask_nir(s.person.nir),
-        "date_from": date_from.isoformat(), "date_to": date_to.isoformat(), "total": f"{total:.2f}",
-        "payments": [{"from": p.period_from.isoformat(), "to": p.period_to.isoformat(), "days": p.days,
-                      "daily": f"{p.daily_amount:.2f}", "amount": f"{p.amount:.2f}",
-                      "paid_on": p.paid_on.isoformat()} for p in payments],
-    }  # fmt: skip
+        "name": s.person.display_name,
+        "nir": validators.mask_nir(s.person.nir),
+        "date_from": date_from.isoformat(),
+        "date_to": date_to.isoformat(),
+        "total": f"{total:.2f}",
+        "payments": [
+            {
+                "from": p.period_from.isoformat(),
+                "to": p.period_to.isoformat(),
+                "days": p.days,
+                "daily": f"{p.daily_amount:.2f}",
+                "amount": f"{p.amount:.2f}",
+                "paid_on": p.paid_on.isoformat(),
+            }
+            for p in payments
+        ],
+    }
     attestation = _issue_attestation(s.person, s.request, AttestationKind.SICK_PAY, content)
     return ServiceResult(
         RequestStatus.DONE,
@@ -688,13 +770,26 @@ def handle_releve(s: Submission) -> ServiceResult:
         raise InvalidInput.from_fields({"date_to": _("must not be before date_from")})
     rows = _reimbursements(s.person, s.data)
     total = sum((r.amount_reimbursed for r in rows), Decimal("0"))
-    lines = [{"care_date": r.care_date.isoformat(), "paid_on": r.paid_on.isoformat(), "care": r.label,
-              "professional": r.professional, "charged": f"{r.amount_charged:.2f}",
-              "reimbursed": f"{r.amount_reimbursed:.2f}"} for r in rows[:100]]  # fmt: skip
+    lines = [
+        {
+            "care_date": r.care_date.isoformat(),
+            "paid_on": r.paid_on.isoformat(),
+            "care": r.label,
+            "professional": r.professional,
+            "charged": f"{r.amount_charged:.2f}",
+            "reimbursed": f"{r.amount_reimbursed:.2f}",
+        }
+        for r in rows[:100]
+    ]
     return ServiceResult(
         RequestStatus.DONE,
         _("%(n)d reimbursements, %(t)s EUR in all.") % {"n": len(rows), "t": f"{total:.2f}"},
-        {"count": len(rows), "total": f"{total:.2f}", "lines": lines, **_document_result(s.request, "pdf,csv")},
+        {
+            "count": len(rows),
+            "total": f"{total:.2f}",
+            "lines": lines,
+            **_document_result(s.request, "pdf,csv"),
+        },
     )
 
 
@@ -706,9 +801,13 @@ def _card_order(s: Submission, kind: str, reason: str, days: int) -> CardOrder:
             code="already_ordered",
         )
     return CardOrder.objects.create(
-        person=s.person, kind=kind, reason=reason, request=s.request, ordered_at=timezone.now(),
+        person=s.person,
+        kind=kind,
+        reason=reason,
+        request=s.request,
+        ordered_at=timezone.now(),
         expected_by=timezone.localdate() + dt.timedelta(days=days),
-    )  # fmt: skip
+    )
 
 
 def _address(person: Person) -> str:
@@ -721,9 +820,13 @@ def handle_carte_europeenne(s: Submission) -> ServiceResult:
         raise InvalidInput.from_fields({"departure_date": _("cannot be in the past")})
     order = _card_order(s, CardKind.EHIC, "order", 15)
     message = _("Your European card will be sent to %(a)s by %(d)s.") % {
-        "a": _address(s.person), "d": order.expected_by.strftime("%d/%m/%Y")}  # fmt: skip
+        "a": _address(s.person),
+        "d": order.expected_by.strftime("%d/%m/%Y"),
+    }
     if departure is not None and departure < order.expected_by:
-        message += " " + _("You leave before: a provisional replacement certificate is available at your caisse.")
+        message += " " + _(
+            "You leave before: a provisional replacement certificate is available at your caisse."
+        )
     return ServiceResult(RequestStatus.PENDING, message, {"expected_by": order.expected_by.isoformat()})
 
 
@@ -770,10 +873,16 @@ def handle_changement_contact(s: Submission) -> ServiceResult:
         if not s.data.get("challenge"):
             raise InvalidInput.from_fields({"challenge": _("is required with the code")})
         point = accounts.confirm_contact_change(
-            actor=s.actor, channel=s.channel, person=s.person, challenge=s.data["challenge"], code=s.data["code"]
+            actor=s.actor,
+            channel=s.channel,
+            person=s.person,
+            challenge=s.data["challenge"],
+            code=s.data["code"],
         )
         return ServiceResult(
-            RequestStatus.DONE, _("Your %(k)s is now %(v)s.") % {"k": point.get_kind_display(), "v": point.value}, {}
+            RequestStatus.DONE,
+            _("Your %(k)s is now %(v)s.") % {"k": point.get_kind_display(), "v": point.value},
+            {},
         )
     if not s.data.get("value"):
         raise InvalidInput.from_fields({"value": _("is required")})
@@ -806,113 +915,233 @@ def handle_rattachement_enfant(s: Submission) -> ServiceResult:
             fields={"nir": _("already registered")},
         )
     child = create_person(
-        actor=Actor.system("teleservice"), channel=Channel.BACKOFFICE, nir=d["nir"], given_names=d["given_names"],
-        family_name=d["family_name"], birth_date=d["birth_date"], sex=d["sex"], birth_place=d["birth_place"],
-        caisse_code=s.person.caisse_id, address_line=s.person.address_line, postcode=s.person.postcode,
-        city=s.person.city, parent_id=s.person.pk, rights_from=today,
-    )  # fmt: skip
+        actor=Actor.system("teleservice"),
+        channel=Channel.BACKOFFICE,
+        nir=d["nir"],
+        given_names=d["given_names"],
+        family_name=d["family_name"],
+        birth_date=d["birth_date"],
+        sex=d["sex"],
+        birth_place=d["birth_place"],
+        caisse_code=s.person.caisse_id,
+        address_line=s.person.address_line,
+        postcode=s.person.postcode,
+        city=s.person.city,
+        parent_id=s.person.pk,
+        rights_from=today,
+    )
     return ServiceResult(
         RequestStatus.DONE,
-        _("%(n)s is attached to you and covered from %(d)s.") % {"n": child.display_name, "d": today.strftime("%d/%m/%Y")},
+        _("%(n)s is attached to you and covered from %(d)s.")
+        % {"n": child.display_name, "d": today.strftime("%d/%m/%Y")},
         {"child_id": child.pk},
     )
 
 
 # --- the catalogue ------------------------------------------------------------------------------------------
-_DATE_FROM = InputField("date_from", gettext_lazy("From"), kind="date", required=False, hint=gettext_lazy("DD/MM/YYYY"))
-_DATE_TO = InputField("date_to", gettext_lazy("To"), kind="date", required=False, hint=gettext_lazy("DD/MM/YYYY"))
+_DATE_FROM = InputField(
+    "date_from", gettext_lazy("From"), kind="date", required=False, hint=gettext_lazy("DD/MM/YYYY")
+)
+_DATE_TO = InputField(
+    "date_to", gettext_lazy("To"), kind="date", required=False, hint=gettext_lazy("DD/MM/YYYY")
+)
 _INSURED = frozenset({AUDIENCE_INSURED})
 
-register(Teleservice(
-    code="attestation_droits", title=gettext_lazy("Certificate of rights"),
-    description=gettext_lazy("Download a certificate of your rights, with your dependants."),
-    audience=_INSURED, fields=(), channels=ALL_OFFERS, motive="attestation_droits", self_service=True,
-    handler=handle_attestation_droits, document="pdf",
-    eligibility=lambda p: None if p.rights_from else _("no rights are recorded for you"),
-))  # fmt: skip
-register(Teleservice(
-    code="releve_remboursements", title=gettext_lazy("Statement of reimbursements"),
-    description=gettext_lazy("Your reimbursements of care, filtered by date or care; PDF or spreadsheet."),
-    audience=_INSURED, channels=ALL_OFFERS, motive="releve_remboursements", self_service=True,
-    fields=(_DATE_FROM, _DATE_TO, InputField("care", gettext_lazy("Care contains"), required=False, max_length=60)),
-    handler=handle_releve, document="pdf,csv",
-))  # fmt: skip
-register(Teleservice(
-    code="attestation_ij", title=gettext_lazy("Certificate of daily allowance payments"),
-    description=gettext_lazy("The daily allowances paid to you during sick leave (last 12 months by default)."),
-    audience=_INSURED, channels=ALL_OFFERS, motive="attestation_ij", self_service=True,
-    fields=(_DATE_FROM, _DATE_TO), handler=handle_attestation_ij, eligibility=_has_sick_pay, document="pdf",
-))  # fmt: skip
-register(Teleservice(
-    code="carte_europeenne", title=gettext_lazy("European health insurance card"),
-    description=gettext_lazy("Order your European card before travelling in Europe."),
-    audience=_INSURED, channels=ALL_OFFERS, motive="carte_europeenne", self_service=True,
-    fields=(InputField("departure_date", gettext_lazy("Departure date"), kind="date", required=False,
-                       hint=gettext_lazy("DD/MM/YYYY")),),  # fmt: skip
-    handler=handle_carte_europeenne, eligibility=_rights_open,
-))  # fmt: skip
-register(Teleservice(
-    code="perte_vol_vitale", title=gettext_lazy("Lost or stolen carte Vitale"),
-    description=gettext_lazy("Declare the loss or theft of your carte Vitale and order a new one."),
-    audience=_INSURED, channels=ALL_OFFERS, motive="carte_vitale", self_service=True,
-    fields=(
-        InputField("reason", gettext_lazy("What happened"), kind="choice", choices=(
-            ("lost", gettext_lazy("lost")), ("stolen", gettext_lazy("stolen")), ("damaged", gettext_lazy("damaged")))),
-        InputField("declared_on", gettext_lazy("Since"), kind="date", hint=gettext_lazy("DD/MM/YYYY")),
-    ),
-    handler=handle_perte_vol_vitale, eligibility=_rights_open,
-))  # fmt: skip
-register(Teleservice(
-    code="changement_adresse", title=gettext_lazy("Change of address"),
-    description=gettext_lazy("Tell us your new postal address."),
-    audience=_INSURED, channels=ALL_OFFERS, motive="changement_adresse", self_service=True,
-    fields=(
-        InputField("address_line", gettext_lazy("Number and street"), max_length=200),
-        InputField("postcode", gettext_lazy("Postcode"), kind="postcode", max_length=5),
-        InputField("city", gettext_lazy("City"), max_length=100),
-    ),
-    handler=handle_changement_adresse,
-))  # fmt: skip
-register(Teleservice(
-    code="changement_rib", title=gettext_lazy("Change of bank details"),
-    description=gettext_lazy("The account where your reimbursements are paid (with your bank details document)."),
-    audience=_INSURED, channels=frozenset({OFFER_WEB, OFFER_APP, OFFER_AGENT}), motive="changement_rib",
-    self_service=True, required_documents=("rib_document",),
-    fields=(
-        InputField("iban", gettext_lazy("IBAN"), kind="iban", max_length=42,
-                   hint=gettext_lazy("e.g. FR76 3000 6000 0112 3456 7890 189")),  # fmt: skip
-        InputField("holder", gettext_lazy("Account holder"), max_length=140),
-        InputField("rib_document", gettext_lazy("Bank details document (PDF, JPEG or PNG, 5 MB at most)"),
-                   kind="file"),  # fmt: skip
-    ),
-    handler=handle_changement_rib,
-))  # fmt: skip
-register(Teleservice(
-    code="changement_contact", title=gettext_lazy("Change of e-mail or mobile"),
-    description=gettext_lazy("A new e-mail address or mobile number, confirmed by a code sent to it."),
-    audience=_INSURED, channels=frozenset({OFFER_WEB, OFFER_APP, OFFER_AGENT}), motive="autre", self_service=True,
-    fields=(
-        InputField("kind", gettext_lazy("What changes"), kind="choice", choices=(
-            (ContactPointKind.EMAIL.value, gettext_lazy("e-mail")),
-            (ContactPointKind.MOBILE.value, gettext_lazy("mobile phone")))),
-        InputField("value", gettext_lazy("New e-mail or mobile"), required=False, max_length=254),
-        InputField("challenge", gettext_lazy("Request"), kind="hidden", required=False, max_length=64),
-        InputField("code", gettext_lazy("Code received"), kind="code", required=False, max_length=12),
-    ),
-    handler=handle_changement_contact,
-))  # fmt: skip
-register(Teleservice(
-    code="rattachement_enfant", title=gettext_lazy("Attach a child"),
-    description=gettext_lazy("Cover your child (under 16) on your insurance."),
-    audience=_INSURED, channels=frozenset({OFFER_WEB, OFFER_APP, OFFER_AGENT}), motive="autre", self_service=True,
-    fields=(
-        InputField("nir", gettext_lazy("Child's social security number"), kind="nir", max_length=21),
-        InputField("given_names", gettext_lazy("Given names"), max_length=150),
-        InputField("family_name", gettext_lazy("Family name"), max_length=100),
-        InputField("birth_date", gettext_lazy("Birth date"), kind="date", hint=gettext_lazy("DD/MM/YYYY")),
-        InputField("sex", gettext_lazy("Sex"), kind="choice", choices=tuple((s.value, s.label) for s in Sex)),
-        InputField("birth_place", gettext_lazy("Birth place (INSEE code)"), max_length=5),
-    ),
-    handler=handle_rattachement_enfant, eligibility=_is_adult_holder,
-))  # fmt: skip
-
+register(
+    Teleservice(
+        code="attestation_droits",
+        title=gettext_lazy("Certificate of rights"),
+        description=gettext_lazy("Download a certificate of your rights, with your dependants."),
+        audience=_INSURED,
+        fields=(),
+        channels=ALL_OFFERS,
+        motive="attestation_droits",
+        self_service=True,
+        handler=handle_attestation_droits,
+        document="pdf",
+        eligibility=lambda p: None if p.rights_from else _("no rights are recorded for you"),
+    )
+)
+register(
+    Teleservice(
+        code="releve_remboursements",
+        title=gettext_lazy("Statement of reimbursements"),
+        description=gettext_lazy(
+            "Your reimbursements of care, filtered by date or care; PDF or spreadsheet."
+        ),
+        audience=_INSURED,
+        channels=ALL_OFFERS,
+        motive="releve_remboursements",
+        self_service=True,
+        fields=(
+            _DATE_FROM,
+            _DATE_TO,
+            InputField("care", gettext_lazy("Care contains"), required=False, max_length=60),
+        ),
+        handler=handle_releve,
+        document="pdf,csv",
+    )
+)
+register(
+    Teleservice(
+        code="attestation_ij",
+        title=gettext_lazy("Certificate of daily allowance payments"),
+        description=gettext_lazy(
+            "The daily allowances paid to you during sick leave (last 12 months by default)."
+        ),
+        audience=_INSURED,
+        channels=ALL_OFFERS,
+        motive="attestation_ij",
+        self_service=True,
+        fields=(_DATE_FROM, _DATE_TO),
+        handler=handle_attestation_ij,
+        eligibility=_has_sick_pay,
+        document="pdf",
+    )
+)
+register(
+    Teleservice(
+        code="carte_europeenne",
+        title=gettext_lazy("European health insurance card"),
+        description=gettext_lazy("Order your European card before travelling in Europe."),
+        audience=_INSURED,
+        channels=ALL_OFFERS,
+        motive="carte_europeenne",
+        self_service=True,
+        fields=(
+            InputField(
+                "departure_date",
+                gettext_lazy("Departure date"),
+                kind="date",
+                required=False,
+                hint=gettext_lazy("DD/MM/YYYY"),
+            ),
+        ),
+        handler=handle_carte_europeenne,
+        eligibility=_rights_open,
+    )
+)
+register(
+    Teleservice(
+        code="perte_vol_vitale",
+        title=gettext_lazy("Lost or stolen carte Vitale"),
+        description=gettext_lazy("Declare the loss or theft of your carte Vitale and order a new one."),
+        audience=_INSURED,
+        channels=ALL_OFFERS,
+        motive="carte_vitale",
+        self_service=True,
+        fields=(
+            InputField(
+                "reason",
+                gettext_lazy("What happened"),
+                kind="choice",
+                choices=(
+                    ("lost", gettext_lazy("lost")),
+                    ("stolen", gettext_lazy("stolen")),
+                    ("damaged", gettext_lazy("damaged")),
+                ),
+            ),
+            InputField("declared_on", gettext_lazy("Since"), kind="date", hint=gettext_lazy("DD/MM/YYYY")),
+        ),
+        handler=handle_perte_vol_vitale,
+        eligibility=_rights_open,
+    )
+)
+register(
+    Teleservice(
+        code="changement_adresse",
+        title=gettext_lazy("Change of address"),
+        description=gettext_lazy("Tell us your new postal address."),
+        audience=_INSURED,
+        channels=ALL_OFFERS,
+        motive="changement_adresse",
+        self_service=True,
+        fields=(
+            InputField("address_line", gettext_lazy("Number and street"), max_length=200),
+            InputField("postcode", gettext_lazy("Postcode"), kind="postcode", max_length=5),
+            InputField("city", gettext_lazy("City"), max_length=100),
+        ),
+        handler=handle_changement_adresse,
+    )
+)
+register(
+    Teleservice(
+        code="changement_rib",
+        title=gettext_lazy("Change of bank details"),
+        description=gettext_lazy(
+            "The account where your reimbursements are paid (with your bank details document)."
+        ),
+        audience=_INSURED,
+        channels=frozenset({OFFER_WEB, OFFER_APP, OFFER_AGENT}),
+        motive="changement_rib",
+        self_service=True,
+        required_documents=("rib_document",),
+        fields=(
+            InputField(
+                "iban",
+                gettext_lazy("IBAN"),
+                kind="iban",
+                max_length=42,
+                hint=gettext_lazy("e.g. FR76 3000 6000 0112 3456 7890 189"),
+            ),
+            InputField("holder", gettext_lazy("Account holder"), max_length=140),
+            InputField(
+                "rib_document",
+                gettext_lazy("Bank details document (PDF, JPEG or PNG, 5 MB at most)"),
+                kind="file",
+            ),
+        ),
+        handler=handle_changement_rib,
+    )
+)
+register(
+    Teleservice(
+        code="changement_contact",
+        title=gettext_lazy("Change of e-mail or mobile"),
+        description=gettext_lazy("A new e-mail address or mobile number, confirmed by a code sent to it."),
+        audience=_INSURED,
+        channels=frozenset({OFFER_WEB, OFFER_APP, OFFER_AGENT}),
+        motive="autre",
+        self_service=True,
+        fields=(
+            InputField(
+                "kind",
+                gettext_lazy("What changes"),
+                kind="choice",
+                choices=(
+                    (ContactPointKind.EMAIL.value, gettext_lazy("e-mail")),
+                    (ContactPointKind.MOBILE.value, gettext_lazy("mobile phone")),
+                ),
+            ),
+            InputField("value", gettext_lazy("New e-mail or mobile"), required=False, max_length=254),
+            InputField("challenge", gettext_lazy("Request"), kind="hidden", required=False, max_length=64),
+            InputField("code", gettext_lazy("Code received"), kind="code", required=False, max_length=12),
+        ),
+        handler=handle_changement_contact,
+    )
+)
+register(
+    Teleservice(
+        code="rattachement_enfant",
+        title=gettext_lazy("Attach a child"),
+        description=gettext_lazy("Cover your child (under 16) on your insurance."),
+        audience=_INSURED,
+        channels=frozenset({OFFER_WEB, OFFER_APP, OFFER_AGENT}),
+        motive="autre",
+        self_service=True,
+        fields=(
+            InputField("nir", gettext_lazy("Child's social security number"), kind="nir", max_length=21),
+            InputField("given_names", gettext_lazy("Given names"), max_length=150),
+            InputField("family_name", gettext_lazy("Family name"), max_length=100),
+            InputField(
+                "birth_date", gettext_lazy("Birth date"), kind="date", hint=gettext_lazy("DD/MM/YYYY")
+            ),
+            InputField(
+                "sex", gettext_lazy("Sex"), kind="choice", choices=tuple((s.value, s.label) for s in Sex)
+            ),
+            InputField("birth_place", gettext_lazy("Birth place (INSEE code)"), max_length=5),
+        ),
+        handler=handle_rattachement_enfant,
+        eligibility=_is_adult_holder,
+    )
+)

@@ -33,8 +33,18 @@ def _form_fields(service: services.Teleservice, data: Any, errors: dict) -> list
             continue  # the second step of a code-confirmed change has its own form on the result page
         kind = KINDS.get(f.kind, "text")
         choices = [("", "—"), *f.choices] if kind == "select" and not f.required else list(f.choices)
-        out.append(field(f.name, f.label, kind=kind, value=data.get(f.name, ""), errors=errors, hint=f.hint,
-                         choices=choices, required=f.required))  # fmt: skip
+        out.append(
+            field(
+                f.name,
+                f.label,
+                kind=kind,
+                value=data.get(f.name, ""),
+                errors=errors,
+                hint=f.hint,
+                choices=choices,
+                required=f.required,
+            )
+        )
     return out
 
 
@@ -72,14 +82,22 @@ class Surface:
         return reverse("accounts:home") if self.name == "web" else reverse("teleservices:kiosk_home")
 
 
-def _service_page(request: HttpRequest, actor: Actor, surface: Surface, code: str, channel: str,
-                  person_id: int | None) -> HttpResponse:  # fmt: skip
+def _service_page(
+    request: HttpRequest, actor: Actor, surface: Surface, code: str, channel: str, person_id: int | None
+) -> HttpResponse:
     try:
         service = services.get_service(code)
     except NotFound:
         raise Http404 from None
-    context: dict[str, Any] = {"service": service, "surface": surface, "base": surface.base, "errors": {},
-                               "message": "", "refused": "", "kiosk_idle_seconds": settings.KIOSK_IDLE_SECONDS}  # fmt: skip
+    context: dict[str, Any] = {
+        "service": service,
+        "surface": surface,
+        "base": surface.base,
+        "errors": {},
+        "message": "",
+        "refused": "",
+        "kiosk_idle_seconds": settings.KIOSK_IDLE_SECONDS,
+    }
     if surface.name == "agent":
         context["agent_channels"] = [(c.value, c.label) for c in AGENT_CHANNELS]
         context["person"] = get_person(actor=actor, person_id=person_id or 0)
@@ -87,9 +105,14 @@ def _service_page(request: HttpRequest, actor: Actor, surface: Surface, code: st
         if surface.name == "agent":
             channel = request.POST.get("channel", "")
         try:
-            used = services.use_service(actor=actor, channel=channel, code=code, person_id=person_id,
-                                        data=_raw_input(request, service),
-                                        idempotency_key=request.POST.get("idempotency_key"))  # fmt: skip
+            used = services.use_service(
+                actor=actor,
+                channel=channel,
+                code=code,
+                person_id=person_id,
+                data=_raw_input(request, service),
+                idempotency_key=request.POST.get("idempotency_key"),
+            )
         except Forbidden as exc:
             context["refused"] = exc.message
         except NotFound:
@@ -121,20 +144,28 @@ def _request_page(request: HttpRequest, actor: Actor, surface: Surface, request_
     service = services.CATALOGUE.get(req.service)
     formats = req.result.get("document_formats") or []
     context = {
-        "req": req, "service": service, "surface": surface, "base": surface.base,
+        "req": req,
+        "service": service,
+        "surface": surface,
+        "base": surface.base,
         "message": req.result.get("message", ""),
         "documents": [(fmt.upper(), surface.document_url(req.pk, fmt)) for fmt in formats],
-        "lines": req.result.get("lines") or [], "new_key": secrets.token_urlsafe(24),
-        "form_url": surface.form_url(req.service), "home_url": surface.home_url(),
-        "agent_channels": [(c.value, c.label) for c in AGENT_CHANNELS], "person": req.person,
+        "lines": req.result.get("lines") or [],
+        "new_key": secrets.token_urlsafe(24),
+        "form_url": surface.form_url(req.service),
+        "home_url": surface.home_url(),
+        "agent_channels": [(c.value, c.label) for c in AGENT_CHANNELS],
+        "person": req.person,
         "kiosk_idle_seconds": settings.KIOSK_IDLE_SECONDS,
-    }  # fmt: skip
+    }
     return render(request, "teleservices/request.html", context)
 
 
 def _document(actor: Actor, request_id: int, fmt: str) -> HttpResponse:
     try:
-        content, content_type, filename = services.request_document(actor=actor, request_id=request_id, fmt=fmt)
+        content, content_type, filename = services.request_document(
+            actor=actor, request_id=request_id, fmt=fmt
+        )
     except NotFound:
         raise Http404 from None
     response = HttpResponse(content, content_type=content_type)
@@ -175,7 +206,7 @@ def kiosk_required(view):
         actor = None
         if request.user.is_authenticated and request.session.get("og_kiosk"):
             try:
-                actor = insured_actor(request.user)  # type: ignore[arg-type]
+                actor = insured_actor(request.user)
             except Forbidden:
                 actor = None
         if actor is None:
@@ -200,11 +231,15 @@ def kiosk_login(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         try:
             if data.get("step") == "code":
-                user = accounts.confirm_second_factor(challenge=request.session.get("og_kiosk_challenge", ""),
-                                                      code=data.get("code", ""), channel=Channel.KIOSK)  # fmt: skip
+                user = accounts.confirm_second_factor(
+                    challenge=request.session.get("og_kiosk_challenge", ""),
+                    code=data.get("code", ""),
+                    channel=Channel.KIOSK,
+                )
                 return _kiosk_open(request, user)
-            result = accounts.authenticate(nir=data.get("nir", ""), password=data.get("password", ""),
-                                           channel=Channel.KIOSK)  # fmt: skip
+            result = accounts.authenticate(
+                nir=data.get("nir", ""), password=data.get("password", ""), channel=Channel.KIOSK
+            )
             if result.second_factor is None:
                 return _kiosk_open(request, result.user)
             request.session["og_kiosk_challenge"] = result.second_factor.challenge
@@ -230,9 +265,12 @@ def kiosk_end(request: HttpRequest) -> HttpResponse:
 @require_GET
 @kiosk_required
 def kiosk_home(request: HttpRequest, actor: Actor) -> HttpResponse:
-    context = {"base": KIOSK.base, "services": services.offered_services(actor=actor, channel=Channel.KIOSK),
-               "person": accounts.account_of(actor=actor).person,
-               "kiosk_idle_seconds": settings.KIOSK_IDLE_SECONDS}  # fmt: skip
+    context = {
+        "base": KIOSK.base,
+        "services": services.offered_services(actor=actor, channel=Channel.KIOSK),
+        "person": accounts.account_of(actor=actor).person,
+        "kiosk_idle_seconds": settings.KIOSK_IDLE_SECONDS,
+    }
     return render(request, "teleservices/kiosk_home.html", context)
 
 
@@ -267,10 +305,11 @@ def agent_services(request: HttpRequest, actor: Actor, person_id: int) -> HttpRe
     except NotFound:
         raise Http404 from None
     context = {
-        "person": person, "nir_masked": mask_nir(person.nir),
+        "person": person,
+        "nir_masked": mask_nir(person.nir),
         "services": services.offered_services(actor=actor, channel=Channel.PHONE, person=person),
         "requests": services.recent_requests(actor=actor, person=person),
-    }  # fmt: skip
+    }
     return render(request, "teleservices/agent_services.html", context)
 
 
@@ -301,4 +340,6 @@ def verify(request: HttpRequest, code: str = "") -> HttpResponse:
     code = code or request.GET.get("code", "")
     attestation = services.verify_attestation(code=code) if code else None
     context = {"code": code, "attestation": attestation, "checked": bool(code)}
-    return render(request, "teleservices/verify.html", context, status=404 if code and not attestation else 200)
+    return render(
+        request, "teleservices/verify.html", context, status=404 if code and not attestation else 200
+    )

@@ -5,48 +5,100 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0003_account_user'),
-        ('referential', '0002_load_caisses'),
+        ("accounts", "0003_account_user"),
+        ("referential", "0002_load_caisses"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='account',
-            name='failed_logins',
-            field=models.PositiveSmallIntegerField(db_default=0, default=0, verbose_name='consecutive failed logins'),
+            model_name="account",
+            name="failed_logins",
+            field=models.PositiveSmallIntegerField(
+                db_default=0, default=0, verbose_name="consecutive failed logins"
+            ),
         ),
         migrations.AddField(
-            model_name='account',
-            name='locked_until',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='locked until'),
+            model_name="account",
+            name="locked_until",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="locked until"),
         ),
         migrations.AddField(
-            model_name='account',
-            name='second_factor',
-            field=models.BooleanField(db_default=False, default=False, verbose_name='second factor by SMS'),
+            model_name="account",
+            name="second_factor",
+            field=models.BooleanField(db_default=False, default=False, verbose_name="second factor by SMS"),
         ),
         migrations.CreateModel(
-            name='OneTimeCode',
+            name="OneTimeCode",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('purpose', models.CharField(choices=[('activation', 'account activation'), ('second_factor', 'second factor'), ('password_reset', 'password reset'), ('contact_change', 'e-mail or phone change')], max_length=16, verbose_name='purpose')),
-                ('delivery', models.CharField(choices=[('sms', 'SMS'), ('email', 'e-mail'), ('letter', 'letter')], max_length=8, verbose_name='delivery')),
-                ('challenge', models.CharField(max_length=43, unique=True)),
-                ('code_hash', models.CharField(max_length=64)),
-                ('target', models.CharField(max_length=254, verbose_name='sent to')),
-                ('attempts', models.PositiveSmallIntegerField(default=0, verbose_name='attempts')),
-                ('created_at', models.DateTimeField(verbose_name='created at')),
-                ('expires_at', models.DateTimeField(verbose_name='expires at')),
-                ('used_at', models.DateTimeField(blank=True, null=True, verbose_name='used at')),
-                ('person', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='one_time_codes', to='referential.person')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "purpose",
+                    models.CharField(
+                        choices=[
+                            ("activation", "account activation"),
+                            ("second_factor", "second factor"),
+                            ("password_reset", "password reset"),
+                            ("contact_change", "e-mail or phone change"),
+                        ],
+                        max_length=16,
+                        verbose_name="purpose",
+                    ),
+                ),
+                (
+                    "delivery",
+                    models.CharField(
+                        choices=[("sms", "SMS"), ("email", "e-mail"), ("letter", "letter")],
+                        max_length=8,
+                        verbose_name="delivery",
+                    ),
+                ),
+                ("challenge", models.CharField(max_length=43, unique=True)),
+                ("code_hash", models.CharField(max_length=64)),
+                ("target", models.CharField(max_length=254, verbose_name="sent to")),
+                ("attempts", models.PositiveSmallIntegerField(default=0, verbose_name="attempts")),
+                ("created_at", models.DateTimeField(verbose_name="created at")),
+                ("expires_at", models.DateTimeField(verbose_name="expires at")),
+                ("used_at", models.DateTimeField(blank=True, null=True, verbose_name="used at")),
+                (
+                    "person",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="one_time_codes",
+                        to="referential.person",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'one-time code',
-                'verbose_name_plural': 'one-time codes',
-                'indexes': [models.Index(fields=['person', 'purpose', 'created_at'], name='otc_person_purpose_idx')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('purpose__in', ['activation', 'second_factor', 'password_reset', 'contact_change'])), name='otc_purpose_known'), models.CheckConstraint(condition=models.Q(('delivery__in', ['sms', 'email', 'letter'])), name='otc_delivery_known'), models.CheckConstraint(condition=models.Q(('expires_at__gt', models.F('created_at'))), name='otc_expiry_after')],
+                "verbose_name": "one-time code",
+                "verbose_name_plural": "one-time codes",
+                "indexes": [
+                    models.Index(fields=["person", "purpose", "created_at"], name="otc_person_purpose_idx")
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            (
+                                "purpose__in",
+                                ["activation", "second_factor", "password_reset", "contact_change"],
+                            )
+                        ),
+                        name="otc_purpose_known",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("delivery__in", ["sms", "email", "letter"])),
+                        name="otc_delivery_known",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("expires_at__gt", models.F("created_at"))),
+                        name="otc_expiry_after",
+                    ),
+                ],
             },
         ),
     ]

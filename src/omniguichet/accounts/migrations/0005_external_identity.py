@@ -5,25 +5,38 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0004_lockout_codes'),
+        ("accounts", "0004_lockout_codes"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ExternalIdentity',
+            name="ExternalIdentity",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('provider', models.CharField(max_length=32, verbose_name='provider')),
-                ('subject', models.CharField(max_length=255, verbose_name='subject (sub)')),
-                ('linked_at', models.DateTimeField(verbose_name='linked at')),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='external_identities', to='accounts.account')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("provider", models.CharField(max_length=32, verbose_name="provider")),
+                ("subject", models.CharField(max_length=255, verbose_name="subject (sub)")),
+                ("linked_at", models.DateTimeField(verbose_name="linked at")),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="external_identities",
+                        to="accounts.account",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'external identity',
-                'verbose_name_plural': 'external identities',
-                'constraints': [models.UniqueConstraint(fields=('provider', 'subject'), name='external_identity_once')],
+                "verbose_name": "external identity",
+                "verbose_name_plural": "external identities",
+                "constraints": [
+                    models.UniqueConstraint(fields=("provider", "subject"), name="external_identity_once")
+                ],
             },
         ),
     ]

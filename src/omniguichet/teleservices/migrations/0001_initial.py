@@ -6,162 +6,344 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('referential', '0002_load_caisses'),
+        ("referential", "0002_load_caisses"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='BankDetails',
+            name="BankDetails",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('iban', models.CharField(max_length=34, verbose_name='IBAN')),
-                ('holder', models.CharField(max_length=140, verbose_name='account holder')),
-                ('updated_at', models.DateTimeField(verbose_name='updated at')),
-                ('person', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='bank_details', to='referential.person')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("iban", models.CharField(max_length=34, verbose_name="IBAN")),
+                ("holder", models.CharField(max_length=140, verbose_name="account holder")),
+                ("updated_at", models.DateTimeField(verbose_name="updated at")),
+                (
+                    "person",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="bank_details",
+                        to="referential.person",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'bank details',
-                'verbose_name_plural': 'bank details',
+                "verbose_name": "bank details",
+                "verbose_name_plural": "bank details",
             },
         ),
         migrations.CreateModel(
-            name='TeleserviceRequest',
+            name="TeleserviceRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('service', models.CharField(max_length=40, verbose_name='service')),
-                ('channel', models.CharField(max_length=12, verbose_name='channel')),
-                ('actor_kind', models.CharField(choices=[('insured', 'insured person'), ('agent', 'agent'), ('partner', 'partner'), ('system', 'system')], max_length=8, verbose_name='actor')),
-                ('idempotency_key', models.CharField(max_length=64, verbose_name='idempotency key')),
-                ('status', models.CharField(choices=[('done', 'done'), ('pending', 'being processed'), ('awaiting_code', 'awaiting the confirmation code')], max_length=16, verbose_name='status')),
-                ('data', models.JSONField(default=dict, verbose_name='input')),
-                ('result', models.JSONField(default=dict, verbose_name='result')),
-                ('created_at', models.DateTimeField(verbose_name='created at')),
-                ('agent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('person', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='teleservice_requests', to='referential.person')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("service", models.CharField(max_length=40, verbose_name="service")),
+                ("channel", models.CharField(max_length=12, verbose_name="channel")),
+                (
+                    "actor_kind",
+                    models.CharField(
+                        choices=[
+                            ("insured", "insured person"),
+                            ("agent", "agent"),
+                            ("partner", "partner"),
+                            ("system", "system"),
+                        ],
+                        max_length=8,
+                        verbose_name="actor",
+                    ),
+                ),
+                ("idempotency_key", models.CharField(max_length=64, verbose_name="idempotency key")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("done", "done"),
+                            ("pending", "being processed"),
+                            ("awaiting_code", "awaiting the confirmation code"),
+                        ],
+                        max_length=16,
+                        verbose_name="status",
+                    ),
+                ),
+                ("data", models.JSONField(default=dict, verbose_name="input")),
+                ("result", models.JSONField(default=dict, verbose_name="result")),
+                ("created_at", models.DateTimeField(verbose_name="created at")),
+                (
+                    "agent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "person",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="teleservice_requests",
+                        to="referential.person",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'online service request',
-                'verbose_name_plural': 'online service requests',
+                "verbose_name": "online service request",
+                "verbose_name_plural": "online service requests",
             },
         ),
         migrations.CreateModel(
-            name='RequestDocument',
+            name="RequestDocument",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(max_length=32, verbose_name='kind')),
-                ('filename', models.CharField(max_length=200, verbose_name='file name')),
-                ('content_type', models.CharField(max_length=64, verbose_name='content type')),
-                ('size', models.PositiveIntegerField(verbose_name='size')),
-                ('sha256', models.CharField(max_length=64)),
-                ('content', models.BinaryField()),
-                ('request', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='documents', to='teleservices.teleservicerequest')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("kind", models.CharField(max_length=32, verbose_name="kind")),
+                ("filename", models.CharField(max_length=200, verbose_name="file name")),
+                ("content_type", models.CharField(max_length=64, verbose_name="content type")),
+                ("size", models.PositiveIntegerField(verbose_name="size")),
+                ("sha256", models.CharField(max_length=64)),
+                ("content", models.BinaryField()),
+                (
+                    "request",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="documents",
+                        to="teleservices.teleservicerequest",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'request document',
-                'verbose_name_plural': 'request documents',
+                "verbose_name": "request document",
+                "verbose_name_plural": "request documents",
             },
         ),
         migrations.CreateModel(
-            name='CardOrder',
+            name="CardOrder",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('ehic', 'European health insurance card'), ('vitale', 'carte Vitale')], max_length=8, verbose_name='card')),
-                ('reason', models.CharField(max_length=16, verbose_name='reason')),
-                ('ordered_at', models.DateTimeField(verbose_name='ordered at')),
-                ('expected_by', models.DateField(verbose_name='expected by')),
-                ('person', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='card_orders', to='referential.person')),
-                ('request', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='card_order', to='teleservices.teleservicerequest')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("ehic", "European health insurance card"), ("vitale", "carte Vitale")],
+                        max_length=8,
+                        verbose_name="card",
+                    ),
+                ),
+                ("reason", models.CharField(max_length=16, verbose_name="reason")),
+                ("ordered_at", models.DateTimeField(verbose_name="ordered at")),
+                ("expected_by", models.DateField(verbose_name="expected by")),
+                (
+                    "person",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="card_orders",
+                        to="referential.person",
+                    ),
+                ),
+                (
+                    "request",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="card_order",
+                        to="teleservices.teleservicerequest",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'card order',
-                'verbose_name_plural': 'card orders',
+                "verbose_name": "card order",
+                "verbose_name_plural": "card orders",
             },
         ),
         migrations.CreateModel(
-            name='Attestation',
+            name="Attestation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=14, unique=True, verbose_name='verification code')),
-                ('kind', models.CharField(choices=[('droits', 'certificate of rights'), ('ij', 'certificate of daily allowance payments')], max_length=8, verbose_name='kind')),
-                ('issued_at', models.DateTimeField(verbose_name='issued at')),
-                ('content', models.JSONField(verbose_name='content')),
-                ('person', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='attestations', to='referential.person')),
-                ('request', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='attestation', to='teleservices.teleservicerequest')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=14, unique=True, verbose_name="verification code")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("droits", "certificate of rights"),
+                            ("ij", "certificate of daily allowance payments"),
+                        ],
+                        max_length=8,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("issued_at", models.DateTimeField(verbose_name="issued at")),
+                ("content", models.JSONField(verbose_name="content")),
+                (
+                    "person",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="attestations",
+                        to="referential.person",
+                    ),
+                ),
+                (
+                    "request",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="attestation",
+                        to="teleservices.teleservicerequest",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'attestation',
-                'verbose_name_plural': 'attestations',
+                "verbose_name": "attestation",
+                "verbose_name_plural": "attestations",
             },
         ),
         migrations.CreateModel(
-            name='Reimbursement',
+            name="Reimbursement",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('care_date', models.DateField(verbose_name='date of care')),
-                ('paid_on', models.DateField(verbose_name='paid on')),
-                ('label', models.CharField(max_length=120, verbose_name='care')),
-                ('professional', models.CharField(blank=True, max_length=120, verbose_name='professional')),
-                ('amount_charged', models.DecimalField(decimal_places=2, max_digits=9, verbose_name='amount charged')),
-                ('amount_reimbursed', models.DecimalField(decimal_places=2, max_digits=9, verbose_name='amount reimbursed')),
-                ('person', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='reimbursements', to='referential.person')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("care_date", models.DateField(verbose_name="date of care")),
+                ("paid_on", models.DateField(verbose_name="paid on")),
+                ("label", models.CharField(max_length=120, verbose_name="care")),
+                ("professional", models.CharField(blank=True, max_length=120, verbose_name="professional")),
+                (
+                    "amount_charged",
+                    models.DecimalField(decimal_places=2, max_digits=9, verbose_name="amount charged"),
+                ),
+                (
+                    "amount_reimbursed",
+                    models.DecimalField(decimal_places=2, max_digits=9, verbose_name="amount reimbursed"),
+                ),
+                (
+                    "person",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="reimbursements",
+                        to="referential.person",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'reimbursement',
-                'verbose_name_plural': 'reimbursements',
-                'indexes': [models.Index(fields=['person', '-care_date'], name='reimb_person_care_idx')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('amount_reimbursed__gte', 0), ('amount_charged__gte', 0)), name='reimb_amounts_positive')],
+                "verbose_name": "reimbursement",
+                "verbose_name_plural": "reimbursements",
+                "indexes": [models.Index(fields=["person", "-care_date"], name="reimb_person_care_idx")],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("amount_reimbursed__gte", 0), ("amount_charged__gte", 0)),
+                        name="reimb_amounts_positive",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='SickPayPayment',
+            name="SickPayPayment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('period_from', models.DateField(verbose_name='from')),
-                ('period_to', models.DateField(verbose_name='to')),
-                ('days', models.PositiveSmallIntegerField(verbose_name='days')),
-                ('daily_amount', models.DecimalField(decimal_places=2, max_digits=7, verbose_name='daily amount')),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=9, verbose_name='amount')),
-                ('paid_on', models.DateField(verbose_name='paid on')),
-                ('person', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='sick_pay_payments', to='referential.person')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("period_from", models.DateField(verbose_name="from")),
+                ("period_to", models.DateField(verbose_name="to")),
+                ("days", models.PositiveSmallIntegerField(verbose_name="days")),
+                (
+                    "daily_amount",
+                    models.DecimalField(decimal_places=2, max_digits=7, verbose_name="daily amount"),
+                ),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=9, verbose_name="amount")),
+                ("paid_on", models.DateField(verbose_name="paid on")),
+                (
+                    "person",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="sick_pay_payments",
+                        to="referential.person",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'daily allowance payment',
-                'verbose_name_plural': 'daily allowance payments',
-                'indexes': [models.Index(fields=['person', '-paid_on'], name='ij_person_paid_idx')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('period_to__gte', models.F('period_from'))), name='ij_period_ordered')],
+                "verbose_name": "daily allowance payment",
+                "verbose_name_plural": "daily allowance payments",
+                "indexes": [models.Index(fields=["person", "-paid_on"], name="ij_person_paid_idx")],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("period_to__gte", models.F("period_from"))),
+                        name="ij_period_ordered",
+                    )
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='teleservicerequest',
-            index=models.Index(fields=['person', '-created_at'], name='tsreq_person_created_idx'),
+            model_name="teleservicerequest",
+            index=models.Index(fields=["person", "-created_at"], name="tsreq_person_created_idx"),
         ),
         migrations.AddConstraint(
-            model_name='teleservicerequest',
-            constraint=models.UniqueConstraint(fields=('person', 'service', 'idempotency_key'), name='tsreq_idempotent_once'),
+            model_name="teleservicerequest",
+            constraint=models.UniqueConstraint(
+                fields=("person", "service", "idempotency_key"), name="tsreq_idempotent_once"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='teleservicerequest',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['done', 'pending', 'awaiting_code'])), name='tsreq_status_known'),
+            model_name="teleservicerequest",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status__in", ["done", "pending", "awaiting_code"])),
+                name="tsreq_status_known",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='teleservicerequest',
-            constraint=models.CheckConstraint(condition=models.Q(('idempotency_key', ''), _negated=True), name='tsreq_key_not_empty'),
+            model_name="teleservicerequest",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("idempotency_key", ""), _negated=True), name="tsreq_key_not_empty"
+            ),
         ),
         migrations.AddIndex(
-            model_name='cardorder',
-            index=models.Index(fields=['person', 'kind', '-ordered_at'], name='card_person_kind_idx'),
+            model_name="cardorder",
+            index=models.Index(fields=["person", "kind", "-ordered_at"], name="card_person_kind_idx"),
         ),
         migrations.AddConstraint(
-            model_name='cardorder',
-            constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['ehic', 'vitale'])), name='card_kind_known'),
+            model_name="cardorder",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("kind__in", ["ehic", "vitale"])), name="card_kind_known"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='attestation',
-            constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['droits', 'ij'])), name='attestation_kind_known'),
+            model_name="attestation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("kind__in", ["droits", "ij"])), name="attestation_kind_known"
+            ),
         ),
     ]
