@@ -52,7 +52,7 @@ class ServiceOut(Schema):
 
 @router.get(
     "/teleservices",
-    response={200: list[ServiceOut], 401: ErrorOut, 403: ErrorOut},
+    response={200: list[ServiceOut], 401: ErrorOut, 403: ErrorOut, 422: ErrorOut},
     summary="The online services offered to the caller",
 )
 def list_teleservices(request: HttpRequest) -> list[ServiceOut]:
@@ -148,7 +148,7 @@ def use_teleservice(request: HttpRequest, code: str, payload: UseIn) -> Status:
 
 @router.get(
     "/teleservices/requests/{request_id}",
-    response={200: UseOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    response={200: UseOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
     summary="One request made through an online service",
 )
 def get_teleservice_request(request: HttpRequest, request_id: int) -> UseOut:
@@ -157,7 +157,7 @@ def get_teleservice_request(request: HttpRequest, request_id: int) -> UseOut:
 
 @router.get(
     "/teleservices/requests/{request_id}/document",
-    response={200: None, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    response={200: None, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
     summary="The document of a request (attestation PDF, statement PDF or CSV)",
 )
 def get_teleservice_document(request: HttpRequest, request_id: int, format: Literal["pdf", "csv"] = "pdf"):
