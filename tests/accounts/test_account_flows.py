@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from omniguichet.accounts import services
 from omniguichet.accounts.models import Account, OneTimeCode
@@ -191,3 +191,12 @@ def test_app_login_gives_a_token(insured, person):
         "/api/v1/account/login", {"nir": person.nir, "password": "nope-nope"}, content_type="application/json"
     )
     assert response.status_code == 422 and response.json()["error"]["fields"]["password"]
+
+
+def test_pages_and_messages_are_in_french(person, settings):
+    settings.LANGUAGE_CODE = "fr"
+    with translation.override("fr"):
+        page = Client(HTTP_ACCEPT_LANGUAGE="fr").post("/compte/connexion/", {"nir": person.nir, "password": "x"})
+    body = page.content.decode()
+    assert "Me connecter à mon compte" in body
+    assert "numéro de sécurité sociale ou mot de passe erroné" in body

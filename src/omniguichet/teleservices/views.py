@@ -11,6 +11,7 @@ from django.contrib.auth import login, logout
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from omniguichet.accounts import services as accounts
@@ -247,11 +248,23 @@ def kiosk_login(request: HttpRequest) -> HttpResponse:
         except ServiceError as exc:
             context.update(errors=exc.fields, message=exc.message, step=data.get("step", "password"))
     if context["step"] == "code":
-        context["fields"] = [field("code", "Code", errors=context["errors"], autocomplete="one-time-code")]
+        context["fields"] = [
+            field(
+                "code",
+                gettext_lazy("Code received by SMS (6 digits)"),
+                errors=context["errors"],
+                autocomplete="one-time-code",
+            )
+        ]
     else:
         context["fields"] = [
-            field("nir", "NIR", value=data.get("nir", ""), errors=context["errors"]),
-            field("password", "Mot de passe", kind="password", errors=context["errors"]),
+            field(
+                "nir",
+                gettext_lazy("Social security number (13 digits + key)"),
+                value=data.get("nir", ""),
+                errors=context["errors"],
+            ),
+            field("password", gettext_lazy("Password"), kind="password", errors=context["errors"]),
         ]
     return render(request, "teleservices/kiosk_login.html", context, status=422 if context["errors"] else 200)
 
