@@ -196,7 +196,9 @@ def test_app_login_gives_a_token(insured, person):
 def test_pages_and_messages_are_in_french(person, settings):
     settings.LANGUAGE_CODE = "fr"
     with translation.override("fr"):
-        page = Client(HTTP_ACCEPT_LANGUAGE="fr").post("/compte/connexion/", {"nir": person.nir, "password": "x"})
+        page = Client(HTTP_ACCEPT_LANGUAGE="fr").post(
+            "/compte/connexion/", {"nir": person.nir, "password": "x"}
+        )
     body = page.content.decode()
     assert "Me connecter à mon compte" in body
     assert "numéro de sécurité sociale ou mot de passe erroné" in body

@@ -15,7 +15,16 @@ class AccountAdmin(admin.ModelAdmin):
 
 @admin.register(OneTimeCode)
 class OneTimeCodeAdmin(admin.ModelAdmin):
-    list_display = ["person", "purpose", "delivery", "target", "created_at", "expires_at", "used_at", "attempts"]
+    list_display = [
+        "person",
+        "purpose",
+        "delivery",
+        "target",
+        "created_at",
+        "expires_at",
+        "used_at",
+        "attempts",
+    ]
     list_filter = ["purpose", "delivery"]
     raw_id_fields = ["person"]
     list_select_related = ["person"]
