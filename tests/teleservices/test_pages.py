@@ -73,6 +73,9 @@ def test_agent_console_on_behalf(person, caisse_paris, caisse_ain):
     agent = make_user("agent-751", caisse=caisse_paris)
     client = Client()
     client.force_login(agent)
+    # From the customer record only: its opening (with a purpose) is the audit entry.
+    assert client.get(f"/agent/persons/{person.pk}/services/")["Location"] == f"/agent/persons/{person.pk}/"
+    assert client.get(f"/agent/persons/{person.pk}/").status_code == 200
     listing = client.get(f"/agent/persons/{person.pk}/services/")
     assert listing.status_code == 200 and "changement_adresse" in listing.content.decode()
     response = client.post(

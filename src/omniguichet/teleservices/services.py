@@ -465,6 +465,17 @@ def get_request(*, actor: Actor, request_id: int) -> TeleserviceRequest:
     return request
 
 
+def record_opened_recently(*, actor: Actor, person: Person) -> bool:
+    """In the console, an agent acts for a person from their customer record: the opening of the record (with its
+    purpose) is the audit entry of what follows, as for the timeline's further pages."""
+    from omniguichet.crm.models import RecordAccess
+    from omniguichet.crm.services import CONSULTATION_WINDOW
+
+    return RecordAccess.objects.filter(
+        person=person, user=actor.user, accessed_at__gte=timezone.now() - CONSULTATION_WINDOW
+    ).exists()
+
+
 def recent_requests(*, actor: Actor, person: Person, limit: int = 10) -> list[TeleserviceRequest]:
     return list(TeleserviceRequest.objects.filter(person=person).order_by("-created_at")[:limit])
 

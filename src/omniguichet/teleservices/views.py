@@ -102,6 +102,8 @@ def _service_page(
     if surface.name == "agent":
         context["agent_channels"] = [(c.value, c.label) for c in AGENT_CHANNELS]
         context["person"] = get_person(actor=actor, person_id=person_id or 0)
+        if not services.record_opened_recently(actor=actor, person=context["person"]):
+            return redirect("crm:record", person_id)
     if request.method == "POST":
         if surface.name == "agent":
             channel = request.POST.get("channel", "")
@@ -317,6 +319,8 @@ def agent_services(request: HttpRequest, actor: Actor, person_id: int) -> HttpRe
         person = get_person(actor=actor, person_id=person_id)
     except NotFound:
         raise Http404 from None
+    if not services.record_opened_recently(actor=actor, person=person):
+        return redirect("crm:record", person_id)
     context = {
         "person": person,
         "nir_masked": mask_nir(person.nir),
