@@ -188,3 +188,11 @@ def test_insured_reads_only_their_requests(app, make_person, person):
     )
     assert app.get(f"/api/v1/teleservices/requests/{other_req.pk}").status_code == 404
     assert app.get(f"/api/v1/teleservices/requests/{other_req.pk}/document").status_code == 404
+
+
+def test_a_suspended_account_cannot_use_services(app, person):
+    from omniguichet.accounts.models import Account
+
+    Account.objects.filter(person=person).update(status="suspended")
+    response = use(app, "attestation_droits")
+    assert response.status_code == 403 and response.json()["error"]["code"] == "account"

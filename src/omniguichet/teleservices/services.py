@@ -27,6 +27,7 @@ from stdnum import iban as stdnum_iban
 from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength, ValidationError
 
 from omniguichet.accounts import services as accounts
+from omniguichet.accounts.models import AccountStatus
 from omniguichet.core.actors import Actor, ActorKind, Channel, scope_to_caisse
 from omniguichet.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from omniguichet.core.text import check_text
@@ -298,7 +299,12 @@ def _person_for(*, actor: Actor, channel: str, person_id: Any) -> Person:
             raise Forbidden(_("an insured person acts only for themself"), fields={"person_id": _("not you")})
         if channel not in (Channel.WEB, Channel.APP, Channel.KIOSK):
             raise Forbidden(_("insured persons use the web account, the app or a kiosk"))
-        return Person.objects.select_related("caisse").get(pk=actor.person_id)
+        person = Person.objects.select_related("caisse", "account").get(pk=actor.person_id)
+        if person.account.status != AccountStatus.ACTIVE:
+            raise Forbidden(
+                _("this online account is %(s)s") % {"s": person.account.get_status_display()}, code="account"
+            )
+        return person
     if actor.kind == ActorKind.AGENT:
         if channel not in AGENT_CHANNELS:
             raise InvalidInput.from_fields(
