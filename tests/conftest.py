@@ -28,7 +28,9 @@ def _reference_data_for_transactional_tests(request):
     """Tests in committed transactions (live servers, concurrency) end with a flush that also empties the caisses
     and motives loaded by migrations: load them again (idempotent) for the next such test."""
     marker = request.node.get_closest_marker("django_db")
-    transactional = marker is not None and (marker.kwargs.get("transaction") or (marker.args and marker.args[0]))
+    transactional = marker is not None and (
+        marker.kwargs.get("transaction") or (marker.args and marker.args[0])
+    )
     if transactional or {"live_server", "transactional_db"} & set(request.fixturenames):
         from omniguichet.crm.services import load_motives
         from omniguichet.referential.services import load_caisses
