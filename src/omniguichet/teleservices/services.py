@@ -314,10 +314,10 @@ def _person_for(*, actor: Actor, channel: str, person_id: Any) -> Person:
             raise InvalidInput.from_fields(
                 {"person_id": _("an agent acts on behalf of a person: give person_id")}
             )
-        person = scope_to_caisse(Person.objects.select_related("caisse"), actor).filter(pk=person_id).first()
-        if person is None:
+        found = scope_to_caisse(Person.objects.select_related("caisse"), actor).filter(pk=person_id).first()
+        if found is None:
             raise NotFound(_("no such person"))
-        return person
+        return found
     raise Forbidden(_("online services are used by insured persons or by agents on their behalf"))
 
 
