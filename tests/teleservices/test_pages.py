@@ -4,6 +4,7 @@ import pytest
 from django.test import Client
 
 from omniguichet.crm.models import Contact
+from omniguichet.teleservices import services
 from omniguichet.teleservices.models import TeleserviceRequest
 from tests.accounts.conftest import PASSWORD
 from tests.conftest import make_user
@@ -102,3 +103,24 @@ def test_agent_console_on_behalf(person, caisse_paris, caisse_ain):
 
 def test_insured_login_cannot_use_the_agent_console(web, person):
     assert web.get(f"/agent/persons/{person.pk}/services/").status_code == 403
+
+
+@pytest.mark.parametrize("code", sorted(services.CATALOGUE))
+def test_every_service_form_renders_on_every_surface(code, web, person, insured, caisse_paris, history):
+    service = services.CATALOGUE[code]
+    page = web.get(f"/compte/services/{code}/")
+    assert page.status_code in (200, 403)
+    body = page.content.decode()
+    assert str(service.title) in body
+    if page.status_code == 200:
+        for f in service.fields:
+            if f.name not in ("challenge", "code"):
+                assert f'name="{f.name}"' in body
+    kiosk = Client()
+    kiosk.post("/borne/connexion/", {"nir": person.nir, "password": PASSWORD})
+    expected = 200 if "kiosk" in service.channels else 403
+    assert kiosk.get(f"/borne/services/{code}/").status_code == expected
+    agent = Client()
+    agent.force_login(make_user("agent-751", caisse=caisse_paris))
+    agent.get(f"/agent/persons/{person.pk}/")
+    assert agent.get(f"/agent/persons/{person.pk}/services/{code}/").status_code == 200

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from omniguichet.accounts import services
 from omniguichet.accounts.models import CodeDelivery
 from omniguichet.core.actors import Actor, Channel, insured_actor
-from omniguichet.core.errors import Forbidden, ServiceError
+from omniguichet.core.errors import Forbidden, InvalidInput, ServiceError
 from omniguichet.referential.models import ConsentPurpose, PreferredChannel
 
 BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -80,9 +80,10 @@ def _open_session(request: HttpRequest, user) -> None:
     request.session.set_expiry(settings.ACCOUNT_SESSION_SECONDS)
 
 
-def _error_context(exc: ServiceError) -> dict[str, Any]:
-    # A message without a field goes on top of the form; field messages go under their inputs.
-    return {"errors": exc.fields, "message": exc.message}
+def error_context(exc: ServiceError) -> dict[str, Any]:
+    """Field messages go under their inputs; the message of a refusal (locked, conflict...) goes on top. The
+    message of invalid input only repeats the fields, so the form says how many need correcting instead."""
+    return {"errors": exc.fields, "message": "" if isinstance(exc, InvalidInput) else exc.message}
 
 
 @require_http_methods(["GET", "POST"])
@@ -100,7 +101,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
                 nir=data.get("nir", ""), password=data.get("password", ""), channel=Channel.WEB
             )
         except ServiceError as exc:
-            context.update(_error_context(exc))
+            context.update(error_context(exc))
         else:
             if result.second_factor is not None:
                 request.session["og_second_factor"] = result.second_factor.challenge
@@ -170,7 +171,7 @@ def second_factor_view(request: HttpRequest) -> HttpResponse:
                 challenge=challenge, code=request.POST.get("code", ""), channel=Channel.WEB
             )
         except ServiceError as exc:
-            context.update(_error_context(exc))
+            context.update(error_context(exc))
         else:
             target = request.session.get("og_next") or reverse("accounts:home")
             _open_session(request, user)
@@ -216,7 +217,7 @@ def activation_view(request: HttpRequest) -> HttpResponse:
                 channel=Channel.WEB,
             )
         except ServiceError as exc:
-            context.update(_error_context(exc))
+            context.update(error_context(exc))
         else:
             request.session["og_activation"] = otc.challenge
             request.session["og_activation_delivery"] = otc.delivery
@@ -285,7 +286,7 @@ def activation_code_view(request: HttpRequest) -> HttpResponse:
                 channel=Channel.WEB,
             )
         except ServiceError as exc:
-            context.update(_error_context(exc))
+            context.update(error_context(exc))
         else:
             request.session.pop("og_activation", None)
             _open_session(request, user)
@@ -311,7 +312,7 @@ def reset_view(request: HttpRequest) -> HttpResponse:
                 nir=data.get("nir", ""), birth_date=data.get("birth_date", ""), channel=Channel.WEB
             )
         except ServiceError as exc:
-            context.update(_error_context(exc))
+            context.update(error_context(exc))
         else:
             request.session["og_reset"] = otc.challenge
             return redirect("accounts:reset_code")
@@ -350,7 +351,7 @@ def reset_code_view(request: HttpRequest) -> HttpResponse:
                 channel=Channel.WEB,
             )
         except ServiceError as exc:
-            context.update(_error_context(exc))
+            context.update(error_context(exc))
         else:
             request.session.pop("og_reset", None)
             return render(request, "accounts/reset_done.html")
@@ -399,7 +400,7 @@ def preferences_view(request: HttpRequest, actor: Actor) -> HttpResponse:
             )
             context["saved"] = True
         except ServiceError as exc:
-            context.update(_error_context(exc))
+            context.update(error_context(exc))
     prefs = services.get_preferences(actor=actor)
     p = prefs.preference
     errors = context["errors"]

@@ -21,6 +21,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_date
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from stdnum import iban as stdnum_iban
@@ -800,7 +801,7 @@ def handle_releve(s: Submission) -> ServiceResult:
     ]
     return ServiceResult(
         RequestStatus.DONE,
-        _("%(n)d reimbursements, %(t)s EUR in all.") % {"n": len(rows), "t": f"{total:.2f}"},
+        _("%(n)d reimbursements, %(t)s EUR in all.") % {"n": len(rows), "t": number_format(total, 2)},
         {
             "count": len(rows),
             "total": f"{total:.2f}",

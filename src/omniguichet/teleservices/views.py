@@ -3,7 +3,9 @@ the agent console (/agent/persons/<id>/services/), and the public check of an at
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -15,7 +17,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from omniguichet.accounts import services as accounts
-from omniguichet.accounts.views import BACKEND, field, insured_required
+from omniguichet.accounts.views import BACKEND, error_context, field, insured_required
 from omniguichet.core.actors import Actor, Channel, insured_actor
 from omniguichet.core.errors import Forbidden, NotFound, ServiceError
 from omniguichet.crm.views import agent_required
@@ -121,7 +123,7 @@ def _service_page(
         except NotFound:
             raise Http404 from None
         except ServiceError as exc:
-            context.update(errors=exc.fields, message=exc.message)
+            context.update(error_context(exc))
         else:
             return redirect(surface.request_url(used.request.pk))
     else:
@@ -135,6 +137,16 @@ def _service_page(
     context["idempotency_key"] = request.POST.get("idempotency_key") or secrets.token_urlsafe(24)
     status = 403 if context["refused"] else 422 if context["errors"] or context["message"] else 200
     return render(request, "teleservices/form.html", context, status=status)
+
+
+def _display_line(line: dict[str, Any]) -> dict[str, Any]:
+    """A statement line for display: real dates and amounts, so that templates format them for the language."""
+    return {
+        **line,
+        "care_date": dt.date.fromisoformat(line["care_date"]),
+        "paid_on": dt.date.fromisoformat(line["paid_on"]),
+        "reimbursed": Decimal(line["reimbursed"]),
+    }
 
 
 def _request_page(request: HttpRequest, actor: Actor, surface: Surface, request_id: int) -> HttpResponse:
@@ -248,7 +260,7 @@ def kiosk_login(request: HttpRequest) -> HttpResponse:
             request.session["og_kiosk_challenge"] = result.second_factor.challenge
             context["step"] = "code"
         except ServiceError as exc:
-            context.update(errors=exc.fields, message=exc.message, step=data.get("step", "password"))
+            context.update(error_context(exc), step=data.get("step", "password"))
     if context["step"] == "code":
         context["fields"] = [
             field(
