@@ -124,3 +124,11 @@ def test_every_service_form_renders_on_every_surface(code, web, person, insured,
     agent.force_login(make_user("agent-751", caisse=caisse_paris))
     agent.get(f"/agent/persons/{person.pk}/")
     assert agent.get(f"/agent/persons/{person.pk}/services/{code}/").status_code == 200
+
+
+def test_statement_page_shows_dates_and_amounts(web, history, settings):
+    response = web.post("/compte/services/releve_remboursements/", {"idempotency_key": "s-1"})
+    body = web.get(response["Location"]).content.decode()
+    first = TeleserviceRequest.objects.get().result["lines"][0]
+    y, m, d = first["care_date"].split("-")
+    assert f"<td>{d}/{m}/{y}</td>" in body and f"{first['reimbursed']} €" in body

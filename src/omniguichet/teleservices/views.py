@@ -165,7 +165,7 @@ def _request_page(request: HttpRequest, actor: Actor, surface: Surface, request_
         "base": surface.base,
         "message": req.result.get("message", ""),
         "documents": [(fmt.upper(), surface.document_url(req.pk, fmt)) for fmt in formats],
-        "lines": req.result.get("lines") or [],
+        "lines": [_display_line(line) for line in req.result.get("lines") or []],
         "new_key": secrets.token_urlsafe(24),
         "form_url": surface.form_url(req.service),
         "home_url": surface.home_url(),
