@@ -337,7 +337,10 @@ def agent_services(request: HttpRequest, actor: Actor, person_id: int) -> HttpRe
         "person": person,
         "nir_masked": mask_nir(person.nir),
         "services": services.offered_services(actor=actor, channel=Channel.PHONE, person=person),
-        "requests": services.recent_requests(actor=actor, person=person),
+        "requests": [
+            (r, services.CATALOGUE[r.service].title if r.service in services.CATALOGUE else r.service)
+            for r in services.recent_requests(actor=actor, person=person)
+        ],
     }
     return render(request, "teleservices/agent_services.html", context)
 
@@ -368,7 +371,14 @@ def agent_document(request: HttpRequest, actor: Actor, request_id: int) -> HttpR
 def verify(request: HttpRequest, code: str = "") -> HttpResponse:
     code = code or request.GET.get("code", "")
     attestation = services.verify_attestation(code=code) if code else None
-    context = {"code": code, "attestation": attestation, "checked": bool(code)}
+    content = attestation.content if attestation else {}
+    context = {
+        "code": code,
+        "attestation": attestation,
+        "checked": bool(code),
+        "rights_from": dt.date.fromisoformat(content["rights_from"]) if content.get("rights_from") else None,
+        "rights_to": dt.date.fromisoformat(content["rights_to"]) if content.get("rights_to") else None,
+    }
     return render(
         request, "teleservices/verify.html", context, status=404 if code and not attestation else 200
     )
