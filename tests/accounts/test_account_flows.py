@@ -202,3 +202,19 @@ def test_pages_and_messages_are_in_french(person, settings):
     body = page.content.decode()
     assert "Me connecter à mon compte" in body
     assert "numéro de sécurité sociale ou mot de passe erroné" in body
+
+
+def test_the_person_sees_who_opened_their_record(
+    insured, person, caisse_paris, django_assert_max_num_queries
+):
+    from tests.conftest import make_user
+
+    agent = Client()
+    agent.force_login(make_user("agent-751", caisse=caisse_paris))
+    agent.get(f"/agent/persons/{person.pk}/?purpose=Visit at the reception desk")
+    client = Client()
+    client.post("/compte/connexion/", {"nir": person.nir, "password": PASSWORD})
+    with django_assert_max_num_queries(8):
+        page = client.get("/compte/acces-a-mon-dossier/")
+    body = page.content.decode()
+    assert "agent-751" in body and "Visit at the reception desk" in body

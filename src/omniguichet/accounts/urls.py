@@ -13,6 +13,7 @@ urlpatterns = [
     path("mot-de-passe/", views.reset_view, name="reset"),
     path("mot-de-passe/code/", views.reset_code_view, name="reset_code"),
     path("preferences/", views.preferences_view, name="preferences"),
+    path("acces-a-mon-dossier/", views.accesses_view, name="accesses"),
     path("franceconnect/confirmer/", views.franceconnect_confirm, name="franceconnect_confirm"),
     # authenticate/ (start: state, nonce, PKCE) and callback/ of mozilla-django-oidc.
     path("franceconnect/", include("mozilla_django_oidc.urls")),

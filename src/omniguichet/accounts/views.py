@@ -460,3 +460,12 @@ def preferences_view(request: HttpRequest, actor: Actor) -> HttpResponse:
         ),
     ]
     return render(request, "accounts/preferences.html", context, status=422 if errors else 200)
+
+
+@require_http_methods(["GET"])
+@insured_required
+def accesses_view(request: HttpRequest, actor: Actor) -> HttpResponse:
+    """Who opened my customer record, when and why (the audit trail the design promises the person)."""
+    from omniguichet.crm.services import my_record_accesses
+
+    return render(request, "accounts/accesses.html", {"accesses": my_record_accesses(actor=actor)})
