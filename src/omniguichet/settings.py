@@ -165,7 +165,7 @@ KIOSK_IDLE_SECONDS = int(os.environ.get("KIOSK_IDLE_SECONDS", "90"))
 
 # FranceConnect-style login (accounts app, mozilla-django-oidc). Empty endpoints hide the button.
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
+    "omniguichet.accounts.backends.PasswordBackend",
     "omniguichet.accounts.backends.FranceConnectBackend",
 ]
 OIDC_RP_CLIENT_ID = os.environ.get("OIDC_RP_CLIENT_ID", "")

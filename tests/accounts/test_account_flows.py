@@ -218,3 +218,20 @@ def test_the_person_sees_who_opened_their_record(
         page = client.get("/compte/acces-a-mon-dossier/")
     body = page.content.decode()
     assert "agent-751" in body and "Visit at the reception desk" in body
+
+
+def test_an_insured_login_cannot_use_other_login_forms(insured, person):
+    """No lockout nor second factor to skip: the agent console and the admin refuse an account's login."""
+    Account.objects.filter(person=person).update(second_factor=True)
+    client = Client()
+    response = client.post("/agent/login/", {"username": person.nir, "password": PASSWORD})
+    assert response.status_code == 200 and not response.wsgi_request.user.is_authenticated
+    assert client.get("/compte/").status_code == 302
+    response = client.post("/admin/login/", {"username": person.nir, "password": PASSWORD})
+    assert not response.wsgi_request.user.is_authenticated
+
+
+def test_a_suspended_account_is_not_reactivated(person):
+    Account.objects.create(person=person, opened_at=timezone.now(), status="suspended")
+    with pytest.raises(Exception, match="suspended: contact your caisse"):
+        services.start_activation(nir=person.nir, birth_date="03/12/1984", delivery="sms", channel="web")

@@ -5,11 +5,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.backends import ModelBackend
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 
 from omniguichet.accounts import services
 
 PENDING_SESSION_KEY = "og_oidc_pending"
+
+
+class PasswordBackend(ModelBackend):
+    """Django's username/password check (agent console, admin) for staff logins only. An insured person's login
+    authenticates through the account (`accounts.services.authenticate`: lockout, second factor), never here,
+    so that no other login form can be used to guess their password or to skip their second factor."""
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        user = super().authenticate(request, username=username, password=password, **kwargs)
+        if user is not None and hasattr(user, "account"):
+            return None
+        return user
 
 
 class FranceConnectBackend(OIDCAuthenticationBackend):

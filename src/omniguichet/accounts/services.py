@@ -222,6 +222,11 @@ def start_activation(*, nir: Any, birth_date: Any, delivery: Any, channel: str) 
         raise InvalidInput.from_fields(person_fields)
     person = _identified_person(nir, birth_date)
     account = Account.objects.filter(person=person).first()
+    if account is not None and account.status != AccountStatus.ACTIVE:
+        raise Forbidden(
+            _("this online account is %(s)s: contact your caisse") % {"s": account.get_status_display()},
+            code="account",
+        )
     if account is not None and account.user_id is not None:
         raise Conflict(
             _("an online account is already active for this person; log in or reset your password"),
@@ -260,6 +265,10 @@ def complete_activation(*, challenge: Any, code: Any, password: Any, password2: 
         )
         if account.user_id is not None:
             raise Conflict(_("an online account is already active for this person"))
+        if account.status != AccountStatus.ACTIVE:
+            raise Forbidden(
+                _("this online account is %(s)s: contact your caisse") % {"s": account.get_status_display()}
+            )
         try:
             with transaction.atomic():
                 user = User.objects.create_user(
@@ -271,10 +280,9 @@ def complete_activation(*, challenge: Any, code: Any, password: Any, password2: 
         except IntegrityError:
             raise Conflict(_("an online account is already active for this person")) from None
         account.user = user
-        account.status = AccountStatus.ACTIVE
         account.failed_logins = 0
         account.locked_until = None
-        account.save(update_fields=["user", "status", "failed_logins", "locked_until"])
+        account.save(update_fields=["user", "failed_logins", "locked_until"])
     return user
 
 

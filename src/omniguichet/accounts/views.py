@@ -21,7 +21,7 @@ from omniguichet.core.actors import Actor, Channel, insured_actor
 from omniguichet.core.errors import Forbidden, InvalidInput, ServiceError
 from omniguichet.referential.models import ConsentPurpose, PreferredChannel
 
-BACKEND = "django.contrib.auth.backends.ModelBackend"
+BACKEND = "omniguichet.accounts.backends.PasswordBackend"
 
 
 def field(
