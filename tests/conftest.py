@@ -34,10 +34,12 @@ def _reference_data_for_transactional_tests(request):
     if transactional or {"live_server", "transactional_db"} & set(request.fixturenames):
         from omniguichet.crm.services import load_motives
         from omniguichet.referential.services import load_caisses
+        from omniguichet.teleservices.services import load_motives as load_teleservice_motives
 
         request.getfixturevalue("transactional_db")
         load_caisses()
         load_motives()
+        load_teleservice_motives()
 
 
 @pytest.fixture

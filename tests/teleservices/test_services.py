@@ -192,3 +192,10 @@ def test_rattachement_enfant(app, person):
         },
     )
     assert "16 or more" in too_old.json()["error"]["fields"]["birth_date"]
+
+
+def test_services_without_a_crm_motive_bring_their_own(app, person):
+    from omniguichet.crm.models import Contact
+
+    use(app, "changement_contact", {"kind": "email", "value": "nouveau@example.org"})
+    assert Contact.objects.get().motive.label == "Changement d'e-mail ou de téléphone"

@@ -956,6 +956,24 @@ def handle_rattachement_enfant(s: Submission) -> ServiceResult:
     )
 
 
+# --- motives of the services that the crm taxonomy does not have ----------------------------------------------
+MOTIVES = {
+    "changement_contact": "Changement d'e-mail ou de téléphone",
+    "rattachement_enfant": "Rattachement d'un enfant",
+}
+
+
+def load_motives(motive_model: Any = None) -> int:
+    """Add the motives above to the crm taxonomy when missing (the data migration passes its historical model)."""
+    if motive_model is None:
+        from omniguichet.crm.models import Motive as motive_model
+    existing = set(motive_model.objects.filter(code__in=MOTIVES).values_list("code", flat=True))
+    motive_model.objects.bulk_create(
+        [motive_model(code=code, label=label) for code, label in MOTIVES.items() if code not in existing]
+    )
+    return len(MOTIVES)
+
+
 # --- the catalogue ------------------------------------------------------------------------------------------
 _DATE_FROM = InputField(
     "date_from", gettext_lazy("From"), kind="date", required=False, hint=gettext_lazy("DD/MM/YYYY")
@@ -1119,7 +1137,7 @@ register(
         description=gettext_lazy("A new e-mail address or mobile number, confirmed by a code sent to it."),
         audience=_INSURED,
         channels=frozenset({OFFER_WEB, OFFER_APP, OFFER_AGENT}),
-        motive="autre",
+        motive="changement_contact",
         self_service=True,
         fields=(
             InputField(
@@ -1145,7 +1163,7 @@ register(
         description=gettext_lazy("Cover your child (under 16) on your insurance."),
         audience=_INSURED,
         channels=frozenset({OFFER_WEB, OFFER_APP, OFFER_AGENT}),
-        motive="autre",
+        motive="rattachement_enfant",
         self_service=True,
         fields=(
             InputField("nir", gettext_lazy("Child's social security number"), kind="nir", max_length=21),
