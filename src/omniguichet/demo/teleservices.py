@@ -70,11 +70,13 @@ def seed_online_services(*, seed: int = 42, per_person: int = 8) -> str:
     rng = random.Random(seed)
     today = timezone.localdate()
     reimbursements = sick_pay = 0
-    holders = Person.objects.filter(account__isnull=False).values_list("pk", "status")
+    # Account holders without reimbursements yet: a second run (seed --append) only adds to the new persons.
+    holders = Person.objects.filter(account__isnull=False, reimbursements__isnull=True).values_list(
+        "pk", "status"
+    )
     with transaction.atomic():
-        if Reimbursement.objects.exists():
-            return "Online services: demo data already present."
-        demo = _ensure_demo_logins(rng)
+        has_logins = Account.objects.filter(user__isnull=False).exists()
+        demo = [] if has_logins else _ensure_demo_logins(rng)
         demo_ids = {p.pk for p in demo}
         rows: list[Reimbursement] = []
         ij_rows: list[SickPayPayment] = []
@@ -120,8 +122,8 @@ def seed_online_services(*, seed: int = 42, per_person: int = 8) -> str:
         SickPayPayment.objects.bulk_create(ij_rows, batch_size=1000)
         reimbursements += len(rows)
         sick_pay = len(ij_rows)
-    logins = ", ".join(p.nir for p in demo)
-    return (
-        f"Online services: {reimbursements:,} reimbursements, {sick_pay:,} sick-pay payments. "
-        f"Demo insured logins (NIR / {DEMO_INSURED_PASSWORD}) at /compte/connexion/: {logins or 'none'}."
-    )
+    summary = f"Online services: {reimbursements:,} reimbursements, {sick_pay:,} sick-pay payments."
+    if demo:
+        logins = ", ".join(p.nir for p in demo)
+        summary += f" Demo insured logins (NIR / {DEMO_INSURED_PASSWORD}) at /compte/connexion/: {logins}."
+    return summary
