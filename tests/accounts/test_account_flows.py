@@ -235,3 +235,19 @@ def test_a_suspended_account_is_not_reactivated(person):
     Account.objects.create(person=person, opened_at=timezone.now(), status="suspended")
     with pytest.raises(Exception, match="suspended: contact your caisse"):
         services.start_activation(nir=person.nir, birth_date="03/12/1984", delivery="sms", channel="web")
+
+
+def test_inbox_shows_the_answers_to_the_requests(insured, person, django_assert_max_num_queries):
+    from tests.crm.conftest import client_for
+
+    client_for(insured).post(
+        "/api/v1/teleservices/changement_adresse",
+        {"data": {"address_line": "8 avenue Foch", "postcode": "75016", "city": "Paris"}},
+        content_type="application/json",
+    )
+    client = Client()
+    client.post("/compte/connexion/", {"nir": person.nir, "password": PASSWORD})
+    with django_assert_max_num_queries(8):
+        page = client.get("/compte/messages/")
+    body = page.content.decode()
+    assert "Change of address" in body and "Your address is now 8 avenue Foch, 75016 Paris." in body

@@ -631,3 +631,33 @@ def link_external_identity(*, provider: str, claims: dict[str, Any], person: Per
             raise Conflict(_("this identity is already linked to another account")) from None
     assert account.user is not None
     return account.user
+
+
+# --- the inbox ------------------------------------------------------------------------------------------------
+@dataclass
+class InboxItem:
+    """One message of the account's inbox, already in plain words."""
+
+    ref: str
+    subject: str
+    body: str
+    when: dt.datetime
+    url: str = ""
+
+
+# Apps that have something to tell the person register a provider: provider(person) -> list[InboxItem], exactly
+# one query, newest first. The online services register theirs; the outbound message ledger (outreach, issue 5)
+# is to register the messages it delivers to the account.
+_INBOX_PROVIDERS: list = []
+
+
+def register_inbox_provider(provider) -> None:
+    if provider not in _INBOX_PROVIDERS:
+        _INBOX_PROVIDERS.append(provider)
+
+
+def inbox(*, actor: Actor, limit: int = 50) -> list[InboxItem]:
+    """The person's inbox: the items of every provider, newest first."""
+    person = account_of(actor=actor).person
+    items = [item for provider in _INBOX_PROVIDERS for item in provider(person)]
+    return sorted(items, key=lambda item: item.when, reverse=True)[:limit]

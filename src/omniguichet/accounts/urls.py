@@ -14,6 +14,7 @@ urlpatterns = [
     path("mot-de-passe/code/", views.reset_code_view, name="reset_code"),
     path("preferences/", views.preferences_view, name="preferences"),
     path("acces-a-mon-dossier/", views.accesses_view, name="accesses"),
+    path("messages/", views.inbox_view, name="inbox"),
     path("franceconnect/confirmer/", views.franceconnect_confirm, name="franceconnect_confirm"),
     # authenticate/ (start: state, nonce, PKCE) and callback/ of mozilla-django-oidc.
     path("franceconnect/", include("mozilla_django_oidc.urls")),

@@ -469,3 +469,9 @@ def accesses_view(request: HttpRequest, actor: Actor) -> HttpResponse:
     from omniguichet.crm.services import my_record_accesses
 
     return render(request, "accounts/accesses.html", {"accesses": my_record_accesses(actor=actor)})
+
+
+@require_http_methods(["GET"])
+@insured_required
+def inbox_view(request: HttpRequest, actor: Actor) -> HttpResponse:
+    return render(request, "accounts/inbox.html", {"items": services.inbox(actor=actor)})

@@ -483,6 +483,23 @@ def record_opened_recently(*, actor: Actor, person: Person) -> bool:
     ).exists()
 
 
+def inbox_items(person: Person) -> list[accounts.InboxItem]:
+    """The answers to the person's requests, for their account's inbox (one query)."""
+    from django.urls import reverse
+
+    requests = TeleserviceRequest.objects.filter(person=person).order_by("-created_at")[:30]
+    return [
+        accounts.InboxItem(
+            ref=f"teleservice-{r.pk}",
+            subject=str(CATALOGUE[r.service].title) if r.service in CATALOGUE else r.service,
+            body=str(r.result.get("message", "")),
+            when=r.created_at,
+            url=reverse("teleservices:web_request", args=[r.pk]),
+        )
+        for r in requests
+    ]
+
+
 def recent_requests(*, actor: Actor, person: Person, limit: int = 10) -> list[TeleserviceRequest]:
     return list(TeleserviceRequest.objects.filter(person=person).order_by("-created_at")[:limit])
 
