@@ -80,3 +80,7 @@ bench-crm: setup
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+
+.PHONY: bench-attestation
+bench-attestation: setup  ## the attestation PDF (p50 target 20 ms) and its request end to end
+	$(BIN)/python -m bench.attestation
