@@ -89,4 +89,8 @@ clean:
 # Cases and outbound messages (issue #5): ingestion with rules and ledger writes, dispatch to the file sink.
 bench-outreach: setup
 	$(BIN)/python -m bench.outreach
-	pg_virtualenv sh -c 'DATABASE_URL="postgres://$$PGUSER:$$PGPASSWORD@$$PGHOST:$${PGPORT:-5432}/$$PGDATABASE" $(BIN)/python -m bench.outreach'
+	pg_virtualenv -t $(PG_BENCH_OPTIONS) sh -c 'DATABASE_URL="postgres://$$PGUSER:$$PGPASSWORD@$$PGHOST:$${PGPORT:-5432}/$$PGDATABASE" $(BIN)/python -m bench.outreach'
+
+.PHONY: bench-attestation
+bench-attestation: setup  ## the attestation PDF (p50 target 20 ms) and its request end to end
+	$(BIN)/python -m bench.attestation

@@ -56,12 +56,14 @@ INSTALLED_APPS = [
     "dsfr",
     "django_tasks",
     "django_tasks_db",
+    "oauth2_provider",
     "omniguichet.core",
     "omniguichet.referential",
     "omniguichet.accounts",
     "omniguichet.crm",
     "omniguichet.cases",
     "omniguichet.outreach",
+    "omniguichet.teleservices",
     "omniguichet.demo",
 ]
 
@@ -181,3 +183,25 @@ OUTREACH_SWEEP_SECONDS = float(os.environ.get("OUTREACH_SWEEP_SECONDS", "30"))
 OUTREACH_RETRY_BASE_SECONDS = int(os.environ.get("OUTREACH_RETRY_BASE_SECONDS", "60"))
 OUTREACH_MAX_ATTEMPTS = int(os.environ.get("OUTREACH_MAX_ATTEMPTS", "6"))
 OUTREACH_DISPATCH_BATCH = int(os.environ.get("OUTREACH_DISPATCH_BATCH", "1000"))
+# Online account (accounts app). One-time codes go to this JSON-lines file until the outreach ledger sends them.
+ACCOUNTS_CODE_SINK = Path(os.environ.get("ACCOUNTS_CODE_SINK", VAR_DIR / "outbox" / "one_time_codes.jsonl"))
+ACCOUNT_SESSION_SECONDS = int(os.environ.get("ACCOUNT_SESSION_SECONDS", "1800"))
+KIOSK_IDLE_SECONDS = int(os.environ.get("KIOSK_IDLE_SECONDS", "90"))
+
+# FranceConnect-style login (accounts app, mozilla-django-oidc). Empty endpoints hide the button.
+AUTHENTICATION_BACKENDS = [
+    "omniguichet.accounts.backends.PasswordBackend",
+    "omniguichet.accounts.backends.FranceConnectBackend",
+]
+OIDC_RP_CLIENT_ID = os.environ.get("OIDC_RP_CLIENT_ID", "")
+OIDC_RP_CLIENT_SECRET = os.environ.get("OIDC_RP_CLIENT_SECRET", "")
+OIDC_OP_AUTHORIZATION_ENDPOINT = os.environ.get("OIDC_OP_AUTHORIZATION_ENDPOINT", "")
+OIDC_OP_TOKEN_ENDPOINT = os.environ.get("OIDC_OP_TOKEN_ENDPOINT", "")
+OIDC_OP_USER_ENDPOINT = os.environ.get("OIDC_OP_USER_ENDPOINT", "")
+OIDC_OP_JWKS_ENDPOINT = os.environ.get("OIDC_OP_JWKS_ENDPOINT", "")
+OIDC_RP_SIGN_ALGO = os.environ.get("OIDC_RP_SIGN_ALGO", "RS256")
+OIDC_RP_SCOPES = "openid given_name family_name birthdate gender birthplace birthcountry email"
+OIDC_USE_NONCE = True
+OIDC_USE_PKCE = True
+OIDC_AUTHENTICATION_CALLBACK_URL = "accounts:oidc_authentication_callback"
+LOGIN_REDIRECT_URL_FAILURE = "/compte/franceconnect/confirmer/"

@@ -9,4 +9,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("agent/", include("omniguichet.crm.urls")),
     path("api/v1/", api.urls),
+    path("compte/", include("omniguichet.accounts.urls")),
+    path("", include("omniguichet.teleservices.urls")),
 ]

@@ -122,14 +122,18 @@ def me(request: HttpRequest) -> MeOut:
 
 def register_routers() -> None:
     from omniguichet.cases.api import router as cases_router
+    from omniguichet.accounts.api import router as accounts_router
     from omniguichet.crm.api import router as crm_router
     from omniguichet.outreach.api import router as outreach_router
     from omniguichet.referential.api import router as referential_router
+    from omniguichet.teleservices.api import router as teleservices_router
 
     api.add_router("/", referential_router)
     api.add_router("/", crm_router)
     api.add_router("/", cases_router)
     api.add_router("/", outreach_router)
+    api.add_router("/", accounts_router)
+    api.add_router("/", teleservices_router)
 
 
 register_routers()

@@ -18,6 +18,7 @@ from omniguichet.demo.services import (
     seed_contacts,
     seed_population,
 )
+from omniguichet.demo.teleservices import seed_online_services
 from omniguichet.referential.models import Person
 
 
@@ -60,6 +61,7 @@ class Command(BaseCommand):
         console = Console(file=self.stdout._out, stderr=False)  # type: ignore[arg-type]
         if persons:
             self._seed_persons(console, options)
+            self.stdout.write(seed_online_services(seed=options["seed"]))
         if contacts:
             self._seed_contacts(console, options)
 

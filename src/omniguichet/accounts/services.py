@@ -1,0 +1,663 @@
+"""The online account: activation, password login with lockout, second factor, password reset, preferences,
+and the one-time codes that prove a person holds a phone, an e-mail address or a postal address."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import secrets
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.dateparse import parse_date
+from django.utils.translation import gettext as _
+
+from omniguichet.accounts.models import Account, AccountStatus, CodeDelivery, CodePurpose, OneTimeCode
+from omniguichet.core.actors import Actor, ActorKind
+from omniguichet.core.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError, collect
+from omniguichet.core.text import check_text
+from omniguichet.referential import services as referential
+from omniguichet.referential import validators
+from omniguichet.referential.models import (
+    ChannelPreference,
+    ConsentPurpose,
+    ContactPoint,
+    ContactPointKind,
+    Person,
+    PreferredChannel,
+    User,
+)
+
+MAX_FAILED_LOGINS = 5
+LOCK_DURATION = dt.timedelta(minutes=15)
+CODE_LIFETIME = dt.timedelta(minutes=10)
+LETTER_CODE_LIFETIME = dt.timedelta(days=15)
+MAX_CODE_ATTEMPTS = 5
+# At most this many codes of one purpose per person and hour: a code cannot be used to flood a phone.
+MAX_CODES_PER_HOUR = 5
+
+
+class Locked(ServiceError):
+    status = 403
+    code = "locked"
+
+
+# --- sending one-time codes ----------------------------------------------------------------------------------
+# TO BE REWIRED: the outbound message ledger (outreach, issue 5) will carry these codes with an idempotency key
+# and real SMS / e-mail / letter providers. Until then every code goes through this ONE interface; the demo and
+# test implementation appends JSON lines to a file sink under the var dir, where tests read the codes back.
+class CodeSender(Protocol):
+    def send(self, *, person: Person, delivery: str, target: str, purpose: str, code: str) -> None: ...
+
+
+class FileSinkCodeSender:
+    """Demo/test sender: one JSON line per code in `settings.ACCOUNTS_CODE_SINK`."""
+
+    _lock = threading.Lock()
+
+    def send(self, *, person: Person, delivery: str, target: str, purpose: str, code: str) -> None:
+        path = Path(settings.ACCOUNTS_CODE_SINK)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        line = {
+            "at": timezone.now().isoformat(),
+            "person_id": person.pk,
+            "delivery": delivery,
+            "to": target,
+            "purpose": purpose,
+            "code": code,
+        }
+        with self._lock, path.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(line, ensure_ascii=False) + "\n")
+
+
+def code_sender() -> CodeSender:
+    return FileSinkCodeSender()
+
+
+def read_sent_codes(path: Path | str | None = None) -> list[dict[str, Any]]:
+    """The codes written to the file sink, oldest first (demo and tests)."""
+    sink = Path(path or settings.ACCOUNTS_CODE_SINK)
+    if not sink.exists():
+        return []
+    return [json.loads(line) for line in sink.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+# --- codes ---------------------------------------------------------------------------------------------------
+def _hash_code(challenge: str, code: str) -> str:
+    return hmac.new(settings.SECRET_KEY.encode(), f"{challenge}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def _postal_address(person: Person) -> str:
+    return f"{person.address_line}, {person.postcode} {person.city}".strip(", ")
+
+
+def issue_code(*, person: Person, purpose: str, delivery: str, target: str) -> OneTimeCode:
+    """Create a 6-digit code for the person and send it; only its hash is stored."""
+    now = timezone.now()
+    recent = OneTimeCode.objects.filter(
+        person=person, purpose=purpose, created_at__gte=now - dt.timedelta(hours=1)
+    ).count()
+    if recent >= MAX_CODES_PER_HOUR:
+        raise Forbidden(
+            _("too many codes were requested in the last hour; try again later"), code="too_many_codes"
+        )
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    challenge = secrets.token_urlsafe(24)
+    lifetime = LETTER_CODE_LIFETIME if delivery == CodeDelivery.LETTER else CODE_LIFETIME
+    otc = OneTimeCode.objects.create(
+        person=person,
+        purpose=purpose,
+        delivery=delivery,
+        challenge=challenge,
+        code_hash=_hash_code(challenge, code),
+        target=target,
+        created_at=now,
+        expires_at=now + lifetime,
+    )
+    code_sender().send(person=person, delivery=delivery, target=target, purpose=purpose, code=code)
+    return otc
+
+
+def check_code(*, challenge: str, code: str, purpose: str) -> OneTimeCode:
+    """The unused, unexpired code behind the challenge if `code` matches; each wrong try counts."""
+    fields: dict[str, str] = {}
+    if check_text(fields, "challenge", challenge, 64) is None or not challenge:
+        raise InvalidInput.from_fields({"challenge": _("unknown or expired request; ask for a new code")})
+    code = (code or "").strip().replace(" ", "") if isinstance(code, str) else ""
+    if not (len(code) == 6 and code.isdigit()):
+        raise InvalidInput.from_fields({"code": _("the code has 6 digits")})
+    otc = OneTimeCode.objects.select_related("person").filter(challenge=challenge, purpose=purpose).first()
+    now = timezone.now()
+    if otc is None or otc.used_at is not None or otc.expires_at <= now:
+        raise InvalidInput.from_fields({"challenge": _("unknown or expired request; ask for a new code")})
+    if otc.attempts >= MAX_CODE_ATTEMPTS:
+        raise InvalidInput.from_fields({"code": _("too many wrong codes; ask for a new code")})
+    if not hmac.compare_digest(otc.code_hash, _hash_code(challenge, code)):
+        OneTimeCode.objects.filter(pk=otc.pk).update(attempts=F("attempts") + 1)
+        left = MAX_CODE_ATTEMPTS - otc.attempts - 1
+        raise InvalidInput.from_fields({"code": _("wrong code (%(n)d attempts left)") % {"n": max(left, 0)}})
+    return otc
+
+
+def _consume(otc: OneTimeCode) -> None:
+    """Mark the code used; a concurrent confirmation of the same code loses."""
+    if not OneTimeCode.objects.filter(pk=otc.pk, used_at__isnull=True).update(used_at=timezone.now()):
+        raise InvalidInput.from_fields({"challenge": _("this code was already used")})
+
+
+# --- identity checks -------------------------------------------------------------------------------------------
+def _parse_birth_date(fields: dict[str, str], value: Any) -> dt.date | None:
+    if isinstance(value, dt.date):
+        return value
+    text = value.strip() if isinstance(value, str) else ""
+    parsed = None
+    try:
+        if "/" in text:
+            day, month, year = (int(p) for p in text.split("/"))
+            parsed = dt.date(year, month, day)
+        elif text:
+            parsed = parse_date(text)
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        fields["birth_date"] = _("enter a date as DD/MM/YYYY")
+    return parsed
+
+
+def _identified_person(nir: Any, birth_date: Any) -> Person:
+    fields: dict[str, str] = {}
+    clean_nir = collect(fields, "nir", validators.validate_nir, nir if isinstance(nir, str) else "")
+    birth = _parse_birth_date(fields, birth_date)
+    if fields or birth is None:
+        raise InvalidInput.from_fields(fields)
+    person = Person.objects.filter(nir=clean_nir, birth_date=birth).first()
+    if person is None:
+        raise InvalidInput.from_fields(
+            {"nir": _("this social security number and birth date do not match an insured person")}
+        )
+    return person
+
+
+def _verified_point(person: Person, kind: str) -> ContactPoint | None:
+    return (
+        ContactPoint.objects.filter(person=person, kind=kind, verified=True).order_by("-verified_at").first()
+    )
+
+
+def _check_password(fields: dict[str, str], password: Any, password2: Any, user: User | None) -> str | None:
+    if not isinstance(password, str) or not password:
+        fields["password"] = _("choose a password")
+        return None
+    if check_text(fields, "password", password, 128) is None:
+        return None
+    if password2 is not None and password != password2:
+        fields["password2"] = _("the two passwords differ")
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        fields["password"] = " ".join(str(m) for m in exc.messages)
+    return password
+
+
+# --- activation ----------------------------------------------------------------------------------------------
+def start_activation(*, nir: Any, birth_date: Any, delivery: Any, channel: str) -> OneTimeCode:
+    """Step 1: the person gives their NIR and birth date; a code goes to their verified mobile or by letter."""
+    if delivery not in (CodeDelivery.SMS, CodeDelivery.LETTER):
+        person_fields: dict[str, str] = {"delivery": _("choose SMS or letter")}
+        try:
+            _identified_person(nir, birth_date)
+        except InvalidInput as exc:
+            person_fields.update(exc.fields)
+        raise InvalidInput.from_fields(person_fields)
+    person = _identified_person(nir, birth_date)
+    account = Account.objects.filter(person=person).first()
+    if account is not None and account.status != AccountStatus.ACTIVE:
+        raise Forbidden(
+            _("this online account is %(s)s: contact your caisse") % {"s": account.get_status_display()},
+            code="account",
+        )
+    if account is not None and account.user_id is not None:
+        raise Conflict(
+            _("an online account is already active for this person; log in or reset your password"),
+            fields={"nir": _("account already active")},
+        )
+    if delivery == CodeDelivery.SMS:
+        mobile = _verified_point(person, ContactPointKind.MOBILE)
+        if mobile is None:
+            raise InvalidInput.from_fields(
+                {"delivery": _("no verified mobile number is known for you: choose the letter")}
+            )
+        target = mobile.value
+    else:
+        if not person.address_line:
+            raise InvalidInput.from_fields({"delivery": _("no postal address is known for you")})
+        target = _postal_address(person)
+    return issue_code(person=person, purpose=CodePurpose.ACTIVATION, delivery=delivery, target=target)
+
+
+def complete_activation(*, challenge: Any, code: Any, password: Any, password2: Any, channel: str) -> User:
+    """Step 2: the code and a password; the account is opened (or its existing row gets its login)."""
+    fields: dict[str, str] = {}
+    _check_password(fields, password, password2, None)
+    try:
+        otc = check_code(challenge=challenge, code=code, purpose=CodePurpose.ACTIVATION)
+    except InvalidInput as exc:
+        fields.update(exc.fields)
+        otc = None
+    if fields or otc is None:
+        raise InvalidInput.from_fields(fields)
+    person = otc.person
+    with transaction.atomic():
+        _consume(otc)
+        account, _created = Account.objects.select_for_update().get_or_create(
+            person=person, defaults={"opened_at": timezone.now()}
+        )
+        if account.user_id is not None:
+            raise Conflict(_("an online account is already active for this person"))
+        if account.status != AccountStatus.ACTIVE:
+            raise Forbidden(
+                _("this online account is %(s)s: contact your caisse") % {"s": account.get_status_display()}
+            )
+        try:
+            with transaction.atomic():
+                user = User.objects.create_user(
+                    username=person.nir,
+                    password=password,
+                    first_name=person.given_names[:150],
+                    last_name=(person.usage_name or person.family_name)[:150],
+                )
+        except IntegrityError:
+            raise Conflict(_("an online account is already active for this person")) from None
+        account.user = user
+        account.failed_logins = 0
+        account.locked_until = None
+        account.save(update_fields=["user", "failed_logins", "locked_until"])
+    return user
+
+
+# --- login ---------------------------------------------------------------------------------------------------
+@dataclass
+class LoginResult:
+    user: User | None
+    # Set when the account asks for a second factor: the challenge of the code sent by SMS.
+    second_factor: OneTimeCode | None = None
+
+
+_DUMMY_HASH = make_password("not-a-real-password")
+
+
+def _wrong_credentials() -> InvalidInput:
+    return InvalidInput.from_fields({"password": _("wrong social security number or password")})
+
+
+def _locked_error(account: Account) -> Locked:
+    until = timezone.localtime(account.locked_until)
+    return Locked(
+        _(
+            "your account is locked after %(n)d wrong passwords; try again after %(time)s "
+            "or reset your password"
+        )
+        % {"n": MAX_FAILED_LOGINS, "time": until.strftime("%H:%M")},
+        fields={"password": _("locked until %(time)s") % {"time": until.strftime("%H:%M")}},
+    )
+
+
+def authenticate(*, nir: Any, password: Any, channel: str) -> LoginResult:
+    """Password login by NIR. Wrong passwords are counted per account; the 5th locks it for 15 minutes."""
+    fields: dict[str, str] = {}
+    clean_nir = collect(fields, "nir", validators.validate_nir, nir if isinstance(nir, str) else "")
+    if not isinstance(password, str) or not password:
+        fields["password"] = _("enter your password")
+    elif check_text(fields, "password", password, 128) is None:
+        pass
+    if fields:
+        raise InvalidInput.from_fields(fields)
+    account = (
+        Account.objects.select_related("user", "person")
+        .filter(person__nir=clean_nir, user__isnull=False)
+        .first()
+    )
+    if account is None or account.user is None:
+        make_password(password)  # the same time as a real check: no hint that the NIR has no account
+        raise _wrong_credentials()
+    now = timezone.now()
+    if account.locked_until and account.locked_until > now:
+        raise _locked_error(account)
+    user = account.user
+    if not user.check_password(password):
+        Account.objects.filter(pk=account.pk).update(failed_logins=F("failed_logins") + 1)
+        account.refresh_from_db(fields=["failed_logins"])
+        if account.failed_logins >= MAX_FAILED_LOGINS:
+            account.locked_until = now + LOCK_DURATION
+            account.failed_logins = 0
+            account.save(update_fields=["locked_until", "failed_logins"])
+            raise _locked_error(account)
+        raise _wrong_credentials()
+    if account.status != AccountStatus.ACTIVE or not user.is_active:
+        raise Forbidden(_("this online account is %(s)s") % {"s": account.get_status_display()})
+    if account.failed_logins or account.locked_until:
+        Account.objects.filter(pk=account.pk).update(failed_logins=0, locked_until=None)
+    if account.second_factor:
+        mobile = _verified_point(account.person, ContactPointKind.MOBILE)
+        if mobile is not None:
+            otc = issue_code(
+                person=account.person,
+                purpose=CodePurpose.SECOND_FACTOR,
+                delivery=CodeDelivery.SMS,
+                target=mobile.value,
+            )
+            return LoginResult(user=None, second_factor=otc)
+    return LoginResult(user=user)
+
+
+def confirm_second_factor(*, challenge: Any, code: Any, channel: str) -> User:
+    otc = check_code(challenge=challenge, code=code, purpose=CodePurpose.SECOND_FACTOR)
+    _consume(otc)
+    account = Account.objects.select_related("user").get(person=otc.person)
+    if account.user is None:
+        raise NotFound(_("no online account"))
+    return account.user
+
+
+# --- password reset ------------------------------------------------------------------------------------------
+def start_password_reset(*, nir: Any, birth_date: Any, channel: str) -> OneTimeCode:
+    """A code to the verified mobile, or else the verified e-mail, of an activated account."""
+    person = _identified_person(nir, birth_date)
+    if not Account.objects.filter(person=person, user__isnull=False).exists():
+        raise InvalidInput.from_fields({"nir": _("no online account is active for you: activate one")})
+    point = _verified_point(person, ContactPointKind.MOBILE) or _verified_point(
+        person, ContactPointKind.EMAIL
+    )
+    if point is None:
+        raise InvalidInput.from_fields(
+            {"nir": _("no verified phone or e-mail is known for you: ask your caisse for help")}
+        )
+    delivery = CodeDelivery.SMS if point.kind == ContactPointKind.MOBILE else CodeDelivery.EMAIL
+    return issue_code(
+        person=person, purpose=CodePurpose.PASSWORD_RESET, delivery=delivery, target=point.value
+    )
+
+
+def complete_password_reset(
+    *, challenge: Any, code: Any, password: Any, password2: Any, channel: str
+) -> User:
+    fields: dict[str, str] = {}
+    otc = None
+    try:
+        otc = check_code(challenge=challenge, code=code, purpose=CodePurpose.PASSWORD_RESET)
+    except InvalidInput as exc:
+        fields.update(exc.fields)
+    user = None
+    if otc is not None:
+        user = Account.objects.select_related("user").get(person=otc.person).user
+    _check_password(fields, password, password2, user)
+    if fields or otc is None or user is None:
+        raise InvalidInput.from_fields(fields)
+    with transaction.atomic():
+        _consume(otc)
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        Account.objects.filter(user=user).update(failed_logins=0, locked_until=None)
+    return user
+
+
+# --- the logged-in person ------------------------------------------------------------------------------------
+def account_of(*, actor: Actor) -> Account:
+    if actor.kind != ActorKind.INSURED or actor.person_id is None:
+        raise Forbidden(_("reserved to insured persons with an online account"))
+    return Account.objects.select_related("person", "person__caisse").get(person_id=actor.person_id)
+
+
+@dataclass
+class Preferences:
+    preference: ChannelPreference
+    consents: dict[str, bool]
+    second_factor: bool
+    has_mobile: bool
+
+
+def get_preferences(*, actor: Actor) -> Preferences:
+    account = account_of(actor=actor)
+    person = account.person
+    preference = ChannelPreference.objects.filter(person=person).first() or ChannelPreference(person=person)
+    consents = {p: False for p in ConsentPurpose.values}
+    consents.update({c.purpose: c.granted for c in person.consents.all()})
+    return Preferences(
+        preference=preference,
+        consents=consents,
+        second_factor=account.second_factor,
+        has_mobile=_verified_point(person, ContactPointKind.MOBILE) is not None,
+    )
+
+
+def update_preferences(
+    *,
+    actor: Actor,
+    channel: str,
+    sms_allowed: bool,
+    email_allowed: bool,
+    paper_allowed: bool,
+    e_documents: bool,
+    preferred_channel: Any,
+    consents: dict[str, bool],
+    second_factor: bool,
+) -> Preferences:
+    """Channel preferences, consents, the e-documents choice and the second factor, all or nothing."""
+    account = account_of(actor=actor)
+    person = account.person
+    fields: dict[str, str] = {}
+    if preferred_channel not in PreferredChannel.values:
+        fields["preferred_channel"] = _("must be one of %(c)s") % {"c": ", ".join(PreferredChannel.values)}
+    unknown = set(consents) - set(ConsentPurpose.values)
+    for name in sorted(unknown):
+        fields[f"consent_{name}"] = _("unknown purpose")
+    if preferred_channel == PreferredChannel.PAPER and e_documents:
+        fields["e_documents"] = _("e-documents cannot go with paper as the preferred channel")
+    if preferred_channel == PreferredChannel.SMS and not sms_allowed:
+        fields["preferred_channel"] = _("SMS is preferred but not allowed")
+    if preferred_channel == PreferredChannel.EMAIL and not email_allowed:
+        fields["preferred_channel"] = _("e-mail is preferred but not allowed")
+    if second_factor and _verified_point(person, ContactPointKind.MOBILE) is None:
+        fields["second_factor"] = _("a verified mobile number is needed for the SMS code")
+    if fields:
+        raise InvalidInput.from_fields(fields)
+    with transaction.atomic():
+        referential.set_channel_preference(
+            actor=actor,
+            channel=channel,  # type: ignore[arg-type]
+            person=person,
+            sms_allowed=sms_allowed,
+            email_allowed=email_allowed,
+            paper_allowed=paper_allowed and not e_documents,
+            e_documents=e_documents,
+            preferred_channel=preferred_channel,
+        )
+        for purpose, granted in consents.items():
+            referential.record_consent(
+                actor=actor,
+                channel=channel,  # type: ignore[arg-type]
+                person=person,
+                purpose=purpose,
+                granted=granted,
+            )
+        if account.second_factor != second_factor:
+            Account.objects.filter(pk=account.pk).update(second_factor=second_factor)
+    return get_preferences(actor=actor)
+
+
+# --- e-mail and phone change (used by the teleservice) -------------------------------------------------------
+def start_contact_change(*, actor: Actor, channel: str, person: Person, kind: Any, value: Any) -> OneTimeCode:
+    """Send a code to the new e-mail or mobile; the change happens when the code comes back."""
+    fields: dict[str, str] = {}
+    if kind not in ContactPointKind.values:
+        fields["kind"] = _("must be one of %(c)s") % {"c": ", ".join(ContactPointKind.values)}
+        raise InvalidInput.from_fields(fields)
+    text = value if isinstance(value, str) else ""
+    clean = collect(fields, "value", lambda v: referential.normalise_contact_point(kind, v), text)
+    if fields or clean is None:
+        raise InvalidInput.from_fields(fields)
+    taken = ContactPoint.objects.filter(kind=kind, value=clean, verified=True)
+    if taken.filter(person=person).exists():
+        raise InvalidInput.from_fields({"value": _("this is already your verified contact")})
+    if taken.exists():
+        raise Conflict(
+            _("this verified contact point already belongs to another account"),
+            fields={"value": _("already verified for another account")},
+        )
+    delivery = CodeDelivery.SMS if kind == ContactPointKind.MOBILE else CodeDelivery.EMAIL
+    return issue_code(person=person, purpose=CodePurpose.CONTACT_CHANGE, delivery=delivery, target=clean)
+
+
+def confirm_contact_change(
+    *, actor: Actor, channel: str, person: Person, challenge: Any, code: Any
+) -> ContactPoint:
+    """The code sent to the new point: it becomes the person's verified point of its kind (the old one goes)."""
+    otc = check_code(challenge=challenge, code=code, purpose=CodePurpose.CONTACT_CHANGE)
+    if otc.person_id != person.pk:
+        raise InvalidInput.from_fields({"challenge": _("unknown or expired request; ask for a new code")})
+    kind = ContactPointKind.MOBILE if otc.delivery == CodeDelivery.SMS else ContactPointKind.EMAIL
+    with transaction.atomic():
+        _consume(otc)
+        ContactPoint.objects.filter(person=person, kind=kind).exclude(value=otc.target).delete()
+        point = ContactPoint.objects.filter(person=person, kind=kind, value=otc.target).first()
+        if point is None:
+            point = referential.add_contact_point(
+                actor=actor,
+                channel=channel,  # type: ignore[arg-type]
+                person=person,
+                kind=kind,
+                value=otc.target,
+            )
+        referential.verify_contact_point(actor=actor, channel=channel, point=point)  # type: ignore[arg-type]
+    return point
+
+
+# --- FranceConnect-style login (OpenID Connect) ---------------------------------------------------------------
+FRANCECONNECT = "franceconnect"
+IDENTITY_CLAIMS = (
+    "sub",
+    "given_name",
+    "family_name",
+    "birthdate",
+    "gender",
+    "birthplace",
+    "birthcountry",
+    "email",
+)
+FRANCE = "99100"  # the INSEE code of France as a birth country
+
+
+def user_for_external_identity(*, provider: str, subject: str) -> User | None:
+    """The login of the account already linked to this identity, if any (and usable)."""
+    from omniguichet.accounts.models import ExternalIdentity
+
+    link = (
+        ExternalIdentity.objects.select_related("account", "account__user")
+        .filter(provider=provider, subject=subject)
+        .first()
+    )
+    if link is None or link.account.user is None or link.account.status != AccountStatus.ACTIVE:
+        return None
+    return link.account.user
+
+
+def match_identity(*, claims: dict[str, Any]) -> Person | None:
+    """The one insured person whose identity matches the provider's: birth name, first given name, birth date,
+    sex and birth place (the commune when born in France, else the country). None when zero or several match."""
+    from omniguichet.core.text import fold
+
+    try:
+        birth = dt.date.fromisoformat(str(claims.get("birthdate", "")))
+    except ValueError:
+        return None
+    family = fold(str(claims.get("family_name", "")))
+    given = fold(str(claims.get("given_name", ""))).split(" ")
+    sex = {"male": "M", "female": "F"}.get(str(claims.get("gender", "")))
+    country = str(claims.get("birthcountry", ""))
+    place = str(claims.get("birthplace", "")) if country == FRANCE else country
+    if not (family and given[0] and sex and place):
+        return None
+    candidates = [
+        p
+        for p in Person.objects.filter(
+            family_name_folded=family, birth_date=birth, sex=sex, birth_place=place
+        )[:5]
+        if fold(p.given_names).split(" ")[0] == given[0]
+    ]
+    return candidates[0] if len(candidates) == 1 else None
+
+
+def link_external_identity(*, provider: str, claims: dict[str, Any], person: Person, channel: str) -> User:
+    """After the person confirmed the match: link the identity to their account (opened if needed) and return
+    its login. An account opened this way has no password until the person sets one (password reset)."""
+    from omniguichet.accounts.models import ExternalIdentity
+
+    subject = str(claims.get("sub", ""))
+    if not subject:
+        raise InvalidInput.from_fields({"sub": _("the provider gave no subject")})
+    with transaction.atomic():
+        account, _created = Account.objects.select_for_update().get_or_create(
+            person=person, defaults={"opened_at": timezone.now()}
+        )
+        if account.status != AccountStatus.ACTIVE:
+            raise Forbidden(_("this online account is %(s)s") % {"s": account.get_status_display()})
+        if account.user is None:
+            user = User(
+                username=person.nir,
+                first_name=person.given_names[:150],
+                last_name=(person.usage_name or person.family_name)[:150],
+            )
+            user.set_unusable_password()
+            user.save()
+            account.user = user
+            account.save(update_fields=["user"])
+        try:
+            with transaction.atomic():
+                ExternalIdentity.objects.create(
+                    provider=provider, subject=subject, account=account, linked_at=timezone.now()
+                )
+        except IntegrityError:
+            raise Conflict(_("this identity is already linked to another account")) from None
+    assert account.user is not None
+    return account.user
+
+
+# --- the inbox ------------------------------------------------------------------------------------------------
+@dataclass
+class InboxItem:
+    """One message of the account's inbox, already in plain words."""
+
+    ref: str
+    subject: str
+    body: str
+    when: dt.datetime
+    url: str = ""
+
+
+# Apps that have something to tell the person register a provider: provider(person) -> list[InboxItem], exactly
+# one query, newest first. The online services register theirs; the outbound message ledger (outreach, issue 5)
+# is to register the messages it delivers to the account.
+_INBOX_PROVIDERS: list = []
+
+
+def register_inbox_provider(provider) -> None:
+    if provider not in _INBOX_PROVIDERS:
+        _INBOX_PROVIDERS.append(provider)
+
+
+def inbox(*, actor: Actor, limit: int = 50) -> list[InboxItem]:
+    """The person's inbox: the items of every provider, newest first."""
+    person = account_of(actor=actor).person
+    items = [item for provider in _INBOX_PROVIDERS for item in provider(person)]
+    return sorted(items, key=lambda item: item.when, reverse=True)[:limit]

@@ -1,0 +1,477 @@
+"""The web account (/compte/): activation, login (password, second factor), logout, password reset, preferences."""
+
+from __future__ import annotations
+
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import login, logout
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods, require_POST
+
+from omniguichet.accounts import services
+from omniguichet.accounts.models import CodeDelivery
+from omniguichet.core.actors import Actor, Channel, insured_actor
+from omniguichet.core.errors import Forbidden, InvalidInput, ServiceError
+from omniguichet.referential.models import ConsentPurpose, PreferredChannel
+
+BACKEND = "omniguichet.accounts.backends.PasswordBackend"
+
+
+def field(
+    name: str,
+    label: Any,
+    *,
+    kind: str = "text",
+    value: Any = "",
+    errors: dict | None = None,
+    hint: Any = "",
+    choices: list | None = None,
+    required: bool = True,
+    autocomplete: str = "",
+) -> dict:
+    """What the field template needs to draw one DSFR input with its error."""
+    return {
+        "name": name,
+        "label": label,
+        "kind": kind,
+        "value": "" if value is None else value,
+        "error": (errors or {}).get(name, ""),
+        "hint": hint,
+        "choices": choices or [],
+        "required": required,
+        "autocomplete": autocomplete,
+    }
+
+
+def insured_required(view):
+    """Logged in with an online account; the view receives the actor. Others go to the login page."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        user = request.user
+        if user.is_authenticated:
+            try:
+                actor = insured_actor(user)
+            except Forbidden:
+                actor = None
+            if actor is not None:
+                return view(request, actor, *args, **kwargs)
+        return redirect(f"{reverse('accounts:login')}?next={request.get_full_path()}")
+
+    return wrapper
+
+
+def _safe_next(request: HttpRequest, default: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return default
+
+
+def _open_session(request: HttpRequest, user) -> None:
+    login(request, user, backend=BACKEND)
+    request.session.set_expiry(settings.ACCOUNT_SESSION_SECONDS)
+
+
+def error_context(exc: ServiceError) -> dict[str, Any]:
+    """Field messages go under their inputs; the message of a refusal (locked, conflict...) goes on top. The
+    message of invalid input only repeats the fields, so the form says how many need correcting instead."""
+    return {"errors": exc.fields, "message": "" if isinstance(exc, InvalidInput) else exc.message}
+
+
+@require_http_methods(["GET", "POST"])
+def login_view(request: HttpRequest) -> HttpResponse:
+    context: dict[str, Any] = {
+        "errors": {},
+        "message": "",
+        "next": _safe_next(request, ""),
+        "franceconnect": bool(settings.OIDC_OP_AUTHORIZATION_ENDPOINT),
+    }
+    data = request.POST
+    if request.method == "POST":
+        try:
+            result = services.authenticate(
+                nir=data.get("nir", ""), password=data.get("password", ""), channel=Channel.WEB
+            )
+        except ServiceError as exc:
+            context.update(error_context(exc))
+        else:
+            if result.second_factor is not None:
+                request.session["og_second_factor"] = result.second_factor.challenge
+                request.session["og_next"] = context["next"]
+                return redirect("accounts:second_factor")
+            _open_session(request, result.user)
+            return redirect(_safe_next(request, reverse("accounts:home")))
+    context["fields"] = [
+        field(
+            "nir",
+            gettext_lazy("Social security number (13 digits + key)"),
+            value=data.get("nir", ""),
+            errors=context["errors"],
+            autocomplete="username",
+        ),
+        field(
+            "password",
+            gettext_lazy("Password"),
+            kind="password",
+            errors=context["errors"],
+            autocomplete="current-password",
+        ),
+    ]
+    return render(request, "accounts/login.html", context, status=422 if context["errors"] else 200)
+
+
+@require_http_methods(["GET", "POST"])
+def franceconnect_confirm(request: HttpRequest) -> HttpResponse:
+    """After the provider: show the insured person the identity matched to theirs; they confirm it is them."""
+    from omniguichet.accounts.backends import PENDING_SESSION_KEY
+    from omniguichet.referential.validators import mask_nir
+
+    claims = request.session.get(PENDING_SESSION_KEY)
+    if not claims:
+        return render(request, "accounts/franceconnect.html", {"failed": True}, status=403)
+    person = services.match_identity(claims=claims)
+    if person is None:
+        return render(
+            request, "accounts/franceconnect.html", {"unmatched": True, "claims": claims}, status=404
+        )
+    if request.method == "POST":
+        if request.POST.get("confirm") != "yes":
+            request.session.pop(PENDING_SESSION_KEY, None)
+            return redirect("accounts:login")
+        try:
+            user = services.link_external_identity(
+                provider=services.FRANCECONNECT, claims=claims, person=person, channel=Channel.WEB
+            )
+        except ServiceError as exc:
+            return render(request, "accounts/franceconnect.html", {"message": exc.message}, status=exc.status)
+        request.session.pop(PENDING_SESSION_KEY, None)
+        _open_session(request, user)
+        return redirect("accounts:home")
+    context = {"person": person, "nir_masked": mask_nir(person.nir), "claims": claims}
+    return render(request, "accounts/franceconnect.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def second_factor_view(request: HttpRequest) -> HttpResponse:
+    challenge = request.session.get("og_second_factor")
+    if not challenge:
+        return redirect("accounts:login")
+    context: dict[str, Any] = {"errors": {}, "message": ""}
+    if request.method == "POST":
+        try:
+            user = services.confirm_second_factor(
+                challenge=challenge, code=request.POST.get("code", ""), channel=Channel.WEB
+            )
+        except ServiceError as exc:
+            context.update(error_context(exc))
+        else:
+            target = request.session.get("og_next") or reverse("accounts:home")
+            _open_session(request, user)
+            return redirect(target)
+    context["fields"] = [
+        field(
+            "code",
+            gettext_lazy("Code received by SMS (6 digits)"),
+            errors=context["errors"],
+            autocomplete="one-time-code",
+        )
+    ]
+    return render(
+        request,
+        "accounts/code.html",
+        {**context, "title": _("Second factor")},
+        status=422 if context["errors"] else 200,
+    )
+
+
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    return redirect("accounts:login")
+
+
+DELIVERY_CHOICES = [
+    (CodeDelivery.SMS.value, gettext_lazy("By SMS to my verified mobile")),
+    (CodeDelivery.LETTER.value, gettext_lazy("By letter to my postal address")),
+]
+
+
+@require_http_methods(["GET", "POST"])
+def activation_view(request: HttpRequest) -> HttpResponse:
+    context: dict[str, Any] = {"errors": {}, "message": ""}
+    data = request.POST
+    if request.method == "POST":
+        try:
+            otc = services.start_activation(
+                nir=data.get("nir", ""),
+                birth_date=data.get("birth_date", ""),
+                delivery=data.get("delivery", ""),
+                channel=Channel.WEB,
+            )
+        except ServiceError as exc:
+            context.update(error_context(exc))
+        else:
+            request.session["og_activation"] = otc.challenge
+            request.session["og_activation_delivery"] = otc.delivery
+            return redirect("accounts:activation_code")
+    context["fields"] = [
+        field(
+            "nir",
+            gettext_lazy("Social security number (13 digits + key)"),
+            value=data.get("nir", ""),
+            errors=context["errors"],
+        ),
+        field(
+            "birth_date",
+            gettext_lazy("Birth date"),
+            value=data.get("birth_date", ""),
+            errors=context["errors"],
+            hint=gettext_lazy("DD/MM/YYYY"),
+        ),
+        field(
+            "delivery",
+            gettext_lazy("How to receive your activation code"),
+            kind="radio",
+            value=data.get("delivery", "sms"),
+            errors=context["errors"],
+            choices=DELIVERY_CHOICES,
+        ),
+    ]
+    return render(request, "accounts/activation.html", context, status=422 if context["errors"] else 200)
+
+
+def _password_fields(errors: dict) -> list[dict]:
+    return [
+        field("code", gettext_lazy("Code received (6 digits)"), errors=errors, autocomplete="one-time-code"),
+        field(
+            "password",
+            gettext_lazy("New password"),
+            kind="password",
+            errors=errors,
+            hint=gettext_lazy("At least 12 characters, not only digits"),
+            autocomplete="new-password",
+        ),
+        field(
+            "password2",
+            gettext_lazy("New password again"),
+            kind="password",
+            errors=errors,
+            autocomplete="new-password",
+        ),
+    ]
+
+
+@require_http_methods(["GET", "POST"])
+def activation_code_view(request: HttpRequest) -> HttpResponse:
+    challenge = request.session.get("og_activation")
+    if not challenge:
+        return redirect("accounts:activation")
+    context: dict[str, Any] = {"errors": {}, "message": ""}
+    if request.method == "POST":
+        data = request.POST
+        try:
+            user = services.complete_activation(
+                challenge=challenge,
+                code=data.get("code", ""),
+                password=data.get("password", ""),
+                password2=data.get("password2", ""),
+                channel=Channel.WEB,
+            )
+        except ServiceError as exc:
+            context.update(error_context(exc))
+        else:
+            request.session.pop("og_activation", None)
+            _open_session(request, user)
+            return redirect("accounts:home")
+    letter = request.session.get("og_activation_delivery") == CodeDelivery.LETTER
+    context.update(
+        fields=_password_fields(context["errors"]),
+        title=_("Activate my account"),
+        intro=_("Your code will arrive by letter within a few days; it is valid 15 days.")
+        if letter
+        else _("A code was sent by SMS to your verified mobile; it is valid 10 minutes."),
+    )
+    return render(request, "accounts/code.html", context, status=422 if context["errors"] else 200)
+
+
+@require_http_methods(["GET", "POST"])
+def reset_view(request: HttpRequest) -> HttpResponse:
+    context: dict[str, Any] = {"errors": {}, "message": ""}
+    data = request.POST
+    if request.method == "POST":
+        try:
+            otc = services.start_password_reset(
+                nir=data.get("nir", ""), birth_date=data.get("birth_date", ""), channel=Channel.WEB
+            )
+        except ServiceError as exc:
+            context.update(error_context(exc))
+        else:
+            request.session["og_reset"] = otc.challenge
+            return redirect("accounts:reset_code")
+    context["fields"] = [
+        field(
+            "nir",
+            gettext_lazy("Social security number (13 digits + key)"),
+            value=data.get("nir", ""),
+            errors=context["errors"],
+        ),
+        field(
+            "birth_date",
+            gettext_lazy("Birth date"),
+            value=data.get("birth_date", ""),
+            errors=context["errors"],
+            hint=gettext_lazy("DD/MM/YYYY"),
+        ),
+    ]
+    return render(request, "accounts/reset.html", context, status=422 if context["errors"] else 200)
+
+
+@require_http_methods(["GET", "POST"])
+def reset_code_view(request: HttpRequest) -> HttpResponse:
+    challenge = request.session.get("og_reset")
+    if not challenge:
+        return redirect("accounts:reset")
+    context: dict[str, Any] = {"errors": {}, "message": ""}
+    if request.method == "POST":
+        data = request.POST
+        try:
+            services.complete_password_reset(
+                challenge=challenge,
+                code=data.get("code", ""),
+                password=data.get("password", ""),
+                password2=data.get("password2", ""),
+                channel=Channel.WEB,
+            )
+        except ServiceError as exc:
+            context.update(error_context(exc))
+        else:
+            request.session.pop("og_reset", None)
+            return render(request, "accounts/reset_done.html")
+    context.update(
+        fields=_password_fields(context["errors"]),
+        title=_("Choose a new password"),
+        intro=_("A code was sent to your verified mobile or e-mail; it is valid 10 minutes."),
+    )
+    return render(request, "accounts/code.html", context, status=422 if context["errors"] else 200)
+
+
+@require_http_methods(["GET"])
+@insured_required
+def home(request: HttpRequest, actor: Actor) -> HttpResponse:
+    from omniguichet.teleservices.services import offered_services
+
+    account = services.account_of(actor=actor)
+    context = {
+        "account": account,
+        "person": account.person,
+        "services": offered_services(actor=actor, channel=Channel.WEB),
+    }
+    return render(request, "accounts/home.html", context)
+
+
+PREFERRED_CHOICES = [(c.value, c.label) for c in PreferredChannel]
+
+
+@require_http_methods(["GET", "POST"])
+@insured_required
+def preferences_view(request: HttpRequest, actor: Actor) -> HttpResponse:
+    context: dict[str, Any] = {"errors": {}, "message": "", "saved": False}
+    if request.method == "POST":
+        data = request.POST
+        try:
+            services.update_preferences(
+                actor=actor,
+                channel=Channel.WEB,
+                sms_allowed="sms_allowed" in data,
+                email_allowed="email_allowed" in data,
+                paper_allowed="paper_allowed" in data,
+                e_documents="e_documents" in data,
+                preferred_channel=data.get("preferred_channel", ""),
+                consents={p: f"consent_{p}" in data for p in ConsentPurpose.values},
+                second_factor="second_factor" in data,
+            )
+            context["saved"] = True
+        except ServiceError as exc:
+            context.update(error_context(exc))
+    prefs = services.get_preferences(actor=actor)
+    p = prefs.preference
+    errors = context["errors"]
+    context["fields"] = [
+        field(
+            "preferred_channel",
+            gettext_lazy("Preferred channel"),
+            kind="select",
+            value=p.preferred_channel,
+            choices=PREFERRED_CHOICES,
+            errors=errors,
+        ),
+        field(
+            "e_documents",
+            gettext_lazy("Receive my documents in my account instead of paper letters"),
+            kind="checkbox",
+            value=p.e_documents,
+            errors=errors,
+            required=False,
+        ),
+        field(
+            "sms_allowed", gettext_lazy("SMS allowed"), kind="checkbox", value=p.sms_allowed, required=False
+        ),
+        field(
+            "email_allowed",
+            gettext_lazy("E-mails allowed"),
+            kind="checkbox",
+            value=p.email_allowed,
+            required=False,
+        ),
+        field(
+            "paper_allowed",
+            gettext_lazy("Paper letters allowed"),
+            kind="checkbox",
+            value=p.paper_allowed,
+            required=False,
+        ),
+        *[
+            field(
+                f"consent_{c.value}",
+                c.label,
+                kind="checkbox",
+                value=prefs.consents.get(c.value, False),
+                required=False,
+                errors=errors,
+            )
+            for c in ConsentPurpose
+        ],
+        field(
+            "second_factor",
+            gettext_lazy("Ask for a code by SMS at each login (second factor)"),
+            kind="checkbox",
+            value=prefs.second_factor,
+            errors=errors,
+            required=False,
+            hint="" if prefs.has_mobile else gettext_lazy("Needs a verified mobile number"),
+        ),
+    ]
+    return render(request, "accounts/preferences.html", context, status=422 if errors else 200)
+
+
+@require_http_methods(["GET"])
+@insured_required
+def accesses_view(request: HttpRequest, actor: Actor) -> HttpResponse:
+    """Who opened my customer record, when and why (the audit trail the design promises the person)."""
+    from omniguichet.crm.services import my_record_accesses
+
+    return render(request, "accounts/accesses.html", {"accesses": my_record_accesses(actor=actor)})
+
+
+@require_http_methods(["GET"])
+@insured_required
+def inbox_view(request: HttpRequest, actor: Actor) -> HttpResponse:
+    return render(request, "accounts/inbox.html", {"items": services.inbox(actor=actor)})
