@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "omniguichet.accounts",
     "omniguichet.crm",
     "omniguichet.demo",
+    "omniguichet.analytics",
 ]
 
 MIDDLEWARE = [
@@ -155,3 +156,10 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
+
+# Analytics: the pseudonymised contact warehouse (Parquet) and its indicators (DuckDB). The pseudonym key comes
+# from OMNIGUICHET_PSEUDONYM_KEY or from a file generated once under var/ (like SECRET_KEY).
+ANALYTICS_WAREHOUSE_DIR = Path(os.environ.get("OMNIGUICHET_WAREHOUSE_DIR", VAR_DIR / "warehouse")).resolve()
+ANALYTICS_DUCKDB_MEMORY_LIMIT = os.environ.get("OMNIGUICHET_DUCKDB_MEMORY_LIMIT", "3GB")
+# Bonus weights per indicator ("demat_rate=2,recontact_rate=1"); unnamed indicators weigh 1.
+ANALYTICS_BONUS_WEIGHTS = os.environ.get("OMNIGUICHET_BONUS_WEIGHTS", "")

@@ -1,0 +1,361 @@
+"""Analytics services: the pseudonymised warehouse export, the cached indicators, who may see which figures.
+
+The warehouse directory holds `contacts/part-<first id>-<last id>.parquet` (append-only, one part per batch of
+contacts in id order) and `persons/persons.parquet` (a snapshot, rewritten only when persons or accounts
+changed). Every file is written to a temporary name then renamed, so a crash leaves either a whole part or
+none; the next export starts after the highest contact id found in the part names (the high-water mark lives
+in the files themselves, never in a separate state that could disagree with them).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import os
+import re
+import secrets
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from django.conf import settings
+from django.db.models import Count, Max
+
+from omniguichet.accounts.models import Account
+from omniguichet.analytics import engine
+from omniguichet.core.actors import Actor, Channel
+from omniguichet.core.errors import Forbidden, InvalidInput, NotFound
+from omniguichet.crm.models import Contact
+from omniguichet.referential.models import Person, Role
+
+PART_RE = re.compile(r"^part-(\d{12})-(\d{12})\.parquet$")
+PERSONS_FILE = "persons.parquet"
+PERSONS_STATE = "_snapshot.json"
+CACHE_DIR = "_kpi"
+ANALYTICS_ROLES = {Role.MANAGER, Role.NATIONAL_SUPERVISOR}
+
+_UTC = pa.timestamp("us", tz="UTC")
+CONTACTS_ARROW = pa.schema(
+    [
+        ("contact_id", pa.string()),
+        ("person_key", pa.string()),
+        ("caisse", pa.string()),
+        ("channel", pa.string()),
+        ("direction", pa.string()),
+        ("motive", pa.string()),
+        ("started_at", _UTC),
+        ("answered", pa.bool_()),
+        ("responded_at", _UTC),
+        ("on_appointment", pa.bool_()),
+        ("waited_seconds", pa.int64()),
+    ]
+)
+PERSONS_ARROW = pa.schema([("person_key", pa.string()), ("caisse", pa.string()), ("account_opened_at", _UTC)])
+CONTACT_FIELDS = (
+    "id",
+    "person_id",
+    "caisse_id",
+    "channel",
+    "direction",
+    "motive_id",
+    "started_at",
+    "answered",
+    "responded_at",
+    "on_appointment",
+    "waited_seconds",
+)
+
+
+# ------------------------------------------------------------------------------------------------ pseudonyms
+def pseudonym_key() -> bytes:
+    """The HMAC key of person pseudonyms: OMNIGUICHET_PSEUDONYM_KEY, else a file generated once under var/."""
+    from_env = os.environ.get("OMNIGUICHET_PSEUDONYM_KEY")
+    if from_env:
+        return from_env.encode()
+    key_file = Path(settings.VAR_DIR) / "pseudonym_key"
+    if not key_file.exists():
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process created it meanwhile
+            pass
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+    return key_file.read_text().strip().encode()
+
+
+def person_key(person_id: int, key: bytes) -> str:
+    """The keyed pseudonym of a person: HMAC-SHA256 of the person id (never the NIR), 128 bits in hex."""
+    return hmac.new(key, str(person_id).encode(), hashlib.sha256).hexdigest()[:32]
+
+
+# ------------------------------------------------------------------------------------------------ export
+@dataclass(frozen=True)
+class ExportReport:
+    contacts: int  # contacts written by this export
+    parts: int  # part files written by this export
+    high_water: int  # highest contact id in the warehouse after the export
+    persons: int | None  # persons written (None: the snapshot was unchanged)
+
+
+def _write_atomic(table: pa.Table, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    pq.write_table(table, tmp, compression="zstd")
+    with open(tmp, "rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def high_water(out: Path) -> int:
+    """The highest contact id already in the warehouse (0 when empty), read from the part names."""
+    last = 0
+    folder = out / "contacts"
+    if folder.is_dir():
+        for entry in folder.iterdir():
+            match = PART_RE.match(entry.name)
+            if match:
+                last = max(last, int(match.group(2)))
+    return last
+
+
+def pending_contacts(*, out: Path) -> int:
+    return Contact.objects.filter(id__gt=high_water(Path(out))).count()
+
+
+def export_warehouse(
+    *,
+    actor: Actor,
+    channel: Channel,
+    out: Path | str,
+    batch_size: int = 100_000,
+    on_batch: Callable[[int], None] | None = None,
+) -> ExportReport:
+    """Append the contacts recorded since the last export, then refresh the persons snapshot if it changed."""
+    if not actor.sees_all_caisses:
+        raise Forbidden("the warehouse export covers every caisse: a national role is required")
+    if batch_size < 1:
+        raise InvalidInput.from_fields({"batch_size": "must be 1 or more"})
+    out = Path(out)
+    contacts_dir, persons_dir = out / "contacts", out / "persons"
+    contacts_dir.mkdir(parents=True, exist_ok=True)
+    persons_dir.mkdir(parents=True, exist_ok=True)
+    for folder in (contacts_dir, persons_dir):
+        for stale in folder.glob("*.tmp"):  # what a crash left half-written
+            stale.unlink()
+    key = pseudonym_key()
+    keys: dict[int, str] = {}
+    last = high_water(out)
+    written = parts = 0
+    while True:
+        rows = list(
+            Contact.objects.filter(id__gt=last).order_by("id").values_list(*CONTACT_FIELDS)[:batch_size]
+        )
+        if not rows:
+            break
+        columns: dict[str, list[Any]] = {name: [] for name in CONTACTS_ARROW.names}
+        for cid, pid, caisse, chan, direction, motive, started, answered, responded, on_appt, waited in rows:
+            pkey = keys.get(pid)
+            if pkey is None:
+                pkey = keys[pid] = person_key(pid, key)
+            columns["contact_id"].append(str(cid))
+            columns["person_key"].append(pkey)
+            columns["caisse"].append(caisse)
+            columns["channel"].append(chan)
+            columns["direction"].append(direction)
+            columns["motive"].append(motive)
+            columns["started_at"].append(started)
+            columns["answered"].append(answered)
+            columns["responded_at"].append(responded)
+            columns["on_appointment"].append(on_appt)
+            columns["waited_seconds"].append(waited)
+        if len(keys) > 1_000_000:
+            keys.clear()
+        first_id, last_id = rows[0][0], rows[-1][0]
+        table = pa.Table.from_pydict(columns, schema=CONTACTS_ARROW)
+        _write_atomic(table, contacts_dir / f"part-{first_id:012d}-{last_id:012d}.parquet")
+        last = last_id
+        written += len(rows)
+        parts += 1
+        if on_batch is not None:
+            on_batch(len(rows))
+    persons = _export_persons(persons_dir, key)
+    return ExportReport(contacts=written, parts=parts, high_water=last, persons=persons)
+
+
+def _persons_state() -> dict[str, Any]:
+    persons = Person.objects.aggregate(n=Count("id"), updated=Max("updated_at"), last=Max("id"))
+    accounts = Account.objects.aggregate(n=Count("id"), last=Max("id"), opened=Max("opened_at"))
+    return {
+        "persons": [persons["n"], str(persons["updated"]), persons["last"]],
+        "accounts": [accounts["n"], accounts["last"], str(accounts["opened"])],
+    }
+
+
+def _export_persons(folder: Path, key: bytes, chunk: int = 200_000) -> int | None:
+    """Rewrite the persons snapshot when persons or accounts changed since the last one (None: unchanged)."""
+    state = _persons_state()
+    state_file = folder / PERSONS_STATE
+    target = folder / PERSONS_FILE
+    if target.exists() and state_file.exists() and json.loads(state_file.read_text()) == state:
+        return None
+    tmp = target.with_name(target.name + ".tmp")
+    count = 0
+    with pq.ParquetWriter(tmp, PERSONS_ARROW, compression="zstd") as writer:
+        last = 0
+        while True:
+            rows = list(
+                Person.objects.filter(id__gt=last)
+                .order_by("id")
+                .values_list("id", "caisse_id", "account__opened_at")[:chunk]
+            )
+            if not rows:
+                break
+            writer.write_table(
+                pa.Table.from_pydict(
+                    {
+                        "person_key": [person_key(pid, key) for pid, _, _ in rows],
+                        "caisse": [caisse for _, caisse, _ in rows],
+                        "account_opened_at": [opened for _, _, opened in rows],
+                    },
+                    schema=PERSONS_ARROW,
+                )
+            )
+            count += len(rows)
+            last = rows[-1][0]
+    os.replace(tmp, target)
+    state_tmp = state_file.with_name(state_file.name + ".tmp")
+    state_tmp.write_text(json.dumps(state))
+    os.replace(state_tmp, state_file)
+    return count
+
+
+# ------------------------------------------------------------------------------------------------ indicators
+def warehouse_sources(out: Path | str | None = None) -> tuple[Path, Path]:
+    """(contacts, persons) of the platform's own warehouse; NotFound when it has not been exported yet."""
+    out = Path(out or settings.ANALYTICS_WAREHOUSE_DIR)
+    contacts, persons = out / "contacts", out / "persons" / PERSONS_FILE
+    if not persons.exists() or not any(contacts.glob("part-*.parquet")):
+        raise NotFound(f"no warehouse in {out}: run `omniguichet warehouse export` first")
+    return contacts, persons
+
+
+def warehouse_state(out: Path | str | None = None) -> str:
+    """A fingerprint of the warehouse's files: it changes whenever an export writes anything."""
+    out = Path(out or settings.ANALYTICS_WAREHOUSE_DIR)
+    digest = hashlib.sha256()
+    for folder in ("contacts", "persons"):
+        for path in sorted((out / folder).glob("*.parquet")):
+            stat = path.stat()
+            digest.update(f"{folder}/{path.name}:{stat.st_size}:{stat.st_mtime_ns};".encode())
+    return digest.hexdigest()[:24]
+
+
+_memo: dict[tuple[str, str, int, str], engine.KpiResult] = {}
+_memo_lock = threading.Lock()
+
+
+def compute_kpi(
+    *,
+    actor: Actor,
+    channel: Channel,
+    year: int,
+    contacts: Path | str | None = None,
+    persons: Path | str | None = None,
+    weights: str | dict[str, float] | None = None,
+) -> engine.KpiResult:
+    """All indicators of `year` from the given files, or from the platform's warehouse (cached per state)."""
+    if not actor.sees_all_caisses:
+        raise Forbidden("computing the indicators of every caisse requires a national role")
+    try:
+        parsed = engine.parse_weights(weights if weights is not None else settings.ANALYTICS_BONUS_WEIGHTS)
+    except ValueError as exc:
+        raise InvalidInput.from_fields({"weights": str(exc)}) from None
+    if not 2000 <= year <= 2100:
+        raise InvalidInput.from_fields({"year": "must be between 2000 and 2100"})
+    if (contacts is None) != (persons is None):
+        raise InvalidInput.from_fields(
+            {"contacts": "give both the contacts and the persons files, or neither"}
+        )
+    if contacts is not None and persons is not None:
+        try:
+            return engine.compute(
+                contacts=contacts,
+                persons=persons,
+                year=year,
+                weights=parsed,
+                memory_limit=settings.ANALYTICS_DUCKDB_MEMORY_LIMIT,
+            )
+        except engine.SchemaError as exc:
+            raise InvalidInput.from_fields({"source": str(exc)}) from None
+    return _cached_warehouse_kpi(year, parsed)
+
+
+def _cached_warehouse_kpi(year: int, weights: dict[str, float]) -> engine.KpiResult:
+    """The warehouse's indicators, computed once per warehouse state (then read from a JSON file)."""
+    out = Path(settings.ANALYTICS_WAREHOUSE_DIR)
+    contacts, persons = warehouse_sources(out)
+    state = warehouse_state(out)
+    weights_key = hashlib.sha256(json.dumps(weights, sort_keys=True).encode()).hexdigest()[:8]
+    memo_key = (str(out), state, year, weights_key)
+    with _memo_lock:
+        if memo_key in _memo:
+            return _memo[memo_key]
+    cache_file = out / CACHE_DIR / f"{state}-{year}-{weights_key}.json"
+    if cache_file.exists():
+        result = engine.KpiResult.from_dict(json.loads(cache_file.read_text()))
+    else:
+        result = engine.compute(
+            contacts=contacts,
+            persons=persons,
+            year=year,
+            weights=weights,
+            memory_limit=settings.ANALYTICS_DUCKDB_MEMORY_LIMIT,
+        )
+        cache_file.parent.mkdir(exist_ok=True)
+        for old in cache_file.parent.glob("*.json"):
+            if not old.name.startswith(state):
+                old.unlink(missing_ok=True)  # figures of an older warehouse state
+        tmp = cache_file.with_name(cache_file.name + f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(result.to_dict()))
+        os.replace(tmp, cache_file)
+    with _memo_lock:
+        _memo.clear()  # keep one state in memory
+        _memo[memo_key] = result
+    return result
+
+
+# ------------------------------------------------------------------------------------------------ dashboards
+def analytics_actor(user: Any) -> Actor:
+    """The actor for a dashboard request: a manager of a caisse or a national role."""
+    if not (user.is_superuser or user.role in ANALYTICS_ROLES):
+        raise Forbidden("the analytics dashboards are reserved to managers and national roles")
+    if not user.is_superuser and user.role == Role.MANAGER and not user.caisse_id:
+        raise Forbidden("a manager without caisse sees no figures")
+    return Actor.agent(user)
+
+
+def dashboard_year(*, actor: Actor, channel: Channel, year: int | None = None) -> int:
+    """The year shown: the one asked for, else the current year in Paris."""
+    if year is None:
+        return dt.datetime.now(engine.PARIS).year
+    if not 2000 <= year <= 2100:
+        raise InvalidInput.from_fields({"year": "must be between 2000 and 2100"})
+    return year
+
+
+def dashboard_figures(*, actor: Actor, channel: Channel, year: int) -> engine.KpiResult:
+    """The precomputed figures of the platform's warehouse for the dashboards (every caisse: the views filter)."""
+    return _cached_warehouse_kpi(year, engine.parse_weights(settings.ANALYTICS_BONUS_WEIGHTS))
+
+
+def check_caisse_visible(*, actor: Actor, caisse: str) -> None:
+    """A manager sees their own caisse only: any other answers NotFound, exactly like an unknown one."""
+    if not actor.sees_all_caisses and actor.caisse_code != caisse:
+        raise NotFound("no such caisse")
