@@ -19,7 +19,8 @@ from __future__ import annotations
 import datetime as dt
 import glob
 import os
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,14 @@ RECONTACT_WINDOW_SECONDS = 604_800
 EMAIL_DELAY_SECONDS = 172_800
 RECEPTION_WAIT_SECONDS = 1_200
 CAISSE_PATTERN = r"^[0-9][0-9AB][0-9]$"
+FLAG_DEMAT, FLAG_ANSWERED, FLAG_EMAIL_48H, FLAG_APPOINTMENT, FLAG_WAIT_KNOWN, FLAG_WAIT_20MIN = (
+    1,
+    2,
+    4,
+    8,
+    16,
+    32,
+)
 
 # The documented schema: column -> logical type. Nullable columns may hold nulls; the others may not.
 CONTACTS_SCHEMA = {
@@ -315,41 +324,73 @@ def load_source(
             select.append(f"CAST({name} AS {_SQL_TYPES[logical]}) AS {name}")
     con.execute(f"CREATE OR REPLACE TEMP VIEW {role} AS SELECT {', '.join(select)} FROM {raw}")
     if check_values:
-        _check_values(con, role, schema, nullable)
+        _check_values(con, role, schema, nullable, files if kind == "parquet" else None)
 
 
 def _check_values(
-    con: duckdb.DuckDBPyConnection, role: str, schema: Mapping[str, str], nullable: frozenset[str]
+    con: duckdb.DuckDBPyConnection,
+    role: str,
+    schema: Mapping[str, str],
+    nullable: frozenset[str],
+    parquet_files: list[str] | None = None,
 ) -> None:
-    """Required columns hold no null; caisse codes, channels and directions are valid. One scan."""
-    rules: list[tuple[str, str, str]] = [
-        (name, f"{name} IS NULL", "is empty") for name in schema if name not in nullable
-    ]
-    rules.append(
-        ("caisse", f"NOT regexp_full_match(caisse, '{CAISSE_PATTERN}')", "is not a 3-character caisse code")
-    )
-    if "channel" in schema:
-        rules.append(("channel", f"channel NOT IN {_in(CHANNELS)}", f"is not one of {', '.join(CHANNELS)}"))
-        rules.append(
-            ("direction", f"direction NOT IN {_in(DIRECTIONS)}", f"is not one of {', '.join(DIRECTIONS)}")
-        )
-    if "waited_seconds" in schema:
-        rules.append(("waited_seconds", "waited_seconds < 0", "is negative"))
-    parts = [
-        f"count(*) FILTER (WHERE {cond}), any_value({name}) FILTER (WHERE {cond})" for name, cond, _ in rules
-    ]
-    found = con.execute(f"SELECT {', '.join(parts)} FROM {role}").fetchone()
-    assert found is not None
-    for i, (name, _cond, reason) in enumerate(rules):
-        bad, example = found[2 * i], found[2 * i + 1]
+    """Required columns hold no null; caisse codes, channels and directions are valid; waits are not negative.
+
+    Cheap on large warehouses: null counts come from the Parquet statistics when every row group has them,
+    and the coded columns are checked on their few distinct values.
+    """
+    required = [name for name in schema if name not in nullable]
+    null_counts: dict[str, int] = {}
+    if parquet_files:
+        stats = con.execute(
+            "SELECT path_in_schema, sum(stats_null_count), count(*) FILTER (WHERE stats_null_count IS NULL) "
+            f"FROM parquet_metadata({_sql_list(parquet_files)}) GROUP BY path_in_schema"
+        ).fetchall()
+        null_counts = {name: int(nulls or 0) for name, nulls, missing in stats if not missing}
+    unknown = [name for name in required if name not in null_counts]
+    if unknown:
+        found = con.execute(
+            f"SELECT {', '.join(f'count(*) - count({n})' for n in unknown)} FROM {role}"
+        ).fetchone()
+        assert found is not None
+        null_counts.update(zip(unknown, found, strict=True))
+    for name in required:
+        if null_counts.get(name):
+            raise SchemaError(f"{role}: column {name!r}: {null_counts[name]} row(s) where the value is empty")
+    coded = ["caisse"] + [name for name in ("channel", "direction") if name in schema]
+    allowed: dict[str, Callable[[str], bool]] = {
+        "caisse": lambda v: re.fullmatch(CAISSE_PATTERN, v) is not None,
+        "channel": lambda v: v in CHANNELS,
+        "direction": lambda v: v in DIRECTIONS,
+    }
+    reasons = {
+        "caisse": "is not a 3-character caisse code",
+        "channel": f"is not one of {', '.join(CHANNELS)}",
+        "direction": f"is not one of {', '.join(DIRECTIONS)}",
+    }
+    for name in coded:
+        values = [v for (v,) in con.execute(f"SELECT DISTINCT {name} FROM {role}").fetchall()]
+        bad = sorted(v for v in values if v is not None and not allowed[name](v))
         if bad:
-            shown = "" if example is None else f" (e.g. {example!r})"
-            raise SchemaError(f"{role}: column {name!r}: {bad} row(s) where the value {reason}{shown}")
+            found = con.execute(
+                f"SELECT count(*) FROM {role} WHERE {name} IN ({', '.join('?' * len(bad))})", bad
+            ).fetchone()
+            assert found is not None
+            raise SchemaError(
+                f"{role}: column {name!r}: {found[0]} row(s) where the value {reasons[name]} (e.g. {bad[0]!r})"
+            )
+    if "waited_seconds" in schema:
+        found = con.execute(f"SELECT count(*) FROM {role} WHERE waited_seconds < 0").fetchone()
+        if found and found[0]:
+            raise SchemaError(
+                f"{role}: column 'waited_seconds': {found[0]} row(s) where the value is negative"
+            )
 
 
 def connect(*, memory_limit: str | None = None, threads: int | None = None) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(":memory:")
     con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")
     if memory_limit:
         con.execute(f"SET memory_limit = '{memory_limit}'")
     if threads:
@@ -398,42 +439,35 @@ def _compute(con: duckdb.DuckDBPyConnection, year: int, weights: dict[str, float
     bounds = month_bounds(year - 1)[:12] + month_bounds(year)
     labels = [f"{year - 1}-{m:02d}" for m in range(1, 13)] + [f"{year}-{m:02d}" for m in range(1, 13)]
     lo, hi = bounds[0], bounds[-1]
-    month_case = (
-        "CASE "
-        + " ".join(f"WHEN started_at < {_ts(bounds[i + 1])} THEN '{labels[i]}'" for i in range(23))
-        + f" ELSE '{labels[23]}' END"
-    )
-    demat = _in(DEMAT_MOTIVES)
+    # The local month of a contact (0-23): how many month starts it is at or after (exact, branch-free).
+    month_index = " + ".join(f"(started_at >= {_ts(b)})::INTEGER" for b in bounds[1:24])
+    # What each inbound contact contributes to the indicators, as bits of one small integer.
+    flags = f"""
+        (motive IN {_in(DEMAT_MOTIVES)})::INTEGER * {FLAG_DEMAT}
+        + coalesce(answered, false)::INTEGER * {FLAG_ANSWERED}
+        + coalesce(responded_at >= started_at
+                   AND responded_at <= started_at + INTERVAL {EMAIL_DELAY_SECONDS} SECONDS, false)::INTEGER
+          * {FLAG_EMAIL_48H}
+        + coalesce(on_appointment, false)::INTEGER * {FLAG_APPOINTMENT}
+        + (waited_seconds IS NOT NULL)::INTEGER * {FLAG_WAIT_KNOWN}
+        + coalesce(waited_seconds <= {RECEPTION_WAIT_SECONDS}, false)::INTEGER * {FLAG_WAIT_20MIN}
+    """
     sql = f"""
     WITH base AS (
-        SELECT caisse, channel, motive, person_key, started_at, answered, responded_at, on_appointment,
-               waited_seconds
+        SELECT person_key, motive, started_at, caisse, channel, {flags} AS flags
         FROM contacts
         WHERE direction = 'inbound' AND started_at >= {_ts(lo)}
           AND started_at <= {_ts(hi)} + INTERVAL {RECONTACT_WINDOW_SECONDS} SECONDS
     ), flagged AS (
         -- The latest inbound contact of the same person and motive within [started_at, +604,800 s]: the
         -- contact is followed up when that one is strictly later (same-instant contacts are not follow-ups).
-        SELECT *, max(started_at) OVER (
+        SELECT caisse, channel, started_at, flags, max(started_at) OVER (
             PARTITION BY person_key, motive ORDER BY started_at
             RANGE BETWEEN CURRENT ROW AND INTERVAL {RECONTACT_WINDOW_SECONDS} SECONDS FOLLOWING
         ) > started_at AS recontacted
         FROM base
     )
-    SELECT caisse, {month_case} AS month, channel,
-        count(*) FILTER (WHERE motive IN {demat}) AS demat_den,
-        count(*) FILTER (WHERE motive IN {demat} AND channel IN {_in(SELF_SERVICE)}) AS demat_num,
-        count(*) AS recontact_den,
-        count(*) FILTER (WHERE recontacted) AS recontact_num,
-        count(*) FILTER (WHERE channel = 'phone') AS phone_den,
-        count(*) FILTER (WHERE channel = 'phone' AND answered IS TRUE) AS phone_num,
-        count(*) FILTER (WHERE channel = 'email') AS email_den,
-        count(*) FILTER (WHERE channel = 'email' AND responded_at IS NOT NULL AND responded_at >= started_at
-                         AND responded_at <= started_at + INTERVAL {EMAIL_DELAY_SECONDS} SECONDS) AS email_num,
-        count(*) FILTER (WHERE channel = 'reception') AS appt_den,
-        count(*) FILTER (WHERE channel = 'reception' AND on_appointment IS TRUE) AS appt_num,
-        count(*) FILTER (WHERE channel = 'reception' AND waited_seconds IS NOT NULL) AS wait_den,
-        count(*) FILTER (WHERE channel = 'reception' AND waited_seconds <= {RECEPTION_WAIT_SECONDS}) AS wait_num
+    SELECT caisse, {month_index} AS month, channel, flags, recontacted, count(*) AS contacts
     FROM flagged
     WHERE started_at < {_ts(hi)}
     GROUP BY ALL
@@ -446,35 +480,33 @@ def _compute(con: duckdb.DuckDBPyConnection, year: int, weights: dict[str, float
     cols = ", ".join(f"count(*) FILTER (WHERE account_opened_at < {_ts(end)})" for _, end in end_items)
     persons = con.execute(f"SELECT caisse, count(*), {cols} FROM persons GROUP BY caisse").fetchall()
 
-    keys = ("demat", "recontact", "phone", "email", "appt", "wait")
-    contact_indicators = dict(
-        zip(
-            keys,
-            (
-                "demat_rate",
-                "recontact_rate",
-                "phone_answer_rate",
-                "email_48h_rate",
-                "appointment_share",
-                "reception_20min_rate",
-            ),
-            strict=True,
-        )
-    )
     # (caisse, period, indicator) -> [num, den]; periods are months and years.
     counts: dict[tuple[str, str, str], list[int]] = {}
     mix: dict[tuple[str, str, str], int] = {}
     caisses: set[str] = set()
-    for caisse, month, channel, *values in grouped:
+
+    def add(caisse: str, period: str, indicator: str, num: int, den: int) -> None:
+        acc = counts.setdefault((caisse, period, indicator), [0, 0])
+        acc[0] += num
+        acc[1] += den
+
+    for caisse, index, channel, bits, recontacted, n in grouped:
         caisses.add(caisse)
+        month = labels[index]
         for period in (month, month[:4]):
-            for j, key in enumerate(keys):
-                den, num = values[2 * j], values[2 * j + 1]
-                acc = counts.setdefault((caisse, period, contact_indicators[key]), [0, 0])
-                acc[0] += num
-                acc[1] += den
+            if bits & FLAG_DEMAT:
+                add(caisse, period, "demat_rate", n if channel in SELF_SERVICE else 0, n)
+            add(caisse, period, "recontact_rate", n if recontacted else 0, n)
+            if channel == "phone":
+                add(caisse, period, "phone_answer_rate", n if bits & FLAG_ANSWERED else 0, n)
+            elif channel == "email":
+                add(caisse, period, "email_48h_rate", n if bits & FLAG_EMAIL_48H else 0, n)
+            elif channel == "reception":
+                add(caisse, period, "appointment_share", n if bits & FLAG_APPOINTMENT else 0, n)
+                if bits & FLAG_WAIT_KNOWN:
+                    add(caisse, period, "reception_20min_rate", n if bits & FLAG_WAIT_20MIN else 0, n)
             if period.startswith(str(year)):
-                mix[(caisse, period, channel)] = mix.get((caisse, period, channel), 0) + values[2]
+                mix[(caisse, period, channel)] = mix.get((caisse, period, channel), 0) + n
     for caisse, total, *opened in persons:
         caisses.add(caisse)
         for (period, _end), num in zip(end_items, opened, strict=True):
