@@ -80,3 +80,7 @@ bench-crm: setup
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+
+# The steering-indicator bench: 10 M generated contacts, all indicators of a year with DuckDB (a few minutes).
+bench-kpi: setup
+	$(BIN)/python -m bench.kpi
