@@ -104,6 +104,8 @@ def _page(request: HttpRequest, actor: Actor, caisse: str | None) -> HttpRespons
                 "label": INDICATOR_LABELS[p.name],
                 "hint": INDICATOR_HINTS[p.name],
                 "lower_is_better": p.name == "recontact_rate",
+                "value_pct": None if p.value is None else p.value * 100,
+                "target_pct": None if p.target is None else p.target * 100,
                 "chart": charts.trend_chart(
                     p.monthly,
                     target=p.target,
@@ -114,7 +116,7 @@ def _page(request: HttpRequest, actor: Actor, caisse: str | None) -> HttpRespons
             }
             for p in board.indicators
         ],
-        channels=[(CHANNEL_LABELS.get(ch, ch), n, share) for ch, n, share in board.channels],
+        channels=[(CHANNEL_LABELS.get(ch, ch), n, share * 100) for ch, n, share in board.channels],
         channel_chart=charts.bar_chart(
             [(str(CHANNEL_LABELS.get(ch, ch)), share) for ch, _n, share in board.channels],
             title=_("Channel mix of inbound contacts"),
