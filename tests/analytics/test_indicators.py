@@ -129,18 +129,19 @@ def test_account_rate(tmp_path, fmt):
         person("a", "011", "2024-06-01T10:00:00"),
         person("b", "011", "2025-12-31T22:59:59"),  # 23:59:59 in Paris: before the end of 2025
         person("c", "011", "2025-12-31T23:30:00"),  # 2026 in Paris: not before the end of 2025
+        person("f", "011", "2025-12-31T23:00:00"),  # exactly the end of 2025 in Paris: not before it
         person("d", "011", None),
         person("e", "751", "2023-01-01T00:00:00"),
     ]
     paths = warehouse(tmp_path, [], persons, fmt)
     result = compute(contacts=paths[0], persons=paths[1], year=2025)
     rows = by_key(result)
-    # Target: 2024, pooled: (1 + 1) / (4 + 1).
-    assert figures(rows[("011", "2025", "account_rate")]) == (2, 4, 0.5, 0.4, True)
-    assert figures(rows[("751", "2025", "account_rate")]) == (1, 1, 1.0, 0.4, True)
+    # Target: 2024, pooled: (1 + 1) / (5 + 1).
+    assert figures(rows[("011", "2025", "account_rate")]) == (2, 5, 0.4, 1 / 3, True)
+    assert figures(rows[("751", "2025", "account_rate")]) == (1, 1, 1.0, 1 / 3, True)
     month = by_key(result, "month")
-    assert figures(month[("011", "2025-11", "account_rate")]) == (1, 4, 0.25, 0.4, False)
-    assert figures(month[("011", "2025-12", "account_rate")]) == (2, 4, 0.5, 0.4, True)
+    assert figures(month[("011", "2025-11", "account_rate")]) == (1, 5, 0.2, 1 / 3, False)
+    assert figures(month[("011", "2025-12", "account_rate")]) == (2, 5, 0.4, 1 / 3, True)
 
 
 def test_phone_answer_rate_and_caisse_without_phone(tmp_path, fmt):
@@ -255,3 +256,17 @@ def test_national_is_pooled(tmp_path):
     national = {(r.period, r.indicator): r for r in result.national()}
     # Pooled: 2 / 4, not the mean of the caisses' values (1.0 and 1/3).
     assert figures(national[("2025", "phone_answer_rate")])[:3] == (2, 4, 0.5)
+
+
+def test_recontact_window_is_in_seconds_across_dst(tmp_path):
+    contacts = [
+        # 12:00 CEST then 12:00 CET a week later: same wall-clock time, but 604,800 + 3,600 s: not a recontact.
+        contact("2025-10-20T10:00:00", person="a", motive="m"),
+        contact("2025-10-27T11:00:00", person="a", motive="m"),
+        # 11:00 CET then 12:00 CEST a week later: 604,800 s exactly: a recontact.
+        contact("2025-03-27T10:00:00", person="b", motive="m"),
+        contact("2025-04-03T10:00:00", person="b", motive="m"),
+    ]
+    paths = warehouse(tmp_path, contacts, [])
+    rows = by_key(compute(contacts=paths[0], persons=paths[1], year=2025))
+    assert figures(rows[("011", "2025", "recontact_rate")])[:2] == (1, 4)
