@@ -230,3 +230,14 @@ def test_kpi_command_refuses_a_bad_file(tmp_path):
         )  # fmt: skip
     with pytest.raises(CommandError, match="both"):
         call_command("kpi", "--year", "2025", "--contacts", str(paths[0]), "--out", str(tmp_path / "k.csv"))
+
+
+def test_pseudonym_key_file_is_generated_once_and_private(settings, tmp_path, monkeypatch):
+    monkeypatch.delenv("OMNIGUICHET_PSEUDONYM_KEY")
+    settings.VAR_DIR = tmp_path / "var"
+    key = services.pseudonym_key()
+    path = tmp_path / "var" / "pseudonym_key"
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert services.pseudonym_key() == key and len(key) >= 32
+    assert services.person_key(7, key) != services.person_key(7, b"another key")
+    assert len(services.person_key(7, key)) == 32
