@@ -157,7 +157,7 @@ def test_export_requires_a_national_actor(agent_paris, tmp_path):
 def test_warehouse_command_then_kpi_on_the_platform_warehouse(population, tmp_path, settings):
     with pytest.raises(CommandError, match="warehouse export"):
         call_command("kpi", "--year", "2025", "--out", str(tmp_path / "k.csv"))
-    call_command("warehouse", "export", "--no-progress")
+    call_command("warehouse", "export", "--no-progress", "--no-precompute")
     call_command(
         "kpi", "--year", "2025", "--out", str(tmp_path / "k.csv"), "--bonus", str(tmp_path / "b.csv")
     )
@@ -181,7 +181,9 @@ def test_warehouse_command_then_kpi_on_the_platform_warehouse(population, tmp_pa
     assert bonus["011"]["year"] == "2025"
     assert "phone_answer_rate" in bonus["011"]["indicators_met"].split(";")
     # The figures of this warehouse state are cached: no second DuckDB computation.
-    assert len(list((settings.ANALYTICS_WAREHOUSE_DIR / "_kpi").glob("*.json"))) == 1
+    assert [p.name.split("-")[1] for p in (settings.ANALYTICS_WAREHOUSE_DIR / "_kpi").glob("*.json")] == [
+        "2025"
+    ]
     services._memo.clear()
     calls = []
     original = engine.compute
@@ -241,3 +243,10 @@ def test_pseudonym_key_file_is_generated_once_and_private(settings, tmp_path, mo
     assert services.pseudonym_key() == key and len(key) >= 32
     assert services.person_key(7, key) != services.person_key(7, b"another key")
     assert len(services.person_key(7, key)) == 32
+
+
+def test_export_precomputes_the_dashboards(population, settings):
+    call_command("warehouse", "export", "--no-progress")
+    this_year = dt.datetime.now(engine.PARIS).year
+    cached = sorted(p.name.split("-")[1] for p in (settings.ANALYTICS_WAREHOUSE_DIR / "_kpi").glob("*.json"))
+    assert cached == [str(this_year - 1), str(this_year)]

@@ -332,6 +332,17 @@ def _cached_warehouse_kpi(year: int, weights: dict[str, float]) -> engine.KpiRes
 
 
 # ------------------------------------------------------------------------------------------------ dashboards
+def precompute_dashboards(*, actor: Actor, channel: Channel, years: list[int] | None = None) -> list[int]:
+    """Compute (and cache) the figures the dashboards show first: this year and last year, in Paris."""
+    if not actor.sees_all_caisses:
+        raise Forbidden("computing the indicators of every caisse requires a national role")
+    current = dt.datetime.now(engine.PARIS).year
+    years = years or [current - 1, current]
+    for year in years:
+        dashboard_figures(actor=actor, channel=channel, year=year)
+    return years
+
+
 def analytics_actor(user: Any) -> Actor:
     """The actor for a dashboard request: a manager of a caisse or a national role."""
     if not (user.is_superuser or user.role in ANALYTICS_ROLES):

@@ -23,6 +23,11 @@ class Command(BaseCommand):
         )
         export.add_argument("--batch-size", type=int, default=100_000, help="contacts per part file")
         export.add_argument("--no-progress", action="store_true", help="no progress bar (logs, CI)")
+        export.add_argument(
+            "--no-precompute",
+            action="store_true",
+            help="do not compute the dashboards' figures (this year and last year) after the export",
+        )
 
     def handle(self, *args, **options) -> None:
         out = options["out"] or Path(settings.ANALYTICS_WAREHOUSE_DIR)
@@ -54,3 +59,9 @@ class Command(BaseCommand):
             f"{report.contacts} contacts in {report.parts} new part(s) (up to contact id {report.high_water}); "
             f"persons: {persons}; warehouse: {out}"
         )
+        if (
+            not options["no_precompute"]
+            and Path(out).resolve() == Path(settings.ANALYTICS_WAREHOUSE_DIR).resolve()
+        ):
+            years = services.precompute_dashboards(actor=actor, channel=Channel.BACKOFFICE)
+            self.stdout.write(f"dashboard figures ready for {', '.join(str(y) for y in years)}")
