@@ -158,7 +158,7 @@ class KpiResult:
             acc[0] += row.numerator
             acc[1] += row.denominator
         return [
-            _value("national", period, indicator, num, den, self.targets.get(indicator))
+            indicator_value("national", period, indicator, num, den, self.targets.get(indicator))
             for (period, indicator), (num, den) in sorted(sums.items())
         ]
 
@@ -184,7 +184,7 @@ def is_met(indicator: str, value: float | None, target: float | None) -> bool:
     return value <= target if indicator in LOWER_IS_BETTER else value >= target
 
 
-def _value(
+def indicator_value(
     caisse: str, period: str, indicator: str, num: int, den: int, target: float | None
 ) -> IndicatorValue:
     value = num / den if den else None
@@ -529,7 +529,7 @@ def _compute(con: duckdb.DuckDBPyConnection, year: int, weights: dict[str, float
             for period in periods:
                 for indicator in INDICATORS:
                     num, den = counts.get((caisse, period, indicator), (0, 0))
-                    out.append(_value(caisse, period, indicator, num, den, targets[indicator]))
+                    out.append(indicator_value(caisse, period, indicator, num, den, targets[indicator]))
         return out
 
     yearly = rows([str(year)])
@@ -555,13 +555,13 @@ def _compute(con: duckdb.DuckDBPyConnection, year: int, weights: dict[str, float
 
 
 # --------------------------------------------------------------------------------------------------- output
-def _number(value: float | None) -> str:
+def format_number(value: float | None) -> str:
     if value is None:
         return ""
     return repr(float(value))
 
 
-def _points(value: float) -> str:
+def format_points(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(value)
 
 
@@ -577,15 +577,15 @@ def indicator_records(rows: Iterable[IndicatorValue]) -> Iterable[list[str]]:
             r.indicator,
             str(r.numerator),
             str(r.denominator),
-            _number(r.value),
-            _number(r.target),
+            format_number(r.value),
+            format_number(r.target),
             "true" if r.met else "false",
         ]
 
 
 def bonus_records(rows: Iterable[Bonus]) -> Iterable[list[str]]:
     for b in rows:
-        yield [b.caisse, str(b.year), _points(b.points), ";".join(b.indicators_met)]
+        yield [b.caisse, str(b.year), format_points(b.points), ";".join(b.indicators_met)]
 
 
 def write_csv(path: str | os.PathLike[str], header: list[str], records: Iterable[list[str]]) -> None:

@@ -401,13 +401,14 @@ class Dashboard:
     def tables(self) -> dict[str, tuple[list[str], list[list[str]]]]:
         """The downloadable tables: name -> (header, rows)."""
         scope = self.caisse or "national"
+        num = engine.format_number
         indicators = [
-            [scope, str(self.year), p.name, str(p.numerator), str(p.denominator), _num(p.value), _num(p.target),
+            [scope, str(self.year), p.name, str(p.numerator), str(p.denominator), num(p.value), num(p.target),
              "true" if p.met else "false"]
             for p in self.indicators
         ]  # fmt: skip
         monthly = [
-            [scope, month, p.name, _num(p.monthly[i]), _num(p.target)]
+            [scope, month, p.name, engine.format_number(p.monthly[i]), engine.format_number(p.target)]
             for p in self.indicators
             for i, month in enumerate(self.months)
         ]
@@ -416,21 +417,17 @@ class Dashboard:
             "monthly": (["caisse", "period", "indicator", "value", "target"], monthly),
             "ranking": (
                 ["rank", "caisse", "name", "points"],
-                [[str(r), c, n, engine._points(p)] for r, c, n, p in self.ranking],
+                [[str(r), c, n, engine.format_points(p)] for r, c, n, p in self.ranking],
             ),
             "bonus": (
                 ["caisse", "name", "year", "points", "indicators_met"],
-                [[c, n, str(self.year), engine._points(p), ";".join(m)] for c, n, p, m in self.bonus],
+                [[c, n, str(self.year), engine.format_points(p), ";".join(m)] for c, n, p, m in self.bonus],
             ),
             "channels": (
                 ["caisse", "year", "channel", "contacts", "share"],
-                [[scope, str(self.year), ch, str(n), _num(s)] for ch, n, s in self.channels],
+                [[scope, str(self.year), ch, str(n), engine.format_number(s)] for ch, n, s in self.channels],
             ),
         }
-
-
-def _num(value: float | None) -> str:
-    return "" if value is None else repr(float(value))
 
 
 def dashboard(*, actor: Actor, channel: Channel, year: int, caisse: str | None = None) -> Dashboard:
@@ -454,7 +451,7 @@ def dashboard(*, actor: Actor, channel: Channel, year: int, caisse: str | None =
         monthly = {(r.period, r.indicator): r.value for r in result.monthly if r.caisse == caisse}
     panels = []
     for name in engine.INDICATORS:
-        row = yearly.get(name) or engine._value(
+        row = yearly.get(name) or engine.indicator_value(
             caisse or "national", str(year), name, 0, 0, result.targets[name]
         )
         panels.append(
