@@ -112,9 +112,14 @@ def test_export_is_incremental(population, tmp_path):
     assert (report.contacts, report.parts, report.persons) == (1, 1, None)
     assert len(list((out / "contacts").glob("*.parquet"))) == 2
     assert len(read(out, "contacts")) == 5
-    # An account opened: the persons snapshot is refreshed.
+    # An account opened: the part holding that person is rewritten, and only that one.
     Account.objects.create(person=ain, opened_at=at("2025-06-02T10:00:00"))
-    assert export(out).persons == 2
+    assert export(out).persons == 2  # one part of a million ids holds both
+    fine = tmp_path / "fine"
+    assert export(fine, persons_bucket=1).persons == 2  # one part per person
+    Account.objects.filter(person=ain).update(opened_at=at("2025-06-03T10:00:00"))
+    assert export(fine, persons_bucket=1).persons == 1
+    assert export(fine, persons_bucket=1).persons is None
     assert {p["caisse"]: p["account_opened_at"] for p in read(out, "persons")}["011"] == at(
         "2025-06-02T10:00:00"
     )

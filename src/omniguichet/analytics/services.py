@@ -1,10 +1,11 @@
 """Analytics services: the pseudonymised warehouse export, the cached indicators, who may see which figures.
 
 The warehouse directory holds `contacts/part-<first id>-<last id>.parquet` (append-only, one part per batch of
-contacts in id order) and `persons/persons.parquet` (a snapshot, rewritten only when persons or accounts
-changed). Every file is written to a temporary name then renamed, so a crash leaves either a whole part or
-none; the next export starts after the highest contact id found in the part names (the high-water mark lives
-in the files themselves, never in a separate state that could disagree with them).
+contacts in id order) and `persons/part-<n>.parquet` (the persons of one range of a million ids each, a part
+rewritten only when a person or an account of its range changed). Every file is written to a temporary name
+then renamed, so a crash leaves either a whole part or none; the next export starts after the highest contact
+id found in the part names (the high-water mark lives in the files themselves, never in a separate state that
+could disagree with them).
 """
 
 from __future__ import annotations
@@ -25,9 +26,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 from django.conf import settings
-from django.db.models import Count, Max
+from django.db.models import Count, F, Max
 
-from omniguichet.accounts.models import Account
 from omniguichet.analytics import engine
 from omniguichet.core.actors import Actor, Channel
 from omniguichet.core.errors import Forbidden, InvalidInput, NotFound
@@ -35,8 +35,8 @@ from omniguichet.crm.models import Contact
 from omniguichet.referential.models import Person, Role
 
 PART_RE = re.compile(r"^part-(\d{12})-(\d{12})\.parquet$")
-PERSONS_FILE = "persons.parquet"
-PERSONS_STATE = "_snapshot.json"
+PERSONS_STATE = "_state.json"
+PERSONS_BUCKET = 1_000_000  # person ids per persons part file
 CACHE_DIR = "_kpi"
 ANALYTICS_ROLES = {Role.MANAGER, Role.NATIONAL_SUPERVISOR}
 
@@ -102,7 +102,7 @@ class ExportReport:
     contacts: int  # contacts written by this export
     parts: int  # part files written by this export
     high_water: int  # highest contact id in the warehouse after the export
-    persons: int | None  # persons written (None: the snapshot was unchanged)
+    persons: int | None  # persons written (None: no person nor account changed)
 
 
 def _write_atomic(table: pa.Table, path: Path) -> None:
@@ -136,8 +136,9 @@ def export_warehouse(
     out: Path | str,
     batch_size: int = 100_000,
     on_batch: Callable[[int], None] | None = None,
+    persons_bucket: int = PERSONS_BUCKET,
 ) -> ExportReport:
-    """Append the contacts recorded since the last export, then refresh the persons snapshot if it changed."""
+    """Append the contacts recorded since the last export, then rewrite the person parts that changed."""
     if not actor.sees_all_caisses:
         raise Forbidden("the warehouse export covers every caisse: a national role is required")
     if batch_size < 1:
@@ -185,53 +186,79 @@ def export_warehouse(
         parts += 1
         if on_batch is not None:
             on_batch(len(rows))
-    persons = _export_persons(persons_dir, key)
+    persons = _export_persons(persons_dir, key, persons_bucket)
     return ExportReport(contacts=written, parts=parts, high_water=last, persons=persons)
 
 
-def _persons_state() -> dict[str, Any]:
-    persons = Person.objects.aggregate(n=Count("id"), updated=Max("updated_at"), last=Max("id"))
-    accounts = Account.objects.aggregate(n=Count("id"), last=Max("id"), opened=Max("opened_at"))
+def _persons_state(bucket_size: int) -> dict[str, list[Any]]:
+    """One fingerprint per range of `bucket_size` person ids: what a change to a person or an account moves."""
+    rows = (
+        Person.objects.annotate(bucket=F("id") / bucket_size)
+        .values("bucket")
+        .annotate(
+            n=Count("id"),
+            last=Max("id"),
+            updated=Max("updated_at"),
+            accounts=Count("account"),
+            last_account=Max("account__id"),
+            opened=Max("account__opened_at"),
+        )
+        .order_by("bucket")
+    )
     return {
-        "persons": [persons["n"], str(persons["updated"]), persons["last"]],
-        "accounts": [accounts["n"], accounts["last"], str(accounts["opened"])],
+        str(r["bucket"]): [
+            r["n"],
+            r["last"],
+            str(r["updated"]),
+            r["accounts"],
+            r["last_account"],
+            str(r["opened"]),
+        ]
+        for r in rows
     }
 
 
-def _export_persons(folder: Path, key: bytes, chunk: int = 200_000) -> int | None:
-    """Rewrite the persons snapshot when persons or accounts changed since the last one (None: unchanged)."""
-    state = _persons_state()
+def _export_persons(folder: Path, key: bytes, bucket_size: int = PERSONS_BUCKET) -> int | None:
+    """Rewrite the person parts (one per range of person ids) whose persons or accounts changed since the last
+    export; returns the number of persons written (None: nothing changed)."""
+    state = _persons_state(bucket_size)
     state_file = folder / PERSONS_STATE
-    target = folder / PERSONS_FILE
-    if target.exists() and state_file.exists() and json.loads(state_file.read_text()) == state:
-        return None
-    tmp = target.with_name(target.name + ".tmp")
+    previous: dict[str, Any] = json.loads(state_file.read_text()) if state_file.exists() else {}
+    if previous.get("bucket_size") != bucket_size:
+        previous = {}
+        for old in folder.glob("part-*.parquet"):
+            old.unlink()
+    before: dict[str, list[Any]] = previous.get("buckets", {})
     count = 0
-    with pq.ParquetWriter(tmp, PERSONS_ARROW, compression="zstd") as writer:
-        last = 0
-        while True:
-            rows = list(
-                Person.objects.filter(id__gt=last)
-                .order_by("id")
-                .values_list("id", "caisse_id", "account__opened_at")[:chunk]
-            )
-            if not rows:
-                break
-            writer.write_table(
-                pa.Table.from_pydict(
-                    {
-                        "person_key": [person_key(pid, key) for pid, _, _ in rows],
-                        "caisse": [caisse for _, caisse, _ in rows],
-                        "account_opened_at": [opened for _, _, opened in rows],
-                    },
-                    schema=PERSONS_ARROW,
-                )
-            )
-            count += len(rows)
-            last = rows[-1][0]
-    os.replace(tmp, target)
+    changed = False
+    for bucket, fingerprint in state.items():
+        target = folder / f"part-{int(bucket):06d}.parquet"
+        if before.get(bucket) == fingerprint and target.exists():
+            continue
+        first = int(bucket) * bucket_size
+        rows = list(
+            Person.objects.filter(id__gte=first, id__lt=first + bucket_size)
+            .order_by("id")
+            .values_list("id", "caisse_id", "account__opened_at")
+        )
+        table = pa.Table.from_pydict(
+            {
+                "person_key": [person_key(pid, key) for pid, _, _ in rows],
+                "caisse": [caisse for _, caisse, _ in rows],
+                "account_opened_at": [opened for _, _, opened in rows],
+            },
+            schema=PERSONS_ARROW,
+        )
+        _write_atomic(table, target)
+        count += len(rows)
+        changed = True
+    for bucket in set(before) - set(state):  # every person of that range was deleted
+        (folder / f"part-{int(bucket):06d}.parquet").unlink(missing_ok=True)
+        changed = True
+    if not changed and state_file.exists():
+        return None
     state_tmp = state_file.with_name(state_file.name + ".tmp")
-    state_tmp.write_text(json.dumps(state))
+    state_tmp.write_text(json.dumps({"bucket_size": bucket_size, "buckets": state}))
     os.replace(state_tmp, state_file)
     return count
 
@@ -240,8 +267,8 @@ def _export_persons(folder: Path, key: bytes, chunk: int = 200_000) -> int | Non
 def warehouse_sources(out: Path | str | None = None) -> tuple[Path, Path]:
     """(contacts, persons) of the platform's own warehouse; NotFound when it has not been exported yet."""
     out = Path(out or settings.ANALYTICS_WAREHOUSE_DIR)
-    contacts, persons = out / "contacts", out / "persons" / PERSONS_FILE
-    if not persons.exists() or not any(contacts.glob("part-*.parquet")):
+    contacts, persons = out / "contacts", out / "persons"
+    if not any(persons.glob("part-*.parquet")) or not any(contacts.glob("part-*.parquet")):
         raise NotFound(f"no warehouse in {out}: run `omniguichet warehouse export` first")
     return contacts, persons
 

@@ -16,7 +16,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
         export = sub.add_parser(
-            "export", help="append the contacts new since the last export and refresh the persons snapshot"
+            "export",
+            help="append the contacts new since the last export and rewrite the person parts that changed",
         )
         export.add_argument(
             "--out", type=Path, default=None, help="warehouse directory (default: var/warehouse)"
