@@ -171,6 +171,17 @@ def test_pages_read_cached_figures(exported, supervisor, monkeypatch, django_ass
     assert calls == []
 
 
+def test_a_year_without_contacts_shows_empty_figures(exported, supervisor):
+    client = logged(supervisor)
+    response = client.get("/analytics/?year=2031")
+    assert response.status_code == 200
+    phone = {r["indicator"]: r for r in rows(client.get("/analytics/national/indicators.csv?year=2031"))}
+    assert (phone["phone_answer_rate"]["denominator"], phone["phone_answer_rate"]["value"]) == ("0", "")
+    assert (
+        client.get("/analytics/caisses/999/?year=2025").status_code == 404
+    )  # unknown even to the national role
+
+
 def test_without_warehouse_the_page_says_so(supervisor):
     response = logged(supervisor).get("/analytics/")
     assert response.status_code == 200

@@ -264,12 +264,16 @@ def _export_persons(folder: Path, key: bytes, bucket_size: int = PERSONS_BUCKET)
 
 
 # ------------------------------------------------------------------------------------------------ indicators
+class NoWarehouse(NotFound):
+    """The platform's warehouse has not been exported yet."""
+
+
 def warehouse_sources(out: Path | str | None = None) -> tuple[Path, Path]:
     """(contacts, persons) of the platform's own warehouse; NotFound when it has not been exported yet."""
     out = Path(out or settings.ANALYTICS_WAREHOUSE_DIR)
     contacts, persons = out / "contacts", out / "persons"
     if not any(persons.glob("part-*.parquet")) or not any(contacts.glob("part-*.parquet")):
-        raise NotFound(f"no warehouse in {out}: run `omniguichet warehouse export` first")
+        raise NoWarehouse(f"no warehouse in {out}: run `omniguichet warehouse export` first")
     return contacts, persons
 
 

@@ -90,11 +90,11 @@ def _page(request: HttpRequest, actor: Actor, caisse: str | None) -> HttpRespons
     }
     try:
         board = services.dashboard(actor=actor, channel=Channel.BACKOFFICE, year=year, caisse=caisse)
-    except NotFound as exc:
-        if caisse is not None and "warehouse" not in exc.message:
-            raise Http404(_("no such caisse")) from None
+    except services.NoWarehouse:
         context["no_warehouse"] = True
         return render(request, "analytics/dashboard.html", context)
+    except NotFound:
+        raise Http404(_("no such caisse")) from None
     month_labels = [m[5:] for m in board.months]
     context.update(
         board=board,
