@@ -94,3 +94,7 @@ bench-outreach: setup
 .PHONY: bench-attestation
 bench-attestation: setup  ## the attestation PDF (p50 target 20 ms) and its request end to end
 	$(BIN)/python -m bench.attestation
+
+# The steering-indicator bench: 10 M generated contacts, all indicators of a year with DuckDB (a few minutes).
+bench-kpi: setup
+	$(BIN)/python -m bench.kpi

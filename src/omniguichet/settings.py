@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "omniguichet.outreach",
     "omniguichet.teleservices",
     "omniguichet.demo",
+    "omniguichet.analytics",
 ]
 
 MIDDLEWARE = [
@@ -205,3 +206,9 @@ OIDC_USE_NONCE = True
 OIDC_USE_PKCE = True
 OIDC_AUTHENTICATION_CALLBACK_URL = "accounts:oidc_authentication_callback"
 LOGIN_REDIRECT_URL_FAILURE = "/compte/franceconnect/confirmer/"
+# Analytics: the pseudonymised contact warehouse (Parquet) and its indicators (DuckDB). The pseudonym key comes
+# from OMNIGUICHET_PSEUDONYM_KEY or from a file generated once under var/ (like SECRET_KEY).
+ANALYTICS_WAREHOUSE_DIR = Path(os.environ.get("OMNIGUICHET_WAREHOUSE_DIR", VAR_DIR / "warehouse")).resolve()
+ANALYTICS_DUCKDB_MEMORY_LIMIT = os.environ.get("OMNIGUICHET_DUCKDB_MEMORY_LIMIT", "3GB")
+# Bonus weights per indicator ("demat_rate=2,recontact_rate=1"); unnamed indicators weigh 1.
+ANALYTICS_BONUS_WEIGHTS = os.environ.get("OMNIGUICHET_BONUS_WEIGHTS", "")

@@ -11,4 +11,5 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("compte/", include("omniguichet.accounts.urls")),
     path("", include("omniguichet.teleservices.urls")),
+    path("analytics/", include("omniguichet.analytics.urls")),
 ]

@@ -121,8 +121,8 @@ def me(request: HttpRequest) -> MeOut:
 
 
 def register_routers() -> None:
-    from omniguichet.cases.api import router as cases_router
     from omniguichet.accounts.api import router as accounts_router
+    from omniguichet.cases.api import router as cases_router
     from omniguichet.crm.api import router as crm_router
     from omniguichet.outreach.api import router as outreach_router
     from omniguichet.referential.api import router as referential_router

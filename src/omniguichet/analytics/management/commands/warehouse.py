@@ -1,0 +1,68 @@
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from omniguichet.analytics import services
+from omniguichet.core.actors import Actor, Channel
+from omniguichet.core.errors import ServiceError
+
+
+class Command(BaseCommand):
+    help = "The pseudonymised contact warehouse (Parquet): `warehouse export --out DIR`."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        export = sub.add_parser(
+            "export",
+            help="append the contacts new since the last export and rewrite the person parts that changed",
+        )
+        export.add_argument(
+            "--out", type=Path, default=None, help="warehouse directory (default: var/warehouse)"
+        )
+        export.add_argument("--batch-size", type=int, default=100_000, help="contacts per part file")
+        export.add_argument("--no-progress", action="store_true", help="no progress bar (logs, CI)")
+        export.add_argument(
+            "--no-precompute",
+            action="store_true",
+            help="do not compute the dashboards' figures (this year and last year) after the export",
+        )
+
+    def handle(self, *args, **options) -> None:
+        out = options["out"] or Path(settings.ANALYTICS_WAREHOUSE_DIR)
+        actor = Actor.system("warehouse export")
+        console = Console(file=self.stdout._out, stderr=False)  # type: ignore[arg-type]
+        pending = services.pending_contacts(out=out)
+        progress = Progress(
+            TextColumn("[bold]contacts"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            disable=options["no_progress"],
+        )
+        try:
+            with progress:
+                task = progress.add_task("export", total=pending)
+                report = services.export_warehouse(
+                    actor=actor,
+                    channel=Channel.BACKOFFICE,
+                    out=out,
+                    batch_size=options["batch_size"],
+                    on_batch=lambda n: progress.advance(task, n),
+                )
+        except ServiceError as exc:
+            raise CommandError(exc.message) from None
+        persons = "unchanged" if report.persons is None else f"{report.persons} written"
+        self.stdout.write(
+            f"{report.contacts} contacts in {report.parts} new part(s) (up to contact id {report.high_water}); "
+            f"persons: {persons}; warehouse: {out}"
+        )
+        if (
+            not options["no_precompute"]
+            and Path(out).resolve() == Path(settings.ANALYTICS_WAREHOUSE_DIR).resolve()
+        ):
+            years = services.precompute_dashboards(actor=actor, channel=Channel.BACKOFFICE)
+            self.stdout.write(f"dashboard figures ready for {', '.join(str(y) for y in years)}")

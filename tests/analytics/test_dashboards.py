@@ -1,0 +1,203 @@
+"""The dashboards at /analytics/: anonymous -> login, wrong role -> 403, another caisse -> 404, then figures."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+
+import pytest
+from django.test import Client
+from django.utils import translation
+
+from omniguichet.analytics import charts, engine, services
+from omniguichet.core.actors import Actor, Channel
+from omniguichet.crm.services import record_contact
+from omniguichet.referential.models import Role
+from tests.conftest import make_user
+
+SYSTEM = Actor.system()
+
+
+def at(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
+
+
+@pytest.fixture(autouse=True)
+def _warehouse(settings, tmp_path, monkeypatch):
+    monkeypatch.setenv("OMNIGUICHET_PSEUDONYM_KEY", "dashboard-tests")
+    settings.ANALYTICS_WAREHOUSE_DIR = tmp_path / "warehouse"
+    settings.ANALYTICS_BONUS_WEIGHTS = ""
+    services._memo.clear()
+
+
+@pytest.fixture
+def exported(make_person, caisse_ain, caisse_paris):
+    paris = make_person()
+    ain = make_person(caisse_code="011")
+    for person, answered in ((paris, True), (ain, False)):
+        record_contact(actor=SYSTEM, channel=Channel.PHONE, person=person, motive="autre",
+                       started_at=at("2024-03-01T10:00:00"), answered=answered)  # fmt: skip
+    # 2025: Paris answers 2 calls of 3 (0.667 >= target 0.5: met), Ain none of 1.
+    for answered in (True, True, False):
+        record_contact(actor=SYSTEM, channel=Channel.PHONE, person=paris, motive="carte_vitale",
+                       started_at=at("2025-04-01T10:00:00"), answered=answered)  # fmt: skip
+    record_contact(actor=SYSTEM, channel=Channel.PHONE, person=ain, motive="carte_vitale",
+                   started_at=at("2025-06-01T10:00:00"), answered=False)  # fmt: skip
+    record_contact(actor=SYSTEM, channel=Channel.WEB, person=ain, motive="attestation_droits",
+                   started_at=at("2025-06-01T10:00:00"))  # fmt: skip
+    services.export_warehouse(
+        actor=SYSTEM, channel=Channel.BACKOFFICE, out=services.settings.ANALYTICS_WAREHOUSE_DIR
+    )
+
+
+def logged(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def manager_paris(caisse_paris):
+    return make_user("manager-paris", role=Role.MANAGER, caisse=caisse_paris)
+
+
+def rows(response) -> list[dict[str, str]]:
+    return list(csv.DictReader(response.content.decode().splitlines()))
+
+
+URLS = [
+    "/analytics/?year=2025",
+    "/analytics/caisses/751/?year=2025",
+    "/analytics/national/indicators.csv?year=2025",
+    "/analytics/caisses/751/bonus.csv?year=2025",
+]
+
+
+@pytest.mark.parametrize("url", URLS)
+def test_anonymous_goes_to_login(db, url):
+    response = Client().get(url)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/agent/login/")
+
+
+@pytest.mark.parametrize("url", URLS)
+def test_staff_without_a_steering_role_is_refused(agent_paris, url):
+    assert logged(agent_paris).get(url).status_code == 403
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/analytics/caisses/011/?year=2025",  # another caisse
+        "/analytics/caisses/999/?year=2025",  # no such caisse: the same answer
+        "/analytics/caisses/011/indicators.csv?year=2025",
+        "/analytics/national/ranking.csv?year=2025",  # the other caisses one by one
+        "/analytics/national/secrets.csv?year=2025",
+        "/analytics/?year=1066",
+        "/analytics/?year=soon",
+    ],
+)
+def test_manager_sees_nothing_of_another_caisse(exported, manager_paris, url):
+    assert logged(manager_paris).get(url).status_code == 404
+
+
+def test_manager_sees_national_figures_and_own_rank(exported, manager_paris):
+    response = logged(manager_paris).get("/analytics/?year=2025")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'id="panel-phone_answer_rate"' in html
+    assert "Your caisse ranks" in html
+    assert 'id="ranking"' not in html
+    assert 'class="og-target"' in html  # the target line of the charts
+    assert "<script" not in html.split("</header>")[1] or "cdn." not in html
+    bonus = rows(logged(manager_paris).get("/analytics/national/bonus.csv?year=2025"))
+    assert [r["caisse"] for r in bonus] == ["751"]
+    national = {
+        r["indicator"]: r
+        for r in rows(logged(manager_paris).get("/analytics/national/indicators.csv?year=2025"))
+    }
+    # Pooled over both caisses: 2 answered of 4 calls; target 2024: 1 of 2.
+    assert (national["phone_answer_rate"]["numerator"], national["phone_answer_rate"]["denominator"]) == (
+        "2",
+        "4",
+    )
+    assert national["phone_answer_rate"]["target"] == "0.5"
+
+
+def test_manager_sees_own_caisse(exported, manager_paris):
+    client = logged(manager_paris)
+    response = client.get("/analytics/caisses/751/?year=2025")
+    assert response.status_code == 200
+    assert 'class="og-national"' in response.content.decode()  # the national line beside the caisse's
+    indicators = {
+        r["indicator"]: r for r in rows(client.get("/analytics/caisses/751/indicators.csv?year=2025"))
+    }
+    assert indicators["phone_answer_rate"] == {
+        "caisse": "751", "period": "2025", "indicator": "phone_answer_rate", "numerator": "2",
+        "denominator": "3", "value": repr(2 / 3), "target": "0.5", "met": "true",
+    }  # fmt: skip
+    monthly = [r for r in rows(client.get("/analytics/caisses/751/monthly.csv?year=2025"))
+               if r["indicator"] == "phone_answer_rate"]  # fmt: skip
+    assert [r["value"] for r in monthly][2:5] == ["", repr(2 / 3), ""]
+    channels = {r["channel"]: r for r in rows(client.get("/analytics/caisses/751/channels.csv?year=2025"))}
+    assert (channels["phone"]["contacts"], channels["phone"]["share"]) == ("3", "1.0")
+    response = client.get("/analytics/caisses/751/bonus.csv?year=2025")
+    assert response["Content-Disposition"] == 'attachment; filename="751-2025-bonus.csv"'
+    # No account anywhere (0.0 >= 0.0) and no recontact (three calls at the same instant): met too.
+    met = rows(response)[0]["indicators_met"].split(";")
+    assert met == ["recontact_rate", "account_rate", "phone_answer_rate"]
+
+
+def test_national_role_sees_every_caisse_and_the_ranking(exported, supervisor):
+    client = logged(supervisor)
+    html = client.get("/analytics/?year=2025").content.decode()
+    assert 'id="ranking"' in html and "/analytics/caisses/011/" in html
+    ranking = rows(client.get("/analytics/national/ranking.csv?year=2025"))
+    assert [(r["rank"], r["caisse"]) for r in ranking][:1] == [("1", "751")]
+    assert client.get("/analytics/caisses/011/?year=2025").status_code == 200
+    bonus = {r["caisse"]: r for r in rows(client.get("/analytics/national/bonus.csv?year=2025"))}
+    assert set(bonus) >= {"011", "751"}
+
+
+def test_pages_read_cached_figures(exported, supervisor, monkeypatch, django_assert_num_queries):
+    client = logged(supervisor)
+    assert client.get("/analytics/?year=2025").status_code == 200
+    calls = []
+    monkeypatch.setattr(engine, "compute", lambda **kw: calls.append(kw))
+    with django_assert_num_queries(5):  # session, user, caisse names, and the DSFR site config twice
+        assert client.get("/analytics/caisses/011/?year=2025").status_code == 200
+    services._memo.clear()  # another process: the figures come from the cache file
+    assert client.get("/analytics/?year=2025").status_code == 200
+    assert calls == []
+
+
+def test_a_year_without_contacts_shows_empty_figures(exported, supervisor):
+    client = logged(supervisor)
+    response = client.get("/analytics/?year=2031")
+    assert response.status_code == 200
+    phone = {r["indicator"]: r for r in rows(client.get("/analytics/national/indicators.csv?year=2031"))}
+    assert (phone["phone_answer_rate"]["denominator"], phone["phone_answer_rate"]["value"]) == ("0", "")
+    assert (
+        client.get("/analytics/caisses/999/?year=2025").status_code == 404
+    )  # unknown even to the national role
+
+
+def test_without_warehouse_the_page_says_so(supervisor):
+    response = logged(supervisor).get("/analytics/")
+    assert response.status_code == 200
+    assert "warehouse export" in response.content.decode()
+    assert logged(supervisor).get("/analytics/national/indicators.csv").status_code == 404
+
+
+def test_french_page(exported, supervisor, settings):
+    settings.LANGUAGE_CODE = "fr"
+    with translation.override("fr"):
+        html = logged(supervisor).get("/analytics/?year=2025", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "Appels téléphoniques décrochés" in html
+    assert "Classement des caisses" in html
+
+
+def test_trend_chart_breaks_lines_and_escapes():
+    svg = charts.trend_chart([0.5, None, 0.7], target=0.6, title="<b>x</b>", labels=["01", "02", "03"])
+    assert svg.count('class="og-values"') == 2
+    assert "<b>" not in svg and "&lt;b&gt;" in svg
