@@ -239,3 +239,6 @@ class Transfer(models.Model):
             models.CheckConstraint(condition=~Q(from_basket=models.F("to_basket")), name="transfer_moves"),
             models.CheckConstraint(condition=~Q(reason=""), name="transfer_has_reason"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.document_id}: {self.from_basket_id} -> {self.to_basket_id}"

@@ -339,7 +339,7 @@ def _reencode_image(name: str, data: bytes, mime: str) -> bytes:
             width, height = image.size
             if width * height > max_pixels or width == 0 or height == 0:
                 raise _refuse(
-                    name, _("the image is too large (%(w)d × %(h)d pixels)") % {"w": width, "h": height}
+                    name, _("the image is too large (%(w)d x %(h)d pixels)") % {"w": width, "h": height}
                 )
             image.load()
             image = ImageOps.exif_transpose(image) or image
@@ -637,7 +637,7 @@ def deposit_documents(
                         pages=item.pages,
                         received_at=now,
                         deadline=deadline,
-                    )  # fmt: skip
+                    )
                 )
             Document.objects.bulk_create(documents)
             if any(d.pk is None for d in documents):  # SQLite before RETURNING support: read them back
