@@ -161,7 +161,9 @@ LOGGING = {
 # AES-256-GCM keys (urlsafe base64 of 32 bytes), newest first; older keys still decrypt after a rotation.
 # Default: a key generated once under var/ (0600), like SECRET_KEY. In production: from the environment.
 OMNIGUICHET_DOCUMENT_KEY = os.environ.get("OMNIGUICHET_DOCUMENT_KEY", "")
-OMNIGUICHET_DOCUMENT_MAX_FILE_BYTES = int(os.environ.get("OMNIGUICHET_DOCUMENT_MAX_FILE_BYTES", str(10 * 1024 * 1024)))
+OMNIGUICHET_DOCUMENT_MAX_FILE_BYTES = int(
+    os.environ.get("OMNIGUICHET_DOCUMENT_MAX_FILE_BYTES", str(10 * 1024 * 1024))
+)
 OMNIGUICHET_DOCUMENT_MAX_DEPOSIT_BYTES = int(
     os.environ.get("OMNIGUICHET_DOCUMENT_MAX_DEPOSIT_BYTES", str(20 * 1024 * 1024))
 )
@@ -192,8 +194,11 @@ STORAGES = {
         if os.environ.get("OMNIGUICHET_DOCUMENT_STORAGE", "filesystem") == "s3"
         else {
             "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(VAR_DIR / "documents"), "directory_permissions_mode": 0o700,
-                        "file_permissions_mode": 0o600},
+            "OPTIONS": {
+                "location": str(VAR_DIR / "documents"),
+                "directory_permissions_mode": 0o700,
+                "file_permissions_mode": 0o600,
+            },
         }
     ),
 }

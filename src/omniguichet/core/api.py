@@ -122,10 +122,12 @@ def me(request: HttpRequest) -> MeOut:
 
 def register_routers() -> None:
     from omniguichet.crm.api import router as crm_router
+    from omniguichet.documents.api import router as documents_router
     from omniguichet.referential.api import router as referential_router
 
     api.add_router("/", referential_router)
     api.add_router("/", crm_router)
+    api.add_router("/", documents_router)
 
 
 register_routers()

@@ -114,6 +114,14 @@ def resolve_purpose(*, person: Person, kind: str, ref: str) -> DepositPurpose:
     return purpose
 
 
+def describe_purpose(*, actor: Actor, kind: str, ref: str, person_id: int | None = None) -> DepositPurpose:
+    """The purpose a deposit page is opened for (its label and the document types it expects)."""
+    person = _scoped_person(actor, person_id)
+    if kind not in _resolvers:
+        raise NotFound(_("no such request for this person"))
+    return resolve_purpose(person=person, kind=kind, ref=str(ref).strip()[:64])
+
+
 def _resolve_document_request(person: Person, ref: str) -> DepositPurpose:
     if not ref.isdigit() or len(ref) > 18:
         raise NotFound(_("no such request for this person"))
@@ -732,7 +740,9 @@ def basket_documents(
     if cursor:
         when, pk = _decode_cursor(cursor)
         queryset = queryset.filter(Q(received_at__gt=when) | Q(received_at=when, id__gt=pk))
-    rows = list(queryset.select_related("person", "claimed_by").order_by("received_at", "id")[: limit + 1])
+    rows = list(
+        queryset.select_related("person", "claimed_by", "basket").order_by("received_at", "id")[: limit + 1]
+    )
     next_cursor = _encode_cursor(rows[limit - 1]) if len(rows) > limit else None
     return BasketPage(basket=basket, documents=rows[:limit], next_cursor=next_cursor)
 

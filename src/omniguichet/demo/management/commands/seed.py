@@ -18,6 +18,7 @@ from omniguichet.demo.services import (
     seed_contacts,
     seed_population,
 )
+from omniguichet.documents.services import seed_baskets
 from omniguichet.referential.models import Person
 
 
@@ -60,6 +61,9 @@ class Command(BaseCommand):
         console = Console(file=self.stdout._out, stderr=False)  # type: ignore[arg-type]
         if persons:
             self._seed_persons(console, options)
+            self.stdout.write(
+                f"{seed_baskets()} document baskets created."
+            )  # documents app: one per caisse x kind
         if contacts:
             self._seed_contacts(console, options)
 
