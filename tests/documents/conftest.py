@@ -40,8 +40,13 @@ def make_pdf(
     writer = PdfWriter()
     for _ in range(pages):
         writer.add_blank_page(width=595, height=842)
-    if javascript:
-        writer.add_js("app.alert('hello');")
+    if javascript:  # an action run when the document opens
+        from pypdf.generic import DictionaryObject, NameObject, TextStringObject
+
+        action = DictionaryObject(
+            {NameObject("/S"): NameObject("/JavaScript"), NameObject("/JS"): TextStringObject("app.alert(1)")}
+        )
+        writer._root_object[NameObject("/OpenAction")] = writer._add_object(action)
     if attachment:
         writer.add_attachment("invoice.txt", b"hidden content")
     if password:

@@ -65,16 +65,16 @@ def test_bad_files_are_refused_with_a_clear_reason(data, reason):
     assert refused.value.status == 422 and "files" in refused.value.fields
 
 
-def test_javascript_in_an_open_action_is_found_too():
+def test_javascript_in_a_page_action_is_found_too():
     from pypdf import PdfWriter
     from pypdf.generic import DictionaryObject, NameObject, TextStringObject
 
     writer = PdfWriter()
-    writer.add_blank_page(width=100, height=100)
-    action = DictionaryObject(
+    page = writer.add_blank_page(width=100, height=100)
+    script = DictionaryObject(
         {NameObject("/S"): NameObject("/JavaScript"), NameObject("/JS"): TextStringObject("app.alert(1)")}
     )
-    writer._root_object[NameObject("/OpenAction")] = writer._add_object(action)
+    page[NameObject("/AA")] = DictionaryObject({NameObject("/O"): writer._add_object(script)})
     out = io.BytesIO()
     writer.write(out)
     with pytest.raises(FileRefused, match="JavaScript"):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.http import HttpRequest
-from ninja import File, Form, Query, Router, Schema, UploadedFile
+from ninja import File, Form, Query, Router, Schema, Status, UploadedFile
 from ninja.errors import AuthenticationError
 
 from omniguichet.core.actors import Actor, Channel, insured_actor, staff_actor
@@ -25,8 +25,8 @@ def _actor(request: HttpRequest) -> Actor:
     if not user.is_authenticated:
         raise AuthenticationError
     if getattr(user, "account", None) is not None:
-        return insured_actor(user)  # type: ignore[arg-type]
-    return staff_actor(user)  # type: ignore[arg-type]
+        return insured_actor(user)
+    return staff_actor(user)
 
 
 class BasketRefOut(Schema):
@@ -100,12 +100,15 @@ def create_deposit(
         person_id=person_id,
     )
     deposit = result.deposit
-    return 201, DepositOut(
-        id=deposit.pk,
-        purpose_kind=deposit.purpose_kind,
-        purpose_ref=deposit.purpose_ref,
-        channel=deposit.channel,
-        documents=[DocumentOut.of(d) for d in result.documents],
+    return Status(
+        201,
+        DepositOut(
+            id=deposit.pk,
+            purpose_kind=deposit.purpose_kind,
+            purpose_ref=deposit.purpose_ref,
+            channel=deposit.channel,
+            documents=[DocumentOut.of(d) for d in result.documents],
+        ),
     )
 
 
@@ -143,7 +146,7 @@ def create_request(request: HttpRequest, payload: RequestIn):
         document_types=payload.document_types, label=payload.label, processing_kind=payload.processing_kind,
         deadline=payload.deadline,
     )  # fmt: skip
-    return 201, _request_out(created)
+    return Status(201, _request_out(created))
 
 
 @router.get(

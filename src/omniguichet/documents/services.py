@@ -350,18 +350,20 @@ def _reencode_image(name: str, data: bytes, mime: str) -> bytes:
                     name, _("the image is too large (%(w)d x %(h)d pixels)") % {"w": width, "h": height}
                 )
             image.load()
-            image = ImageOps.exif_transpose(image) or image
+            picture: Image.Image = ImageOps.exif_transpose(image) or image
             out = io.BytesIO()
             if expected == "JPEG":
-                if image.mode not in ("RGB", "L"):
-                    image = image.convert("RGB")
-                image.save(out, "JPEG", quality=90)
+                if picture.mode not in ("RGB", "L"):
+                    picture = picture.convert("RGB")
+                picture.save(out, "JPEG", quality=90)
             else:
-                if image.mode not in ("RGB", "RGBA", "L", "LA", "P", "1"):
-                    image = image.convert("RGBA")
-                image.save(out, "PNG")
+                if picture.mode not in ("RGB", "RGBA", "L", "LA", "P", "1"):
+                    picture = picture.convert("RGBA")
+                picture.save(out, "PNG")
     except FileRefused:
         raise
+    except Image.DecompressionBombError:
+        raise _refuse(name, _("the image is too large")) from None
     except Exception:  # Pillow's errors on broken or hostile images (incl. DecompressionBombError)
         raise _refuse(name, _("the image is damaged and cannot be read")) from None
     return out.getvalue()
@@ -698,7 +700,7 @@ def list_baskets(*, actor: Actor) -> list[BasketSummary]:
         )
         .order_by("caisse_id", "kind")
     )
-    return [BasketSummary(b, b.open_count, b.overdue_count) for b in baskets]  # type: ignore[attr-defined]
+    return [BasketSummary(b, b.open_count, b.overdue_count) for b in baskets]
 
 
 def get_basket(*, actor: Actor, basket_id: int) -> Basket:
@@ -969,4 +971,4 @@ def recent_documents_section(person: Person) -> list[RecordItem]:
 def my_documents(*, actor: Actor, limit: int = 50) -> list[Document]:
     if actor.kind != ActorKind.INSURED:
         raise Forbidden(_("reserved to insured persons"))
-    return list(Document.objects.filter(person_id=actor.person_id).order_by("-received_at")[:limit])
+    return list(Document.objects.filter(person_id=actor.person_id or 0).order_by("-received_at")[:limit])
