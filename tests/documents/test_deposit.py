@@ -256,3 +256,12 @@ def test_recent_documents_section_of_the_record(
         items = services.recent_documents_section(person)
     assert [(i.label, i.status) for i in items] == [("bank details (RIB)", "received")]
     assert items[0].url == f"/agent/baskets/documents/{items[0].ref}/"
+
+
+def test_the_open_flag_cannot_drift_from_the_status(insured_actor, rib_request):
+    from django.db import IntegrityError, transaction
+
+    doc = deposit(insured_actor, rib_request, [("a.pdf", make_pdf())]).documents[0]
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Document.objects.filter(pk=doc.pk).update(status="accepted")
+    Document.objects.filter(pk=doc.pk).update(status="accepted", is_open=False)

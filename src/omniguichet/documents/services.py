@@ -30,7 +30,6 @@ from omniguichet.core.actors import Actor, ActorKind, Channel, scope_to_caisse
 from omniguichet.core.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
 from omniguichet.crm.services import RecordItem, record_contact
 from omniguichet.documents.models import (
-    OPEN_STATUSES,
     Basket,
     Deposit,
     Document,
@@ -687,20 +686,18 @@ def _scoped_baskets(actor: Actor):
 
 
 def list_baskets(*, actor: Actor) -> list[BasketSummary]:
-    """The baskets of the agent's caisse with their open and overdue counts (one query)."""
+    """The baskets of the agent's caisse with their open and overdue counts (two queries: the baskets, then the
+    counts read from the partial index of open documents)."""
     now = timezone.now()
-    baskets = (
-        _scoped_baskets(actor)
-        .select_related("caisse")
-        .annotate(
-            open_count=Count("documents", filter=Q(documents__status__in=OPEN_STATUSES)),
-            overdue_count=Count(
-                "documents", filter=Q(documents__status__in=OPEN_STATUSES, documents__deadline__lt=now)
-            ),
-        )
-        .order_by("caisse_id", "kind")
-    )
-    return [BasketSummary(b, b.open_count, b.overdue_count) for b in baskets]
+    baskets = list(_scoped_baskets(actor).select_related("caisse").order_by("caisse_id", "kind"))
+    counts = {
+        row["basket_id"]: (row["n"], row["late"])
+        for row in Document.objects.filter(basket_id__in=[b.pk for b in baskets], is_open=True)
+        .values("basket_id")
+        .annotate(n=Count("id"), late=Count("id", filter=Q(deadline__lt=now)))
+        .order_by()
+    }
+    return [BasketSummary(b, *counts.get(b.pk, (0, 0))) for b in baskets]
 
 
 def get_basket(*, actor: Actor, basket_id: int) -> Basket:
@@ -738,7 +735,7 @@ def basket_documents(
     """Open documents of a basket, oldest first (keyset pagination on the partial index)."""
     basket = get_basket(actor=actor, basket_id=basket_id)
     limit = max(1, min(limit, MAX_BASKET_PAGE))
-    queryset = Document.objects.filter(basket_id=basket.pk, status__in=OPEN_STATUSES)
+    queryset = Document.objects.filter(basket_id=basket.pk, is_open=True)
     if cursor:
         when, pk = _decode_cursor(cursor)
         queryset = queryset.filter(Q(received_at__gt=when) | Q(received_at=when, id__gt=pk))
@@ -831,9 +828,10 @@ def accept_documents(
     def apply(document: Document) -> None:
         _check_open(actor, document)
         document.status = DocumentStatus.ACCEPTED
+        document.is_open = False
         document.decided_by = actor.user
         document.decided_at = now
-        document.save(update_fields=["status", "decided_by", "decided_at"])
+        document.save(update_fields=["status", "is_open", "decided_by", "decided_at"])
 
     return _decide(actor, document_ids, apply)
 
@@ -850,10 +848,11 @@ def reject_documents(
     def apply(document: Document) -> None:
         _check_open(actor, document)
         document.status = DocumentStatus.REJECTED
+        document.is_open = False
         document.decided_by = actor.user
         document.decided_at = now
         document.rejection_reason = reason
-        document.save(update_fields=["status", "decided_by", "decided_at", "rejection_reason"])
+        document.save(update_fields=["status", "is_open", "decided_by", "decided_at", "rejection_reason"])
         transaction.on_commit(lambda: notify_document_rejected(document=document, reason=reason))
 
     return _decide(actor, document_ids, apply)
