@@ -10,7 +10,7 @@ from ninja import File, Form, Query, Router, Schema, Status, UploadedFile
 from ninja.errors import AuthenticationError
 
 from omniguichet.core.actors import Actor, Channel, insured_actor, staff_actor
-from omniguichet.core.api import ErrorOut
+from omniguichet.core.api import ErrorOut, shaped_response
 from omniguichet.core.errors import InvalidInput
 from omniguichet.documents import services
 from omniguichet.documents.models import Document
@@ -52,13 +52,15 @@ class DocumentOut(Schema):
     rejection_reason: str
 
     @staticmethod
-    def of(d: Document) -> DocumentOut:
-        return DocumentOut(
-            id=d.pk, document_type=d.document_type, name=d.original_name, content_type=d.content_type,
-            size=d.size, pages=d.pages, checksum=d.checksum, status=d.status, received_at=d.received_at,
-            deadline=d.deadline, basket=BasketRefOut(id=d.basket_id, caisse=d.caisse_id, kind=d.basket.kind),
-            person_id=d.person_id, transfers=d.transfer_count, rejection_reason=d.rejection_reason,
-        )  # fmt: skip
+    def of(d: Document) -> dict:
+        """Plain dict in the shape of DocumentOut (lists render it without re-validation: shaped_response)."""
+        return {
+            "id": d.pk, "document_type": d.document_type, "name": d.original_name, "content_type": d.content_type,
+            "size": d.size, "pages": d.pages, "checksum": d.checksum, "status": d.status,
+            "received_at": d.received_at, "deadline": d.deadline,
+            "basket": {"id": d.basket_id, "caisse": d.caisse_id, "kind": d.basket.kind},
+            "person_id": d.person_id, "transfers": d.transfer_count, "rejection_reason": d.rejection_reason,
+        }  # fmt: skip
 
 
 class DepositOut(Schema):
@@ -107,7 +109,7 @@ def create_deposit(
             purpose_kind=deposit.purpose_kind,
             purpose_ref=deposit.purpose_ref,
             channel=deposit.channel,
-            documents=[DocumentOut.of(d) for d in result.documents],
+            documents=[DocumentOut(**DocumentOut.of(d)) for d in result.documents],
         ),
     )
 
@@ -202,7 +204,8 @@ class PageQuery(Schema):
 def basket_documents(request: HttpRequest, basket_id: int, query: Query[PageQuery]):
     actor = staff_actor(request.user)  # type: ignore[arg-type]
     page = services.basket_documents(actor=actor, basket_id=basket_id, cursor=query.cursor, limit=query.limit)
-    return BasketPageOut(documents=[DocumentOut.of(d) for d in page.documents], next_cursor=page.next_cursor)
+    body = {"documents": [DocumentOut.of(d) for d in page.documents], "next_cursor": page.next_cursor}
+    return shaped_response(request, body)
 
 
 class ActionIn(Schema):

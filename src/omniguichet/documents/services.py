@@ -739,9 +739,9 @@ def basket_documents(
     if cursor:
         when, pk = _decode_cursor(cursor)
         queryset = queryset.filter(Q(received_at__gt=when) | Q(received_at=when, id__gt=pk))
-    rows = list(
-        queryset.select_related("person", "claimed_by", "basket").order_by("received_at", "id")[: limit + 1]
-    )
+    rows = list(queryset.select_related("person", "claimed_by").order_by("received_at", "id")[: limit + 1])
+    for row in rows:
+        row.basket = basket  # already read: no join for it
     next_cursor = _encode_cursor(rows[limit - 1]) if len(rows) > limit else None
     return BasketPage(basket=basket, documents=rows[:limit], next_cursor=next_cursor)
 
