@@ -192,3 +192,16 @@ def test_basket_listing_takes_a_fixed_number_of_queries(
     with django_assert_num_queries(2):
         summaries = services.list_baskets(actor=actor)
     assert next(s for s in summaries if s.basket.pk == basket.pk).open_count == 3
+
+
+def test_pages_and_reasons_in_french(documents, agent_paris, insured, rib_request):
+    page = logged(agent_paris).get("/agent/baskets/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "Corbeilles" in page and "remboursements" in page and "À traiter" in page
+    _person, user = insured
+    response = logged(user).post(
+        "/account/documents/deposit/",
+        {"kind": "request", "ref": rib_request.pk, "document_type": "bank_details",
+         "files": [SimpleUploadedFile("a.pdf", make_pdf(javascript=True))]},
+        HTTP_ACCEPT_LANGUAGE="fr",
+    )  # fmt: skip
+    assert "fichier a.pdf : le PDF contient du JavaScript" in response.content.decode()

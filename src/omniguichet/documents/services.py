@@ -249,8 +249,8 @@ class CheckedFile:
 
 
 def _refuse(name: str, reason: str) -> FileRefused:
-    label = _("file %(name)s") % {"name": name}
-    return FileRefused(f"{label}: {reason}", fields={"files": f"{name}: {reason}"})
+    message = _("file %(name)s: %(reason)s") % {"name": name, "reason": reason}
+    return FileRefused(message, fields={"files": f"{name}: {reason}"})
 
 
 def _mb(size: int) -> str:

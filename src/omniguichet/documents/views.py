@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from omniguichet.core.actors import Actor, Channel, insured_actor
 from omniguichet.core.errors import Forbidden, InvalidInput, NotFound, ServiceError
-from omniguichet.crm.views import agent_required
+from omniguichet.crm.views import PURPOSES, agent_required
 from omniguichet.documents import services
 from omniguichet.documents.models import DocumentType
 from omniguichet.referential.validators import mask_nir
@@ -184,7 +184,9 @@ def document(request: HttpRequest, actor: Actor, document_id: int) -> HttpRespon
             "person": doc.person,
             "nir_masked": mask_nir(doc.person.nir),
             "targets": [b for b in targets if b.pk != doc.basket_id],
-            "purpose_label": _("Processing of a file"),
+            "purpose_label": str(
+                PURPOSES[2]
+            ),  # "Processing of a file": the audit trail names why the record opens
         },
     )
 
