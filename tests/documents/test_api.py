@@ -196,3 +196,16 @@ def test_actions_per_document(agent_paris, agent_ain, deposited, settings):
     assert Document.objects.get(pk=ids[1]).transfer_count == 1
     unknown = client.post(act, {"action": "burn", "document_ids": ids}, content_type="application/json")
     assert unknown.status_code == 422
+
+
+def test_ids_beyond_64_bits_name_nothing(agent_paris, insured, rib_request):
+    huge = 10**30
+    client = client_for(agent_paris)
+    assert client.get(f"/api/v1/documents/baskets/{huge}/documents").status_code in (404, 422)
+    act = client.post(
+        "/api/v1/documents/actions", {"action": "accept", "document_ids": [huge]}, content_type="application/json"
+    )
+    assert act.status_code == 200 and act.json()[0]["reason"] == "no such document"
+    response = client.post(URL, form(rib_request, ("a.pdf", make_pdf()), person_id=huge))
+    assert response.status_code in (404, 422)
+    assert client.get(f"/api/v1/documents/requests?person_id={huge}").status_code in (404, 422)

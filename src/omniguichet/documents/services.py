@@ -54,6 +54,14 @@ INSURED_CHANNELS = (Channel.WEB, Channel.APP, Channel.KIOSK)
 AGENT_CHANNELS = (Channel.RECEPTION, Channel.PHONE, Channel.EMAIL, Channel.LETTER)
 
 
+MAX_ID = 2**63 - 1
+
+
+def _valid_id(value: int | None) -> bool:
+    """Ids outside a 64-bit integer name nothing (and must not reach SQLite, which overflows on them)."""
+    return value is not None and 0 < value <= MAX_ID
+
+
 # --- purposes: what a deposit is for ------------------------------------------------------------------------
 @dataclass(frozen=True)
 class DepositPurpose:
@@ -559,6 +567,8 @@ def _scoped_person(actor: Actor, person_id: int | None) -> Person:
         person_id = actor.person_id
     if person_id is None:
         raise InvalidInput.from_fields({"person_id": _("required when an agent deposits for a person")})
+    if not _valid_id(person_id):
+        raise NotFound(_("no such person"))
     queryset = Person.objects.filter(pk=person_id)
     if actor.kind == ActorKind.AGENT:
         queryset = scope_to_caisse(queryset, actor)
@@ -701,6 +711,8 @@ def list_baskets(*, actor: Actor) -> list[BasketSummary]:
 
 
 def get_basket(*, actor: Actor, basket_id: int) -> Basket:
+    if not _valid_id(basket_id):
+        raise NotFound(_("no such basket"))
     basket = _scoped_baskets(actor).select_related("caisse").filter(pk=basket_id).first()
     if basket is None:
         raise NotFound(_("no such basket"))
@@ -723,6 +735,8 @@ def _decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
         when, pk = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
         moment = dt.datetime.fromisoformat(when)
         if timezone.is_naive(moment):
+            raise ValueError
+        if not _valid_id(int(pk)):
             raise ValueError
         return moment, int(pk)
     except (ValueError, UnicodeError, TypeError):
@@ -749,6 +763,8 @@ def basket_documents(
 def get_document(*, actor: Actor, document_id: int) -> Document:
     if actor.kind != ActorKind.AGENT:
         raise Forbidden(_("documents are reserved to caisse staff"))
+    if not _valid_id(document_id):
+        raise NotFound(_("no such document"))
     document = (
         scope_to_caisse(Document.objects.all(), actor)
         .select_related("person", "basket", "claimed_by", "decided_by")
@@ -782,7 +798,10 @@ def _decide(actor: Actor, document_ids: Iterable[int], apply: Callable[[Document
     results = []
     with transaction.atomic():
         found = {
-            d.pk: d for d in scope_to_caisse(Document.objects.select_for_update(), actor).filter(pk__in=ids)
+            d.pk: d
+            for d in scope_to_caisse(Document.objects.select_for_update(), actor).filter(
+                pk__in=[i for i in ids if _valid_id(i)]
+            )
         }
         for pk in ids:
             document = found.get(pk)
