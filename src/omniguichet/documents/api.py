@@ -203,7 +203,9 @@ class PageQuery(Schema):
 )
 def basket_documents(request: HttpRequest, basket_id: int, query: Query[PageQuery]):
     actor = staff_actor(request.user)  # type: ignore[arg-type]
-    page = services.basket_documents(actor=actor, basket_id=basket_id, cursor=query.cursor, limit=query.limit)
+    page = services.basket_documents(
+        actor=actor, basket_id=basket_id, cursor=query.cursor, limit=query.limit, with_persons=False
+    )
     body = {"documents": [DocumentOut.of(d) for d in page.documents], "next_cursor": page.next_cursor}
     return shaped_response(request, body)
 

@@ -744,16 +744,24 @@ def _decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
 
 
 def basket_documents(
-    *, actor: Actor, basket_id: int, cursor: str | None = None, limit: int = BASKET_PAGE
+    *,
+    actor: Actor,
+    basket_id: int,
+    cursor: str | None = None,
+    limit: int = BASKET_PAGE,
+    with_persons: bool = True,
 ) -> BasketPage:
-    """Open documents of a basket, oldest first (keyset pagination on the partial index)."""
+    """Open documents of a basket, oldest first (keyset pagination on the partial index). `with_persons`: read
+    each document's person and claimant in the same query (the console shows their names; the API does not)."""
     basket = get_basket(actor=actor, basket_id=basket_id)
     limit = max(1, min(limit, MAX_BASKET_PAGE))
     queryset = Document.objects.filter(basket_id=basket.pk, is_open=True)
     if cursor:
         when, pk = _decode_cursor(cursor)
         queryset = queryset.filter(Q(received_at__gt=when) | Q(received_at=when, id__gt=pk))
-    rows = list(queryset.select_related("person", "claimed_by").order_by("received_at", "id")[: limit + 1])
+    if with_persons:
+        queryset = queryset.select_related("person", "claimed_by")
+    rows = list(queryset.order_by("received_at", "id")[: limit + 1])
     for row in rows:
         row.basket = basket  # already read: no join for it
     next_cursor = _encode_cursor(rows[limit - 1]) if len(rows) > limit else None
