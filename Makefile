@@ -84,3 +84,8 @@ bench-crm: setup
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+
+# The documents bench: basket listing with 1 M documents in 101 caisses, deposit of a 1 MB PDF (a few minutes).
+bench-documents: setup
+	$(BIN)/python -m bench.documents
+	pg_virtualenv -t sh -c 'DATABASE_URL="postgres://$$PGUSER:$$PGPASSWORD@$$PGHOST:$${PGPORT:-5432}/$$PGDATABASE" $(BIN)/python -m bench.documents'
