@@ -203,7 +203,9 @@ def test_ids_beyond_64_bits_name_nothing(agent_paris, insured, rib_request):
     client = client_for(agent_paris)
     assert client.get(f"/api/v1/documents/baskets/{huge}/documents").status_code in (404, 422)
     act = client.post(
-        "/api/v1/documents/actions", {"action": "accept", "document_ids": [huge]}, content_type="application/json"
+        "/api/v1/documents/actions",
+        {"action": "accept", "document_ids": [huge]},
+        content_type="application/json",
     )
     assert act.status_code == 200 and act.json()[0]["reason"] == "no such document"
     response = client.post(URL, form(rib_request, ("a.pdf", make_pdf()), person_id=huge))

@@ -241,3 +241,30 @@ def test_mutated_valid_files_never_escape_the_checks(data):
     except FileRefused:
         return
     assert checked.content_type == sniff_type(checked.content)
+
+
+def test_javascript_in_an_action_nested_directly_in_an_annotation_is_found():
+    from pypdf import PdfWriter
+    from pypdf.generic import ArrayObject, DictionaryObject, NameObject, NumberObject, TextStringObject
+
+    writer = PdfWriter()
+    page = writer.add_blank_page(width=100, height=100)
+    annotation = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Annot"),
+            NameObject("/Subtype"): NameObject("/Link"),
+            NameObject("/Rect"): ArrayObject([NumberObject(0)] * 4),
+            # The action is a direct dictionary inside the annotation, not an object of its own.
+            NameObject("/A"): DictionaryObject(
+                {
+                    NameObject("/S"): NameObject("/JavaScript"),
+                    NameObject("/JS"): TextStringObject("app.alert(1)"),
+                }
+            ),
+        }
+    )
+    page[NameObject("/Annots")] = ArrayObject([annotation])  # direct, inside the page
+    out = io.BytesIO()
+    writer.write(out)
+    with pytest.raises(FileRefused, match="JavaScript"):
+        check_file("a.pdf", out.getvalue())

@@ -306,9 +306,36 @@ def check_file(name: str, data: bytes, *, declared_type: str = "") -> CheckedFil
     )
 
 
+def _pdf_active_content(obj: object, depth: int = 0) -> str | None:
+    """ "script" or "file" when a dictionary of this object, or one nested directly in it, carries JavaScript or
+    other files; None otherwise. Indirect references are not followed: every indirect object is visited."""
+    from pypdf.generic import ArrayObject, DictionaryObject
+
+    if depth > 64:
+        raise ValueError("nesting too deep")
+    if isinstance(obj, DictionaryObject):
+        keys = tuple(obj.keys())
+        kinds = tuple(dict.get(obj, k) for k in ("/S", "/Type", "/Subtype"))
+        if any(k in _PDF_SCRIPT_KEYS for k in keys) or "/JavaScript" in kinds:
+            return "script"
+        if any(k in _PDF_FILE_KEYS for k in keys) or any(k in kinds for k in _PDF_FILE_KEYS):
+            return "file"
+        children: Iterable[object] = dict.values(obj)
+    elif isinstance(obj, ArrayObject):
+        children = list.__iter__(obj)
+    else:
+        return None
+    for child in children:
+        if isinstance(child, (DictionaryObject, ArrayObject)):
+            found = _pdf_active_content(child, depth + 1)
+            if found:
+                return found
+    return None
+
+
 def _check_pdf(name: str, data: bytes) -> int:
     from pypdf import PdfReader
-    from pypdf.generic import DictionaryObject, IndirectObject, NameObject
+    from pypdf.generic import IndirectObject
 
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
@@ -320,14 +347,10 @@ def _check_pdf(name: str, data: bytes) -> int:
         if len(ids) > MAX_PDF_OBJECTS:
             raise _refuse(name, _("the PDF is too complex"))
         for num, gen in ids:
-            obj = reader.get_object(IndirectObject(num, gen, reader))
-            if not isinstance(obj, DictionaryObject):
-                continue
-            keys = set(obj.keys())
-            subtype = obj.get("/S"), obj.get("/Type"), obj.get("/Subtype")
-            if keys & _PDF_SCRIPT_KEYS or NameObject("/JavaScript") in subtype:
+            found = _pdf_active_content(reader.get_object(IndirectObject(num, gen, reader)))
+            if found == "script":
                 raise _refuse(name, _("the PDF contains JavaScript"))
-            if keys & _PDF_FILE_KEYS or any(s in _PDF_FILE_KEYS for s in subtype if s is not None):
+            if found == "file":
                 raise _refuse(name, _("the PDF contains embedded files or active content"))
     except FileRefused:
         raise
