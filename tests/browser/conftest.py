@@ -28,3 +28,10 @@ def page():
         yield context.new_page()
         context.close()
         browser.close()
+
+
+@pytest.fixture(autouse=True)
+def _reference_data_reloaded(django_db_serialized_rollback):
+    """Browser tests run against a live server, as transactional tests, which empty every table when they end:
+    the caisses and motives loaded by data migrations are reloaded at the start of each (serialized rollback),
+    so two browser tests on the same worker both find them."""
