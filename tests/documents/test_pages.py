@@ -10,7 +10,7 @@ from django.test import Client
 from omniguichet.core.actors import Actor
 from omniguichet.documents import services
 from omniguichet.documents.models import Basket, Document, DocumentRequest, Transfer
-from tests.documents.conftest import make_jpeg, make_pdf, stored_files
+from tests.documents.conftest import make_jpeg, make_pdf, make_zip_bomb, stored_files
 
 
 def logged(user) -> Client:
@@ -205,3 +205,43 @@ def test_pages_and_reasons_in_french(documents, agent_paris, insured, rib_reques
         HTTP_ACCEPT_LANGUAGE="fr",
     )  # fmt: skip
     assert "fichier a.pdf : le PDF contient du JavaScript" in response.content.decode()
+
+
+def test_agent_asks_for_and_deposits_documents_on_behalf(insured, agent_paris, agent_ain, _document_settings):
+    person, _user = insured
+    url = f"/agent/baskets/persons/{person.pk}/"
+    assert logged(agent_ain).get(url).status_code == 404
+    assert (
+        logged(agent_ain)
+        .post(url, {"form": "ask", "label": "x", "document_types": ["bank_details"]})
+        .status_code
+        == 404
+    )
+    client = logged(agent_paris)
+    assert "No open request" in client.get(url).content.decode()
+    bad = client.post(url, {"form": "ask", "label": "", "document_types": []})
+    assert bad.status_code == 422 and not DocumentRequest.objects.exists()
+    client.post(
+        url, {"form": "ask", "label": "Justificatif de domicile", "document_types": ["proof_of_address"]}
+    )
+    request = DocumentRequest.objects.get(person=person)
+    assert request.document_types == ["proof_of_address"] and request.requested_by == agent_paris
+    response = client.post(
+        url,
+        {"form": "deposit", "ref": request.pk, "document_type": "proof_of_address", "channel": "letter",
+         "files": [SimpleUploadedFile("facture.pdf", make_pdf())]},
+    )  # fmt: skip
+    assert response.status_code == 302
+    document = Document.objects.get()
+    assert (document.deposit.channel, document.deposit.agent, document.basket.kind) == (
+        "letter",
+        agent_paris,
+        "droits",
+    )
+    refused = client.post(
+        url,
+        {"form": "deposit", "ref": request.pk, "document_type": "proof_of_address", "channel": "letter",
+         "files": [SimpleUploadedFile("bomb.pdf", make_zip_bomb())]},
+    )  # fmt: skip
+    assert refused.status_code == 422 and "the file is a ZIP file" in refused.content.decode()
+    assert Document.objects.count() == 1

@@ -183,6 +183,13 @@ def request_documents(
     )
 
 
+def person_for_agent(*, actor: Actor, person_id: int) -> Person:
+    """A person of the agent's caisse (another caisse's person answers like a missing one)."""
+    if actor.kind != ActorKind.AGENT:
+        raise Forbidden(_("reserved to caisse staff"))
+    return _scoped_person(actor, person_id)
+
+
 def open_requests(*, actor: Actor, person_id: int | None = None) -> list[DocumentRequest]:
     """The open document requests of the insured actor (or, for an agent, of a person of their caisse)."""
     if actor.kind == ActorKind.INSURED:

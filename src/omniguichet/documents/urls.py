@@ -12,6 +12,7 @@ urlpatterns = [
     path("agent/baskets/", views.baskets, name="baskets"),
     path("agent/baskets/<int:basket_id>/", views.basket, name="basket"),
     path("agent/baskets/actions/", views.action, name="action"),
+    path("agent/baskets/persons/<int:person_id>/", views.for_person, name="for_person"),
     path("agent/baskets/documents/<int:document_id>/", views.document, name="document"),
     path("agent/baskets/documents/<int:document_id>/file/", views.document_file, name="document_file"),
 ]

@@ -168,6 +168,51 @@ def action(request: HttpRequest, actor: Actor) -> HttpResponse:
     return redirect(back)
 
 
+@require_http_methods(["GET", "POST"])
+@agent_required
+def for_person(request: HttpRequest, actor: Actor, person_id: int) -> HttpResponse:
+    """An agent deposits on behalf of a person of their caisse (a letter, a visit), or asks them for documents."""
+    status, error = 200, ""
+    if request.method == "POST":
+        data = request.POST
+        try:
+            if data.get("form") == "ask":
+                services.request_documents(
+                    actor=actor, channel=Channel.BACKOFFICE, person_id=person_id,
+                    document_types=data.getlist("document_types"), label=data.get("label", ""),
+                )  # fmt: skip
+                messages.success(request, _("The request was sent to the person."))
+            else:
+                files = [(f.name or "", f.read()) for f in request.FILES.getlist("files")]
+                result = services.deposit_documents(
+                    actor=actor, channel=data.get("channel", ""), purpose_kind="request",
+                    purpose_ref=data.get("ref", ""), document_type=data.get("document_type", ""), files=files,
+                    person_id=person_id,
+                )  # fmt: skip
+                messages.success(
+                    request, _("%(n)d document(s) received. Thank you.") % {"n": len(result.documents)}
+                )
+            return redirect("documents:for_person", person_id=person_id)
+        except NotFound:
+            raise Http404(_("no such person")) from None
+        except ServiceError as exc:
+            status, error = exc.status, exc.message
+    try:
+        requests = services.open_requests(actor=actor, person_id=person_id)
+        person = services.person_for_agent(actor=actor, person_id=person_id)
+    except NotFound:
+        raise Http404(_("no such person")) from None
+    context = {
+        "person": person,
+        "nir_masked": mask_nir(person.nir),
+        "requests": requests,
+        "types": DocumentType.choices,
+        "channels": [(c.value, c.label) for c in services.AGENT_CHANNELS],
+        "error": error,
+    }
+    return render(request, "documents/for_person.html", context, status=status)
+
+
 @require_GET
 @agent_required
 def document(request: HttpRequest, actor: Actor, document_id: int) -> HttpResponse:
