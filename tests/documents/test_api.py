@@ -211,3 +211,13 @@ def test_ids_beyond_64_bits_name_nothing(agent_paris, insured, rib_request):
     response = client.post(URL, form(rib_request, ("a.pdf", make_pdf()), person_id=huge))
     assert response.status_code in (404, 422)
     assert client.get(f"/api/v1/documents/requests?person_id={huge}").status_code in (404, 422)
+
+
+def test_an_oversized_upload_is_refused_from_its_size_before_being_read(insured, rib_request, settings):
+    settings.OMNIGUICHET_DOCUMENT_MAX_FILE_BYTES = 1024 * 1024
+    _person, user = insured
+    big = make_pdf() + b"%" * (2 * 1024 * 1024)  # above Django's in-memory limit: spooled to a temporary file
+    response = client_for(user).post(URL, form(rib_request, ("big.pdf", big)))
+    assert response.status_code == 422
+    assert response.json()["error"]["fields"]["files"] == "big.pdf: the file is larger than 1 MB"
+    assert not Document.objects.exists()

@@ -98,7 +98,7 @@ def create_deposit(
         purpose_kind=purpose_kind,
         purpose_ref=purpose_ref,
         document_type=document_type,
-        files=[(f.name or "", f.read()) for f in files],
+        files=services.read_uploads(files),
         person_id=person_id,
     )
     deposit = result.deposit

@@ -16,6 +16,7 @@ import struct
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -438,6 +439,26 @@ def scan_for_viruses(data: bytes) -> str | None:
     if text.endswith("FOUND"):
         return text.removeprefix("stream:").removesuffix("FOUND").strip()
     raise ServiceError(_("the antivirus could not scan the file; please try again later"), code="unavailable")
+
+
+def read_uploads(uploads: Sequence[Any]) -> list[tuple[str, bytes]]:
+    """The (name, bytes) of uploaded files (Django UploadedFile), refusing oversized ones from their declared
+    size before reading them into memory (Django spools big uploads to disk; they must not come back whole)."""
+    limit = settings.OMNIGUICHET_DOCUMENT_MAX_FILE_BYTES
+    total = settings.OMNIGUICHET_DOCUMENT_MAX_DEPOSIT_BYTES
+    if len(uploads) > settings.OMNIGUICHET_DOCUMENT_MAX_FILES:
+        raise InvalidInput.from_fields(
+            {"files": _("at most %(n)d files per deposit") % {"n": settings.OMNIGUICHET_DOCUMENT_MAX_FILES}}
+        )
+    for upload in uploads:
+        if (upload.size or 0) > limit:
+            name = os.path.basename(upload.name or "")[:200] or "document"
+            raise _refuse(name, _("the file is larger than %(mb)s MB") % {"mb": _mb(limit)})
+    if sum(upload.size or 0 for upload in uploads) > total:
+        raise InvalidInput.from_fields(
+            {"files": _("the files together exceed %(mb)s MB") % {"mb": _mb(total)}}
+        )
+    return [(upload.name or "", upload.read(limit + 1)) for upload in uploads]
 
 
 def check_deposit(files: Sequence[tuple[str, bytes]]) -> list[CheckedFile]:

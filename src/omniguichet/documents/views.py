@@ -76,11 +76,11 @@ def deposit(request: HttpRequest, actor: Actor) -> HttpResponse:
         return render(request, "documents/deposit.html", context, status=409)
     if request.method == "POST":
         channel = Channel.KIOSK if data.get("channel") == Channel.KIOSK else Channel.WEB
-        files = [(f.name or "", f.read()) for f in request.FILES.getlist("files")]
         try:
             result = services.deposit_documents(
                 actor=actor, channel=channel, purpose_kind=kind, purpose_ref=ref,
-                document_type=data.get("document_type", ""), files=files,
+                document_type=data.get("document_type", ""),
+                files=services.read_uploads(request.FILES.getlist("files")),
             )  # fmt: skip
         except ServiceError as exc:
             context["error"] = exc.message
@@ -183,7 +183,7 @@ def for_person(request: HttpRequest, actor: Actor, person_id: int) -> HttpRespon
                 )  # fmt: skip
                 messages.success(request, _("The request was sent to the person."))
             else:
-                files = [(f.name or "", f.read()) for f in request.FILES.getlist("files")]
+                files = services.read_uploads(request.FILES.getlist("files"))
                 result = services.deposit_documents(
                     actor=actor, channel=data.get("channel", ""), purpose_kind="request",
                     purpose_ref=data.get("ref", ""), document_type=data.get("document_type", ""), files=files,
