@@ -98,3 +98,8 @@ bench-attestation: setup  ## the attestation PDF (p50 target 20 ms) and its requ
 # The steering-indicator bench: 10 M generated contacts, all indicators of a year with DuckDB (a few minutes).
 bench-kpi: setup
 	$(BIN)/python -m bench.kpi
+
+# The documents bench: basket listing with 1 M documents in 101 caisses, deposit of a 1 MB PDF (a few minutes).
+bench-documents: setup
+	$(BIN)/python -m bench.documents
+	pg_virtualenv -t sh -c 'DATABASE_URL="postgres://$$PGUSER:$$PGPASSWORD@$$PGHOST:$${PGPORT:-5432}/$$PGDATABASE" $(BIN)/python -m bench.documents'

@@ -26,13 +26,14 @@ def _test_settings(settings):
 @pytest.fixture(autouse=True)
 def _reference_data_for_transactional_tests(request):
     """Tests in committed transactions (live servers, concurrency) end with a flush that also empties the caisses
-    and motives loaded by migrations: load them again (idempotent) for the next such test."""
+    motives and routing rules loaded by migrations: load them again (idempotent) for the next such test."""
     marker = request.node.get_closest_marker("django_db")
     transactional = marker is not None and (
         marker.kwargs.get("transaction") or (marker.args and marker.args[0])
     )
     if transactional or {"live_server", "transactional_db"} & set(request.fixturenames):
         from omniguichet.crm.services import load_motives
+        from omniguichet.documents.services import load_routing_rules
         from omniguichet.referential.services import load_caisses
         from omniguichet.teleservices.services import load_motives as load_teleservice_motives
 
@@ -40,6 +41,7 @@ def _reference_data_for_transactional_tests(request):
         load_caisses()
         load_motives()
         load_teleservice_motives()
+        load_routing_rules()
 
 
 @pytest.fixture

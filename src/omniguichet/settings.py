@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "omniguichet.teleservices",
     "omniguichet.demo",
     "omniguichet.analytics",
+    "omniguichet.documents",
 ]
 
 MIDDLEWARE = [
@@ -212,3 +213,48 @@ ANALYTICS_WAREHOUSE_DIR = Path(os.environ.get("OMNIGUICHET_WAREHOUSE_DIR", VAR_D
 ANALYTICS_DUCKDB_MEMORY_LIMIT = os.environ.get("OMNIGUICHET_DUCKDB_MEMORY_LIMIT", "3GB")
 # Bonus weights per indicator ("demat_rate=2,recontact_rate=1"); unnamed indicators weigh 1.
 ANALYTICS_BONUS_WEIGHTS = os.environ.get("OMNIGUICHET_BONUS_WEIGHTS", "")
+# --- documents (pieces deposited by persons; see docs/documents.md) ---------------------------------------------
+# AES-256-GCM keys (urlsafe base64 of 32 bytes), newest first; older keys still decrypt after a rotation.
+# Default: a key generated once under var/ (0600), like SECRET_KEY. In production: from the environment.
+OMNIGUICHET_DOCUMENT_KEY = os.environ.get("OMNIGUICHET_DOCUMENT_KEY", "")
+OMNIGUICHET_DOCUMENT_MAX_FILE_BYTES = int(
+    os.environ.get("OMNIGUICHET_DOCUMENT_MAX_FILE_BYTES", str(10 * 1024 * 1024))
+)
+OMNIGUICHET_DOCUMENT_MAX_DEPOSIT_BYTES = int(
+    os.environ.get("OMNIGUICHET_DOCUMENT_MAX_DEPOSIT_BYTES", str(20 * 1024 * 1024))
+)
+OMNIGUICHET_DOCUMENT_MAX_FILES = int(os.environ.get("OMNIGUICHET_DOCUMENT_MAX_FILES", "10"))
+OMNIGUICHET_DOCUMENT_MAX_PAGES = int(os.environ.get("OMNIGUICHET_DOCUMENT_MAX_PAGES", "50"))
+OMNIGUICHET_DOCUMENT_MAX_PIXELS = int(os.environ.get("OMNIGUICHET_DOCUMENT_MAX_PIXELS", str(40_000_000)))
+# Antivirus: the clamd unix socket (e.g. /run/clamav/clamd.ctl); empty = no scan.
+OMNIGUICHET_CLAMD_SOCKET = os.environ.get("OMNIGUICHET_CLAMD_SOCKET", "")
+# Where rejection notices go until the outbound message ledger takes them (JSON lines).
+OMNIGUICHET_DOCUMENT_NOTICE_FILE = Path(
+    os.environ.get("OMNIGUICHET_DOCUMENT_NOTICE_FILE", str(VAR_DIR / "outbox" / "document-notices.jsonl"))
+)
+# Storage of the encrypted files: the filesystem under var/documents, or S3-compatible object storage
+# (OMNIGUICHET_DOCUMENT_STORAGE=s3, needs `pip install omniguichet[s3]` and the AWS_* variables of django-storages).
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "documents": (
+        {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": os.environ.get("OMNIGUICHET_DOCUMENT_BUCKET", "omniguichet-documents"),
+                "endpoint_url": os.environ.get("AWS_S3_ENDPOINT_URL") or None,
+                "default_acl": "private",
+                "file_overwrite": False,
+            },
+        }
+        if os.environ.get("OMNIGUICHET_DOCUMENT_STORAGE", "filesystem") == "s3"
+        else {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {
+                "location": str(VAR_DIR / "documents"),
+                "directory_permissions_mode": 0o700,
+                "file_permissions_mode": 0o600,
+            },
+        }
+    ),
+}

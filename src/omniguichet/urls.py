@@ -12,4 +12,5 @@ urlpatterns = [
     path("compte/", include("omniguichet.accounts.urls")),
     path("", include("omniguichet.teleservices.urls")),
     path("analytics/", include("omniguichet.analytics.urls")),
+    path("", include("omniguichet.documents.urls")),
 ]

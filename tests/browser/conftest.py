@@ -28,14 +28,3 @@ def page():
         yield context.new_page()
         context.close()
         browser.close()
-
-
-@pytest.fixture(autouse=True)
-def _migration_data(transactional_db):
-    """Each live-server test flushes the database when it ends, taking away the caisses and motives that the data
-    migrations loaded: load them again, so that browser tests pass in any order."""
-    from omniguichet.crm.services import load_motives
-    from omniguichet.referential.services import load_caisses
-
-    load_caisses()
-    load_motives()

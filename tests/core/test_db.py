@@ -93,6 +93,12 @@ def paris_contacts(make_person):
     return person, contacts
 
 
+def test_an_integer_beyond_64_bits_matches_nothing(persons):
+    by_pk = PreparedQuery(lambda *, pk: Person.objects.filter(pk=pk))
+    assert by_pk(pk=persons[0].pk) == [persons[0]]
+    assert by_pk(pk=2**63) == [] and by_pk(pk=-(2**70)) == []
+
+
 def test_unused_or_unsupported_parameters_are_refused(db):
     unused = PreparedQuery(lambda *, pk, other: Person.objects.filter(pk=pk))
     with pytest.raises(ValueError, match="other"):

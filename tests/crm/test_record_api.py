@@ -225,3 +225,9 @@ def test_record_shows_sections_registered_by_other_apps(paris_person, agent_pari
     assert body["next_appointments"] == [] and body["recent_documents"] == []
     with pytest.raises(ValueError):
         services.register_record_section("nonsense", lambda person: [])
+
+
+def test_an_id_beyond_64_bits_is_not_found(agent_paris):
+    # Found by the OpenAPI contract test: the id goes to the database as it is, and no row can hold it.
+    response = client_for(agent_paris).get(f"/api/v1/persons/{2**64}/record", PURPOSE)
+    assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"

@@ -124,6 +124,7 @@ def register_routers() -> None:
     from omniguichet.accounts.api import router as accounts_router
     from omniguichet.cases.api import router as cases_router
     from omniguichet.crm.api import router as crm_router
+    from omniguichet.documents.api import router as documents_router
     from omniguichet.outreach.api import router as outreach_router
     from omniguichet.referential.api import router as referential_router
     from omniguichet.teleservices.api import router as teleservices_router
@@ -134,6 +135,7 @@ def register_routers() -> None:
     api.add_router("/", outreach_router)
     api.add_router("/", accounts_router)
     api.add_router("/", teleservices_router)
+    api.add_router("/", documents_router)
 
 
 register_routers()

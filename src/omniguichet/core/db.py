@@ -136,6 +136,8 @@ class _Compiled:
         )
 
     def run(self, connection: Any, values: dict[str, Any]) -> list:
+        if any(isinstance(v, int) and not -(2**63) <= v < 2**63 for v in values.values()):
+            return []  # no 64-bit column holds it (the ORM answers the same for an equality lookup)
         params: list[Any] = []
         for name, how, extra in self.slots:
             if name is None:

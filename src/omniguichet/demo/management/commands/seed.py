@@ -19,6 +19,7 @@ from omniguichet.demo.services import (
     seed_population,
 )
 from omniguichet.demo.teleservices import seed_online_services
+from omniguichet.documents.services import seed_baskets
 from omniguichet.referential.models import Person
 
 
@@ -62,6 +63,9 @@ class Command(BaseCommand):
         if persons:
             self._seed_persons(console, options)
             self.stdout.write(seed_online_services(seed=options["seed"]))
+            self.stdout.write(
+                f"{seed_baskets()} document baskets created."
+            )  # documents app: one per caisse x kind
         if contacts:
             self._seed_contacts(console, options)
 

@@ -1,0 +1,249 @@
+"""Documents (pièces justificatives): what a person deposits, always for a purpose, and the baskets where the
+back office of the person's caisse processes them."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from omniguichet.core.actors import ActorKind
+from omniguichet.referential.models import Caisse, Person
+
+
+class DocumentType(models.TextChoices):
+    BANK_DETAILS = "bank_details", _("bank details (RIB)")
+    BIRTH_CERTIFICATE = "birth_certificate", _("birth certificate")
+    SICK_LEAVE_FORM = "sick_leave_form", _("sick-leave form")
+    SALARY_CERTIFICATE = "salary_certificate", _("salary certificate")
+    PROOF_OF_INCOME = "proof_of_income", _("proof of income")
+    PROOF_OF_ADDRESS = "proof_of_address", _("proof of address")
+    IDENTITY_DOCUMENT = "identity_document", _("identity document")
+
+
+class PurposeKind(models.TextChoices):
+    """What a deposit is for. Never "any document": each kind has a resolver registered in services.py."""
+
+    TELESERVICE = "teleservice", _("online service request")
+    CASE_REQUEST = "case_request", _("missing document of a case")
+    APPOINTMENT = "appointment", _("appointment")
+    REQUEST = "request", _("document request")
+
+
+class ProcessingKind(models.TextChoices):
+    """The kinds of back-office processing: one basket per caisse for each."""
+
+    IJ = "ij", _("sick pay")
+    REMBOURSEMENTS = "remboursements", _("reimbursements")
+    DROITS = "droits", _("rights")
+    C2S = "c2s", _("C2S (complementary health cover)")
+    GENERAL = "general", _("general")
+
+
+class DocumentStatus(models.TextChoices):
+    RECEIVED = "received", _("received")
+    CLAIMED = "claimed", _("claimed")
+    ACCEPTED = "accepted", _("accepted")
+    REJECTED = "rejected", _("rejected")
+
+
+OPEN_STATUSES = (DocumentStatus.RECEIVED, DocumentStatus.CLAIMED)
+
+
+class Basket(models.Model):
+    """A work queue of one caisse for one kind of processing."""
+
+    caisse = models.ForeignKey(Caisse, on_delete=models.PROTECT, related_name="baskets", db_index=False)
+    kind = models.CharField(_("processing kind"), max_length=20, choices=ProcessingKind.choices)
+
+    class Meta:
+        ordering = ["caisse", "kind"]
+        verbose_name = _("basket")
+        verbose_name_plural = _("baskets")
+        constraints = [
+            models.UniqueConstraint(fields=["caisse", "kind"], name="basket_one_per_caisse_kind"),
+            models.CheckConstraint(condition=Q(kind__in=ProcessingKind.values), name="basket_kind_known"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.caisse_id} — {self.get_kind_display()}"
+
+
+class RoutingRule(models.Model):
+    """(document type, purpose kind) -> kind of processing. An empty purpose kind matches every purpose; a rule
+    naming the purpose wins over it. Edited in the admin; the defaults come from a data migration."""
+
+    document_type = models.CharField(_("document type"), max_length=32, choices=DocumentType.choices)
+    purpose_kind = models.CharField(
+        _("purpose"), max_length=20, choices=PurposeKind.choices, blank=True, default="",
+        help_text=_("empty: every purpose"),
+    )  # fmt: skip
+    processing_kind = models.CharField(_("processing kind"), max_length=20, choices=ProcessingKind.choices)
+
+    class Meta:
+        ordering = ["document_type", "purpose_kind"]
+        verbose_name = _("routing rule")
+        verbose_name_plural = _("routing rules")
+        constraints = [
+            models.UniqueConstraint(fields=["document_type", "purpose_kind"], name="routing_rule_unique"),
+            models.CheckConstraint(
+                condition=Q(processing_kind__in=ProcessingKind.values), name="routing_rule_kind_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.document_type} / {self.purpose_kind or '*'} -> {self.processing_kind}"
+
+
+class RequestStatus(models.TextChoices):
+    OPEN = "open", _("open")
+    CLOSED = "closed", _("closed")
+
+
+class DocumentRequest(models.Model):
+    """A request for given document types from a person (an agent asking for a piece). The purpose kind
+    "request" of this app; teleservices, cases and appointments bring their own purposes."""
+
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="document_requests")
+    document_types = models.JSONField(_("expected document types"), default=list)
+    label = models.CharField(_("label"), max_length=200)
+    processing_kind = models.CharField(
+        _("processing kind"), max_length=20, choices=ProcessingKind.choices, blank=True, default=""
+    )
+    status = models.CharField(_("status"), max_length=10, choices=RequestStatus.choices, default="open")
+    deadline = models.DateField(_("deadline"), null=True, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("document request")
+        verbose_name_plural = _("document requests")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=RequestStatus.values), name="docrequest_status_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.get_status_display()})"
+
+
+class Deposit(models.Model):
+    """One deposit: one or more files for one purpose, through one channel. All-or-nothing."""
+
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="deposits")
+    caisse = models.ForeignKey(Caisse, on_delete=models.PROTECT, related_name="+", db_index=False)
+    purpose_kind = models.CharField(_("purpose"), max_length=20, choices=PurposeKind.choices)
+    purpose_ref = models.CharField(_("purpose reference"), max_length=64)
+    channel = models.CharField(_("channel"), max_length=16)
+    actor_kind = models.CharField(_("actor"), max_length=10, choices=ActorKind.choices)
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("deposited at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("deposit")
+        verbose_name_plural = _("deposits")
+
+    def __str__(self) -> str:
+        return f"deposit {self.pk} ({self.purpose_kind} {self.purpose_ref})"
+
+
+class Document(models.Model):
+    """One deposited file, encrypted at rest, in exactly one basket (the basket column is NOT NULL)."""
+
+    deposit = models.ForeignKey(Deposit, on_delete=models.PROTECT, related_name="documents", db_index=False)
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="documents", db_index=False)
+    caisse = models.ForeignKey(Caisse, on_delete=models.PROTECT, related_name="+", db_index=False)
+    basket = models.ForeignKey(Basket, on_delete=models.PROTECT, related_name="documents", db_index=False)
+    document_type = models.CharField(_("document type"), max_length=32, choices=DocumentType.choices)
+    purpose_kind = models.CharField(_("purpose"), max_length=20, choices=PurposeKind.choices)
+    purpose_ref = models.CharField(_("purpose reference"), max_length=64)
+    # The name of the encrypted file in the "documents" storage (settings.STORAGES).
+    file = models.CharField(_("stored file"), max_length=200)
+    original_name = models.CharField(_("file name"), max_length=200)
+    content_type = models.CharField(_("content type"), max_length=40)
+    checksum = models.CharField(_("SHA-256 of the plain file"), max_length=64)
+    size = models.PositiveIntegerField(_("size in bytes"))
+    pages = models.PositiveIntegerField(_("pages"), default=1)
+    status = models.CharField(
+        _("status"), max_length=10, choices=DocumentStatus.choices, default=DocumentStatus.RECEIVED
+    )
+    received_at = models.DateTimeField(_("received at"))
+    deadline = models.DateTimeField(_("deadline"))
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        db_index=False,
+    )  # fmt: skip
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        db_index=False,
+    )  # fmt: skip
+    decided_at = models.DateTimeField(null=True, blank=True)
+    rejection_reason = models.CharField(_("rejection reason"), max_length=300, blank=True)
+    transfer_count = models.PositiveIntegerField(_("transfers"), default=0)
+    # True while received or claimed (kept by the services, checked by a constraint). A boolean rather than
+    # `status IN (...)` so that the partial index below is used by queries with bound parameters too (SQLite
+    # cannot prove that `status IN (?, ?)` implies an index's WHERE clause; `WHERE "is_open"` it can).
+    is_open = models.BooleanField(_("to process"), default=True)
+
+    class Meta:
+        verbose_name = _("document")
+        verbose_name_plural = _("documents")
+        indexes = [
+            # The basket list: open documents of one basket, oldest first, keyset on (received_at, id).
+            models.Index(
+                fields=["basket", "received_at", "id"],
+                name="document_basket_todo_idx",
+                condition=Q(is_open=True),
+            ),
+            # The customer record's "recent documents" and the person's own list.
+            models.Index(fields=["person", "-received_at"], name="document_person_idx"),
+            models.Index(fields=["deposit"], name="document_deposit_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=DocumentStatus.values), name="document_status_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(is_open=True, status__in=["received", "claimed"])
+                | Q(is_open=False, status__in=["accepted", "rejected"]),
+                name="document_is_open_matches_status",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="rejected") | ~Q(rejection_reason=""),
+                name="document_rejection_has_reason",
+            ),
+            models.UniqueConstraint(fields=["file"], name="document_file_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_document_type_display()} #{self.pk}"
+
+
+class Transfer(models.Model):
+    """A document moved from one basket to another, with the reason: the count of these is reported."""
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="transfers")
+    from_basket = models.ForeignKey(Basket, on_delete=models.PROTECT, related_name="+")
+    to_basket = models.ForeignKey(Basket, on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(_("reason"), max_length=300)
+    agent = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("transfer")
+        verbose_name_plural = _("transfers")
+        indexes = [models.Index(fields=["at"], name="transfer_at_idx")]
+        constraints = [
+            models.CheckConstraint(condition=~Q(from_basket=models.F("to_basket")), name="transfer_moves"),
+            models.CheckConstraint(condition=~Q(reason=""), name="transfer_has_reason"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.document_id}: {self.from_basket_id} -> {self.to_basket_id}"

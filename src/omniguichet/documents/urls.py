@@ -1,0 +1,18 @@
+"""Pages of the documents app: the person's deposit pages (/compte/documents/, in the online account) and the
+basket console of the back office (/agent/baskets/). Included at the site root."""
+
+from django.urls import path
+
+from omniguichet.documents import views
+
+app_name = "documents"
+urlpatterns = [
+    path("compte/documents/", views.my_documents, name="mine"),
+    path("compte/documents/depot/", views.deposit, name="deposit"),
+    path("agent/baskets/", views.baskets, name="baskets"),
+    path("agent/baskets/<int:basket_id>/", views.basket, name="basket"),
+    path("agent/baskets/actions/", views.action, name="action"),
+    path("agent/baskets/persons/<int:person_id>/", views.for_person, name="for_person"),
+    path("agent/baskets/documents/<int:document_id>/", views.document, name="document"),
+    path("agent/baskets/documents/<int:document_id>/file/", views.document_file, name="document_file"),
+]

@@ -1,0 +1,237 @@
+"""Pages: the person's deposit (/compte/documents/) and the basket console (/agent/baskets/). Thin: parse,
+authorise, call one service, render."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.clickjacking import xframe_options_sameorigin
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from omniguichet.accounts.views import insured_required  # the online account's login
+from omniguichet.core.actors import Actor, Channel
+from omniguichet.core.errors import InvalidInput, NotFound, ServiceError
+from omniguichet.crm.views import PURPOSES, agent_required
+from omniguichet.documents import services
+from omniguichet.documents.models import DocumentType
+from omniguichet.referential.validators import mask_nir
+
+
+# --- the person's pages -------------------------------------------------------------------------------------
+@require_GET
+@insured_required
+def my_documents(request: HttpRequest, actor: Actor) -> HttpResponse:
+    return render(
+        request,
+        "documents/mine.html",
+        {
+            "requests": services.open_requests(actor=actor),
+            "documents": services.my_documents(actor=actor),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@insured_required
+def deposit(request: HttpRequest, actor: Actor) -> HttpResponse:
+    data = request.POST if request.method == "POST" else request.GET
+    kind, ref = data.get("kind", ""), data.get("ref", "")
+    try:
+        purpose = services.describe_purpose(actor=actor, kind=kind, ref=ref)
+    except (NotFound, InvalidInput):
+        raise Http404(_("no such request")) from None
+    context: dict[str, Any] = {
+        "kind": kind,
+        "ref": ref,
+        "purpose": purpose,
+        "types": [(t, DocumentType(t).label) for t in purpose.expected_types if t in DocumentType.values],
+        "error": "",
+    }
+    if not purpose.is_open:
+        context["error"] = _("this request is closed: documents can no longer be deposited for it")
+        return render(request, "documents/deposit.html", context, status=409)
+    if request.method == "POST":
+        channel = Channel.KIOSK if data.get("channel") == Channel.KIOSK else Channel.WEB
+        try:
+            result = services.deposit_documents(
+                actor=actor, channel=channel, purpose_kind=kind, purpose_ref=ref,
+                document_type=data.get("document_type", ""),
+                files=services.read_uploads(request.FILES.getlist("files")),
+            )  # fmt: skip
+        except ServiceError as exc:
+            context["error"] = exc.message
+            return render(request, "documents/deposit.html", context, status=exc.status)
+        messages.success(request, _("%(n)d document(s) received. Thank you.") % {"n": len(result.documents)})
+        return redirect("documents:mine")
+    return render(request, "documents/deposit.html", context)
+
+
+# --- the basket console -------------------------------------------------------------------------------------
+@require_GET
+@agent_required
+def baskets(request: HttpRequest, actor: Actor) -> HttpResponse:
+    return render(
+        request,
+        "documents/baskets.html",
+        {"summaries": services.list_baskets(actor=actor), "report": services.transfer_report(actor=actor)},
+    )
+
+
+def _basket_context(actor: Actor, basket_id: int, cursor: str | None) -> dict[str, Any]:
+    page = services.basket_documents(actor=actor, basket_id=basket_id, cursor=cursor)
+    targets = [
+        s.basket for s in services.list_baskets(actor=actor) if s.basket.caisse_id == page.basket.caisse_id
+    ]
+    return {
+        "page": page,
+        "basket": page.basket,
+        "targets": [b for b in targets if b.pk != page.basket.pk],
+        "now": timezone.now(),
+    }
+
+
+@require_GET
+@agent_required
+def basket(request: HttpRequest, actor: Actor, basket_id: int) -> HttpResponse:
+    cursor = request.GET.get("cursor") or None
+    try:
+        context = _basket_context(actor, basket_id, cursor)
+    except NotFound:
+        raise Http404(_("no such basket")) from None
+    except InvalidInput as exc:
+        return HttpResponse(exc.message, status=422)
+    if request.htmx and cursor:  # type: ignore[attr-defined]
+        return render(request, "documents/_rows.html", context)
+    return render(request, "documents/basket.html", context)
+
+
+@require_POST
+@agent_required
+def action(request: HttpRequest, actor: Actor) -> HttpResponse:
+    data = request.POST
+    name = data.get("action", "")
+    ids = [int(i) for i in data.getlist("documents") if i.isdigit()]
+    reason = data.get("reason", "")
+    try:
+        if name == "claim":
+            results = services.claim_documents(actor=actor, document_ids=ids)
+        elif name == "accept":
+            results = services.accept_documents(actor=actor, document_ids=ids)
+        elif name == "reject":
+            results = services.reject_documents(actor=actor, document_ids=ids, reason=reason)
+        elif name == "transfer":
+            target = data.get("to_basket", "")
+            results = services.transfer_documents(
+                actor=actor,
+                document_ids=ids,
+                reason=reason,
+                to_basket_id=int(target) if target.isdigit() else 0,
+            )
+        else:
+            return HttpResponse(_("unknown action"), status=422)
+    except NotFound:
+        raise Http404(_("no such basket")) from None
+    except ServiceError as exc:
+        return HttpResponse(exc.message, status=exc.status)
+    done = sum(r.ok for r in results)
+    refused = [f"#{r.document_id}: {r.reason}" for r in results if not r.ok]
+    messages.info(request, _("%(n)d document(s) processed.") % {"n": done})
+    for line in refused:
+        messages.warning(request, line)
+    back = data.get("next", "")
+    if not back.startswith("/agent/baskets/"):
+        back = reverse("documents:baskets")
+    return redirect(back)
+
+
+@require_http_methods(["GET", "POST"])
+@agent_required
+def for_person(request: HttpRequest, actor: Actor, person_id: int) -> HttpResponse:
+    """An agent deposits on behalf of a person of their caisse (a letter, a visit), or asks them for documents."""
+    status, error = 200, ""
+    if request.method == "POST":
+        data = request.POST
+        try:
+            if data.get("form") == "ask":
+                services.request_documents(
+                    actor=actor, channel=Channel.BACKOFFICE, person_id=person_id,
+                    document_types=data.getlist("document_types"), label=data.get("label", ""),
+                )  # fmt: skip
+                messages.success(request, _("The request was sent to the person."))
+            else:
+                files = services.read_uploads(request.FILES.getlist("files"))
+                result = services.deposit_documents(
+                    actor=actor, channel=data.get("channel", ""), purpose_kind="request",
+                    purpose_ref=data.get("ref", ""), document_type=data.get("document_type", ""), files=files,
+                    person_id=person_id,
+                )  # fmt: skip
+                messages.success(
+                    request, _("%(n)d document(s) received. Thank you.") % {"n": len(result.documents)}
+                )
+            return redirect("documents:for_person", person_id=person_id)
+        except NotFound:
+            raise Http404(_("no such person")) from None
+        except ServiceError as exc:
+            status, error = exc.status, exc.message
+    try:
+        requests = services.open_requests(actor=actor, person_id=person_id)
+        person = services.person_for_agent(actor=actor, person_id=person_id)
+    except NotFound:
+        raise Http404(_("no such person")) from None
+    context = {
+        "person": person,
+        "nir_masked": mask_nir(person.nir),
+        "requests": requests,
+        "types": DocumentType.choices,
+        "channels": [(c.value, c.label) for c in services.AGENT_CHANNELS],
+        "error": error,
+    }
+    return render(request, "documents/for_person.html", context, status=status)
+
+
+@require_GET
+@agent_required
+def document(request: HttpRequest, actor: Actor, document_id: int) -> HttpResponse:
+    try:
+        doc = services.get_document(actor=actor, document_id=document_id)
+    except NotFound:
+        raise Http404(_("no such document")) from None
+    targets = [s.basket for s in services.list_baskets(actor=actor) if s.basket.caisse_id == doc.caisse_id]
+    return render(
+        request,
+        "documents/document.html",
+        {
+            "doc": doc,
+            "person": doc.person,
+            "nir_masked": mask_nir(doc.person.nir),
+            "targets": [b for b in targets if b.pk != doc.basket_id],
+            "purpose_label": str(
+                PURPOSES[2]
+            ),  # "Processing of a file": the audit trail names why the record opens
+        },
+    )
+
+
+@require_GET
+@agent_required
+@xframe_options_sameorigin
+def document_file(request: HttpRequest, actor: Actor, document_id: int) -> HttpResponse:
+    """The decrypted file, for agents of the document's caisse only; never cached, never run as a page."""
+    try:
+        doc, plain = services.document_content(actor=actor, document_id=document_id)
+    except NotFound:
+        raise Http404(_("no such document")) from None
+    response = HttpResponse(plain, content_type=doc.content_type)
+    response["Content-Disposition"] = (
+        f'inline; filename="document-{doc.pk}.{services.EXTENSIONS[doc.content_type]}"'
+    )
+    response["Cache-Control"] = "no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    # No CSP sandbox: browsers refuse to show a PDF in a sandboxed frame; PDFs with JavaScript never get here.
+    return response

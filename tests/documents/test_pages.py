@@ -1,0 +1,247 @@
+"""Pages: the person's deposit page and the basket console (/agent/baskets/): anonymous -> login, wrong role ->
+403, other caisse -> 404, then the work itself (claim, view, accept, reject with a notice, transfer)."""
+
+import json
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from omniguichet.core.actors import Actor
+from omniguichet.documents import services
+from omniguichet.documents.models import Basket, Document, DocumentRequest, Transfer
+from tests.documents.conftest import make_jpeg, make_pdf, make_zip_bomb, stored_files
+
+
+def logged(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+# --- the person's pages -------------------------------------------------------------------------------------
+def test_person_pages_need_an_account(insured, agent_paris, rib_request):
+    response = Client().get("/compte/documents/")
+    assert response.status_code == 302 and "/compte/connexion/" in response["Location"]
+    # A staff login is not an online account: it is sent to the account's login page too.
+    staff = logged(agent_paris).get("/compte/documents/")
+    assert staff.status_code == 302 and "/compte/connexion/" in staff["Location"]
+    _person, user = insured
+    page = logged(user).get("/compte/documents/")
+    assert page.status_code == 200 and "Changement de coordonnées bancaires" in page.content.decode()
+
+
+def test_person_deposits_from_the_web_page(insured, rib_request):
+    person, user = insured
+    client = logged(user)
+    url = f"/compte/documents/depot/?kind=request&ref={rib_request.pk}"
+    page = client.get(url)
+    assert page.status_code == 200 and 'value="bank_details"' in page.content.decode()
+    response = client.post(
+        "/compte/documents/depot/",
+        {"kind": "request", "ref": rib_request.pk, "document_type": "bank_details",
+         "files": [SimpleUploadedFile("rib.pdf", make_pdf())]},
+    )  # fmt: skip
+    assert response.status_code == 302 and response["Location"] == "/compte/documents/"
+    document = Document.objects.get()
+    assert (document.person, document.deposit.channel) == (person, "web")
+    assert "document(s) received" in client.get("/compte/documents/").content.decode()
+
+
+def test_web_deposit_refusals_are_shown(insured, rib_request, make_person, _document_settings):
+    _person, user = insured
+    client = logged(user)
+    data = {"kind": "request", "ref": rib_request.pk, "document_type": "bank_details"}
+    response = client.post("/compte/documents/depot/", {**data, "files": [SimpleUploadedFile("a.pdf", b"")]})
+    assert response.status_code == 422 and "the file is empty" in response.content.decode()
+    other = DocumentRequest.objects.create(person=make_person(), document_types=["bank_details"], label="x")
+    assert client.get(f"/compte/documents/depot/?kind=request&ref={other.pk}").status_code == 404
+    rib_request.status = "closed"
+    rib_request.save()
+    closed = client.post(
+        "/compte/documents/depot/", {**data, "files": [SimpleUploadedFile("a.pdf", make_pdf())]}
+    )
+    assert closed.status_code == 409 and "this request is closed" in closed.content.decode()
+    assert not Document.objects.exists() and stored_files(_document_settings) == []
+
+
+# --- the basket console -------------------------------------------------------------------------------------
+@pytest.fixture
+def documents(insured_actor, rib_request):
+    services.seed_baskets()
+    result = services.deposit_documents(
+        actor=insured_actor, channel="web", purpose_kind="request", purpose_ref=str(rib_request.pk),
+        document_type="bank_details", files=[("rib.pdf", make_pdf()), ("photo.jpg", make_jpeg())],
+    )  # fmt: skip
+    return result.documents
+
+
+def test_console_access(documents, insured, agent_paris, agent_ain):
+    doc = documents[0]
+    assert "/agent/login/" in Client().get("/agent/baskets/")["Location"]
+    _person, user = insured
+    assert logged(user).get("/agent/baskets/").status_code == 403
+    ain = logged(agent_ain)
+    assert f'href="/agent/baskets/{doc.basket_id}/"' not in ain.get("/agent/baskets/").content.decode()
+    assert ain.get(f"/agent/baskets/{doc.basket_id}/").status_code == 404
+    assert ain.get(f"/agent/baskets/documents/{doc.pk}/").status_code == 404
+    assert ain.get(f"/agent/baskets/documents/{doc.pk}/file/").status_code == 404
+    ain.post("/agent/baskets/actions/", {"action": "accept", "documents": [doc.pk]})
+    assert Document.objects.get(pk=doc.pk).status == "received"
+
+
+def test_agent_finds_views_and_accepts(documents, agent_paris):
+    doc = documents[0]
+    client = logged(agent_paris)
+    index = client.get("/agent/baskets/").content.decode()
+    assert f'href="/agent/baskets/{doc.basket_id}/"' in index
+    listing = client.get(f"/agent/baskets/{doc.basket_id}/").content.decode()
+    assert f'data-document="{doc.pk}"' in listing and "MARTIN Claire" in listing
+    detail = client.get(f"/agent/baskets/documents/{doc.pk}/").content.decode()
+    assert (
+        f"/agent/persons/{doc.person_id}/" in detail and f"/agent/baskets/documents/{doc.pk}/file/" in detail
+    )
+    file = client.get(f"/agent/baskets/documents/{doc.pk}/file/")
+    assert file.status_code == 200 and file["Content-Type"] == "application/pdf"
+    assert file.content == services.read_plain(doc) and file.content.startswith(b"%PDF")
+    assert file["Cache-Control"] == "no-store" and file["X-Frame-Options"] == "SAMEORIGIN"
+    response = client.post(
+        "/agent/baskets/actions/",
+        {"action": "claim", "documents": [doc.pk], "next": f"/agent/baskets/{doc.basket_id}/"},
+    )
+    assert response.status_code == 302 and response["Location"] == f"/agent/baskets/{doc.basket_id}/"
+    assert Document.objects.get(pk=doc.pk).claimed_by == agent_paris
+    client.post("/agent/baskets/actions/", {"action": "accept", "documents": [doc.pk]})
+    assert Document.objects.get(pk=doc.pk).status == "accepted"
+    assert f'data-document="{doc.pk}"' not in client.get(f"/agent/baskets/{doc.basket_id}/").content.decode()
+
+
+def test_reject_notifies_the_person_with_a_new_deposit_link(
+    documents, agent_paris, _document_settings, django_capture_on_commit_callbacks
+):
+    doc = documents[0]
+    with django_capture_on_commit_callbacks(execute=True):
+        logged(agent_paris).post(
+            "/agent/baskets/actions/",
+            {"action": "reject", "documents": [doc.pk], "reason": "document illisible"},
+        )
+    doc.refresh_from_db()
+    assert (doc.status, doc.rejection_reason) == ("rejected", "document illisible")
+    [line] = (_document_settings / "notices.jsonl").read_text().splitlines()
+    notice = json.loads(line)
+    assert notice["person_id"] == doc.person_id and "document illisible" in notice["body"]
+    assert notice["deposit_link"] == f"/compte/documents/depot/?kind=request&ref={doc.purpose_ref}"
+    assert notice["idempotency_key"] == f"document-rejected-{doc.pk}"
+
+
+def test_bulk_transfer_is_traced_and_counted(documents, agent_paris):
+    client = logged(agent_paris)
+    target = Basket.objects.get(caisse_id="751", kind="droits")
+    ids = [d.pk for d in documents]
+    client.post(
+        "/agent/baskets/actions/",
+        {"action": "transfer", "documents": ids, "to_basket": target.pk, "reason": "mauvaise corbeille"},
+    )
+    assert Transfer.objects.filter(to_basket=target).count() == 2
+    assert set(Document.objects.values_list("basket_id", flat=True)) == {target.pk}
+    report = services.transfer_report(actor=Actor.agent(agent_paris))
+    assert (report.total, report.documents_received, report.by_route) == (
+        2,
+        2,
+        [("remboursements", "droits", 2)],
+    )
+    assert "2 transfers in the last 30 days" in client.get("/agent/baskets/").content.decode()
+
+
+def test_transfer_to_another_caisses_basket_is_404(documents, agent_paris):
+    other = Basket.objects.get(caisse_id="011", kind="droits")
+    with pytest.raises(services.NotFound):
+        services.transfer_documents(
+            actor=Actor.agent(agent_paris), document_ids=[documents[0].pk], to_basket_id=other.pk, reason="x"
+        )
+
+
+def test_claimed_by_another_agent_is_refused_per_document(documents, agent_paris):
+    from tests.conftest import make_user
+
+    colleague = make_user("colleague", role="backoffice_agent", caisse=agent_paris.caisse)
+    services.claim_documents(actor=Actor.agent(colleague), document_ids=[documents[0].pk])
+    results = services.accept_documents(
+        actor=Actor.agent(agent_paris), document_ids=[d.pk for d in documents]
+    )
+    assert [(r.ok, r.reason) for r in results] == [(False, "claimed by another agent"), (True, "")]
+
+
+def test_basket_listing_takes_a_fixed_number_of_queries(
+    insured_actor, rib_request, agent_paris, django_assert_num_queries
+):
+    services.seed_baskets()
+    for _ in range(3):
+        services.deposit_documents(
+            actor=insured_actor, channel="web", purpose_kind="request", purpose_ref=str(rib_request.pk),
+            document_type="bank_details", files=[("rib.pdf", make_pdf())],
+        )  # fmt: skip
+    actor = Actor.agent(agent_paris)
+    basket = Document.objects.first().basket
+    with django_assert_num_queries(2):
+        page = services.basket_documents(actor=actor, basket_id=basket.pk, limit=2)
+    assert len(page.documents) == 2 and page.next_cursor
+    with django_assert_num_queries(2):
+        rest = services.basket_documents(actor=actor, basket_id=basket.pk, cursor=page.next_cursor, limit=2)
+    assert len(rest.documents) == 1 and rest.next_cursor is None
+    with django_assert_num_queries(2):
+        summaries = services.list_baskets(actor=actor)
+    assert next(s for s in summaries if s.basket.pk == basket.pk).open_count == 3
+
+
+def test_pages_and_reasons_in_french(documents, agent_paris, insured, rib_request):
+    page = logged(agent_paris).get("/agent/baskets/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "Corbeilles" in page and "remboursements" in page and "À traiter" in page
+    _person, user = insured
+    response = logged(user).post(
+        "/compte/documents/depot/",
+        {"kind": "request", "ref": rib_request.pk, "document_type": "bank_details",
+         "files": [SimpleUploadedFile("a.pdf", make_pdf(javascript=True))]},
+        HTTP_ACCEPT_LANGUAGE="fr",
+    )  # fmt: skip
+    assert "fichier a.pdf : le PDF contient du JavaScript" in response.content.decode()
+
+
+def test_agent_asks_for_and_deposits_documents_on_behalf(insured, agent_paris, agent_ain, _document_settings):
+    person, _user = insured
+    url = f"/agent/baskets/persons/{person.pk}/"
+    assert logged(agent_ain).get(url).status_code == 404
+    assert (
+        logged(agent_ain)
+        .post(url, {"form": "ask", "label": "x", "document_types": ["bank_details"]})
+        .status_code
+        == 404
+    )
+    client = logged(agent_paris)
+    assert "No open request" in client.get(url).content.decode()
+    bad = client.post(url, {"form": "ask", "label": "", "document_types": []})
+    assert bad.status_code == 422 and not DocumentRequest.objects.exists()
+    client.post(
+        url, {"form": "ask", "label": "Justificatif de domicile", "document_types": ["proof_of_address"]}
+    )
+    request = DocumentRequest.objects.get(person=person)
+    assert request.document_types == ["proof_of_address"] and request.requested_by == agent_paris
+    response = client.post(
+        url,
+        {"form": "deposit", "ref": request.pk, "document_type": "proof_of_address", "channel": "letter",
+         "files": [SimpleUploadedFile("facture.pdf", make_pdf())]},
+    )  # fmt: skip
+    assert response.status_code == 302
+    document = Document.objects.get()
+    assert (document.deposit.channel, document.deposit.agent, document.basket.kind) == (
+        "letter",
+        agent_paris,
+        "droits",
+    )
+    refused = client.post(
+        url,
+        {"form": "deposit", "ref": request.pk, "document_type": "proof_of_address", "channel": "letter",
+         "files": [SimpleUploadedFile("bomb.pdf", make_zip_bomb())]},
+    )  # fmt: skip
+    assert refused.status_code == 422 and "the file is a ZIP file" in refused.content.decode()
+    assert Document.objects.count() == 1
