@@ -93,7 +93,10 @@ def _measure(client, urls: list[str]) -> dict:
         raw.append(time.perf_counter() - started)
         queries.append(len(sqls))
         body = response.json()
-        results.append(len(body) if isinstance(body, list) else len(body["timeline"]["contacts"]))
+        if isinstance(body, list):
+            results.append(len(body))
+        else:
+            results.append(len(body["timeline"]["contacts"] if "timeline" in body else body["contacts"]))
     return {"endpoint": endpoint, "raw": raw, "queries": queries, "results": results}
 
 
@@ -266,6 +269,10 @@ def _bench(engine: str, persons: int, contacts: int) -> None:
     for url in record_urls[:20]:  # warm up the code paths (imports, first queries)
         client.get(url)
     record = _measure(client, record_urls)
+    # The same records' timelines filtered by a channel (no index of their own: they walk the person's timeline).
+    filtered = _measure(
+        client, [url.replace("/record?purpose=bench", "/timeline?channel=reception") for url in record_urls]
+    )
     search_cases = _search_urls(rng)
     for _kind, url in search_cases[:20]:
         client.get(url)
@@ -281,6 +288,7 @@ def _bench(engine: str, persons: int, contacts: int) -> None:
         found[kind] = found.get(kind, 0) + (results > 0)
     notes = {
         "record": f"the sample includes the 10 busiest records (the busiest has {busiest:,} contacts)",
+        "filtered": "no target of its own in the issue; the record's is shown for reference",
         "search": "p99 by kind: "
         + ", ".join(
             f"{kind} {_ms(times)[2]:.2f} ms ({found[kind]}/{len(times)} found)"
@@ -289,6 +297,7 @@ def _bench(engine: str, persons: int, contacts: int) -> None:
     }
     for name, label, data, target in (
         ("record", "GET /persons/{id}/record", record, RECORD_P99_MS),
+        ("filtered", "GET /persons/{id}/timeline?channel=reception", filtered, RECORD_P99_MS),
         ("search", "GET /persons/search?q=  ", search, SEARCH_P99_MS),
     ):
         p50, p95, p99 = _ms(data["endpoint"])
@@ -297,7 +306,8 @@ def _bench(engine: str, persons: int, contacts: int) -> None:
         queries = sorted(set(data["queries"]))
         # Both ratios must hold: the typical request (p50) and the tail (p99).
         met_time, met_ratio = p99 <= target, max(ratio, ratio50) <= RATIO_MAX
-        ok = ok and met_time and met_ratio
+        if name != "filtered":  # no target of its own
+            ok = ok and met_time and met_ratio
         print(
             f"  {name} {label} p50 {p50:6.2f}  p95 {p95:6.2f}  p99 {p99:6.2f} ms | raw SQL p50 {r50:6.2f}  "
             f"p95 {r95:6.2f}  p99 {r99:6.2f} ms | ratio p50 {ratio50:4.2f}x p99 {ratio:4.2f}x | "

@@ -33,7 +33,7 @@ from omniguichet.cases.models import (
     RequestedDocument,
 )
 from omniguichet.core.actors import CONTACT_CHANNEL_VALUES, Actor, ActorKind, Channel, scope_to_caisse
-from omniguichet.core.db import bulk_insert_rows
+from omniguichet.core.db import PreparedQuery, bulk_insert_rows
 from omniguichet.core.errors import Forbidden, InvalidInput, collect
 from omniguichet.core.text import check_text
 from omniguichet.crm.models import Direction, SubjectKind
@@ -742,11 +742,19 @@ def my_cases(*, actor: Actor, channel: str = Channel.WEB, limit: int = 20) -> li
     ]
 
 
+# Part of every record opening: compiled once (core.db.PreparedQuery).
+_OPEN_CASES = PreparedQuery(
+    lambda *, person_id: Case.objects.filter(person_id=person_id, status__in=OPEN_STATUSES).order_by(
+        "-opened_at", "-id"
+    )[:5]
+)
+
+
 def open_cases_section(person: Person) -> list:
     """The "open cases" section of the customer record: one query."""
     from omniguichet.crm.services import RecordItem
 
-    cases = Case.objects.filter(person=person, status__in=OPEN_STATUSES).order_by("-opened_at", "-id")[:5]
+    cases = _OPEN_CASES(person_id=person.pk)
     return [
         RecordItem(
             ref=c.reference,

@@ -96,10 +96,10 @@ class Contact(models.Model):
         verbose_name = _("contact")
         verbose_name_plural = _("contacts")
         indexes = [
-            # The timeline of a record, newest first, optionally by channel or motive.
+            # The timeline of a record, newest first; also with a channel or motive filter, which walks the
+            # person's entries in order (a person has hundreds of contacts, not millions). No index per filter:
+            # each one is one more random write for every contact ingested (measured in bench/RESULTS.md).
             models.Index(fields=["person", "-started_at", "-id"], name="contact_timeline_idx"),
-            models.Index(fields=["person", "channel", "-started_at"], name="contact_timeline_channel_idx"),
-            models.Index(fields=["person", "motive", "-started_at"], name="contact_timeline_motive_idx"),
             models.Index(fields=["caisse", "started_at"], name="contact_caisse_period_idx"),
             models.Index(fields=["agent"], condition=Q(agent__isnull=False), name="contact_agent_idx"),
         ]

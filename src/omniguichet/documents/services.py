@@ -28,6 +28,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from omniguichet.core.actors import Actor, ActorKind, Channel, scope_to_caisse
+from omniguichet.core.db import PreparedQuery
 from omniguichet.core.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
 from omniguichet.crm.services import RecordItem, record_contact
 from omniguichet.documents.models import (
@@ -1058,9 +1059,17 @@ def notify_document_rejected(*, document: Document, reason: str) -> None:
 RECENT_DOCUMENTS = 5
 
 
+# Part of every record opening: compiled once (core.db.PreparedQuery).
+_RECENT_DOCUMENTS = PreparedQuery(
+    lambda *, person_id: Document.objects.filter(person_id=person_id).order_by("-received_at")[
+        :RECENT_DOCUMENTS
+    ]
+)
+
+
 def recent_documents_section(person: Person) -> list[RecordItem]:
     """The "recent documents" section of the customer record (one query)."""
-    rows = Document.objects.filter(person_id=person.pk).order_by("-received_at")[:RECENT_DOCUMENTS]
+    rows = _RECENT_DOCUMENTS(person_id=person.pk)
     return [
         RecordItem(
             ref=str(d.pk),
