@@ -217,3 +217,22 @@ def test_a_body_over_the_size_limit_is_refused_whole(paris_person, supervisor, s
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "too_large" and "body" in response.json()["error"]["fields"]
     assert Contact.objects.count() == 0
+
+
+def test_a_row_may_say_what_it_concerns(paris_person):
+    client = client_for(make_user("tel-subject", role="national_supervisor"))
+    base = {"person_id": paris_person.pk, "channel": "phone", "direction": "inbound", "motive": "autre",
+            "started_at": "2026-03-02T09:30:00+01:00"}  # fmt: skip
+    rows = [
+        base | {"external_id": "s-1", "subject_kind": "case", "subject_ref": 42},
+        base | {"external_id": "s-2", "subject_kind": "case"},
+        base | {"external_id": "s-3", "subject_kind": "planet", "subject_ref": "1"},
+        base | {"external_id": "s-4", "subject_ref": ["x"]},
+    ]
+    body = post(client, rows).json()
+    assert [r["status"] for r in body["results"]] == ["created", "rejected", "rejected", "rejected"]
+    assert set(body["results"][1]["errors"]) == {"subject_ref"}
+    assert set(body["results"][2]["errors"]) == {"subject_kind"}
+    assert set(body["results"][3]["errors"]) == {"subject_ref"}
+    contact = Contact.objects.get(external_id="s-1")
+    assert (contact.subject_kind, contact.subject_ref) == ("case", "42")

@@ -67,6 +67,7 @@ def test_a_payment_event_sends_an_sms_in_french(mobile_only, _outbox):
     assert line["key"] == payment.idempotency_key and line["to"] == "+33612345678"
     contact = Contact.objects.get(source="outreach", external_id=f"msg-{payment.pk}")
     assert (contact.channel, contact.direction, contact.motive_id) == ("sms", "outbound", "ij_suivi")
+    assert (contact.subject_kind, contact.subject_ref) == ("message", str(payment.pk))
 
 
 def test_old_events_move_the_case_but_send_nothing(mobile_only):

@@ -225,6 +225,9 @@ CONTACT_ROW_SCHEMA = {
         "responded_at": {"type": ["string", "null"], "format": "date-time"},
         "on_appointment": {"type": ["boolean", "null"]},
         "waited_seconds": {"type": ["integer", "null"], "minimum": 0},
+        "subject_kind": {"type": "string", "enum": ["", "case", "document", "appointment", "message",
+                                                    "teleservice", "ticket", "letter"]},
+        "subject_ref": {"type": ["string", "integer"], "maxLength": 64},
     },
 }  # fmt: skip
 

@@ -30,6 +30,7 @@ MAX_BATCH = 10_000
 INGEST_COLUMNS = [
     "person_id", "caisse_id", "channel", "direction", "motive_id", "started_at", "actor_kind", "agent_id", "outcome",
     "note", "answered", "responded_at", "on_appointment", "waited_seconds", "source", "external_id", "created_at",
+    "subject_kind", "subject_ref",
 ]  # fmt: skip
 # Clocks of partner systems drift a little; a contact "in the future" beyond this is refused.
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
@@ -86,6 +87,27 @@ def _check_contact_fields(
             fields["responded_at"] = _("cannot be before started_at")
 
 
+_SUBJECT_KINDS = frozenset(SubjectKind.values)
+
+
+def _check_subject(fields: dict[str, str], kind: Any, ref: Any) -> tuple[str, str]:
+    """What a contact concerns: both empty, or a known kind with the object's id (at most 64 characters)."""
+    kind = "" if kind is None else kind
+    ref = "" if ref is None else ref
+    if not isinstance(kind, str) or (kind and kind not in _SUBJECT_KINDS):
+        fields["subject_kind"] = _("must be one of %(all)s") % {"all": ", ".join(SubjectKind.values)}
+        return "", ""
+    if isinstance(ref, bool) or not isinstance(ref, str | int):
+        fields["subject_ref"] = _("must be a text or a number")
+        return "", ""
+    ref = str(ref).strip()
+    if bool(kind) != bool(ref):
+        fields["subject_ref"] = _("subject_kind and subject_ref go together")
+    elif len(ref) > 64 or "\x00" in ref:
+        fields["subject_ref"] = _("at most 64 characters, no NUL")
+    return kind, ref
+
+
 def _actor_fields(actor: Actor) -> dict[str, Any]:
     return {"actor_kind": actor.kind, "agent": actor.user if actor.kind == ActorKind.AGENT else None}
 
@@ -125,13 +147,7 @@ def record_contact(
         fields, channel=channel, direction=direction, motive=motive, started_at=started_at, outcome=outcome,
         waited_seconds=waited_seconds, responded_at=responded_at, motives=_motives(), now=now,
     )  # fmt: skip
-    subject_ref = str(subject_ref).strip()
-    if bool(subject_kind) != bool(subject_ref):
-        fields["subject_ref"] = _("subject_kind and subject_ref go together")
-    elif subject_kind and subject_kind not in SubjectKind.values:
-        fields["subject_kind"] = _("must be one of %(all)s") % {"all": ", ".join(SubjectKind.values)}
-    elif len(subject_ref) > 64:
-        fields["subject_ref"] = _("at most 64 characters")
+    subject_kind, subject_ref = _check_subject(fields, subject_kind, subject_ref)
     if fields:
         raise InvalidInput.from_fields(fields)
     if (
@@ -248,6 +264,7 @@ def ingest_contacts(
         note = check_text(fields, "note", row.get("note", ""), 4000)
         answered = _optional_bool(fields, "answered", row.get("answered"))
         on_appointment = _optional_bool(fields, "on_appointment", row.get("on_appointment"))
+        subject_kind, subject_ref = _check_subject(fields, row.get("subject_kind"), row.get("subject_ref"))
         result = RowResult(index, external_id, "rejected" if fields else "pending", errors=fields)
         results.append(result)
         if not fields:
@@ -255,7 +272,7 @@ def ingest_contacts(
                 "person_id": person_id, "nir": nir, "channel": row["channel"], "direction": row["direction"],
                 "motive_id": row["motive"], "started_at": started_at, "outcome": row.get("outcome", "resolved"),
                 "note": note, "answered": answered, "responded_at": responded_at, "waited_seconds": waited,
-                "on_appointment": on_appointment,
+                "on_appointment": on_appointment, "subject_kind": subject_kind, "subject_ref": subject_ref,
             }))  # fmt: skip
 
     visible = scope_to_caisse(Person.objects.all(), actor)
@@ -305,7 +322,7 @@ def ingest_contacts(
             person_pk, caisse, values["channel"], values["direction"], values["motive_id"],
             adapt(values["started_at"]), ActorKind.SYSTEM, None, values["outcome"], values["note"],
             values["answered"], adapt(values["responded_at"]), values["on_appointment"], values["waited_seconds"],
-            source, result.external_id, now_db,
+            source, result.external_id, now_db, values["subject_kind"], values["subject_ref"],
         ))  # fmt: skip
     ids = reserve_ids(Contact, len(to_create))
     try:

@@ -867,7 +867,8 @@ def _record_sent(actor: Actor, sent: list[OutboundMessage], when: dt.datetime) -
     started = when.isoformat()
     rows = [
         {"external_id": contact_external_id(m), "person_id": m.person_id, "channel": CONTACT_CHANNEL[m.channel],
-         "direction": "outbound", "motive": m.motive, "started_at": started, "note": (m.subject or m.body)[:4000]}
+         "direction": "outbound", "motive": m.motive, "started_at": started, "note": (m.subject or m.body)[:4000],
+         "subject_kind": "message", "subject_ref": m.pk}
         for m in sent
     ]  # fmt: skip
     for result in ingest_contacts(actor=actor, channel=Channel.BACKOFFICE, rows=rows, source=CONTACT_SOURCE):
