@@ -61,6 +61,8 @@ INSTALLED_APPS = [
     "omniguichet.accounts",
     "omniguichet.crm",
     "omniguichet.demo",
+    "omniguichet.appointments",
+    "omniguichet.reception",
 ]
 
 MIDDLEWARE = [
@@ -155,3 +157,16 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
+
+# Appointments and reception (issue 7). Messages go through appointments.services.notify to this provider; the
+# file sink writes JSON lines to <APPOINTMENTS_SINK_DIR>/sms.jsonl and email.jsonl (to be rewired to the
+# outbound message ledger).
+APPOINTMENTS_NOTIFICATION_PROVIDER = os.environ.get(
+    "APPOINTMENTS_NOTIFICATION_PROVIDER", "omniguichet.appointments.services.FileSinkProvider"
+)
+APPOINTMENTS_SINK_DIR = Path(os.environ.get("APPOINTMENTS_SINK_DIR", VAR_DIR / "outbox"))
+APPOINTMENTS_LINK_MAX_AGE_DAYS = int(os.environ.get("APPOINTMENTS_LINK_MAX_AGE_DAYS", "90"))
+APPOINTMENTS_MAX_OFFERS = int(os.environ.get("APPOINTMENTS_MAX_OFFERS", "3"))
+APPOINTMENTS_OFFER_HOURS = int(os.environ.get("APPOINTMENTS_OFFER_HOURS", "24"))
+# The address of the platform as persons reach it (links in SMS and e-mails).
+OMNIGUICHET_PUBLIC_URL = os.environ.get("OMNIGUICHET_PUBLIC_URL", "http://127.0.0.1:8000")

@@ -11,6 +11,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from omniguichet.appointments.services import seed_sites
 from omniguichet.core.errors import ServiceError
 from omniguichet.demo.services import (
     DEMO_AGENT_PASSWORD,
@@ -60,6 +61,7 @@ class Command(BaseCommand):
         console = Console(file=self.stdout._out, stderr=False)  # type: ignore[arg-type]
         if persons:
             self._seed_persons(console, options)
+            self.stdout.write(f"{seed_sites():,} appointment and reception sites.")
         if contacts:
             self._seed_contacts(console, options)
 
