@@ -9,4 +9,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("agent/", include("omniguichet.crm.urls")),
     path("api/v1/", api.urls),
+    path("", include("omniguichet.appointments.urls")),
 ]

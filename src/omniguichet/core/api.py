@@ -112,11 +112,13 @@ def me(request: HttpRequest) -> MeOut:
 
 
 def register_routers() -> None:
+    from omniguichet.appointments.api import router as appointments_router
     from omniguichet.crm.api import router as crm_router
     from omniguichet.referential.api import router as referential_router
 
     api.add_router("/", referential_router)
     api.add_router("/", crm_router)
+    api.add_router("/", appointments_router)
 
 
 register_routers()
