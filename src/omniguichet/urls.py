@@ -10,4 +10,5 @@ urlpatterns = [
     path("agent/", include("omniguichet.crm.urls")),
     path("api/v1/", api.urls),
     path("", include("omniguichet.appointments.urls")),
+    path("reception/", include("omniguichet.reception.urls")),
 ]

@@ -83,6 +83,11 @@ def _boundary(day: dt.date, at: dt.time) -> dt.datetime:
     return dt.datetime.combine(day, at).replace(tzinfo=PARIS).astimezone(dt.UTC).astimezone(PARIS)
 
 
+def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """The instants a local day starts and ends (23, 24 or 25 hours apart)."""
+    return _boundary(day, dt.time(0)), _boundary(day + dt.timedelta(days=1), dt.time(0))
+
+
 def _minutes(at: dt.time) -> int:
     return at.hour * 60 + at.minute
 
