@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
+from django.db.models.signals import post_migrate
 from django.utils import timezone
 
 from omniguichet.accounts.models import Account
@@ -14,6 +15,28 @@ from omniguichet.referential.models import ContactPoint, Role
 from tests.conftest import make_user
 
 _logins = itertools.count(1)
+
+
+def _restore_reference_data(sender, **kwargs):
+    """Transactional tests (live server, concurrency) end with a flush, which empties what the data migrations
+    wrote; the flush then sends post_migrate, and this puts the caisses and motives back for the next test."""
+    if getattr(sender, "label", "") != "appointments":
+        return
+    from omniguichet.appointments.services import load_appointment_motives
+    from omniguichet.crm.models import Motive
+    from omniguichet.crm.services import load_motives
+    from omniguichet.referential.models import Caisse
+    from omniguichet.referential.services import load_caisses
+
+    if not Caisse.objects.exists():
+        load_caisses()
+    if not Motive.objects.exists():
+        load_motives()
+    if not AppointmentMotive.objects.exists():
+        load_appointment_motives()
+
+
+post_migrate.connect(_restore_reference_data, dispatch_uid="omniguichet-tests-reference-data")
 
 
 @pytest.fixture(autouse=True)

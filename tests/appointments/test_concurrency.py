@@ -42,7 +42,7 @@ def _race(calls):
     return outcomes
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_parallel_bookings_never_double_book(caisse_paris, agent_paris, make_person):
     if connection.vendor != "postgresql":
         # SQLite's in-memory test database locks whole tables between connections; SQLite serialises writers

@@ -191,7 +191,7 @@ def test_desk_pages(client, insured, site_paris, agent_paris, agent_ain):
     assert "error=" in empty.url
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_two_agents_calling_at_once_never_get_the_same_ticket(caisse_paris, agent_paris, second_agent_paris):
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL (run under pg_virtualenv)")
