@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from omniguichet.reception.models import Ticket
+from omniguichet.reception.models import Ticket, TicketCounter
 
 
 @admin.register(Ticket)
@@ -9,3 +9,9 @@ class TicketAdmin(admin.ModelAdmin):
     list_filter = ["status", "category"]
     raw_id_fields = ["site", "person", "appointment", "called_by"]
     date_hierarchy = "arrived_at"
+
+
+@admin.register(TicketCounter)
+class TicketCounterAdmin(admin.ModelAdmin):
+    list_display = ["site", "day", "last"]
+    raw_id_fields = ["site"]
