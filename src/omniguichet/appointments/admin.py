@@ -60,3 +60,15 @@ class AppointmentAdmin(admin.ModelAdmin):
 class WaitingListEntryAdmin(admin.ModelAdmin):
     list_display = ["person", "site", "motive", "earliest", "latest", "status", "offers_sent"]
     raw_id_fields = ["person", "site"]
+
+
+@admin.register(OpeningHours)
+class OpeningHoursAdmin(admin.ModelAdmin):
+    list_display = ["site", "weekday", "opens", "closes"]
+    raw_id_fields = ["site"]
+
+
+@admin.register(SiteClosure)
+class SiteClosureAdmin(admin.ModelAdmin):
+    list_display = ["site", "first_day", "last_day", "reason"]
+    raw_id_fields = ["site"]
