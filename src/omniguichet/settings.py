@@ -168,5 +168,7 @@ APPOINTMENTS_SINK_DIR = Path(os.environ.get("APPOINTMENTS_SINK_DIR", VAR_DIR / "
 APPOINTMENTS_LINK_MAX_AGE_DAYS = int(os.environ.get("APPOINTMENTS_LINK_MAX_AGE_DAYS", "90"))
 APPOINTMENTS_MAX_OFFERS = int(os.environ.get("APPOINTMENTS_MAX_OFFERS", "3"))
 APPOINTMENTS_OFFER_HOURS = int(os.environ.get("APPOINTMENTS_OFFER_HOURS", "24"))
+# How long the free-slot search may reuse a site's weekly pattern (hours, availability); booking never does.
+APPOINTMENTS_SCHEDULE_CACHE_SECONDS = int(os.environ.get("APPOINTMENTS_SCHEDULE_CACHE_SECONDS", "60"))
 # The address of the platform as persons reach it (links in SMS and e-mails).
 OMNIGUICHET_PUBLIC_URL = os.environ.get("OMNIGUICHET_PUBLIC_URL", "http://127.0.0.1:8000")

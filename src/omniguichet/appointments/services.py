@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -53,6 +53,9 @@ MAX_SLOTS = 200
 DEFAULT_SLOTS = 30
 MAX_SEARCH_DAYS = 120
 REMINDER_BEFORE = dt.timedelta(hours=48)
+MAX_DURATION = dt.timedelta(
+    minutes=240
+)  # the longest appointment a motive may have (see its check constraint)
 # Phone call-backs: after this many unanswered calls the appointment is closed as "no answer".
 MAX_CALLBACK_ATTEMPTS = 2
 CALLBACK_RETRY_DELAY = dt.timedelta(minutes=15)
@@ -88,7 +91,9 @@ def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
     return _boundary(day, dt.time(0)), _boundary(day + dt.timedelta(days=1), dt.time(0))
 
 
-def _minutes(at: dt.time) -> int:
+def _minutes(at: dt.time | str) -> int:
+    if isinstance(at, str):  # "HH:MM[:SS]" as SQLite returns it to a plain cursor
+        return int(at[:2]) * 60 + int(at[3:5])
     return at.hour * 60 + at.minute
 
 
@@ -163,16 +168,15 @@ class Slot:
 
 
 class Schedule:
-    """Opening hours, closures and agents' availability of some sites, read in three queries; busy periods of
-    their agents are read a few days at a time."""
+    """Opening hours, closures and agents' availability of some sites, and the busy periods of their agents, read
+    a few days at a time. Times are handled as integer epoch seconds inside (comparing aware datetimes costs a
+    time-zone conversion each time). The weekly pattern (hours, availability, grid) of a set of sites is cached
+    for the search (`cached=True`, SCHEDULE_CACHE_SECONDS, dropped whenever one of those rows changes in this
+    process); booking always reads it fresh."""
 
-    def __init__(self, site_ids: list[int], first_day: dt.date, last_day: dt.date):
+    def __init__(self, site_ids: list[int], first_day: dt.date, last_day: dt.date, *, cached: bool = False):
         self.site_ids = site_ids
-        openings: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)
-        for site_id, weekday, opens, closes in OpeningHours.objects.filter(site_id__in=site_ids).values_list(
-            "site_id", "weekday", "opens", "closes"
-        ):
-            openings[(site_id, weekday)].append((_minutes(opens), _minutes(closes)))
+        self.grid, self.windows, self.agents = _weekly_pattern(site_ids, cached=cached)
         self.closed: set[tuple[int, dt.date]] = set()
         for site_id, first, last in SiteClosure.objects.filter(
             site_id__in=site_ids, last_day__gte=first_day, first_day__lte=last_day
@@ -181,71 +185,154 @@ class Schedule:
             while day <= min(last, last_day):
                 self.closed.add((site_id, day))
                 day += dt.timedelta(days=1)
-        self.grid = dict(Site.objects.filter(pk__in=site_ids).values_list("pk", "slot_minutes"))
-        # (site, weekday) -> [(agent, start minute, end minute, opening start minute)], opening ∩ availability.
-        self.windows: dict[tuple[int, int], list[tuple[int, int, int, int]]] = defaultdict(list)
-        self.agents: set[int] = set()
-        for site_id, agent_id, weekday, starts, ends in AgentAvailability.objects.filter(
-            site_id__in=site_ids
-        ).values_list("site_id", "agent_id", "weekday", "starts", "ends"):
-            for open_minute, close_minute in openings.get((site_id, weekday), []):
-                lo, hi = max(open_minute, _minutes(starts)), min(close_minute, _minutes(ends))
-                if lo < hi:
-                    self.windows[(site_id, weekday)].append((agent_id, lo, hi, open_minute))
-                    self.agents.add(agent_id)
-        for value in self.windows.values():
-            value.sort(key=lambda w: (w[1], w[0]))
-        self.openings = openings
-        self._busy: dict[int, list[tuple[dt.datetime, dt.datetime]]] = defaultdict(list)
-        self._busy_until: dt.date | None = None
+        self._starts: dict[int, list[int]] = defaultdict(list)
+        self._ends: dict[int, list[int]] = defaultdict(list)
+        self._local: dict[tuple[dt.date, int], tuple[dt.datetime, int] | None] = {}
 
     def load_busy(self, first_day: dt.date, last_day: dt.date) -> None:
-        """Booked appointments of these agents (at any site) over local days first_day..last_day."""
-        low = _boundary(first_day, dt.time(0, 0))
-        high = _boundary(last_day + dt.timedelta(days=1), dt.time(0, 0))
-        rows = (
-            Appointment.objects.filter(
-                agent_id__in=self.agents, status=Status.BOOKED, start__lt=high, end__gt=low
-            )
-            .order_by()
-            .values_list("agent_id", "start", "end")
-        )
-        for agent_id, start, end in rows:
-            self._busy[agent_id].append((start, end))
-        for periods in self._busy.values():
-            periods.sort()
-        self._busy_until = last_day
+        """Booked appointments of these agents (at any site) over local days first_day..last_day; called for
+        consecutive periods, each after the previous one."""
+        low, _ = day_bounds(first_day)
+        _, high = day_bounds(last_day)
+        starts, ends = self._starts, self._ends
+        for agent_id, start, end in _busy_rows(self.agents, low, high):  # ordered by agent, start
+            agent_starts = starts[agent_id]
+            if agent_starts and start <= agent_starts[-1]:
+                continue  # read already with the previous period (it straddles the boundary)
+            agent_starts.append(start)
+            ends[agent_id].append(end)
 
-    def agent_free(self, agent_id: int, start: dt.datetime, end: dt.datetime) -> bool:
-        periods = self._busy.get(agent_id)
-        if not periods:
+    def agent_free(self, agent_id: int, start: int, end: int) -> bool:
+        """No booked period of the agent overlaps [start, end) (epoch seconds)."""
+        starts = self._starts.get(agent_id)
+        if not starts:
             return True
-        # The last period starting before `end` is the only one that can overlap (periods of an agent never
+        # The last period starting before `end` is the only one that can overlap (an agent's periods never
         # overlap one another).
-        i = bisect.bisect_left(periods, (end,)) - 1
-        return i < 0 or periods[i][1] <= start
+        i = bisect.bisect_left(starts, end) - 1
+        return i < 0 or self._ends[agent_id][i] <= start
+
+    def _at(self, day: dt.date, minute: int) -> tuple[dt.datetime, int] | None:
+        key = (day, minute)
+        if key not in self._local:
+            aware = local_datetime(day, _time(minute))
+            self._local[key] = None if aware is None else (aware, int(aware.timestamp()))
+        return self._local[key]
 
     def day_slots(
         self, site_id: int, day: dt.date, duration: dt.timedelta
-    ) -> Iterable[tuple[dt.datetime, int]]:
-        """(start, agent) of every grid start of the day where an agent's window holds the whole duration
-        (not checked against bookings), in time order."""
+    ) -> list[tuple[dt.datetime, int, list[int]]]:
+        """(start, start epoch, agents) for every grid start of the day where agents' windows hold the whole
+        duration (not checked against bookings), in time order."""
         if (site_id, day) in self.closed:
             return []
         grid = self.grid[site_id]
-        found: list[tuple[dt.datetime, int]] = []
-        for agent_id, lo, hi, opens in self.windows.get((site_id, day.weekday()), []):
-            window_end = _boundary(day, _time(hi))
+        seconds = int(duration.total_seconds())
+        by_start: dict[int, tuple[dt.datetime, list[int]]] = {}
+        for (lo, hi, opens), agents in self.windows.get((site_id, day.weekday()), {}).items():
+            end_at = self._at(day, hi)
+            window_end = end_at[1] if end_at else int(_boundary(day, _time(hi)).timestamp())
             first = lo if (lo - opens) % grid == 0 else lo + grid - (lo - opens) % grid
             for minute in range(first, hi, grid):
-                start = local_datetime(day, _time(minute))
-                if start is None:
+                at = self._at(day, minute)
+                if at is None:
                     continue
-                if start + duration > window_end:
+                if at[1] + seconds > window_end:
                     break
-                found.append((start, agent_id))
-        found.sort()
-        return found
+                by_start.setdefault(at[1], (at[0], []))[1].extend(agents)
+        return [(when, ts, agents) for ts, (when, agents) in sorted(by_start.items())]
+
+
+WeeklyPattern = tuple[dict[int, int], dict[tuple[int, int], dict[tuple[int, int, int], list[int]]], set[int]]
+_pattern_cache: dict[tuple[int, ...], tuple[float, WeeklyPattern]] = {}
+
+
+def forget_weekly_patterns(**_kwargs: Any) -> None:
+    """Drop the cached weekly patterns (connected to the saves and deletions of sites, hours, availability)."""
+    _pattern_cache.clear()
+
+
+def _weekly_pattern(site_ids: list[int], *, cached: bool) -> WeeklyPattern:
+    """The grid of each site and, per (site, weekday), the windows where opening hours and an agent's
+    availability meet: {(start minute, end minute, opening minute): [agents]}."""
+    import time
+
+    key = tuple(sorted(site_ids))
+    ttl = settings.APPOINTMENTS_SCHEDULE_CACHE_SECONDS
+    if cached and ttl > 0:
+        hit = _pattern_cache.get(key)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
+    openings: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)
+    for site_id, weekday, opens, closes in OpeningHours.objects.filter(site_id__in=site_ids).values_list(
+        "site_id", "weekday", "opens", "closes"
+    ):
+        openings[(site_id, weekday)].append((_minutes(opens), _minutes(closes)))
+    grid = dict(Site.objects.filter(pk__in=site_ids).values_list("pk", "slot_minutes"))
+    windows: dict[tuple[int, int], dict[tuple[int, int, int], list[int]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
+    agents: set[int] = set()
+    for site_id, agent_id, weekday, starts, ends in _availability_rows(site_ids):
+        for open_minute, close_minute in openings.get((site_id, weekday), []):
+            lo, hi = max(open_minute, starts), min(close_minute, ends)
+            if lo < hi:
+                windows[(site_id, weekday)][(lo, hi, open_minute)].append(agent_id)
+                agents.add(agent_id)
+    pattern: WeeklyPattern = (grid, {k: dict(v) for k, v in windows.items()}, agents)
+    if cached and ttl > 0:
+        if len(_pattern_cache) > 5000:
+            _pattern_cache.clear()
+        _pattern_cache[key] = (time.monotonic() + ttl, pattern)
+    return pattern
+
+
+def _availability_rows(site_ids: list[int]) -> list[tuple[int, int, int, int, int]]:
+    """(site, agent, weekday, start minute, end minute) of the sites' availabilities."""
+    table = AgentAvailability._meta.db_table
+    placeholders = ", ".join(["%s"] * len(site_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT site_id, agent_id, weekday, {_sql_minutes('starts')}, {_sql_minutes('ends')} FROM {table} "
+            f"WHERE site_id IN ({placeholders})",
+            list(site_ids),
+        )
+        return [(a, b, c, int(d), int(e)) for a, b, c, d, e in cursor.fetchall()]
+
+
+def _busy_rows(agent_ids: Iterable[int], low: dt.datetime, high: dt.datetime) -> list[tuple[int, int, int]]:
+    """(agent, start, end) in epoch seconds of the booked appointments of these agents overlapping [low, high)."""
+    agent_ids = list(agent_ids)
+    if not agent_ids:
+        return []
+    table = Appointment._meta.db_table
+    placeholders = ", ".join(["%s"] * len(agent_ids))
+    adapt = connection.ops.adapt_datetimefield_value
+    start_column, end_column = _sql_epoch("start"), _sql_epoch('"end"')
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT agent_id, {start_column}, {end_column} FROM {table} "
+            # The status as a literal, so that the planner can use the partial index of live appointments;
+            # a lower bound on start (no appointment lasts longer than MAX_DURATION) bounds its range scan.
+            f"WHERE agent_id IN ({placeholders}) AND status = 'booked' AND start < %s AND start > %s "
+            f'AND "end" > %s ORDER BY agent_id, start',
+            [*agent_ids, adapt(high), adapt(low - MAX_DURATION), adapt(low)],
+        )
+        return cursor.fetchall()  # integers already (CAST in SQL)
+
+
+# The two reads above turn times into integers in SQL: the ORM (and, on SQLite, the driver's converters) would
+# otherwise build a Python object per value, which costs more than the query. One expression per database.
+def _sql_epoch(column: str) -> str:
+    if connection.vendor == "postgresql":
+        return f"CAST(EXTRACT(EPOCH FROM {column}) AS BIGINT)"
+    return f"CAST(strftime('%%s', {column}) AS INTEGER)"  # SQLite stores UTC text
+
+
+def _sql_minutes(column: str) -> str:
+    if connection.vendor == "postgresql":
+        return f"CAST(EXTRACT(HOUR FROM {column}) * 60 + EXTRACT(MINUTE FROM {column}) AS INTEGER)"
+    return f"(CAST(substr({column}, 1, 2) AS INTEGER) * 60 + CAST(substr({column}, 4, 2) AS INTEGER))"
 
 
 def _booking_bounds(motive: AppointmentMotive, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
@@ -280,25 +367,28 @@ def find_free_slots(
             raise InvalidInput.from_fields({"site": _("choose a site")})
     if not site_ids or last_day < first_day:
         return []
-    schedule = Schedule(site_ids, first_day, last_day)
+    schedule = Schedule(site_ids, first_day, last_day, cached=True)
     duration = dt.timedelta(minutes=appointment_motive.duration_minutes)
+    seconds = appointment_motive.duration_minutes * 60
+    earliest_ts, latest_ts = int(earliest.timestamp()), int(latest.timestamp())
     slots: list[Slot] = []
     day, chunk = first_day, 1
     while day <= last_day and len(slots) < limit:
         chunk_end = min(day + dt.timedelta(days=chunk - 1), last_day)
         schedule.load_busy(day, chunk_end)
         while day <= chunk_end and len(slots) < limit:
-            found: list[Slot] = []
-            for site_id in site_ids:
-                last_start = None
-                for start, agent_id in schedule.day_slots(site_id, day, duration):
-                    if start == last_start or start < earliest or start > latest:
-                        continue
-                    if schedule.agent_free(agent_id, start, start + duration):
-                        found.append(Slot(site_id, start, start + duration))
-                        last_start = start
-            found.sort(key=lambda s: (s.start, s.site_id))
-            slots.extend(found[: limit - len(slots)])
+            # Every candidate start of the day at every site, in time order: checked until the limit is met.
+            candidates = sorted(
+                (ts, site_id, start, agents)
+                for site_id in site_ids
+                for start, ts, agents in schedule.day_slots(site_id, day, duration)
+                if earliest_ts <= ts <= latest_ts
+            )
+            for ts, site_id, start, agents in candidates:
+                if any(schedule.agent_free(agent_id, ts, ts + seconds) for agent_id in agents):
+                    slots.append(Slot(site_id, start, start + duration))
+                    if len(slots) >= limit:
+                        break
             day += dt.timedelta(days=1)
         chunk = min(chunk * 2, 16)
     return slots
@@ -329,7 +419,7 @@ def _candidate_agents(site: Site, motive: AppointmentMotive, start: dt.datetime)
     schedule = Schedule([site.pk], day, day)
     duration = dt.timedelta(minutes=motive.duration_minutes)
     start_utc = start.astimezone(dt.UTC)
-    agents = [agent for when, agent in schedule.day_slots(site.pk, day, duration) if when == start_utc]
+    agents = next((a for when, _ts, a in schedule.day_slots(site.pk, day, duration) if when == start_utc), [])
     if not agents:
         raise InvalidInput.from_fields(
             {"start": _("no appointment starts at that time: outside the opening hours or off the slot grid")}
