@@ -264,3 +264,28 @@ def test_seed_command_creates_the_sites(db):
     main = Site.objects.filter(caisse_id="751", name__startswith="Accueil principal").get()
     # The demo agent of the caisse receives at its main site.
     assert AgentAvailability.objects.filter(site=main, agent__username="agent-751").count() == 10
+
+
+def test_search_sees_a_new_availability_at_once(make_person, site_paris, motive, agent_paris, settings):
+    """The weekly pattern is cached for the search, and dropped when an availability changes."""
+    from omniguichet.appointments.models import AgentAvailability
+    from omniguichet.referential.models import Role
+    from tests.conftest import make_user
+
+    settings.APPOINTMENTS_SCHEDULE_CACHE_SECONDS = 600
+    agent = Actor.agent(agent_paris)
+    day = next_workday()
+
+    def offered():
+        slots = services.find_free_slots(actor=agent, channel=Channel.PHONE, motive=motive.pk, site_id=site_paris.pk,
+                                         date_from=day, date_to=day, limit=200)  # fmt: skip
+        return at(day, 9) in [s.start for s in slots]
+
+    for _ in range(2):
+        services.book(actor=agent, channel=Channel.PHONE, person_id=make_person().pk, site_id=site_paris.pk,
+                      motive=motive.pk, start=at(day, 9))  # fmt: skip
+    assert not offered()
+    third = make_user("agent-paris-3", role=Role.RECEPTION_AGENT, caisse=site_paris.caisse)
+    AgentAvailability.objects.create(site=site_paris, agent=third, weekday=day.weekday(), starts=dt.time(8, 30),
+                                     ends=dt.time(12))  # fmt: skip
+    assert offered()

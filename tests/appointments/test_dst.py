@@ -29,7 +29,9 @@ def test_a_night_site_skips_the_missing_hour_and_keeps_durations_absolute(caisse
     spring = _last_sunday(2027, 3)
     site = make_site(caisse_paris, [agent_paris], weekdays=[6], hours=[(dt.time(1, 0), dt.time(4, 0))])
     schedule = Schedule([site.pk], spring, spring)
-    starts = [s.astimezone(PARIS) for s, _ts, _a in schedule.day_slots(site.pk, spring, dt.timedelta(minutes=30))]
+    starts = [
+        s.astimezone(PARIS) for s, _ts, _a in schedule.day_slots(site.pk, spring, dt.timedelta(minutes=30))
+    ]
     wall = [f"{s:%H:%M}" for s in starts]
     assert "02:00" not in wall and "02:30" not in wall
     assert wall[0] == "01:00" and wall[-1] == "03:30" and "01:45" in wall
@@ -76,6 +78,7 @@ def test_off_hours_starts_not_offered(caisse_paris, agent_paris, hour):
     day = dt.date(2027, 4, 5)  # a Monday
     schedule = Schedule([site.pk], day, day)
     starts = {
-        s.astimezone(PARIS).time() for s, _ts, _a in schedule.day_slots(site.pk, day, dt.timedelta(minutes=15))
+        s.astimezone(PARIS).time()
+        for s, _ts, _a in schedule.day_slots(site.pk, day, dt.timedelta(minutes=15))
     }
     assert dt.time(hour, 15) not in starts
