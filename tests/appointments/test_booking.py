@@ -289,3 +289,20 @@ def test_search_sees_a_new_availability_at_once(make_person, site_paris, motive,
     AgentAvailability.objects.create(site=site_paris, agent=third, weekday=day.weekday(), starts=dt.time(8, 30),
                                      ends=dt.time(12))  # fmt: skip
     assert offered()
+
+
+def test_bookings_far_in_the_search_are_seen(make_person, site_paris, motive, agent_paris):
+    """Busy periods are read in growing windows: bookings late in the period asked are still taken into account."""
+    agent = Actor.agent(agent_paris)
+    first, later = next_workday(), next_workday(9)
+    taken = [at(first, 16), at(later, 8, 30), at(later, 15, 30)]
+    for start in taken:
+        for _ in range(2):  # both agents
+            services.book(actor=agent, channel=Channel.PHONE, person_id=make_person().pk, site_id=site_paris.pk,
+                          motive=motive.pk, start=start)  # fmt: skip
+    slots = services.find_free_slots(actor=agent, channel=Channel.PHONE, motive=motive.pk, site_id=site_paris.pk,
+                                     date_from=first, date_to=later, limit=200)  # fmt: skip
+    starts = {s.start for s in slots}
+    assert not starts & set(taken)
+    assert at(first, 15, 45) not in starts  # would overlap 16:00
+    assert at(first, 15, 30) in starts and at(later, 9) in starts and at(later, 15) in starts

@@ -91,6 +91,10 @@ def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
     return _boundary(day, dt.time(0)), _boundary(day + dt.timedelta(days=1), dt.time(0))
 
 
+def _from_epoch(seconds: int) -> dt.datetime:
+    return dt.datetime.fromtimestamp(seconds, tz=dt.UTC)
+
+
 def _minutes(at: dt.time | str) -> int:
     if isinstance(at, str):  # "HH:MM[:SS]" as SQLite returns it to a plain cursor
         return int(at[:2]) * 60 + int(at[3:5])
@@ -188,19 +192,28 @@ class Schedule:
         self._starts: dict[int, list[int]] = defaultdict(list)
         self._ends: dict[int, list[int]] = defaultdict(list)
         self._local: dict[tuple[dt.date, int], tuple[dt.datetime, int] | None] = {}
+        self._loaded: int | None = None  # booked periods are read up to this instant
+        self._window = 4 * 3600
 
-    def load_busy(self, first_day: dt.date, last_day: dt.date) -> None:
-        """Booked appointments of these agents (at any site) over local days first_day..last_day; called for
-        consecutive periods, each after the previous one."""
-        low, _ = day_bounds(first_day)
-        _, high = day_bounds(last_day)
+    def busy_until(self, start: int, until: int) -> None:
+        """Make sure the agents' booked periods are read from `start` (the first time) up to `until` (epoch
+        seconds). They are read forward in windows of growing length (4 hours, then 8, 16... up to a week): a
+        search that finds its slots in the first hours of the first day reads only those hours."""
+        if self._loaded is not None and until <= self._loaded:
+            return
+        low = self._loaded if self._loaded is not None else start
+        high = max(until, low + self._window)
+        self._window = min(self._window * 2, 7 * 86_400)
         starts, ends = self._starts, self._ends
-        for agent_id, start, end in _busy_rows(self.agents, low, high):  # ordered by agent, start
+        for agent_id, start, end in _busy_rows(
+            self.agents, _from_epoch(low), _from_epoch(high)
+        ):  # by agent, start
             agent_starts = starts[agent_id]
             if agent_starts and start <= agent_starts[-1]:
-                continue  # read already with the previous period (it straddles the boundary)
+                continue  # read already with the previous window (it straddles the boundary)
             agent_starts.append(start)
             ends[agent_id].append(end)
+        self._loaded = high
 
     def agent_free(self, agent_id: int, start: int, end: int) -> bool:
         """No booked period of the agent overlaps [start, end) (epoch seconds)."""
@@ -372,25 +385,22 @@ def find_free_slots(
     seconds = appointment_motive.duration_minutes * 60
     earliest_ts, latest_ts = int(earliest.timestamp()), int(latest.timestamp())
     slots: list[Slot] = []
-    day, chunk = first_day, 1
+    day = first_day
     while day <= last_day and len(slots) < limit:
-        chunk_end = min(day + dt.timedelta(days=chunk - 1), last_day)
-        schedule.load_busy(day, chunk_end)
-        while day <= chunk_end and len(slots) < limit:
-            # Every candidate start of the day at every site, in time order: checked until the limit is met.
-            candidates = sorted(
-                (ts, site_id, start, agents)
-                for site_id in site_ids
-                for start, ts, agents in schedule.day_slots(site_id, day, duration)
-                if earliest_ts <= ts <= latest_ts
-            )
-            for ts, site_id, start, agents in candidates:
-                if any(schedule.agent_free(agent_id, ts, ts + seconds) for agent_id in agents):
-                    slots.append(Slot(site_id, start, start + duration))
-                    if len(slots) >= limit:
-                        break
-            day += dt.timedelta(days=1)
-        chunk = min(chunk * 2, 16)
+        # Every candidate start of the day at every site, in time order: checked until the limit is met.
+        candidates = sorted(
+            (ts, site_id, start, agents)
+            for site_id in site_ids
+            for start, ts, agents in schedule.day_slots(site_id, day, duration)
+            if earliest_ts <= ts <= latest_ts
+        )
+        for ts, site_id, start, agents in candidates:
+            schedule.busy_until(ts, ts + seconds)
+            if any(schedule.agent_free(agent_id, ts, ts + seconds) for agent_id in agents):
+                slots.append(Slot(site_id, start, start + duration))
+                if len(slots) >= limit:
+                    break
+        day += dt.timedelta(days=1)
     return slots
 
 
