@@ -80,3 +80,8 @@ bench-crm: setup
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+
+# The free-slot search bench (issue 7): 101 caisses x 5 sites x 20 agents, a year of bookings, SQLite then PostgreSQL.
+bench-appointments: setup
+	$(BIN)/python -m bench.appointments
+	pg_virtualenv sh -c 'DATABASE_URL="postgres://$$PGUSER:$$PGPASSWORD@$$PGHOST:$${PGPORT:-5432}/$$PGDATABASE" $(BIN)/python -m bench.appointments'
