@@ -215,3 +215,18 @@ def test_two_agents_calling_at_once_never_get_the_same_ticket(caisse_paris, agen
     for t in threads:
         t.join()
     assert len(got) == 2 and None not in got and got[0] != got[1]
+
+
+def test_pages_speak_french(settings, site_paris, insured):
+    settings.LANGUAGE_CODE = "fr"
+    from django.utils import translation
+
+    with translation.override("fr"):
+        kiosk = Client().get(f"/reception/{site_paris.pk}/kiosk")
+        assert "Prendre mon ticket" in kiosk.content.decode()
+        web = Client()
+        web.force_login(insured[0].account.user)
+        page = web.get("/compte/rendez-vous/").content.decode()
+        assert "Prendre rendez-vous" in page and "Mes rendez-vous" in page
+        refused = Client().get("/rendez-vous/gerer/forged/").content.decode()
+        assert "ce lien n&#x27;est pas valide" in refused or "ce lien n'est pas valide" in refused
