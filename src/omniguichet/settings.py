@@ -170,5 +170,7 @@ APPOINTMENTS_MAX_OFFERS = int(os.environ.get("APPOINTMENTS_MAX_OFFERS", "3"))
 APPOINTMENTS_OFFER_HOURS = int(os.environ.get("APPOINTMENTS_OFFER_HOURS", "24"))
 # How long the free-slot search may reuse a site's weekly pattern (hours, availability); booking never does.
 APPOINTMENTS_SCHEDULE_CACHE_SECONDS = int(os.environ.get("APPOINTMENTS_SCHEDULE_CACHE_SECONDS", "60"))
+# Where an insured person logs in before the account's appointment pages (the online account's login page).
+APPOINTMENTS_PERSON_LOGIN_URL = os.environ.get("APPOINTMENTS_PERSON_LOGIN_URL", "/compte/connexion/")
 # The address of the platform as persons reach it (links in SMS and e-mails).
 OMNIGUICHET_PUBLIC_URL = os.environ.get("OMNIGUICHET_PUBLIC_URL", "http://127.0.0.1:8000")

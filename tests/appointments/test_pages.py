@@ -26,7 +26,8 @@ def _slot(site, start):
 
 
 def test_pages_need_an_insured_login(db, site_paris):
-    assert Client().get("/compte/rendez-vous/").status_code == 302
+    anonymous = Client().get("/compte/rendez-vous/")
+    assert anonymous.status_code == 302 and anonymous.url.startswith("/compte/connexion/?next=")
     client = Client()
     client.force_login(make_user("someone", role=""))
     assert client.get("/compte/rendez-vous/").status_code == 403

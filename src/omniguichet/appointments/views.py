@@ -8,6 +8,7 @@ import datetime as dt
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect, render
@@ -26,9 +27,10 @@ from omniguichet.referential.models import Person
 
 
 def insured_required(view):
-    """Logged in with a login attached to an online account; the view receives the actor."""
+    """Logged in with a login attached to an online account; the view receives the actor. Anonymous visitors go
+    to the online account's login page (APPOINTMENTS_PERSON_LOGIN_URL)."""
 
-    @login_required
+    @login_required(login_url=settings.APPOINTMENTS_PERSON_LOGIN_URL)
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
