@@ -230,3 +230,10 @@ def test_pages_speak_french(settings, site_paris, insured):
         assert "Prendre rendez-vous" in page and "Mes rendez-vous" in page
         refused = Client().get("/rendez-vous/gerer/forged/").content.decode()
         assert "ce lien n&#x27;est pas valide" in refused or "ce lien n'est pas valide" in refused
+
+
+def test_agent_lists_the_sites_of_their_caisse(client, site_paris, site_ain, agent_paris):
+    assert client.get("/reception/").status_code == 302
+    client.force_login(agent_paris)
+    page = client.get("/reception/").content.decode()
+    assert f"/reception/{site_paris.pk}/desk" in page and f"/reception/{site_ain.pk}/" not in page

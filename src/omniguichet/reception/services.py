@@ -54,6 +54,15 @@ def staff_site(actor: Actor, site_id: int) -> Site:
     return site
 
 
+def staff_sites(*, actor: Actor) -> list[Site]:
+    if actor.kind != ActorKind.AGENT:
+        raise Forbidden(_("reserved to staff"))
+    sites = Site.objects.filter(active=True).order_by("caisse_id", "name")
+    if not actor.sees_all_caisses:
+        sites = sites.filter(caisse_id=actor.caisse_code or "---")
+    return list(sites[:500])
+
+
 def _next_number(site: Site, day: dt.date, category: str) -> tuple[int, str]:
     counter, _created = TicketCounter.objects.select_for_update().get_or_create(site=site, day=day)
     counter.last += 1

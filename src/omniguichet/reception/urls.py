@@ -4,6 +4,7 @@ from omniguichet.reception import views
 
 app_name = "reception"
 urlpatterns = [
+    path("", views.sites, name="sites"),
     path("<int:site_id>/kiosk", views.kiosk, name="kiosk"),
     path("<int:site_id>/display", views.display, name="display"),
     path("<int:site_id>/desk", views.desk, name="desk"),

@@ -29,6 +29,13 @@ def _int(value: str | None) -> int | None:
     return int(value) if value and value.isdigit() and len(value) < 19 else None
 
 
+@require_GET
+@agent_required
+def sites(request: HttpRequest, actor: Actor) -> HttpResponse:
+    """The reception sites of the agent's caisse, with their desk, kiosk and display."""
+    return render(request, "reception/sites.html", {"sites": services.staff_sites(actor=actor)})
+
+
 @require_http_methods(["GET", "POST"])
 def kiosk(request: HttpRequest, site_id: int) -> HttpResponse:
     try:
