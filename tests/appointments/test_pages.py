@@ -134,6 +134,8 @@ def test_freed_slot_is_offered_to_the_waiting_list_with_a_cap(
     settings.APPOINTMENTS_MAX_OFFERS = 1
     person, actor = insured
     day = next_workday()
+    later = services.book(actor=actor, channel=Channel.WEB, site_id=site_paris.pk, motive="ij_dossier",
+                          start=at(day + dt.timedelta(days=3), 14))  # fmt: skip
     services.join_waiting_list(actor=actor, channel=Channel.WEB, site_id=site_paris.pk, motive="ij_dossier",
                                earliest=day, latest=day + dt.timedelta(days=5))  # fmt: skip
     agent = Actor.agent(agent_paris)
@@ -166,6 +168,11 @@ def test_freed_slot_is_offered_to_the_waiting_list_with_a_cap(
     assert accepted.status_code == 302
     booked = Appointment.objects.get(person=person, status=Status.BOOKED)
     assert booked.start == at(day, 9)
+    later.refresh_from_db()
+    assert later.status == Status.CANCELLED  # the later appointment gave way, with its contact
+    assert Contact.objects.filter(
+        person=person, subject_ref=str(later.pk), note__contains="cancelled"
+    ).exists()
     entry.refresh_from_db()
     assert entry.status == "booked"
     assert Client().post(link).status_code == 409  # used once

@@ -41,7 +41,7 @@ from omniguichet.appointments.models import (
     WaitingListEntry,
     WaitStatus,
 )
-from omniguichet.core.actors import Actor, ActorKind, Channel
+from omniguichet.core.actors import Actor, ActorKind, Channel, scope_to_caisse
 from omniguichet.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from omniguichet.crm.models import Direction, Outcome, SubjectKind
 from omniguichet.crm.services import RecordItem, record_contact
@@ -116,8 +116,6 @@ def _person_for(actor: Actor, person_id: int | None) -> Person:
     elif actor.kind == ActorKind.AGENT or actor.kind == ActorKind.SYSTEM:
         if person_id is None:
             raise InvalidInput.from_fields({"person_id": _("is required when an agent books")})
-        from omniguichet.core.actors import scope_to_caisse
-
         person = scope_to_caisse(Person.objects.all(), actor).filter(pk=person_id).first()
     else:
         raise Forbidden(_("appointments are booked by the person or by an agent"))
@@ -802,9 +800,11 @@ def accept_offer(*, token: str) -> Appointment:
         raise InvalidInput.from_fields({"token": _("this offer is no longer valid")})
     actor = link_actor(entry.person_id)
     with transaction.atomic():
-        Appointment.objects.filter(
+        later = Appointment.objects.filter(
             person_id=entry.person_id, motive=entry.motive, status=Status.BOOKED, start__gt=start
-        ).update(status=Status.CANCELLED, cancelled_at=timezone.now())  # the later one gives way
+        ).values_list("pk", flat=True)
+        for appointment_id in list(later):  # the later one gives way (a contact; its slot offered in turn)
+            cancel(actor=actor, channel=Channel.WEB, appointment_id=appointment_id, reason=_("moved earlier"))
         appointment = book(
             actor=actor, channel=Channel.WEB, site_id=entry.site_id, motive=entry.motive_id, start=start
         )
