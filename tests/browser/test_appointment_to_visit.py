@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import re
 
+from django.test import Client
 from django.utils import timezone
 
 from omniguichet.accounts.models import Account
@@ -42,8 +43,14 @@ def test_book_check_in_call_and_close(live_server, page, make_person, caisse_par
     login = make_user("marie-lefevre", role="")
     Account.objects.create(person=person, user=login, opened_at=timezone.now())
 
-    # 1. The person books from their account.
-    _login(page, base, login.username, "/compte/rendez-vous/")
+    # 1. The person books from their account (logged in as the account app would: a session of their login).
+    client = Client()
+    client.force_login(login)
+    page.context.add_cookies(
+        [{"name": settings.SESSION_COOKIE_NAME, "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+          "url": base}]
+    )  # fmt: skip
+    page.goto(f"{base}/compte/rendez-vous/")
     page.select_option("#motive", "ij_dossier")
     page.select_option("#site", str(site.pk))
     page.wait_for_load_state("networkidle")  # the slot list is reloaded after each choice
