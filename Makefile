@@ -103,3 +103,8 @@ bench-kpi: setup
 bench-documents: setup
 	$(BIN)/python -m bench.documents
 	pg_virtualenv -t sh -c 'DATABASE_URL="postgres://$$PGUSER:$$PGPASSWORD@$$PGHOST:$${PGPORT:-5432}/$$PGDATABASE" $(BIN)/python -m bench.documents'
+
+# The free-slot search bench (issue 7): 101 caisses x 5 sites x 20 agents, a year of bookings, SQLite then PostgreSQL.
+bench-appointments: setup
+	$(BIN)/python -m bench.appointments
+	pg_virtualenv -t sh -c 'DATABASE_URL="postgres://$$PGUSER:$$PGPASSWORD@$$PGHOST:$${PGPORT:-5432}/$$PGDATABASE" $(BIN)/python -m bench.appointments'

@@ -25,13 +25,15 @@ def _test_settings(settings):
 
 @pytest.fixture(autouse=True)
 def _reference_data_for_transactional_tests(request):
-    """Tests in committed transactions (live servers, concurrency) end with a flush that also empties the caisses
-    motives and routing rules loaded by migrations: load them again (idempotent) for the next such test."""
+    """Tests in committed transactions (live servers, concurrency) end with a flush that also empties what data
+    migrations loaded (caisses, contact motives, routing rules, appointment motives): load it again (idempotent)
+    for the next such test."""
     marker = request.node.get_closest_marker("django_db")
     transactional = marker is not None and (
         marker.kwargs.get("transaction") or (marker.args and marker.args[0])
     )
     if transactional or {"live_server", "transactional_db"} & set(request.fixturenames):
+        from omniguichet.appointments.services import load_appointment_motives
         from omniguichet.crm.services import load_motives
         from omniguichet.documents.services import load_routing_rules
         from omniguichet.referential.services import load_caisses
@@ -42,6 +44,7 @@ def _reference_data_for_transactional_tests(request):
         load_motives()
         load_teleservice_motives()
         load_routing_rules()
+        load_appointment_motives()
 
 
 @pytest.fixture

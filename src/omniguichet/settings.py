@@ -67,6 +67,8 @@ INSTALLED_APPS = [
     "omniguichet.demo",
     "omniguichet.analytics",
     "omniguichet.documents",
+    "omniguichet.appointments",
+    "omniguichet.reception",
 ]
 
 MIDDLEWARE = [
@@ -258,3 +260,19 @@ STORAGES = {
         }
     ),
 }
+# Appointments and reception (issue 7). Messages go through appointments.services.notify to this provider; the
+# file sink writes JSON lines to <APPOINTMENTS_SINK_DIR>/sms.jsonl and email.jsonl (to be rewired to the
+# outbound message ledger).
+APPOINTMENTS_NOTIFICATION_PROVIDER = os.environ.get(
+    "APPOINTMENTS_NOTIFICATION_PROVIDER", "omniguichet.appointments.services.FileSinkProvider"
+)
+APPOINTMENTS_SINK_DIR = Path(os.environ.get("APPOINTMENTS_SINK_DIR", VAR_DIR / "outbox"))
+APPOINTMENTS_LINK_MAX_AGE_DAYS = int(os.environ.get("APPOINTMENTS_LINK_MAX_AGE_DAYS", "90"))
+APPOINTMENTS_MAX_OFFERS = int(os.environ.get("APPOINTMENTS_MAX_OFFERS", "3"))
+APPOINTMENTS_OFFER_HOURS = int(os.environ.get("APPOINTMENTS_OFFER_HOURS", "24"))
+# How long the free-slot search may reuse a site's weekly pattern (hours, availability); booking never does.
+APPOINTMENTS_SCHEDULE_CACHE_SECONDS = int(os.environ.get("APPOINTMENTS_SCHEDULE_CACHE_SECONDS", "60"))
+# Where an insured person logs in before the account's appointment pages (the online account's login page).
+APPOINTMENTS_PERSON_LOGIN_URL = os.environ.get("APPOINTMENTS_PERSON_LOGIN_URL", "/compte/connexion/")
+# The address of the platform as persons reach it (links in SMS and e-mails).
+OMNIGUICHET_PUBLIC_URL = os.environ.get("OMNIGUICHET_PUBLIC_URL", "http://127.0.0.1:8000")

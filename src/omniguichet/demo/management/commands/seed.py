@@ -11,6 +11,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from omniguichet.appointments.services import seed_sites
 from omniguichet.core.errors import ServiceError
 from omniguichet.demo.services import (
     DEMO_AGENT_PASSWORD,
@@ -66,6 +67,7 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"{seed_baskets()} document baskets created."
             )  # documents app: one per caisse x kind
+            self.stdout.write(f"{seed_sites():,} appointment and reception sites.")
         if contacts:
             self._seed_contacts(console, options)
 

@@ -1,0 +1,23 @@
+from django.apps import AppConfig
+
+
+class AppointmentsConfig(AppConfig):
+    name = "omniguichet.appointments"
+    label = "appointments"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_delete, post_save
+
+        from omniguichet.appointments.models import AgentAvailability, OpeningHours, Site
+        from omniguichet.appointments.services import forget_weekly_patterns, next_appointments_section
+        from omniguichet.crm.services import register_record_section
+
+        register_record_section("next_appointments", next_appointments_section)
+        # The free-slot search caches the weekly pattern of the sites; a change drops it.
+        for model in (Site, OpeningHours, AgentAvailability):
+            post_save.connect(
+                forget_weekly_patterns, sender=model, dispatch_uid=f"forget-patterns-save-{model.__name__}"
+            )
+            post_delete.connect(
+                forget_weekly_patterns, sender=model, dispatch_uid=f"forget-patterns-del-{model.__name__}"
+            )

@@ -1,0 +1,317 @@
+"""Appointment pages: the person's booking in their account, the signed links (manage, offer, QR code), the
+agent's booking on a person's behalf and the agent's call-back list."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from omniguichet.appointments import services
+from omniguichet.appointments.models import Appointment, Mode, Site
+from omniguichet.core.actors import Actor, Channel, insured_actor
+from omniguichet.core.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
+from omniguichet.crm.models import Outcome
+from omniguichet.crm.views import agent_required
+from omniguichet.referential.models import Person
+
+
+def insured_required(view):
+    """Logged in with a login attached to an online account; the view receives the actor. Anonymous visitors go
+    to the online account's login page (APPOINTMENTS_PERSON_LOGIN_URL)."""
+
+    @login_required(login_url=settings.APPOINTMENTS_PERSON_LOGIN_URL)
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            actor = insured_actor(request.user)  # type: ignore[arg-type]
+        except Forbidden:
+            return HttpResponseForbidden(
+                _("These pages are reserved to insured persons with an online account.")
+            )
+        return view(request, actor, *args, **kwargs)
+
+    return wrapper
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() and len(value) < 19 else None
+
+
+def _chosen_slot(request: HttpRequest) -> tuple[int, dt.datetime]:
+    """The slot chosen in a form: "<site id>|<ISO start>"."""
+    site, _sep, start = request.POST.get("slot", "").partition("|")
+    parsed = None
+    with contextlib.suppress(ValueError):
+        parsed = parse_datetime(start)
+    if parsed is None or _int(site) is None:
+        raise InvalidInput.from_fields({"start": _("choose a slot")})
+    return _int(site) or 0, parsed
+
+
+def _error_text(exc: ServiceError) -> str:
+    return "; ".join(exc.fields.values()) if exc.fields else exc.message
+
+
+def _slots_context(
+    actor: Actor, *, motive: str, site: int | None, person_id: int | None = None, day: dt.date | None = None
+) -> dict[str, Any]:
+    context: dict[str, Any] = {"slots": [], "error": "", "days": []}
+    if not motive:
+        return context
+    try:
+        slots = services.find_free_slots(
+            actor=actor, channel=Channel.WEB, motive=motive, site_id=site, person_id=person_id, date_from=day,
+            limit=40,
+        )  # fmt: skip
+    except (InvalidInput, NotFound) as exc:
+        context["error"] = _error_text(exc)
+        return context
+    sites = dict(Site.objects.filter(pk__in={s.site_id for s in slots}).values_list("pk", "name"))
+    days: dict[dt.date, list[dict[str, Any]]] = {}
+    for slot in slots:
+        local = slot.start.astimezone(services.PARIS)
+        days.setdefault(local.date(), []).append(
+            {
+                "value": f"{slot.site_id}|{slot.start.isoformat()}",
+                "time": f"{local:%H:%M}",
+                "site": sites.get(slot.site_id, ""),
+                "site_id": slot.site_id,
+            }
+        )
+    context["days"] = list(days.items())
+    context["slots"] = slots
+    return context
+
+
+# --- the person's pages -----------------------------------------------------------------------------------
+@require_http_methods(["GET", "POST"])
+@insured_required
+def my_appointments(request: HttpRequest, actor: Actor) -> HttpResponse:
+    error = ""
+    if request.method == "POST":
+        try:
+            site_id, start = _chosen_slot(request)
+            appointment = services.book(
+                actor=actor, channel=Channel.WEB, site_id=site_id, motive=request.POST.get("motive", ""), start=start,
+                phone=request.POST.get("phone", ""), case_ref=request.POST.get("case_ref", "")[:64],
+            )  # fmt: skip
+        except (InvalidInput, NotFound, Conflict) as exc:
+            error = _error_text(exc)
+        else:
+            return redirect("appointments:mine_detail", appointment_id=appointment.pk)
+    context = {
+        "appointments": services.list_appointments(actor=actor),
+        "motives": services.active_motives(),
+        "sites": list(services.visible_sites(actor=actor).order_by("name")),
+        "motive": request.POST.get("motive") or request.GET.get("motive", ""),
+        "site": _int(request.POST.get("site") or request.GET.get("site")),
+        "case_ref": request.GET.get("case", "")[:64],
+        "error": error,
+    }
+    return render(request, "appointments/mine.html", context, status=422 if error else 200)
+
+
+@require_GET
+@insured_required
+def my_slots(request: HttpRequest, actor: Actor) -> HttpResponse:
+    context = _slots_context(
+        actor, motive=request.GET.get("motive", "")[:40], site=_int(request.GET.get("site")),
+        day=parse_date(request.GET.get("from", "") or "") if len(request.GET.get("from", "")) == 10 else None,
+    )  # fmt: skip
+    return render(request, "appointments/_slots.html", context)
+
+
+@require_GET
+@insured_required
+def my_appointment(request: HttpRequest, actor: Actor, appointment_id: int) -> HttpResponse:
+    try:
+        appointment = services.get_appointment(actor=actor, appointment_id=appointment_id)
+    except NotFound:
+        raise Http404(_("no such appointment")) from None
+    return render(request, "appointments/detail.html", _detail_context(appointment))
+
+
+@require_GET
+@insured_required
+def my_appointment_ics(request: HttpRequest, actor: Actor, appointment_id: int) -> HttpResponse:
+    try:
+        appointment = services.get_appointment(actor=actor, appointment_id=appointment_id)
+    except NotFound:
+        raise Http404(_("no such appointment")) from None
+    return _ics_response(appointment)
+
+
+@require_POST
+@insured_required
+def my_cancel(request: HttpRequest, actor: Actor, appointment_id: int) -> HttpResponse:
+    try:
+        services.cancel(actor=actor, channel=Channel.WEB, appointment_id=appointment_id)
+    except NotFound:
+        raise Http404(_("no such appointment")) from None
+    except Conflict as exc:
+        return HttpResponse(exc.message, status=409)
+    return redirect("appointments:mine")
+
+
+def _ics_response(appointment: Appointment) -> HttpResponse:
+    response = HttpResponse(services.ics(appointment), content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="rendez-vous-{appointment.pk}.ics"'
+    return response
+
+
+def _detail_context(appointment: Appointment) -> dict[str, Any]:
+    qr_link = services.public_url(reverse("appointments:qr", args=[appointment.checkin_code]))
+    return {
+        "appointment": appointment,
+        "local_start": appointment.start.astimezone(services.PARIS),
+        "qr_svg": services.qr_svg(appointment.checkin_code),
+        "qr_link": qr_link,
+        "is_phone": appointment.mode == Mode.PHONE,
+    }
+
+
+# --- signed links -------------------------------------------------------------------------------------------
+@require_http_methods(["GET", "POST"])
+def manage(request: HttpRequest, token: str) -> HttpResponse:
+    """Cancel or move an appointment from the link in its confirmation (no login: the link is signed)."""
+    try:
+        actor, appointment = services.appointment_from_link(token)
+    except InvalidInput as exc:
+        return render(request, "appointments/link_refused.html", {"reason": _error_text(exc)}, status=400)
+    error, done = "", ""
+    if request.method == "POST":
+        try:
+            if request.POST.get("action") == "cancel":
+                appointment = services.cancel(actor=actor, channel=Channel.WEB, appointment_id=appointment.pk)
+                done = _("Your appointment is cancelled.")
+            else:
+                _site, start = _chosen_slot(request)
+                appointment = services.reschedule(
+                    actor=actor, channel=Channel.WEB, appointment_id=appointment.pk, start=start
+                )
+                return redirect("appointments:manage", token=services.manage_token(appointment))
+        except (InvalidInput, Conflict, NotFound) as exc:
+            error = _error_text(exc)
+    context = {
+        **_detail_context(appointment),
+        "token": token,
+        "error": error,
+        "done": done,
+        **(
+            _slots_context(actor, motive=appointment.motive_id, site=appointment.site_id)
+            if appointment.status == "booked"
+            else {}
+        ),
+    }
+    return render(request, "appointments/manage.html", context, status=422 if error else 200)
+
+
+@require_GET
+def qr(request: HttpRequest, code: str) -> HttpResponse:
+    """The QR code of an appointment confirmation, to show at the kiosk. No name on it."""
+    appointment = (
+        Appointment.objects.select_related("site", "motive").filter(checkin_code=code[:16].upper()).first()
+    )
+    if appointment is None:
+        raise Http404(_("no such appointment"))
+    return render(request, "appointments/qr.html", _detail_context(appointment))
+
+
+@require_http_methods(["GET", "POST"])
+def offer(request: HttpRequest, token: str) -> HttpResponse:
+    if request.method == "POST":
+        try:
+            appointment = services.accept_offer(token=token)
+        except (InvalidInput, Conflict, NotFound) as exc:
+            return render(request, "appointments/link_refused.html", {"reason": _error_text(exc)}, status=409)
+        return redirect("appointments:manage", token=services.manage_token(appointment))
+    return render(request, "appointments/offer.html", {"token": token})
+
+
+# --- the agent's pages --------------------------------------------------------------------------------------
+@require_http_methods(["GET", "POST"])
+@agent_required
+def agent_book(request: HttpRequest, actor: Actor, person_id: int) -> HttpResponse:
+    from omniguichet.core.actors import scope_to_caisse
+
+    person = scope_to_caisse(Person.objects.all(), actor).filter(pk=person_id).first()
+    if person is None:
+        raise Http404(_("no such person"))
+    error = ""
+    if request.method == "POST":
+        try:
+            site_id, start = _chosen_slot(request)
+            services.book(
+                actor=actor, channel=request.POST.get("channel", Channel.PHONE), person_id=person.pk,
+                site_id=site_id, motive=request.POST.get("motive", ""), start=start,
+                phone=request.POST.get("phone", ""),
+            )  # fmt: skip
+        except (InvalidInput, NotFound, Conflict) as exc:
+            error = _error_text(exc)
+        else:
+            return redirect(reverse("crm:record", args=[person.pk]))
+    context = {
+        "person": person,
+        "motives": services.active_motives(),
+        "sites": list(services.visible_sites(actor=actor, person=person).order_by("name")),
+        "channels": [
+            (Channel.PHONE.value, Channel.PHONE.label),
+            (Channel.RECEPTION.value, Channel.RECEPTION.label),
+        ],
+        "error": error,
+    }
+    return render(request, "appointments/agent_book.html", context, status=422 if error else 200)
+
+
+@require_GET
+@agent_required
+def agent_slots(request: HttpRequest, actor: Actor, person_id: int) -> HttpResponse:
+    context = _slots_context(
+        actor,
+        motive=request.GET.get("motive", "")[:40],
+        site=_int(request.GET.get("site")),
+        person_id=person_id,
+    )
+    return render(request, "appointments/_slots.html", context)
+
+
+@require_GET
+@agent_required
+def callbacks(request: HttpRequest, actor: Actor) -> HttpResponse:
+    day = parse_date(request.GET.get("day", "") or "") if len(request.GET.get("day", "")) == 10 else None
+    everyone = request.GET.get("all") == "1"
+    items = services.callbacks_for_day(actor=actor, day=day, everyone=everyone)
+    context = {
+        "callbacks": [{"a": a, "local": a.start.astimezone(services.PARIS)} for a in items],
+        "day": day or dt.date.today(),
+        "everyone": everyone,
+        "outcomes": Outcome.choices,
+        "purpose": _("Call-back appointment"),
+    }
+    return render(request, "appointments/callbacks.html", context)
+
+
+@require_POST
+@agent_required
+def callback_outcome(request: HttpRequest, actor: Actor, appointment_id: int) -> HttpResponse:
+    try:
+        services.record_callback(
+            actor=actor, appointment_id=appointment_id, answered=request.POST.get("answered") == "yes",
+            outcome=request.POST.get("outcome", Outcome.RESOLVED), note=request.POST.get("note", "")[:4000],
+        )  # fmt: skip
+    except NotFound:
+        raise Http404(_("no such appointment")) from None
+    except (InvalidInput, Conflict) as exc:
+        return HttpResponse(_error_text(exc), status=409 if isinstance(exc, Conflict) else 422)
+    return redirect(reverse("appointments:callbacks") + ("?all=1" if request.POST.get("all") == "1" else ""))

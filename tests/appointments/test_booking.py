@@ -1,0 +1,308 @@
+"""The booking core: slots, delays and hours, sectorisation, taken slots, cancellation, contacts, the record."""
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from omniguichet.appointments import services
+from omniguichet.appointments.models import Appointment, SiteClosure, Status
+from omniguichet.core.actors import Actor, Channel
+from omniguichet.core.errors import Conflict, InvalidInput, NotFound
+from omniguichet.crm.models import Contact
+from omniguichet.crm.services import open_record
+from tests.appointments.conftest import at, next_workday, sink_lines
+
+
+def book(actor, site, motive, start, **kw):
+    return services.book(actor=actor, channel=kw.pop("channel", Channel.WEB), site_id=site.pk, motive=motive.pk,
+                         start=start, **kw)  # fmt: skip
+
+
+def test_insured_books_and_everything_follows(
+    insured, site_paris, motive, settings, django_capture_on_commit_callbacks
+):
+    person, actor = insured
+    day = next_workday()
+    with django_capture_on_commit_callbacks(execute=True):
+        appointment = book(actor, site_paris, motive, at(day, 9, 0))
+    assert (appointment.person, appointment.site, appointment.status) == (person, site_paris, Status.BOOKED)
+    assert appointment.end - appointment.start == dt.timedelta(minutes=30)
+    contact = Contact.objects.get(person=person)
+    assert (contact.channel, contact.subject_kind, contact.subject_ref, contact.motive_id) == (
+        "web", "appointment", str(appointment.pk), "ij_suivi",
+    )  # fmt: skip
+    [sms] = sink_lines(settings, "sms")
+    assert sms["to"] == "+33698765432"
+    assert f"https://omniguichet.test/rendez-vous/qr/{appointment.checkin_code}/" in sms["text"]
+    assert "/rendez-vous/gerer/" in sms["text"]
+    [email] = sink_lines(settings, "email")
+    [attachment] = email["attachments"]
+    assert attachment["content_type"] == "text/calendar"
+    assert (
+        "DTSTART:" + appointment.start.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ") in attachment["content"]
+    )
+    assert "Arrêts de travail" in email["body"]  # documents to bring
+    # The 48-hour reminder waits in the task queue.
+    from django_tasks_db.models import DBTaskResult
+
+    task = DBTaskResult.objects.get()
+    assert task.run_after == appointment.start - dt.timedelta(hours=48)
+
+
+def test_the_slot_is_gone_once_booked(insured, site_paris, motive):
+    _person, actor = insured
+    day = next_workday()
+    slots = services.find_free_slots(actor=actor, channel=Channel.WEB, motive=motive.pk, site_id=site_paris.pk,
+                                     date_from=day, date_to=day, limit=200)  # fmt: skip
+    starts = [s.start for s in slots]
+    assert starts[0] == at(day, 8, 30) and at(day, 12, 0) not in starts and at(day, 11, 30) in starts
+    assert at(day, 11, 45) not in starts  # a 30-minute appointment does not fit before noon
+    # 2 agents: booking 9:00 once leaves it offered (the other agent); twice takes it.
+    book(actor, site_paris, motive, at(day, 9, 0))
+    slots = services.find_free_slots(actor=actor, channel=Channel.WEB, motive=motive.pk, site_id=site_paris.pk,
+                                     date_from=day, date_to=day, limit=200)  # fmt: skip
+    assert at(day, 9, 0) in [s.start for s in slots]
+
+
+def test_taken_slot_is_refused_and_nothing_is_half_booked(make_person, site_paris, motive, agent_paris):
+    agent = Actor.agent(agent_paris)
+    day = next_workday()
+    persons = [make_person() for _ in range(3)]
+    for p in persons[:2]:
+        services.book(actor=agent, channel=Channel.PHONE, person_id=p.pk, site_id=site_paris.pk,
+                      motive=motive.pk, start=at(day, 10, 0))  # fmt: skip
+    # An overlapping start (10:15, inside both agents' 10:00-10:30) is taken too.
+    for start in (at(day, 10, 0), at(day, 10, 15)):
+        with pytest.raises(Conflict, match="taken"):
+            services.book(actor=agent, channel=Channel.PHONE, person_id=persons[2].pk, site_id=site_paris.pk,
+                          motive=motive.pk, start=start)  # fmt: skip
+    assert Appointment.objects.count() == 2 and Contact.objects.count() == 2
+    other = site_paris.availabilities.exclude(agent=agent_paris).first().agent_id
+    assert set(Appointment.objects.values_list("agent", flat=True)) == {agent_paris.pk, other}
+
+
+@pytest.mark.parametrize(
+    ("hour", "minute", "days", "reason"),
+    [
+        (9, 0, 0, "at least 24 hours"),  # today: too soon
+        (9, 0, 70, "at most 60 days"),
+        (7, 30, 3, "outside the opening hours"),
+        (12, 0, 3, "outside the opening hours"),  # lunch break
+        (9, 10, 3, "off the slot grid"),
+    ],
+)
+def test_bad_times_are_refused_clearly(insured, site_paris, motive, hour, minute, days, reason):
+    _person, actor = insured
+    day = next_workday(days) if days else timezone.localdate()
+    with pytest.raises(InvalidInput) as exc:
+        book(actor, site_paris, motive, at(day, hour, minute))
+    assert reason in exc.value.fields["start"]
+    assert not Appointment.objects.exists() and not Contact.objects.exists()
+
+
+def test_closed_days_are_refused_and_not_offered(insured, site_paris, motive):
+    _person, actor = insured
+    day = next_workday()
+    SiteClosure.objects.create(site=site_paris, first_day=day, last_day=day, reason="Travaux")
+    with pytest.raises(InvalidInput, match="closed"):
+        book(actor, site_paris, motive, at(day, 9, 0))
+    slots = services.find_free_slots(actor=actor, channel=Channel.WEB, motive=motive.pk, site_id=site_paris.pk,
+                                     date_from=day, date_to=day)  # fmt: skip
+    assert slots == []
+
+
+def test_naive_times_are_refused(insured, site_paris, motive):
+    _person, actor = insured
+    with pytest.raises(InvalidInput, match="time zone"):
+        book(actor, site_paris, motive, dt.datetime.combine(next_workday(), dt.time(9)))
+
+
+def test_another_caisse_site_is_not_found(insured, site_ain, motive, agent_paris, make_person):
+    _person, actor = insured
+    with pytest.raises(NotFound):
+        book(actor, site_ain, motive, at(next_workday(), 9, 0))
+    with pytest.raises(NotFound):
+        services.find_free_slots(actor=actor, channel=Channel.WEB, motive=motive.pk, site_id=site_ain.pk)
+    # An agent cannot book for another caisse's person either.
+    ain_person = make_person(caisse_code="011")
+    with pytest.raises(NotFound):
+        services.book(actor=Actor.agent(agent_paris), channel=Channel.PHONE, person_id=ain_person.pk,
+                      site_id=site_ain.pk, motive=motive.pk, start=at(next_workday(), 9, 0))  # fmt: skip
+    assert not Appointment.objects.exists()
+
+
+def test_insured_cannot_book_through_an_agent_channel(insured, site_paris, motive):
+    _person, actor = insured
+    with pytest.raises(InvalidInput) as exc:
+        book(actor, site_paris, motive, at(next_workday(), 9, 0), channel=Channel.PHONE)
+    assert "channel" in exc.value.fields
+
+
+def test_one_live_appointment_per_motive(insured, site_paris, motive):
+    _person, actor = insured
+    book(actor, site_paris, motive, at(next_workday(), 9, 0))
+    with pytest.raises(Conflict, match="already booked"):
+        book(actor, site_paris, motive, at(next_workday(4), 9, 0))
+
+
+def test_cancel_frees_the_slot_and_records_a_contact(
+    insured, site_paris, motive, settings, django_capture_on_commit_callbacks
+):
+    person, actor = insured
+    day = next_workday()
+    appointment = book(actor, site_paris, motive, at(day, 9, 0))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.cancel(actor=actor, channel=Channel.WEB, appointment_id=appointment.pk)
+    appointment.refresh_from_db()
+    assert appointment.status == Status.CANCELLED
+    assert Contact.objects.filter(person=person, subject_ref=str(appointment.pk)).count() == 2
+    assert "cancelled" in sink_lines(settings, "sms")[-1]["text"]
+    with pytest.raises(Conflict):
+        services.cancel(actor=actor, channel=Channel.WEB, appointment_id=appointment.pk)
+    # Booked again at the same start: the partial unique index only counts live appointments.
+    again = book(actor, site_paris, motive, at(day, 9, 0))
+    assert again.status == Status.BOOKED
+
+
+def test_others_cannot_cancel(insured, site_paris, motive, agent_ain, make_person):
+    _person, actor = insured
+    appointment = book(actor, site_paris, motive, at(next_workday(), 9, 0))
+    from omniguichet.core.actors import insured_actor
+    from tests.appointments.conftest import insured_login
+
+    stranger = insured_actor(insured_login(make_person()))
+    for other in (stranger, Actor.agent(agent_ain)):
+        with pytest.raises(NotFound):
+            services.cancel(actor=other, channel=Channel.PHONE, appointment_id=appointment.pk)
+
+
+def test_reschedule_keeps_the_old_one_if_the_new_slot_is_taken(
+    insured, site_paris, motive, make_person, agent_paris
+):
+    _person, actor = insured
+    day = next_workday()
+    first = book(actor, site_paris, motive, at(day, 9, 0))
+    # Both agents busy at 14:00.
+    for p in (make_person(), make_person()):
+        services.book(actor=Actor.agent(agent_paris), channel=Channel.RECEPTION, person_id=p.pk,
+                      site_id=site_paris.pk, motive=motive.pk, start=at(day, 14, 0))  # fmt: skip
+    with pytest.raises(Conflict):
+        services.reschedule(actor=actor, channel=Channel.WEB, appointment_id=first.pk, start=at(day, 14, 0))
+    first.refresh_from_db()
+    assert first.status == Status.BOOKED
+    moved = services.reschedule(
+        actor=actor, channel=Channel.WEB, appointment_id=first.pk, start=at(day, 9, 15)
+    )
+    first.refresh_from_db()
+    assert (first.status, moved.status, moved.start) == (Status.CANCELLED, Status.BOOKED, at(day, 9, 15))
+
+
+def test_phone_appointment_needs_a_number(make_person, site_paris, phone_motive, agent_paris):
+    person = make_person()  # no mobile on file
+    agent = Actor.agent(agent_paris)
+    kwargs = dict(actor=agent, channel=Channel.PHONE, person_id=person.pk, site_id=site_paris.pk,
+                  motive=phone_motive.pk, start=at(next_workday(), 10, 0))  # fmt: skip
+    with pytest.raises(InvalidInput) as exc:
+        services.book(**kwargs)
+    assert "phone" in exc.value.fields
+    with pytest.raises(InvalidInput):
+        services.book(**kwargs, phone="12")
+    appointment = services.book(**kwargs, phone="06 12 34 56 78")
+    assert appointment.phone == "+33612345678" and appointment.mode == "phone"
+
+
+def test_record_section_lists_next_appointments_in_one_query(
+    insured, site_paris, motive, agent_paris, django_assert_num_queries
+):
+    person, actor = insured
+    appointment = book(actor, site_paris, motive, at(next_workday(), 9, 0))
+    with django_assert_num_queries(1):
+        items = services.next_appointments_section(person)
+    assert [i.ref for i in items] == [str(appointment.pk)] and "Accueil Paris" in items[0].label
+    record = open_record(actor=Actor.agent(agent_paris), channel=Channel.BACKOFFICE, person_id=person.pk,
+                         purpose="test")  # fmt: skip
+    assert [i.ref for i in record.next_appointments] == [str(appointment.pk)]
+
+
+def test_reminder_is_sent_once_and_not_for_a_moved_appointment(insured, site_paris, motive, settings):
+    _person, actor = insured
+    appointment = book(actor, site_paris, motive, at(next_workday(), 9, 0))
+    from omniguichet.appointments.tasks import send_reminder
+
+    assert send_reminder.call(appointment.pk, appointment.start.isoformat()) is True
+    assert send_reminder.call(appointment.pk, appointment.start.isoformat()) is False
+    assert "reminder" in sink_lines(settings, "sms")[-1]["text"]
+    assert (
+        send_reminder.call(appointment.pk, (appointment.start + dt.timedelta(hours=1)).isoformat()) is False
+    )
+
+
+def test_seed_sites_for_every_caisse(db):
+    from omniguichet.appointments.models import AgentAvailability, Site
+    from omniguichet.referential.models import Caisse
+
+    created = services.seed_sites()
+    caisses = Caisse.objects.count()
+    assert created == 5 * caisses == Site.objects.count()
+    assert services.seed_sites() == 0
+    site = Site.objects.filter(caisse_id="751").first()
+    assert site.opening_hours.count() == 10
+    assert AgentAvailability.objects.filter(site=site).values("agent").distinct().count() >= 2
+
+
+def test_seed_command_creates_the_sites(db):
+    import io
+
+    from django.core.management import call_command
+
+    from omniguichet.appointments.models import AgentAvailability, Site
+
+    out = io.StringIO()
+    call_command("seed", "--persons", "50", "--seed", "1", "--no-progress", stdout=out)
+    assert "505 appointment and reception sites" in out.getvalue()
+    main = Site.objects.filter(caisse_id="751", name__startswith="Accueil principal").get()
+    # The demo agent of the caisse receives at its main site.
+    assert AgentAvailability.objects.filter(site=main, agent__username="agent-751").count() == 10
+
+
+def test_search_sees_a_new_availability_at_once(make_person, site_paris, motive, agent_paris, settings):
+    """The weekly pattern is cached for the search, and dropped when an availability changes."""
+    from omniguichet.appointments.models import AgentAvailability
+    from omniguichet.referential.models import Role
+    from tests.conftest import make_user
+
+    settings.APPOINTMENTS_SCHEDULE_CACHE_SECONDS = 600
+    agent = Actor.agent(agent_paris)
+    day = next_workday()
+
+    def offered():
+        slots = services.find_free_slots(actor=agent, channel=Channel.PHONE, motive=motive.pk, site_id=site_paris.pk,
+                                         date_from=day, date_to=day, limit=200)  # fmt: skip
+        return at(day, 9) in [s.start for s in slots]
+
+    for _ in range(2):
+        services.book(actor=agent, channel=Channel.PHONE, person_id=make_person().pk, site_id=site_paris.pk,
+                      motive=motive.pk, start=at(day, 9))  # fmt: skip
+    assert not offered()
+    third = make_user("agent-paris-3", role=Role.RECEPTION_AGENT, caisse=site_paris.caisse)
+    AgentAvailability.objects.create(site=site_paris, agent=third, weekday=day.weekday(), starts=dt.time(8, 30),
+                                     ends=dt.time(12))  # fmt: skip
+    assert offered()
+
+
+def test_bookings_far_in_the_search_are_seen(make_person, site_paris, motive, agent_paris):
+    """Busy periods are read in growing windows: bookings late in the period asked are still taken into account."""
+    agent = Actor.agent(agent_paris)
+    first, later = next_workday(), next_workday(9)
+    taken = [at(first, 16), at(later, 8, 30), at(later, 15, 30)]
+    for start in taken:
+        for _ in range(2):  # both agents
+            services.book(actor=agent, channel=Channel.PHONE, person_id=make_person().pk, site_id=site_paris.pk,
+                          motive=motive.pk, start=start)  # fmt: skip
+    slots = services.find_free_slots(actor=agent, channel=Channel.PHONE, motive=motive.pk, site_id=site_paris.pk,
+                                     date_from=first, date_to=later, limit=200)  # fmt: skip
+    starts = {s.start for s in slots}
+    assert not starts & set(taken)
+    assert at(first, 15, 45) not in starts  # would overlap 16:00
+    assert at(first, 15, 30) in starts and at(later, 9) in starts and at(later, 15) in starts
