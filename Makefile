@@ -6,6 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_PERSONS ?= 20000
 DEMO_CONTACTS ?= 200000
+DEMO_EVENTS ?= 50000
 HOST ?= 127.0.0.1
 PORT ?= 8000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
@@ -35,10 +36,14 @@ setup: $(STAMP)
 demo: setup
 	$(BIN)/omniguichet migrate --no-input -v 0
 	$(BIN)/omniguichet seed --persons $(DEMO_PERSONS) --contacts $(DEMO_CONTACTS) --if-empty
+	@# Back-office history (cases, payments, messages) once per demo database, then the analytics warehouse.
+	@test -f var/.demo-backoffice || { $(BIN)/omniguichet simulate-backoffice --events $(DEMO_EVENTS) && touch var/.demo-backoffice; }
+	$(BIN)/omniguichet warehouse export
 	@echo
 	@echo "  omniguichet runs on http://$(HOST):$(PORT)/  (Ctrl-C stops the web server and the worker)"
 	@echo "  API documentation: http://$(HOST):$(PORT)/api/v1/docs   administration: http://$(HOST):$(PORT)/admin/"
 	@echo "  demo logins: agent-751 / demo-agent-2026 (one agent-<code> per caisse), supervisor / demo-supervisor-2026"
+	@echo "  insured persons: /compte/connexion/ with a NIR printed by the seed above and demo-assure-2026"
 	@echo
 	DEBUG=1 $(BIN)/omniguichet serve --host $(HOST) --port $(PORT)
 
