@@ -42,6 +42,7 @@ from omniguichet.appointments.models import (
     WaitStatus,
 )
 from omniguichet.core.actors import Actor, ActorKind, Channel, scope_to_caisse
+from omniguichet.core.db import PreparedQuery
 from omniguichet.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from omniguichet.crm.models import Direction, Outcome, SubjectKind
 from omniguichet.crm.services import RecordItem, record_contact
@@ -994,13 +995,19 @@ def qr_svg(text: str) -> str:
 
 
 # --- the customer record ----------------------------------------------------------------------------------
-def next_appointments_section(person: Person) -> list[RecordItem]:
-    """The record's "next appointments" section: one query."""
-    appointments = (
-        Appointment.objects.filter(person=person, status=Status.BOOKED, end__gte=timezone.now())
+# Part of every record opening: compiled once (core.db.PreparedQuery).
+_NEXT_APPOINTMENTS = PreparedQuery(
+    lambda *, person_id, now: (
+        Appointment.objects.filter(person_id=person_id, status=Status.BOOKED, end__gte=now)
         .select_related("motive", "site")
         .order_by("start")[:5]
     )
+)
+
+
+def next_appointments_section(person: Person) -> list[RecordItem]:
+    """The record's "next appointments" section: one query."""
+    appointments = _NEXT_APPOINTMENTS(person_id=person.pk, now=timezone.now())
     return [
         RecordItem(
             ref=str(a.pk),
