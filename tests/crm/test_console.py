@@ -50,6 +50,9 @@ def test_record_page_is_audited_with_its_purpose_and_scoped(paris_client, paris_
     assert response.status_code == 200
     html = response.content.decode()
     assert "LEFÈVRE" in html and "+33698765432" in html and paris_person.nir not in html
+    # From the record, the agent books an appointment or asks for a document for this person.
+    assert f'href="/agent/rendez-vous/{paris_person.pk}/"' in html
+    assert f'href="/agent/baskets/persons/{paris_person.pk}/"' in html
     access = RecordAccess.objects.get()
     assert access.purpose == "Visit at the reception desk"
     assert paris_client.get(f"/agent/persons/{ain_person.pk}/").status_code == 404
