@@ -70,7 +70,9 @@ def test_deposit_then_processing_in_the_right_basket(
     assert row.locator("[data-count]").text_content() == "1"
     row.locator("a").click()
     page.wait_for_selector(f"tr[data-document='{document.pk}']")
+    page.wait_for_load_state("load")  # the keyboard script is deferred: bound once the page has loaded
     page.keyboard.press("j")  # keyboard: first document, then open it
+    page.wait_for_selector(f"tr[data-document='{document.pk}'].og-focus")
     page.keyboard.press("Enter")
     page.wait_for_url(f"**/agent/baskets/documents/{document.pk}/")
     assert page.get_attribute("#record-link", "href").startswith(f"/agent/persons/{person.pk}/")
