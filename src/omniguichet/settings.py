@@ -12,6 +12,8 @@ from pathlib import Path
 
 import dj_database_url
 
+from omniguichet.core.keys import key_from_file
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 BASE_DIR = PACKAGE_DIR.parent.parent
 VAR_DIR = Path(os.environ.get("OMNIGUICHET_VAR_DIR", BASE_DIR / "var")).resolve()
@@ -25,17 +27,9 @@ def _env_bool(name: str, default: bool) -> bool:
 
 
 def _secret_key() -> str:
-    from_env = os.environ.get("SECRET_KEY")
-    if from_env:
-        return from_env
-    key_file = VAR_DIR / "secret_key"
-    if not key_file.exists():
-        VAR_DIR.mkdir(parents=True, exist_ok=True)
-        # Created with 0600 so that only the platform's own user can read it.
-        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_urlsafe(64))
-    return key_file.read_text().strip()
+    return os.environ.get("SECRET_KEY") or key_from_file(
+        VAR_DIR / "secret_key", lambda: secrets.token_urlsafe(64)
+    )
 
 
 SECRET_KEY = _secret_key()

@@ -31,6 +31,7 @@ from django.db.models import Count, F, Max
 from omniguichet.analytics import engine
 from omniguichet.core.actors import Actor, Channel
 from omniguichet.core.errors import Forbidden, InvalidInput, NotFound
+from omniguichet.core.keys import key_from_file
 from omniguichet.crm.models import Contact
 from omniguichet.referential.models import Person, Role
 
@@ -78,17 +79,7 @@ def pseudonym_key() -> bytes:
     from_env = os.environ.get("OMNIGUICHET_PSEUDONYM_KEY")
     if from_env:
         return from_env.encode()
-    key_file = Path(settings.VAR_DIR) / "pseudonym_key"
-    if not key_file.exists():
-        key_file.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process created it meanwhile
-            pass
-        else:
-            with os.fdopen(fd, "w") as handle:
-                handle.write(secrets.token_urlsafe(48))
-    return key_file.read_text().strip().encode()
+    return key_from_file(Path(settings.VAR_DIR) / "pseudonym_key", lambda: secrets.token_urlsafe(48)).encode()
 
 
 def person_key(person_id: int, key: bytes) -> str:

@@ -35,7 +35,7 @@ from omniguichet.cases.models import (
 from omniguichet.core.actors import CONTACT_CHANNEL_VALUES, Actor, ActorKind, Channel, scope_to_caisse
 from omniguichet.core.db import PreparedQuery, bulk_insert_rows
 from omniguichet.core.errors import Forbidden, InvalidInput, collect
-from omniguichet.core.text import check_text
+from omniguichet.core.text import check_text, parse_batch_rows
 from omniguichet.crm.models import Direction, SubjectKind
 from omniguichet.referential import validators
 from omniguichet.referential.models import Person, Role
@@ -352,19 +352,10 @@ def _parse_row(index: int, row: Any, now: dt.datetime) -> RowResult | ParsedEven
 
 
 def parse_event_rows(body: bytes, content_type: str) -> list[Any]:
-    """A JSON array, or NDJSON (one event per line)."""
-    try:
-        text = body.decode("utf-8")
-        if "ndjson" in content_type or "jsonlines" in content_type:
-            return [json.loads(line) for line in text.splitlines() if line.strip()]
-        data = json.loads(text)
-    except UnicodeDecodeError:
-        raise InvalidInput.from_fields({"body": _("is not UTF-8 text")}) from None
-    except json.JSONDecodeError as exc:
-        raise InvalidInput.from_fields({"body": _("is not valid JSON: %(e)s") % {"e": exc}}) from None
-    if not isinstance(data, list):
-        raise InvalidInput.from_fields({"body": _("must be a JSON array of case events (or NDJSON)")})
-    return data
+    """A JSON array, or NDJSON (one object per line)."""
+    return parse_batch_rows(
+        body, content_type, not_a_list=_("must be a JSON array of case events (or NDJSON)")
+    )
 
 
 def check_ingest_actor(actor: Actor) -> None:

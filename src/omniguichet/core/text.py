@@ -1,6 +1,8 @@
 """Text helpers shared by every app."""
 
+import json
 import unicodedata
+from typing import Any
 
 from django.utils.translation import gettext as _
 
@@ -19,3 +21,22 @@ def check_text(fields: dict[str, str], name: str, value: object, max_length: int
         fields[name] = _("must be a text of at most %(n)d characters") % {"n": max_length}
         return None
     return value
+
+
+def parse_batch_rows(body: bytes, content_type: str, *, not_a_list: str) -> list[Any]:
+    """The rows of a batch sent to an ingestion endpoint: a JSON array, or NDJSON (one object per line).
+    `not_a_list` is the message when the JSON is not an array (it names what the batch holds)."""
+    from omniguichet.core.errors import InvalidInput
+
+    try:
+        text = body.decode("utf-8")
+        if "ndjson" in content_type or "jsonlines" in content_type:
+            return [json.loads(line) for line in text.splitlines() if line.strip()]
+        data = json.loads(text)
+    except UnicodeDecodeError:
+        raise InvalidInput.from_fields({"body": _("is not UTF-8 text")}) from None
+    except json.JSONDecodeError as exc:
+        raise InvalidInput.from_fields({"body": _("is not valid JSON: %(e)s") % {"e": exc}}) from None
+    if not isinstance(data, list):
+        raise InvalidInput.from_fields({"body": not_a_list})
+    return data

@@ -21,7 +21,7 @@ from omniguichet.accounts.models import Account
 from omniguichet.core.actors import CONTACT_CHANNEL_VALUES, Actor, ActorKind, Channel, scope_to_caisse
 from omniguichet.core.db import PreparedQuery, bulk_insert_rows, insert_row, reserve_ids, values_subquery
 from omniguichet.core.errors import Forbidden, InvalidInput, NotFound, collect
-from omniguichet.core.text import check_text, fold
+from omniguichet.core.text import check_text, fold, parse_batch_rows
 from omniguichet.crm.models import Contact, Direction, Motive, Outcome, RecordAccess, SubjectKind
 from omniguichet.referential import validators
 from omniguichet.referential.models import ChannelPreference, Consent, ContactPoint, Person
@@ -643,21 +643,8 @@ def add_agent_contact(
 
 
 def parse_contact_rows(body: bytes, content_type: str) -> list[Any]:
-    """A JSON array, or NDJSON (one object per line), as sent to POST /contacts."""
-    import json
-
-    try:
-        text = body.decode("utf-8")
-        if "ndjson" in content_type or "jsonlines" in content_type:
-            return [json.loads(line) for line in text.splitlines() if line.strip()]
-        data = json.loads(text)
-    except UnicodeDecodeError:
-        raise InvalidInput.from_fields({"body": _("is not UTF-8 text")}) from None
-    except json.JSONDecodeError as exc:
-        raise InvalidInput.from_fields({"body": _("is not valid JSON: %(e)s") % {"e": exc}}) from None
-    if not isinstance(data, list):
-        raise InvalidInput.from_fields({"body": _("must be a JSON array of contacts (or NDJSON)")})
-    return data
+    """A JSON array, or NDJSON (one object per line)."""
+    return parse_batch_rows(body, content_type, not_a_list=_("must be a JSON array of contacts (or NDJSON)"))
 
 
 def iter_motives() -> Iterable[Motive]:

@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 from omniguichet.core.actors import Actor, ActorKind, Channel, scope_to_caisse
 from omniguichet.core.db import PreparedQuery
 from omniguichet.core.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
+from omniguichet.core.keys import key_from_file
 from omniguichet.crm.services import RecordItem, record_contact
 from omniguichet.documents.models import (
     Basket,
@@ -492,17 +493,7 @@ class TamperedDocument(ServiceError):
 def _load_keys() -> list[bytes]:
     configured = settings.OMNIGUICHET_DOCUMENT_KEY
     if not configured:
-        key_file = settings.VAR_DIR / "document_key"
-        if not key_file.exists():
-            key_file.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:
-                pass
-            else:
-                with os.fdopen(fd, "w") as handle:
-                    handle.write(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
-        configured = key_file.read_text().strip()
+        configured = key_from_file(settings.VAR_DIR / "document_key", generate_key)
     keys = [base64.urlsafe_b64decode(k.strip()) for k in configured.split(",") if k.strip()]
     if not keys or any(len(k) != 32 for k in keys):
         raise ValueError("OMNIGUICHET_DOCUMENT_KEY: comma-separated urlsafe base64 keys of 32 bytes")
