@@ -107,6 +107,21 @@ def _time(minutes: int) -> dt.time:
 
 
 # --- scope --------------------------------------------------------------------------------------------------
+def person_for(*, actor: Actor, person_id: int) -> Person:
+    """The person an agent's booking page is about (NotFound for another caisse's person, like a missing one)."""
+    return _person_for(actor, person_id)
+
+
+def appointment_by_code(code: str) -> Appointment:
+    """The appointment of a confirmation's check-in code (the QR page; no name is shown there)."""
+    appointment = (
+        Appointment.objects.select_related("site", "motive").filter(checkin_code=code[:16].upper()).first()
+    )
+    if appointment is None:
+        raise NotFound(_("no such appointment"))
+    return appointment
+
+
 def _person_for(actor: Actor, person_id: int | None) -> Person:
     """The person the actor acts for: an insured person only for themselves; an agent for a person of their
     caisse (another caisse's person is "not found", exactly like a missing one)."""

@@ -23,7 +23,6 @@ from omniguichet.core.actors import Actor, Channel, insured_actor
 from omniguichet.core.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
 from omniguichet.crm.models import Outcome
 from omniguichet.crm.views import agent_required
-from omniguichet.referential.models import Person
 
 
 def insured_required(view):
@@ -220,11 +219,10 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
 @require_GET
 def qr(request: HttpRequest, code: str) -> HttpResponse:
     """The QR code of an appointment confirmation, to show at the kiosk. No name on it."""
-    appointment = (
-        Appointment.objects.select_related("site", "motive").filter(checkin_code=code[:16].upper()).first()
-    )
-    if appointment is None:
-        raise Http404(_("no such appointment"))
+    try:
+        appointment = services.appointment_by_code(code)
+    except NotFound:
+        raise Http404(_("no such appointment")) from None
     return render(request, "appointments/qr.html", _detail_context(appointment))
 
 
@@ -243,11 +241,10 @@ def offer(request: HttpRequest, token: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @agent_required
 def agent_book(request: HttpRequest, actor: Actor, person_id: int) -> HttpResponse:
-    from omniguichet.core.actors import scope_to_caisse
-
-    person = scope_to_caisse(Person.objects.all(), actor).filter(pk=person_id).first()
-    if person is None:
-        raise Http404(_("no such person"))
+    try:
+        person = services.person_for(actor=actor, person_id=person_id)
+    except NotFound:
+        raise Http404(_("no such person")) from None
     error = ""
     if request.method == "POST":
         try:

@@ -16,7 +16,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from omniguichet.core.actors import Actor
 from omniguichet.core.errors import Conflict, InvalidInput, NotFound, ServiceError
-from omniguichet.crm.models import Motive, Outcome
+from omniguichet.crm.models import Outcome
+from omniguichet.crm.services import iter_motives
 from omniguichet.crm.views import agent_required
 from omniguichet.reception import services
 
@@ -43,7 +44,7 @@ def kiosk(request: HttpRequest, site_id: int) -> HttpResponse:
     except NotFound:
         raise Http404(_("no such site")) from None
     context: dict[str, Any] = {
-        "site": site, "motives": list(Motive.objects.filter(active=True).order_by("label")), "error": "",
+        "site": site, "motives": list(iter_motives()), "error": "",
         "errors": {}, "values": request.POST,
     }  # fmt: skip
     if request.method == "POST":
@@ -87,7 +88,7 @@ def desk(request: HttpRequest, actor: Actor, site_id: int) -> HttpResponse:
     context = {
         "state": state,
         "outcomes": Outcome.choices,
-        "motives": list(Motive.objects.filter(active=True).order_by("label")),
+        "motives": list(iter_motives()),
         "purpose": _("Visit at the reception desk"),
         "error": request.GET.get("error", "")[:200],
     }
