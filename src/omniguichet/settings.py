@@ -100,7 +100,10 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'omniguichet.sqlite3'}"),
-        conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "0")),
+        # Persistent connections: opening one costs more than a whole record request (a TCP and authentication
+        # round trip on PostgreSQL, the PRAGMAs on SQLite); health checks drop a connection the server closed.
+        conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "300")),
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
