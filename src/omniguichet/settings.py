@@ -254,13 +254,7 @@ STORAGES = {
         }
     ),
 }
-# Appointments and reception (issue 7). Messages go through appointments.services.notify to this provider; the
-# file sink writes JSON lines to <APPOINTMENTS_SINK_DIR>/sms.jsonl and email.jsonl (to be rewired to the
-# outbound message ledger).
-APPOINTMENTS_NOTIFICATION_PROVIDER = os.environ.get(
-    "APPOINTMENTS_NOTIFICATION_PROVIDER", "omniguichet.appointments.services.FileSinkProvider"
-)
-APPOINTMENTS_SINK_DIR = Path(os.environ.get("APPOINTMENTS_SINK_DIR", VAR_DIR / "outbox"))
+# Appointments and reception (issue 7). Messages to persons go through the outbound message ledger.
 APPOINTMENTS_LINK_MAX_AGE_DAYS = int(os.environ.get("APPOINTMENTS_LINK_MAX_AGE_DAYS", "90"))
 APPOINTMENTS_MAX_OFFERS = int(os.environ.get("APPOINTMENTS_MAX_OFFERS", "3"))
 APPOINTMENTS_OFFER_HOURS = int(os.environ.get("APPOINTMENTS_OFFER_HOURS", "24"))

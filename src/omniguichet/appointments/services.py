@@ -11,13 +11,11 @@ from __future__ import annotations
 import bisect
 import contextlib
 import datetime as dt
-import json
 import secrets
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -26,7 +24,6 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
-from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from omniguichet.appointments.models import (
@@ -779,7 +776,8 @@ def offer_freed_slot(
     cap = settings.APPOINTMENTS_MAX_OFFERS
     with transaction.atomic():
         entry = (
-            WaitingListEntry.objects.select_for_update()
+            WaitingListEntry.objects.select_for_update(of=("self",))
+            .select_related("person", "site", "motive")
             .filter(
                 site_id=site_id, motive_id=motive, status=WaitStatus.WAITING, earliest__lte=day, latest__gte=day,
                 offers_sent__lt=cap,
@@ -795,8 +793,9 @@ def offer_freed_slot(
     link = public_url(f"/rendez-vous/offre/{offer_token(entry, start)}/")
     when = f"{start.astimezone(PARIS):%d/%m/%Y %H:%M}"
     notify(
-        person_id=entry.person_id,
+        person=entry.person,
         key=f"offer:{entry.pk}:{start.isoformat()}",
+        motive=entry.motive.contact_motive_id,
         sms=_("Assurance Maladie: a slot is free on %(when)s. Book it: %(link)s")
         % {"when": when, "link": link},
         subject=_("A slot is free on %(when)s") % {"when": when},
@@ -828,77 +827,54 @@ def accept_offer(*, token: str) -> Appointment:
     return appointment
 
 
-# --- notifications (to be rewired to the outbound message ledger) -------------------------------------------
-class NotificationProvider(Protocol):
-    def send(self, *, channel: str, to: str, key: str, payload: dict[str, Any]) -> None: ...
+# --- messages to the person (through the outbound message ledger) ----------------------------------------------
+# SMS and e-mail, as the person's contact points, preferences and consents allow; the account inbox when they
+# have neither (outreach chooses the channels and keeps the quiet hours and the SMS cap).
+MESSAGE_POLICY = "sms+email>inbox"
 
 
-class FileSinkProvider:
-    """Demo and test provider: one JSON line per message in <APPOINTMENTS_SINK_DIR>/<sms|email>.jsonl.
-
-    TO BE REWIRED: when the outbound message ledger (outreach app) exists, `notify` writes there instead
-    (same idempotency key), and this sink becomes one of its channel providers."""
-
-    def send(self, *, channel: str, to: str, key: str, payload: dict[str, Any]) -> None:
-        directory = Path(settings.APPOINTMENTS_SINK_DIR)
-        directory.mkdir(parents=True, exist_ok=True)
-        line = json.dumps(
-            {"key": key, "to": to, "sent_at": timezone.now().isoformat(), **payload}, ensure_ascii=False
-        )
-        with open(directory / f"{channel}.jsonl", "a", encoding="utf-8") as handle:
-            handle.write(line + "\n")
-
-
-def _provider() -> NotificationProvider:
-    return import_string(settings.APPOINTMENTS_NOTIFICATION_PROVIDER)()
+def _literal(text: str) -> str:
+    """A text the ledger's template renderer leaves as it is (braces doubled)."""
+    return text.replace("{", "{{").replace("}", "}}")
 
 
 def notify(
-    *,
-    person_id: int,
-    key: str,
-    sms: str,
-    subject: str,
-    body: str,
-    attachments: list[dict[str, str]] | None = None,
-) -> int:
-    """THE one way this app sends something to a person (SMS and e-mail, as their preferences allow).
-    Returns how many messages were handed to the provider. `key` is the idempotency key of the message."""
-    from omniguichet.referential.models import ChannelPreference
+    *, person: Person, key: str, sms: str, subject: str, body: str, motive: str, subject_kind: str = "",
+    subject_ref: str | int = "",
+) -> int:  # fmt: skip
+    """THE one way this app sends something to a person: a thin call to the outbound message ledger
+    (`outreach.services.send_to_person`), to be called after commit. `key` is the idempotency key (the same key
+    twice sends nothing more). Returns how many messages the ledger holds for that key."""
+    from omniguichet.outreach.services import SMS_MAX, send_to_person
 
-    points = dict(
-        ContactPoint.objects.filter(person_id=person_id)
-        .order_by("kind", "verified", "created_at")
-        .values_list("kind", "value")
-    )  # the last per kind wins: verified, most recent
-    preference = ChannelPreference.objects.filter(person_id=person_id).first()
-    provider = _provider()
-    sent = 0
-    if points.get("mobile") and (preference is None or preference.sms_allowed):
-        provider.send(channel="sms", to=points["mobile"], key=f"{key}:sms", payload={"text": sms})
-        sent += 1
-    if points.get("email") and (preference is None or preference.email_allowed):
-        provider.send(
-            channel="email", to=points["email"], key=f"{key}:email",
-            payload={"subject": subject, "body": body, "attachments": attachments or []},
-        )  # fmt: skip
-        sent += 1
-    return sent
+    if len(sms) > SMS_MAX:
+        sms = sms[: SMS_MAX - 1] + "…"
+    messages = send_to_person(
+        actor=Actor.system("appointments"), person=person, idempotency_key=key, subject=_literal(subject[:200]),
+        body=_literal(body), sms_body=_literal(sms), channel_policy=MESSAGE_POLICY, subject_kind=subject_kind,
+        subject_ref=str(subject_ref), motive=motive,
+    )  # fmt: skip
+    return len(messages)
+
+
+def manage_url(appointment: Appointment) -> str:
+    return public_url(f"/rendez-vous/gerer/{manage_token(appointment)}/")
 
 
 def send_confirmation(appointment_id: int, *, kind: str) -> int:
-    appointment = Appointment.objects.select_related("motive", "site").get(pk=appointment_id)
+    """The confirmation (also after a move), the reminder or the cancellation of an appointment: SMS and
+    e-mail with the QR code link, the signed link to change or cancel it and the signed link to its .ics."""
+    appointment = Appointment.objects.select_related("motive", "site", "person").get(pk=appointment_id)
     when = f"{appointment.start.astimezone(PARIS):%d/%m/%Y %H:%M}"
-    manage = public_url(f"/rendez-vous/gerer/{manage_token(appointment)}/")
+    manage = manage_url(appointment)
     qr = public_url(f"/rendez-vous/qr/{appointment.checkin_code}/")
     where = _("by phone") if appointment.mode == Mode.PHONE else appointment.site.name
     values = {"when": when, "where": where, "motive": appointment.motive.label, "manage": manage, "qr": qr,
-              "code": appointment.checkin_code}  # fmt: skip
+              "code": appointment.checkin_code, "ics": manage + "ics"}  # fmt: skip
     if kind == "cancellation":
         sms = _("Assurance Maladie: your appointment of %(when)s is cancelled.") % values
         subject = _("Appointment cancelled")
         body = sms
-        attachments: list[dict[str, str]] = []
     elif kind == "reminder":
         sms = (
             _(
@@ -909,7 +885,6 @@ def send_confirmation(appointment_id: int, *, kind: str) -> int:
         )
         subject = _("Reminder: your appointment on %(when)s") % values
         body = sms
-        attachments = []
     else:
         sms = (
             _(
@@ -924,6 +899,7 @@ def send_confirmation(appointment_id: int, *, kind: str) -> int:
                 "Your appointment (%(motive)s) is booked on %(when)s, %(where)s.\n"
                 "Check-in code: %(code)s (QR code: %(qr)s)."
                 "\nTo change or cancel it: %(manage)s"
+                "\nTo add it to your calendar (.ics): %(ics)s"
             )
             % values
         )
@@ -931,12 +907,10 @@ def send_confirmation(appointment_id: int, *, kind: str) -> int:
             body += "\n\n" + _("Documents to bring: %(docs)s") % {
                 "docs": appointment.motive.documents_to_bring
             }
-        attachments = [
-            {"filename": "rendez-vous.ics", "content_type": "text/calendar", "content": ics(appointment)}
-        ]
     return notify(
-        person_id=appointment.person_id, key=f"appointment:{appointment.pk}:{kind}", sms=sms, subject=subject,
-        body=body, attachments=attachments,
+        person=appointment.person, key=f"appointment:{appointment.pk}:{kind}", sms=sms, subject=subject,
+        body=body, motive=appointment.motive.contact_motive_id, subject_kind=SubjectKind.APPOINTMENT,
+        subject_ref=appointment.pk,
     )  # fmt: skip
 
 
@@ -1092,11 +1066,18 @@ def record_callback(
         subject_kind=SubjectKind.APPOINTMENT, subject_ref=appointment.pk,
     )  # fmt: skip
     if appointment.status == Status.NO_ANSWER:
-        appointment_id, person_id = appointment.pk, appointment.person_id
+        person, appointment_id, motive = (
+            appointment.person,
+            appointment.pk,
+            appointment.motive.contact_motive_id,
+        )
         transaction.on_commit(
             lambda: notify(
-                person_id=person_id,
+                person=person,
                 key=f"appointment:{appointment_id}:no_answer",
+                motive=motive,
+                subject_kind=SubjectKind.APPOINTMENT,
+                subject_ref=appointment_id,
                 sms=_(
                     "Assurance Maladie: we tried to call you back twice without success. "
                     "Book a new appointment from your account."

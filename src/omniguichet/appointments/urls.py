@@ -10,6 +10,7 @@ urlpatterns = [
     path("compte/rendez-vous/<int:appointment_id>/ics", views.my_appointment_ics, name="mine_ics"),
     path("compte/rendez-vous/<int:appointment_id>/annuler", views.my_cancel, name="mine_cancel"),
     path("rendez-vous/gerer/<str:token>/", views.manage, name="manage"),
+    path("rendez-vous/gerer/<str:token>/ics", views.manage_ics, name="manage_ics"),
     path("rendez-vous/qr/<str:code>/", views.qr, name="qr"),
     path("rendez-vous/offre/<str:token>/", views.offer, name="offer"),
     path("agent/rendez-vous/<int:person_id>/", views.agent_book, name="agent_book"),

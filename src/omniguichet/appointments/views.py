@@ -217,6 +217,16 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @require_GET
+def manage_ics(request: HttpRequest, token: str) -> HttpResponse:
+    """The .ics of an appointment, from the signed link in its confirmation (no login)."""
+    try:
+        _actor, appointment = services.appointment_from_link(token)
+    except InvalidInput as exc:
+        return render(request, "appointments/link_refused.html", {"reason": _error_text(exc)}, status=400)
+    return _ics_response(appointment)
+
+
+@require_GET
 def qr(request: HttpRequest, code: str) -> HttpResponse:
     """The QR code of an appointment confirmation, to show at the kiosk. No name on it."""
     try:
