@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from omniguichet.cases.models import Case
 from omniguichet.crm.models import Motive
 from omniguichet.referential.models import Caisse, Person
 
@@ -192,8 +193,17 @@ class Appointment(models.Model):
     )
     phone = models.CharField(_("phone number to call back"), max_length=20, blank=True)
     note = models.CharField(_("note"), max_length=500, blank=True)
-    # A case of the back office this appointment is about ("book an appointment about this file").
-    case_ref = models.CharField(_("case"), max_length=64, blank=True)
+    # The case of the back office this appointment is about ("book an appointment about this file").
+    case = models.ForeignKey(
+        Case,
+        verbose_name=_("case"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="appointments",
+    )
+    # Video appointments: the unguessable room of the video link sent in the confirmation.
+    video_room = models.CharField(_("video room"), max_length=40, blank=True)
     # Shown as a QR code in the confirmation; typed or scanned at the kiosk on arrival.
     checkin_code = models.CharField(_("check-in code"), max_length=16, unique=True)
     callback_attempts = models.PositiveSmallIntegerField(_("call-back attempts"), default=0)
@@ -209,12 +219,17 @@ class Appointment(models.Model):
             models.Index(fields=["person", "-start"], name="appointment_person_idx"),
             models.Index(fields=["site", "start"], name="appointment_site_idx"),
             models.Index(fields=["caisse", "start"], name="appointment_caisse_idx"),
+            # The sweep of missed appointments: live ones whose time has passed.
+            models.Index(fields=["end"], condition=Q(status="booked"), name="appointment_booked_end_idx"),
         ]
         constraints = [
             # The database itself refuses two live appointments of one agent at the same start. Its index also
             # serves the free-slot search and the overlap check (an agent's booked appointments by time).
             models.UniqueConstraint(
                 fields=["agent", "start"], condition=Q(status="booked"), name="appointment_agent_start_once"
+            ),
+            models.UniqueConstraint(
+                fields=["video_room"], condition=~Q(video_room=""), name="appointment_video_room_once"
             ),
             models.CheckConstraint(condition=Q(end__gt=F("start")), name="appointment_period_ordered"),
             models.CheckConstraint(condition=Q(status__in=Status.values), name="appointment_status_known"),

@@ -38,6 +38,7 @@ from omniguichet.appointments.models import (
     WaitingListEntry,
     WaitStatus,
 )
+from omniguichet.cases.models import OPEN_STATUSES, Case
 from omniguichet.core.actors import Actor, ActorKind, Channel, scope_to_caisse
 from omniguichet.core.db import PreparedQuery
 from omniguichet.core.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -172,6 +173,38 @@ def _motive(code: str | None) -> AppointmentMotive:
 
 def active_motives() -> list[AppointmentMotive]:
     return list(AppointmentMotive.objects.filter(active=True).order_by("label"))
+
+
+def case_of(person: Person, reference: str) -> Case:
+    """A case of this person, by its reference (another person's case is refused exactly like a missing one)."""
+    case = Case.objects.filter(reference=reference.strip()[:40], person=person).first()
+    if case is None:
+        raise InvalidInput.from_fields({"case_ref": _("no such case of this person")})
+    return case
+
+
+def open_cases(*, actor: Actor, person_id: int | None = None) -> list[Case]:
+    """The open cases of the person a booking page is about (to book an appointment about one of them)."""
+    person = _person_for(actor, person_id)
+    return list(
+        Case.objects.filter(person=person, status__in=OPEN_STATUSES).order_by("-opened_at", "-id")[:20]
+    )
+
+
+def appointments_by_case(case_ids: Iterable[int]) -> dict[int, list[Appointment]]:
+    """The appointments about these cases (booked or past, not cancelled), by case, in time order: one query."""
+    by_case: dict[int, list[Appointment]] = defaultdict(list)
+    ids = list(case_ids)
+    if not ids:
+        return by_case
+    for appointment in (
+        Appointment.objects.filter(case_id__in=ids)
+        .exclude(status=Status.CANCELLED)
+        .select_related("motive", "site")
+        .order_by("start")
+    ):
+        by_case[appointment.case_id].append(appointment)  # type: ignore[index]
+    return by_case
 
 
 # --- the schedule of a set of sites ---------------------------------------------------------------------------
@@ -533,12 +566,11 @@ def book(
     fields: dict[str, str] = {}
     if len(note) > 500:
         fields["note"] = _("at most 500 characters")
-    if len(case_ref) > 64:
-        fields["case_ref"] = _("at most 64 characters")
-    if "\x00" in note + case_ref + phone:
+    if "\x00" in note + phone:
         fields["note"] = _("contains a NUL character")
     if fields:
         raise InvalidInput.from_fields(fields)
+    case = case_of(person, case_ref) if case_ref.strip() else None
     if timezone.is_naive(start):
         raise InvalidInput.from_fields(
             {"start": _("needs a time zone offset (e.g. 2026-03-02T09:30:00+01:00)")}
@@ -557,13 +589,22 @@ def book(
     appointment = _lock_and_insert(
         person, site, appointment_motive, start, booked_channel=channel,
         booked_by=actor.user if actor.kind == ActorKind.AGENT else None,
-        phone=phone, note=note.strip(), case_ref=case_ref.strip(),
+        phone=phone, note=note.strip(), case=case,
+        video_room=secrets.token_urlsafe(24) if appointment_motive.mode == Mode.VIDEO else "",
     )  # fmt: skip
-    record_contact(
-        actor=actor, channel=channel, person=person, motive=appointment_motive.contact_motive_id,
-        note=_("Appointment booked: %(label)s") % {"label": _label(appointment)},
-        subject_kind=SubjectKind.APPOINTMENT, subject_ref=appointment.pk,
-    )  # fmt: skip
+    if case is None:
+        record_contact(
+            actor=actor, channel=channel, person=person, motive=appointment_motive.contact_motive_id,
+            note=_("Appointment booked: %(label)s") % {"label": _label(appointment)},
+            subject_kind=SubjectKind.APPOINTMENT, subject_ref=appointment.pk,
+        )  # fmt: skip
+    else:  # about a case: the contact's subject is the case, its note names the appointment
+        record_contact(
+            actor=actor, channel=channel, person=person, motive=appointment_motive.contact_motive_id,
+            note=_("Appointment booked about case %(case)s: %(label)s (appointment %(id)s)")
+            % {"case": case.reference, "label": _label(appointment), "id": appointment.pk},
+            subject_kind=SubjectKind.CASE, subject_ref=case.reference,
+        )  # fmt: skip
     _after_booking(appointment, kind="confirmation")
     return appointment
 
@@ -583,7 +624,7 @@ def _after_booking(appointment: Appointment, *, kind: str) -> None:
 
 
 def _appointment_for(actor: Actor, appointment_id: int, *, lock: bool = False) -> Appointment:
-    appointments = Appointment.objects.select_related("motive", "site", "person")
+    appointments = Appointment.objects.select_related("motive", "site", "person", "case")
     if lock:
         appointments = appointments.select_for_update(of=("self",))
     if actor.kind == ActorKind.INSURED:
@@ -601,10 +642,13 @@ def get_appointment(*, actor: Actor, appointment_id: int) -> Appointment:
 
 
 def list_appointments(
-    *, actor: Actor, person_id: int | None = None, upcoming: bool = True
+    *, actor: Actor, person_id: int | None = None, upcoming: bool = True, case_ref: str = ""
 ) -> list[Appointment]:
+    """The person's upcoming appointments (or all, latest first); `case_ref`: only those about that case."""
     person = _person_for(actor, person_id)
-    appointments = Appointment.objects.filter(person=person).select_related("motive", "site")
+    appointments = Appointment.objects.filter(person=person).select_related("motive", "site", "case")
+    if case_ref:
+        appointments = appointments.filter(case=case_of(person, case_ref))
     if upcoming:
         appointments = appointments.filter(status=Status.BOOKED, end__gte=timezone.now()).order_by("start")
     else:
@@ -663,7 +707,7 @@ def reschedule(*, actor: Actor, channel: str, appointment_id: int, start: dt.dat
     new = _lock_and_insert(
         old.person, old.site, old.motive, start, booked_channel=channel,
         booked_by=actor.user if actor.kind == ActorKind.AGENT else None,
-        phone=old.phone, note=old.note, case_ref=old.case_ref,
+        phone=old.phone, note=old.note, case=old.case, video_room=secrets.token_urlsafe(24) if old.video_room else "",
     )  # fmt: skip
     record_contact(
         actor=actor, channel=channel, person=old.person, motive=old.motive.contact_motive_id,
@@ -713,7 +757,7 @@ def appointment_from_link(token: str) -> tuple[Actor, Appointment]:
     A forged or altered link, an expired one, or one for an appointment since moved: a clear refusal."""
     data = _unsign(token, MANAGE_SALT, link_max_age())
     appointment = (
-        Appointment.objects.select_related("motive", "site", "person")
+        Appointment.objects.select_related("motive", "site", "person", "case")
         .filter(pk=_int(data.get("a")), checkin_code=str(data.get("c")))
         .first()
     )
@@ -728,6 +772,11 @@ def link_actor(person_id: int) -> Actor:
 
 def public_url(path: str) -> str:
     return settings.OMNIGUICHET_PUBLIC_URL.rstrip("/") + path
+
+
+def video_url(appointment: Appointment) -> str:
+    """The video link of a video appointment (its unguessable room), "" for the other modes."""
+    return public_url(f"/rendez-vous/visio/{appointment.video_room}/") if appointment.video_room else ""
 
 
 # --- waiting list -------------------------------------------------------------------------------------------
@@ -988,7 +1037,7 @@ def qr_svg(text: str) -> str:
 _NEXT_APPOINTMENTS = PreparedQuery(
     lambda *, person_id, now: (
         Appointment.objects.filter(person_id=person_id, status=Status.BOOKED, end__gte=now)
-        .select_related("motive", "site")
+        .select_related("motive", "site", "case")
         .order_by("start")[:5]
     )
 )
@@ -1000,7 +1049,8 @@ def next_appointments_section(person: Person) -> list[RecordItem]:
     return [
         RecordItem(
             ref=str(a.pk),
-            label=f"{a.motive.label} — {a.site.name}",
+            label=f"{a.motive.label} — {a.site.name}"
+            + (" — " + _("case %(ref)s") % {"ref": a.case.reference} if a.case_id else ""),  # type: ignore[union-attr]
             status=f"{a.get_mode_display()} · {a.start.astimezone(PARIS):%H:%M}",
             when=a.start,
         )

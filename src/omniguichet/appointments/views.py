@@ -103,7 +103,7 @@ def my_appointments(request: HttpRequest, actor: Actor) -> HttpResponse:
             site_id, start = _chosen_slot(request)
             appointment = services.book(
                 actor=actor, channel=Channel.WEB, site_id=site_id, motive=request.POST.get("motive", ""), start=start,
-                phone=request.POST.get("phone", ""), case_ref=request.POST.get("case_ref", "")[:64],
+                phone=request.POST.get("phone", ""), case_ref=request.POST.get("case_ref", "")[:40],
             )  # fmt: skip
         except (InvalidInput, NotFound, Conflict) as exc:
             error = _error_text(exc)
@@ -115,7 +115,8 @@ def my_appointments(request: HttpRequest, actor: Actor) -> HttpResponse:
         "sites": list(services.visible_sites(actor=actor).order_by("name")),
         "motive": request.POST.get("motive") or request.GET.get("motive", ""),
         "site": _int(request.POST.get("site") or request.GET.get("site")),
-        "case_ref": request.GET.get("case", "")[:64],
+        "cases": services.open_cases(actor=actor),
+        "case_ref": (request.POST.get("case_ref") or request.GET.get("case", ""))[:40],
         "error": error,
     }
     return render(request, "appointments/mine.html", context, status=422 if error else 200)
@@ -177,6 +178,7 @@ def _detail_context(appointment: Appointment) -> dict[str, Any]:
         "qr_svg": services.qr_svg(appointment.checkin_code),
         "qr_link": qr_link,
         "is_phone": appointment.mode == Mode.PHONE,
+        "video_url": services.video_url(appointment),
     }
 
 
@@ -262,7 +264,7 @@ def agent_book(request: HttpRequest, actor: Actor, person_id: int) -> HttpRespon
             services.book(
                 actor=actor, channel=request.POST.get("channel", Channel.PHONE), person_id=person.pk,
                 site_id=site_id, motive=request.POST.get("motive", ""), start=start,
-                phone=request.POST.get("phone", ""),
+                phone=request.POST.get("phone", ""), case_ref=request.POST.get("case_ref", "")[:40],
             )  # fmt: skip
         except (InvalidInput, NotFound, Conflict) as exc:
             error = _error_text(exc)
@@ -270,6 +272,8 @@ def agent_book(request: HttpRequest, actor: Actor, person_id: int) -> HttpRespon
             return redirect(reverse("crm:record", args=[person.pk]))
     context = {
         "person": person,
+        "cases": services.open_cases(actor=actor, person_id=person.pk),
+        "case_ref": (request.POST.get("case_ref") or request.GET.get("case", ""))[:40],
         "motives": services.active_motives(),
         "sites": list(services.visible_sites(actor=actor, person=person).order_by("name")),
         "channels": [
