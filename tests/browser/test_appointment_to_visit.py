@@ -113,16 +113,17 @@ def test_book_check_in_call_and_close(live_server, page, make_person, caisse_par
     for secret in ("Lefèvre", "LEFÈVRE", "Marie", person.nir):
         assert secret not in display.content()
 
-    # 7. The agent closes the visit with its outcome.
-    desk.goto(f"{base}/reception/{site.pk}/desk")
-    desk.select_option("#outcome", "resolved")
-    desk.click("#close-visit")
-    desk.wait_for_selector("#call-next")
+    # 7. The agent closes the visit with its outcome, from the record of the person served.
+    assert number in desk.inner_text("#visit-in-progress")
+    desk.select_option("#visit-outcome", "resolved")
+    desk.fill("#visit-note", "Dossier complet")
+    desk.click("#record-close-visit-button")
+    desk.wait_for_selector("#visit-in-progress", state="detached")
     visit = Contact.objects.get(channel="reception")
     assert visit.on_appointment is True and 7 * 60 - 5 <= visit.waited_seconds <= 7 * 60 + 30
 
-    # 8. The timeline shows the booking and the visit with its waiting time.
-    desk.goto(f"{base}/agent/persons/{person.pk}/")
+    # 8. The timeline (the record the agent is back on) shows the booking and the visit with its waiting time.
+    assert desk.url.startswith(f"{base}/agent/persons/{person.pk}/")
     visit_line = desk.inner_text(f"[data-contact-id='{visit.pk}']")
     assert f"attente de {visit.waited_seconds} s" in visit_line and "sur rendez-vous" in visit_line
     booking = Contact.objects.get(channel="web", subject_kind="appointment")
