@@ -264,3 +264,7 @@ APPOINTMENTS_SCHEDULE_CACHE_SECONDS = int(os.environ.get("APPOINTMENTS_SCHEDULE_
 APPOINTMENTS_PERSON_LOGIN_URL = os.environ.get("APPOINTMENTS_PERSON_LOGIN_URL", "/compte/connexion/")
 # The address of the platform as persons reach it (links in SMS and e-mails).
 OMNIGUICHET_PUBLIC_URL = os.environ.get("OMNIGUICHET_PUBLIC_URL", "http://127.0.0.1:8000")
+# Appointments still booked this long after their end, without a visit or call-back outcome, are marked missed
+# (task appointments.tasks.sweep_missed every APPOINTMENTS_SWEEP_SECONDS, command `mark_missed_appointments`).
+APPOINTMENTS_MISSED_AFTER_MINUTES = int(os.environ.get("APPOINTMENTS_MISSED_AFTER_MINUTES", "60"))
+APPOINTMENTS_SWEEP_SECONDS = int(os.environ.get("APPOINTMENTS_SWEEP_SECONDS", "900"))

@@ -21,3 +21,9 @@ class AppointmentsConfig(AppConfig):
             post_delete.connect(
                 forget_weekly_patterns, sender=model, dispatch_uid=f"forget-patterns-del-{model.__name__}"
             )
+
+    def on_worker_start(self) -> None:
+        """Called by `omniguichet worker`: the periodic sweep of missed appointments."""
+        from omniguichet.appointments.tasks import start_sweeping
+
+        start_sweeping()

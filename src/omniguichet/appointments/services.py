@@ -22,7 +22,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -918,6 +918,8 @@ def send_confirmation(appointment_id: int, *, kind: str) -> int:
     manage = manage_url(appointment)
     qr = public_url(f"/rendez-vous/qr/{appointment.checkin_code}/")
     where = _("by phone") if appointment.mode == Mode.PHONE else appointment.site.name
+    if appointment.mode == Mode.VIDEO:
+        where = _("by video: %(link)s") % {"link": video_url(appointment)}
     values = {"when": when, "where": where, "motive": appointment.motive.label, "manage": manage, "qr": qr,
               "code": appointment.checkin_code, "ics": manage + "ics"}  # fmt: skip
     if kind == "cancellation":
@@ -1053,6 +1055,7 @@ def next_appointments_section(person: Person) -> list[RecordItem]:
             + (" — " + _("case %(ref)s") % {"ref": a.case.reference} if a.case_id else ""),  # type: ignore[union-attr]
             status=f"{a.get_mode_display()} · {a.start.astimezone(PARIS):%H:%M}",
             when=a.start,
+            url=video_url(a),
         )
         for a in appointments
     ]
@@ -1138,6 +1141,67 @@ def record_callback(
                 ),
             )
         )
+    return appointment
+
+
+# --- missed appointments -------------------------------------------------------------------------------------
+# The channel a missed appointment is recorded on: where it should have happened.
+MODE_CHANNEL = {Mode.DESK: Channel.RECEPTION, Mode.PHONE: Channel.PHONE, Mode.VIDEO: Channel.WEB}
+
+
+def missed_after() -> dt.timedelta:
+    return dt.timedelta(minutes=settings.APPOINTMENTS_MISSED_AFTER_MINUTES)
+
+
+def mark_missed(*, now: dt.datetime | None = None, batch: int = 500) -> int:
+    """Mark missed the appointments still booked whose end passed more than APPOINTMENTS_MISSED_AFTER_MINUTES
+    ago without an outcome: no visit closed (a person checked in and waiting or at a desk is not missed), no
+    call-back outcome (a call-back still to try again is not missed). Each is recorded as a contact about the
+    appointment (outcome pending, on the channel where it should have happened, by the system). Idempotent: an appointment is marked (and recorded) once; a replay does nothing.
+    Returns how many were marked."""
+    now = now or timezone.now()
+    cutoff = now - missed_after()
+    system = Actor.system("appointments")
+    marked = 0
+    while True:
+        with transaction.atomic():
+            due = list(
+                Appointment.objects.select_for_update(skip_locked=True, of=("self",))
+                .filter(status=Status.BOOKED, end__lt=cutoff)
+                .filter(Q(retry_after__isnull=True) | Q(retry_after__lt=cutoff))
+                .exclude(ticket__status__in=["waiting", "called"])
+                .select_related("person", "motive", "site")
+                .order_by("end", "pk")[:batch]
+            )
+            if not due:
+                break
+            Appointment.objects.filter(pk__in=[a.pk for a in due], status=Status.BOOKED).update(
+                status=Status.MISSED
+            )
+            for appointment in due:
+                record_contact(
+                    actor=system, channel=MODE_CHANNEL[appointment.mode], person=appointment.person,
+                    motive=appointment.motive.contact_motive_id, outcome=Outcome.PENDING, started_at=appointment.end,
+                    note=_("Appointment missed: %(label)s (%(mode)s)")
+                    % {"label": _label(appointment), "mode": appointment.get_mode_display()},
+                    subject_kind=SubjectKind.APPOINTMENT, subject_ref=appointment.pk,
+                )  # fmt: skip
+        marked += len(due)
+        if len(due) < batch:
+            break
+    return marked
+
+
+def video_room(room: str) -> Appointment:
+    """The appointment of a video room (the link in its confirmation); NotFound for any other string."""
+    appointment = (
+        Appointment.objects.select_related("motive", "site", "case")
+        .filter(video_room=room[:40], mode=Mode.VIDEO)
+        .exclude(video_room="")
+        .first()
+    )
+    if appointment is None:
+        raise NotFound(_("no such video appointment"))
     return appointment
 
 

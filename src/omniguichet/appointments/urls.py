@@ -12,6 +12,7 @@ urlpatterns = [
     path("rendez-vous/gerer/<str:token>/", views.manage, name="manage"),
     path("rendez-vous/gerer/<str:token>/ics", views.manage_ics, name="manage_ics"),
     path("rendez-vous/qr/<str:code>/", views.qr, name="qr"),
+    path("rendez-vous/visio/<str:room>/", views.video, name="video"),
     path("rendez-vous/offre/<str:token>/", views.offer, name="offer"),
     path("agent/rendez-vous/<int:person_id>/", views.agent_book, name="agent_book"),
     path("agent/rendez-vous/<int:person_id>/creneaux/", views.agent_slots, name="agent_slots"),

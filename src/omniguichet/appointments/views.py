@@ -238,6 +238,17 @@ def qr(request: HttpRequest, code: str) -> HttpResponse:
     return render(request, "appointments/qr.html", _detail_context(appointment))
 
 
+@require_GET
+def video(request: HttpRequest, room: str) -> HttpResponse:
+    """The room of a video appointment (the unguessable link of its confirmation). No video service is wired
+    yet: the page says when the call is and where the adviser will join."""
+    try:
+        appointment = services.video_room(room)
+    except NotFound:
+        raise Http404(_("no such video appointment")) from None
+    return render(request, "appointments/video.html", _detail_context(appointment))
+
+
 @require_http_methods(["GET", "POST"])
 def offer(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST":
