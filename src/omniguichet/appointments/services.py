@@ -1146,7 +1146,7 @@ def record_callback(
 
 # --- missed appointments -------------------------------------------------------------------------------------
 # The channel a missed appointment is recorded on: where it should have happened.
-MODE_CHANNEL = {Mode.DESK: Channel.RECEPTION, Mode.PHONE: Channel.PHONE, Mode.VIDEO: Channel.WEB}
+MODE_CHANNEL: dict[str, str] = {Mode.DESK: Channel.RECEPTION, Mode.PHONE: Channel.PHONE, Mode.VIDEO: Channel.WEB}
 
 
 def missed_after() -> dt.timedelta:
