@@ -56,6 +56,7 @@ class AppointmentMotiveOut(Schema):
     min_delay_hours: int
     max_delay_days: int
     documents_to_bring: str
+    deposit_types: list[str]
 
 
 class SlotOut(Schema):
@@ -108,6 +109,7 @@ class AppointmentOut(Schema):
     case_ref: str
     documents_to_bring: str
     video_url: str
+    deposit_url: str
 
     @staticmethod
     def of(a: Appointment) -> AppointmentOut:
@@ -116,6 +118,7 @@ class AppointmentOut(Schema):
             motive_label=a.motive.label, mode=a.mode, start=a.start, end=a.end, status=a.status, phone=a.phone,
             checkin_code=a.checkin_code, case_ref=a.case.reference if a.case is not None else "",
             documents_to_bring=a.motive.documents_to_bring, video_url=services.video_url(a),
+            deposit_url=services.deposit_url(a),
         )  # fmt: skip
 
 

@@ -143,6 +143,9 @@ class AppointmentMotive(models.Model):
     min_delay_hours = models.PositiveSmallIntegerField(_("booked at least (hours ahead)"), default=24)
     max_delay_days = models.PositiveSmallIntegerField(_("booked at most (days ahead)"), default=60)
     documents_to_bring = models.TextField(_("documents to bring or deposit beforehand"), blank=True)
+    # The document types (documents.models.DocumentType values) the person may deposit online before the
+    # appointment (the deposit purpose "appointment"); empty: nothing to deposit.
+    deposit_types = models.JSONField(_("documents to deposit beforehand (types)"), default=list, blank=True)
     active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -160,6 +163,20 @@ class AppointmentMotive(models.Model):
 
     def __str__(self) -> str:
         return self.label
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        from omniguichet.documents.models import DocumentType
+
+        types = self.deposit_types
+        if not isinstance(types, list) or any(t not in DocumentType.values for t in types):
+            raise ValidationError(
+                {
+                    "deposit_types": _("a list of document types among %(all)s")
+                    % {"all": ", ".join(DocumentType.values)}
+                }
+            )
 
 
 class Status(models.TextChoices):

@@ -958,6 +958,10 @@ def send_confirmation(appointment_id: int, *, kind: str) -> int:
             body += "\n\n" + _("Documents to bring: %(docs)s") % {
                 "docs": appointment.motive.documents_to_bring
             }
+        if deposit_url(appointment):
+            body += "\n" + _("You can deposit them beforehand in your account: %(link)s") % {
+                "link": deposit_url(appointment)
+            }
     return notify(
         person=appointment.person, key=f"appointment:{appointment.pk}:{kind}", sms=sms, subject=subject,
         body=body, motive=appointment.motive.contact_motive_id, subject_kind=SubjectKind.APPOINTMENT,
@@ -1144,9 +1148,50 @@ def record_callback(
     return appointment
 
 
+# --- documents to deposit before the appointment (the deposit purpose "appointment") -------------------------
+# The back-office processing of documents deposited for an appointment, by the contact motive of its motive.
+PROCESSING_BY_CONTACT_MOTIVE = {
+    "ij_suivi": "ij", "css": "c2s", "carte_vitale": "droits", "remboursement": "remboursements",
+}  # fmt: skip
+
+
+def deposit_url(appointment: Appointment) -> str:
+    """Where the person deposits the motive's documents before the appointment ("" when there is none)."""
+    if not appointment.motive.deposit_types:
+        return ""
+    return public_url(f"/compte/documents/depot/?kind=appointment&ref={appointment.pk}")
+
+
+def resolve_deposit_purpose(person: Person, ref: str) -> Any:
+    """The resolver of the deposit purpose "appointment" (registered with documents in AppConfig.ready()):
+    the documents of the appointment's motive, open while the appointment is booked and not over. The
+    documents are to be processed before the appointment starts. Another person's appointment is refused by
+    the documents app exactly like a missing one."""
+    from omniguichet.documents.services import DepositPurpose
+
+    if not ref.isdigit() or len(ref) > 18:
+        raise NotFound(_("no such appointment"))
+    appointment = Appointment.objects.select_related("motive").filter(pk=int(ref)).first()
+    if appointment is None or not appointment.motive.deposit_types:
+        raise NotFound(_("no such appointment"))
+    return DepositPurpose(
+        label=_("Appointment of %(when)s: %(motive)s")
+        % {"when": _local(appointment.start), "motive": appointment.motive.label},
+        expected_types=tuple(appointment.motive.deposit_types),
+        is_open=appointment.status == Status.BOOKED and appointment.end > timezone.now(),
+        person_id=appointment.person_id,
+        processing_hint=PROCESSING_BY_CONTACT_MOTIVE.get(appointment.motive.contact_motive_id, "general"),
+        deadline=appointment.start,
+    )
+
+
 # --- missed appointments -------------------------------------------------------------------------------------
 # The channel a missed appointment is recorded on: where it should have happened.
-MODE_CHANNEL: dict[str, str] = {Mode.DESK: Channel.RECEPTION, Mode.PHONE: Channel.PHONE, Mode.VIDEO: Channel.WEB}
+MODE_CHANNEL: dict[str, str] = {
+    Mode.DESK: Channel.RECEPTION,
+    Mode.PHONE: Channel.PHONE,
+    Mode.VIDEO: Channel.WEB,
+}
 
 
 def missed_after() -> dt.timedelta:
@@ -1157,8 +1202,8 @@ def mark_missed(*, now: dt.datetime | None = None, batch: int = 500) -> int:
     """Mark missed the appointments still booked whose end passed more than APPOINTMENTS_MISSED_AFTER_MINUTES
     ago without an outcome: no visit closed (a person checked in and waiting or at a desk is not missed), no
     call-back outcome (a call-back still to try again is not missed). Each is recorded as a contact about the
-    appointment (outcome pending, on the channel where it should have happened, by the system). Idempotent: an appointment is marked (and recorded) once; a replay does nothing.
-    Returns how many were marked."""
+    appointment (outcome pending, on the channel where it should have happened, by the system). Idempotent: an
+    appointment is marked (and recorded) once; a replay does nothing. Returns how many were marked."""
     now = now or timezone.now()
     cutoff = now - missed_after()
     system = Actor.system("appointments")
@@ -1332,6 +1377,21 @@ MOTIVES = [
 ]
 
 
+# The documents of the shipped motives a person may deposit online beforehand (documents.models.DocumentType).
+MOTIVE_DEPOSIT_TYPES: dict[str, list[str]] = {
+    "ij_dossier": ["sick_leave_form", "salary_certificate"],
+    "css_demande": ["proof_of_income", "bank_details"],
+    "carte_vitale": ["identity_document"],
+    "autre_accueil": ["identity_document"],
+}
+
+
+def load_deposit_types(model: Any = AppointmentMotive) -> None:
+    """Give the shipped motives their deposit types when they have none (edited ones stay)."""
+    for code, types in MOTIVE_DEPOSIT_TYPES.items():
+        model.objects.filter(code=code, deposit_types=[]).update(deposit_types=types)
+
+
 def load_appointment_motives(model: Any = AppointmentMotive) -> int:
     """Create the shipped motives that are missing. The model is a parameter so that the data migration can pass
     its historical model."""
@@ -1352,4 +1412,6 @@ def load_appointment_motives(model: Any = AppointmentMotive) -> int:
             if c not in existing
         ]
     )
+    if any(f.name == "deposit_types" for f in model._meta.get_fields()):
+        load_deposit_types(model)
     return len(MOTIVES)

@@ -179,6 +179,7 @@ def _detail_context(appointment: Appointment) -> dict[str, Any]:
         "qr_link": qr_link,
         "is_phone": appointment.mode == Mode.PHONE,
         "video_url": services.video_url(appointment),
+        "deposit_url": services.deposit_url(appointment),
     }
 
 
