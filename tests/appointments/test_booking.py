@@ -329,3 +329,17 @@ def test_bookings_far_in_the_search_are_seen(make_person, site_paris, motive, ag
     assert not starts & set(taken)
     assert at(first, 15, 45) not in starts  # would overlap 16:00
     assert at(first, 15, 30) in starts and at(later, 9) in starts and at(later, 15) in starts
+
+
+def test_messages_in_french_once_each(insured, site_paris, motive):
+    from django.utils import translation
+
+    _person, actor = insured
+    appointment = book(actor, site_paris, motive, at(next_workday(), 9, 0))
+    with translation.override("fr"):
+        services.send_confirmation(appointment.pk, kind="confirmation")
+    [sms] = sent("sms")
+    [email] = sent("email")
+    assert sms.body.count("Présentez ce code à la borne") == 1
+    assert email.body.count("Pour l'ajouter à votre agenda (.ics)") == 1
+    assert email.body.count("Vous pouvez les déposer dès maintenant dans votre compte") == 1
