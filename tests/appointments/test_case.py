@@ -90,6 +90,8 @@ def test_agent_books_about_a_case_from_the_record(
     client.force_login(agent_paris)
     record = client.get(f"/agent/persons/{person.pk}/")
     assert f"/agent/rendez-vous/{person.pk}/".encode() in record.content
+    # The record links to a booking about each open case.
+    assert f"/agent/rendez-vous/{person.pk}/?case=IJ-2026-0042".encode() in record.content
     page = client.get(f"/agent/rendez-vous/{person.pk}/?case=IJ-2026-0042")
     assert b'<option value="IJ-2026-0042" selected>' in page.content
     start = at(next_workday(), 11)
