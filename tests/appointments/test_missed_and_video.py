@@ -107,6 +107,7 @@ def test_video_appointment_has_its_own_unguessable_link(
     [sms] = sent("sms")
     [email] = sent("email")
     assert link in sms.body and link in email.body
+    assert "/rendez-vous/qr/" not in sms.body + email.body  # no kiosk check-in for a video call
     page = Client().get(link.replace("https://omniguichet.test", ""))
     assert page.status_code == 200 and b'id="video-room"' in page.content
     assert Client().get("/rendez-vous/visio/guessed-room/").status_code == 404

@@ -922,46 +922,47 @@ def send_confirmation(appointment_id: int, *, kind: str) -> int:
         where = _("by video: %(link)s") % {"link": video_url(appointment)}
     values = {"when": when, "where": where, "motive": appointment.motive.label, "manage": manage, "qr": qr,
               "code": appointment.checkin_code, "ics": manage + "ics"}  # fmt: skip
+    desk = appointment.mode == Mode.DESK  # only desk appointments have a kiosk check-in code to show
     if kind == "cancellation":
         sms = _("Assurance Maladie: your appointment of %(when)s is cancelled.") % values
         subject = _("Appointment cancelled")
         body = sms
     elif kind == "reminder":
-        sms = (
-            _(
+        if desk:
+            text = _(
                 "Assurance Maladie reminder: appointment on %(when)s, %(where)s. "
                 "Your code: %(qr)s — change it: %(manage)s"
             )
-            % values
-        )
+        else:
+            text = _("Assurance Maladie reminder: appointment on %(when)s, %(where)s. Change it: %(manage)s")
+        sms = body = text % values
         subject = _("Reminder: your appointment on %(when)s") % values
-        body = sms
     else:
-        sms = (
-            _(
+        if desk:
+            text = _(
                 "Assurance Maladie: appointment on %(when)s, %(where)s (%(motive)s). "
                 "Show this code at the kiosk: %(qr)s — change or cancel: %(manage)s"
             )
-            % values
-        )
-        subject = _("Your appointment on %(when)s") % values
-        body = (
-            _(
-                "Your appointment (%(motive)s) is booked on %(when)s, %(where)s.\n"
-                "Check-in code: %(code)s (QR code: %(qr)s)."
-                "\nTo change or cancel it: %(manage)s"
-                "\nTo add it to your calendar (.ics): %(ics)s"
+        else:
+            text = _(
+                "Assurance Maladie: appointment on %(when)s, %(where)s (%(motive)s). Change or cancel: %(manage)s"
             )
-            % values
-        )
+        sms = text % values
+        subject = _("Your appointment on %(when)s") % values
+        lines = [_("Your appointment (%(motive)s) is booked on %(when)s, %(where)s.") % values]
+        if desk:
+            lines.append(_("Check-in code: %(code)s (QR code: %(qr)s).") % values)
+        lines.append(_("To change or cancel it: %(manage)s") % values)
+        lines.append(_("To add it to your calendar (.ics): %(ics)s") % values)
         if appointment.motive.documents_to_bring:
-            body += "\n\n" + _("Documents to bring: %(docs)s") % {
-                "docs": appointment.motive.documents_to_bring
-            }
+            lines.append("")
+            lines.append(_("Documents to bring: %(docs)s") % {"docs": appointment.motive.documents_to_bring})
         if deposit_url(appointment):
-            body += "\n" + _("You can deposit them beforehand in your account: %(link)s") % {
-                "link": deposit_url(appointment)
-            }
+            lines.append(
+                _("You can deposit them beforehand in your account: %(link)s")
+                % {"link": deposit_url(appointment)}
+            )
+        body = "\n".join(lines)
     return notify(
         person=appointment.person, key=f"appointment:{appointment.pk}:{kind}", sms=sms, subject=subject,
         body=body, motive=appointment.motive.contact_motive_id, subject_kind=SubjectKind.APPOINTMENT,
