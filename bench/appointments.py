@@ -34,7 +34,7 @@ SLOTS_PER_DAY = [(8, 30), (9, 0), (9, 30), (10, 0), (10, 30), (11, 0), (11, 30),
                  (13, 30), (14, 0), (14, 30), (15, 0), (15, 30), (16, 0)]  # fmt: skip
 COLUMNS = [
     "person_id", "caisse_id", "site_id", "motive_id", "agent_id", "mode", "start", "end", "status", "booked_channel",
-    "booked_by_id", "phone", "note", "case_ref", "checkin_code", "callback_attempts", "retry_after",
+    "booked_by_id", "phone", "note", "case_id", "video_room", "checkin_code", "callback_attempts", "retry_after",
     "reminder_sent_at", "created_at", "cancelled_at",
 ]  # fmt: skip
 
@@ -69,7 +69,7 @@ def _bookings(
                 start, end = times[i]
                 rows.append((
                     person_ids[counter % len(person_ids)], caisse, site_id, "ij_dossier", agent_id, "desk", start,
-                    end, status, "web", None, "", "", "", f"B{counter:09d}", 0, None, None, now, None,
+                    end, status, "web", None, "", "", None, "", f"B{counter:09d}", 0, None, None, now, None,
                 ))  # fmt: skip
         yield rows
 

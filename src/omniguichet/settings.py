@@ -257,13 +257,7 @@ STORAGES = {
         }
     ),
 }
-# Appointments and reception (issue 7). Messages go through appointments.services.notify to this provider; the
-# file sink writes JSON lines to <APPOINTMENTS_SINK_DIR>/sms.jsonl and email.jsonl (to be rewired to the
-# outbound message ledger).
-APPOINTMENTS_NOTIFICATION_PROVIDER = os.environ.get(
-    "APPOINTMENTS_NOTIFICATION_PROVIDER", "omniguichet.appointments.services.FileSinkProvider"
-)
-APPOINTMENTS_SINK_DIR = Path(os.environ.get("APPOINTMENTS_SINK_DIR", VAR_DIR / "outbox"))
+# Appointments and reception (issue 7). Messages to persons go through the outbound message ledger.
 APPOINTMENTS_LINK_MAX_AGE_DAYS = int(os.environ.get("APPOINTMENTS_LINK_MAX_AGE_DAYS", "90"))
 APPOINTMENTS_MAX_OFFERS = int(os.environ.get("APPOINTMENTS_MAX_OFFERS", "3"))
 APPOINTMENTS_OFFER_HOURS = int(os.environ.get("APPOINTMENTS_OFFER_HOURS", "24"))
@@ -273,3 +267,7 @@ APPOINTMENTS_SCHEDULE_CACHE_SECONDS = int(os.environ.get("APPOINTMENTS_SCHEDULE_
 APPOINTMENTS_PERSON_LOGIN_URL = os.environ.get("APPOINTMENTS_PERSON_LOGIN_URL", "/compte/connexion/")
 # The address of the platform as persons reach it (links in SMS and e-mails).
 OMNIGUICHET_PUBLIC_URL = os.environ.get("OMNIGUICHET_PUBLIC_URL", "http://127.0.0.1:8000")
+# Appointments still booked this long after their end, without a visit or call-back outcome, are marked missed
+# (task appointments.tasks.sweep_missed every APPOINTMENTS_SWEEP_SECONDS, command `mark_missed_appointments`).
+APPOINTMENTS_MISSED_AFTER_MINUTES = int(os.environ.get("APPOINTMENTS_MISSED_AFTER_MINUTES", "60"))
+APPOINTMENTS_SWEEP_SECONDS = int(os.environ.get("APPOINTMENTS_SWEEP_SECONDS", "900"))

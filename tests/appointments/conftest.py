@@ -10,6 +10,7 @@ from omniguichet.accounts.models import Account
 from omniguichet.appointments.models import AgentAvailability, AppointmentMotive, OpeningHours, Site
 from omniguichet.appointments.services import PARIS
 from omniguichet.core.actors import insured_actor
+from omniguichet.outreach.models import OutboundMessage
 from omniguichet.referential.models import ContactPoint, Role
 from tests.conftest import make_user
 
@@ -18,13 +19,24 @@ _logins = itertools.count(1)
 
 @pytest.fixture(autouse=True)
 def _sink(settings, tmp_path):
-    settings.APPOINTMENTS_SINK_DIR = tmp_path / "outbox"
+    """Links in messages use a fixed public address; the outreach providers' file sinks write under tmp_path."""
     settings.OMNIGUICHET_PUBLIC_URL = "https://omniguichet.test"
-    return settings.APPOINTMENTS_SINK_DIR
+    settings.OUTREACH_OUTBOX_DIR = tmp_path / "outbox"
+    settings.OUTREACH_SMS_PROVIDER = "file"
+    return settings.OUTREACH_OUTBOX_DIR
 
 
-def sink_lines(settings, channel: str) -> list[dict]:
-    path = Path(settings.APPOINTMENTS_SINK_DIR) / f"{channel}.jsonl"
+def sent(channel: str = "sms", person=None) -> list[OutboundMessage]:
+    """The messages of the outbound ledger on a channel (optionally to one person), oldest first."""
+    messages = OutboundMessage.objects.filter(channel=channel)
+    if person is not None:
+        messages = messages.filter(person=person)
+    return list(messages.order_by("id"))
+
+
+def sink_lines(outbox: Path, channel: str = "sms") -> list[dict]:
+    """What the outreach file provider handed over (after `outreach.services.drain()`)."""
+    path = Path(outbox) / f"{channel}.jsonl"
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]

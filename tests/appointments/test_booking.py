@@ -3,6 +3,7 @@
 import datetime as dt
 
 import pytest
+from django.core import mail
 from django.utils import timezone
 
 from omniguichet.appointments import services
@@ -11,7 +12,9 @@ from omniguichet.core.actors import Actor, Channel
 from omniguichet.core.errors import Conflict, InvalidInput, NotFound
 from omniguichet.crm.models import Contact
 from omniguichet.crm.services import open_record
-from tests.appointments.conftest import at, next_workday, sink_lines
+from omniguichet.outreach.models import OutboundMessage
+from omniguichet.outreach.services import drain
+from tests.appointments.conftest import at, next_workday, sent, sink_lines
 
 
 def book(actor, site, motive, start, **kw):
@@ -20,7 +23,7 @@ def book(actor, site, motive, start, **kw):
 
 
 def test_insured_books_and_everything_follows(
-    insured, site_paris, motive, settings, django_capture_on_commit_callbacks
+    insured, site_paris, motive, settings, client, mailoutbox, django_capture_on_commit_callbacks
 ):
     person, actor = insured
     day = next_workday()
@@ -32,21 +35,41 @@ def test_insured_books_and_everything_follows(
     assert (contact.channel, contact.subject_kind, contact.subject_ref, contact.motive_id) == (
         "web", "appointment", str(appointment.pk), "ij_suivi",
     )  # fmt: skip
-    [sms] = sink_lines(settings, "sms")
-    assert sms["to"] == "+33698765432"
-    assert f"https://omniguichet.test/rendez-vous/qr/{appointment.checkin_code}/" in sms["text"]
-    assert "/rendez-vous/gerer/" in sms["text"]
-    [email] = sink_lines(settings, "email")
-    [attachment] = email["attachments"]
-    assert attachment["content_type"] == "text/calendar"
+    # The confirmation is in the outbound message ledger: an SMS and an e-mail, with their idempotency keys.
+    [sms] = sent("sms")
     assert (
-        "DTSTART:" + appointment.start.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ") in attachment["content"]
+        sms.recipient == "+33698765432"
+        and sms.idempotency_key == f"send:appointment:{appointment.pk}:confirmation:sms"
     )
-    assert "Arrêts de travail" in email["body"]  # documents to bring
+    assert (sms.person_id, sms.subject_kind, sms.subject_ref, sms.motive) == (
+        person.pk, "appointment", str(appointment.pk), "ij_suivi",
+    )  # fmt: skip
+    assert f"https://omniguichet.test/rendez-vous/qr/{appointment.checkin_code}/" in sms.body
+    assert "/rendez-vous/gerer/" in sms.body
+    [email] = sent("email")
+    assert "Arrêts de travail" in email.body  # documents to bring
+    # The .ics is a signed link, served without login.
+    ics_link = next(w for w in email.body.split() if w.endswith("/ics")).replace(
+        "https://omniguichet.test", ""
+    )
+    response = client.get(ics_link)
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/calendar")
+    assert "DTSTART:" + appointment.start.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ") in response.text
+    assert client.get(ics_link.replace("/ics", "x/ics")).status_code == 400
+    # Booked again by mistake (the same key): nothing more is sent.
+    assert services.send_confirmation(appointment.pk, kind="confirmation") == 2
+    assert len(sent("sms")) == 1 and len(sent("email")) == 1
+    # The ledger's providers send it: the SMS file provider holds it (quiet hours off for the test).
+    settings.OUTREACH_SMS_QUIET_FROM, settings.OUTREACH_SMS_QUIET_UNTIL = 24, 0
+    OutboundMessage.objects.update(not_before=timezone.now())
+    drain()
+    [line] = sink_lines(settings.OUTREACH_OUTBOX_DIR, "sms")
+    assert line["to"] == "+33698765432" and line["key"] == sms.idempotency_key
+    assert len(mail.outbox) == 1 and mail.outbox[0].to == ["marie.lefevre@orange.example"]
     # The 48-hour reminder waits in the task queue.
     from django_tasks_db.models import DBTaskResult
 
-    task = DBTaskResult.objects.get()
+    task = DBTaskResult.objects.get(task_path__endswith="send_reminder")
     assert task.run_after == appointment.start - dt.timedelta(hours=48)
 
 
@@ -157,7 +180,7 @@ def test_cancel_frees_the_slot_and_records_a_contact(
     appointment.refresh_from_db()
     assert appointment.status == Status.CANCELLED
     assert Contact.objects.filter(person=person, subject_ref=str(appointment.pk)).count() == 2
-    assert "cancelled" in sink_lines(settings, "sms")[-1]["text"]
+    assert "cancelled" in sent("sms")[-1].body
     with pytest.raises(Conflict):
         services.cancel(actor=actor, channel=Channel.WEB, appointment_id=appointment.pk)
     # Booked again at the same start: the partial unique index only counts live appointments.
@@ -232,7 +255,7 @@ def test_reminder_is_sent_once_and_not_for_a_moved_appointment(insured, site_par
 
     assert send_reminder.call(appointment.pk, appointment.start.isoformat()) is True
     assert send_reminder.call(appointment.pk, appointment.start.isoformat()) is False
-    assert "reminder" in sink_lines(settings, "sms")[-1]["text"]
+    assert "reminder" in sent("sms")[-1].body
     assert (
         send_reminder.call(appointment.pk, (appointment.start + dt.timedelta(hours=1)).isoformat()) is False
     )
@@ -306,3 +329,17 @@ def test_bookings_far_in_the_search_are_seen(make_person, site_paris, motive, ag
     assert not starts & set(taken)
     assert at(first, 15, 45) not in starts  # would overlap 16:00
     assert at(first, 15, 30) in starts and at(later, 9) in starts and at(later, 15) in starts
+
+
+def test_messages_in_french_once_each(insured, site_paris, motive):
+    from django.utils import translation
+
+    _person, actor = insured
+    appointment = book(actor, site_paris, motive, at(next_workday(), 9, 0))
+    with translation.override("fr"):
+        services.send_confirmation(appointment.pk, kind="confirmation")
+    [sms] = sent("sms")
+    [email] = sent("email")
+    assert sms.body.count("Présentez ce code à la borne") == 1
+    assert email.body.count("Pour l'ajouter à votre agenda (.ics)") == 1
+    assert email.body.count("Vous pouvez les déposer dès maintenant dans votre compte") == 1

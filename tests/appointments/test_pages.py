@@ -10,7 +10,7 @@ from omniguichet.appointments import services
 from omniguichet.appointments.models import Appointment, Status, WaitingListEntry
 from omniguichet.core.actors import Actor, Channel
 from omniguichet.crm.models import Contact
-from tests.appointments.conftest import at, next_workday, sink_lines
+from tests.appointments.conftest import at, next_workday, sent
 from tests.conftest import make_user
 
 
@@ -83,7 +83,7 @@ def test_signed_link_cancels_and_reschedules(
     with django_capture_on_commit_callbacks(execute=True):
         appointment = services.book(actor=actor, channel=Channel.WEB, site_id=site_paris.pk, motive="ij_dossier",
                                     start=at(day, 9))  # fmt: skip
-    link = next(w for w in sink_lines(settings, "sms")[0]["text"].split() if "/rendez-vous/gerer/" in w)
+    link = next(w for w in sent("sms")[0].body.split() if "/rendez-vous/gerer/" in w)
     path = link.replace("https://omniguichet.test", "")
     client = Client()
     page = client.get(path)
@@ -152,16 +152,14 @@ def test_freed_slot_is_offered_to_the_waiting_list_with_a_cap(
     ]
     with django_capture_on_commit_callbacks(execute=True):
         services.cancel(actor=agent, channel=Channel.PHONE, appointment_id=others[0].pk)
-    offers = [line for line in sink_lines(settings, "sms") if "/rendez-vous/offre/" in line["text"]]
-    assert len(offers) == 1 and offers[0]["to"] == "+33698765432"
+    offers = [m for m in sent("sms") if "/rendez-vous/offre/" in m.body]
+    assert len(offers) == 1 and offers[0].recipient == "+33698765432"
     entry = WaitingListEntry.objects.get()
     assert entry.offers_sent == 1
     with django_capture_on_commit_callbacks(execute=True):
         services.cancel(actor=agent, channel=Channel.PHONE, appointment_id=others[1].pk)
-    assert (
-        len([line for line in sink_lines(settings, "sms") if "/rendez-vous/offre/" in line["text"]]) == 1
-    )  # cap
-    link = next(w for w in offers[0]["text"].split() if "/rendez-vous/offre/" in w).replace(
+    assert len([m for m in sent("sms") if "/rendez-vous/offre/" in m.body]) == 1  # cap
+    link = next(w for w in offers[0].body.split() if "/rendez-vous/offre/" in w).replace(
         "https://omniguichet.test", ""
     )
     accepted = Client().post(link)
@@ -207,7 +205,9 @@ def test_callback_list_and_no_answer_then_close(
     from omniguichet.referential.models import ContactPoint
 
     person = make_person()
-    ContactPoint.objects.create(person=person, kind="mobile", value="+33612345678")
+    ContactPoint.objects.create(
+        person=person, kind="mobile", value="+33612345678", verified=True, verified_at=timezone.now()
+    )
     agent = Actor.agent(agent_paris)
     # Booked for later today is not possible (2-hour delay, opening hours): place it today directly.
     appointment = services.book(actor=agent, channel=Channel.PHONE, person_id=person.pk, site_id=site_paris.pk,
@@ -230,7 +230,7 @@ def test_callback_list_and_no_answer_then_close(
     assert appointment.status == "no_answer"
     calls = Contact.objects.filter(person=person, channel="phone", direction="outbound")
     assert [c.answered for c in calls] == [False, False]
-    assert "tried to call you back" in sink_lines(settings, "sms")[-1]["text"]
+    assert "tried to call you back" in sent("sms")[-1].body
     assert client.post(f"/agent/callbacks/{appointment.pk}/", {"answered": "yes"}).status_code == 409
 
 

@@ -1,7 +1,7 @@
-"""In chromium, from booking to the desk: a person books in their account, the SMS sink holds the confirmation
-with its QR code link, the kiosk check-in with that code gives a ticket, the waiting-room display shows the
-number (never the name), the agent calls next and sees the record, closes the visit, and the timeline shows the
-booking and the visit with its waiting time."""
+"""In chromium, from booking to the desk: a person books in their account, the outbound message ledger sends the
+SMS confirmation (the SMS file provider holds it) with its QR code link, the kiosk check-in with that code gives a
+ticket, the waiting-room display shows the number (never the name), the agent calls next and sees the record,
+closes the visit, and the timeline shows the booking and the visit with its waiting time."""
 
 import datetime as dt
 import json
@@ -13,6 +13,8 @@ from django.utils import timezone
 from omniguichet.accounts.models import Account
 from omniguichet.appointments.models import Appointment
 from omniguichet.crm.models import Contact
+from omniguichet.outreach.models import OutboundMessage
+from omniguichet.outreach.services import drain
 from omniguichet.reception.models import Ticket
 from omniguichet.referential.models import ContactPoint, Role
 from tests.appointments.conftest import make_site
@@ -31,7 +33,9 @@ def _login(page, base, username, next_url):
 
 def test_book_check_in_call_and_close(live_server, page, make_person, caisse_paris, settings, tmp_path):
     settings.LANGUAGE_CODE = "fr"
-    settings.APPOINTMENTS_SINK_DIR = tmp_path / "outbox"
+    settings.OUTREACH_OUTBOX_DIR = tmp_path / "outbox"
+    settings.OUTREACH_SMS_PROVIDER = "file"
+    settings.OUTREACH_SMS_QUIET_FROM, settings.OUTREACH_SMS_QUIET_UNTIL = 24, 0  # no quiet hours in this test
     settings.OMNIGUICHET_PUBLIC_URL = live_server.url
     base = live_server.url
     agent = make_user("accueil-751", role=Role.RECEPTION_AGENT, caisse=caisse_paris)
@@ -63,10 +67,14 @@ def test_book_check_in_call_and_close(live_server, page, make_person, caisse_par
     appointment = Appointment.objects.get(person=person)
     assert appointment.checkin_code in page.inner_text("#appointment-summary")
 
-    # 2. The SMS sink holds the confirmation with its QR code link.
+    # 2. The confirmation is in the outbound message ledger; its dispatcher hands it to the SMS provider (here
+    # the file sink), which holds it with its QR code link.
+    [queued] = OutboundMessage.objects.filter(person=person, channel="sms")
+    assert queued.idempotency_key == f"send:appointment:{appointment.pk}:confirmation:sms"
+    drain()
     [sms] = [json.loads(line) for line in (tmp_path / "outbox" / "sms.jsonl").read_text().splitlines()]
     qr_link = f"{base}/rendez-vous/qr/{appointment.checkin_code}/"
-    assert sms["to"] == "+33698765432" and qr_link in sms["text"]
+    assert sms["to"] == "+33698765432" and qr_link in sms["text"] and sms["key"] == queued.idempotency_key
     page.goto(qr_link)
     assert page.locator(".og-qr svg").count() == 1
     assert "Lefèvre" not in page.content() and "LEFÈVRE" not in page.content()
@@ -105,16 +113,17 @@ def test_book_check_in_call_and_close(live_server, page, make_person, caisse_par
     for secret in ("Lefèvre", "LEFÈVRE", "Marie", person.nir):
         assert secret not in display.content()
 
-    # 7. The agent closes the visit with its outcome.
-    desk.goto(f"{base}/reception/{site.pk}/desk")
-    desk.select_option("#outcome", "resolved")
-    desk.click("#close-visit")
-    desk.wait_for_selector("#call-next")
+    # 7. The agent closes the visit with its outcome, from the record of the person served.
+    assert number in desk.inner_text("#visit-in-progress")
+    desk.select_option("#visit-outcome", "resolved")
+    desk.fill("#visit-note", "Dossier complet")
+    desk.click("#record-close-visit-button")
+    desk.wait_for_selector("#visit-in-progress", state="detached")
     visit = Contact.objects.get(channel="reception")
     assert visit.on_appointment is True and 7 * 60 - 5 <= visit.waited_seconds <= 7 * 60 + 30
 
-    # 8. The timeline shows the booking and the visit with its waiting time.
-    desk.goto(f"{base}/agent/persons/{person.pk}/")
+    # 8. The timeline (the record the agent is back on) shows the booking and the visit with its waiting time.
+    assert desk.url.startswith(f"{base}/agent/persons/{person.pk}/")
     visit_line = desk.inner_text(f"[data-contact-id='{visit.pk}']")
     assert f"attente de {visit.waited_seconds} s" in visit_line and "sur rendez-vous" in visit_line
     booking = Contact.objects.get(channel="web", subject_kind="appointment")

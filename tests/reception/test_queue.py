@@ -191,6 +191,42 @@ def test_desk_pages(client, insured, site_paris, agent_paris, agent_ain):
     assert "error=" in empty.url
 
 
+def test_the_visit_is_closed_from_the_record_of_the_person_served(
+    client, insured, site_paris, agent_paris, second_agent_paris, django_assert_num_queries
+):
+    person, actor = insured
+    appointment = todays_appointment(actor, site_paris)
+    services.take_ticket(site_id=site_paris.pk, code=appointment.checkin_code)
+    # Another agent of the caisse sees no visit to close on the record (they did not call the ticket).
+    client.force_login(second_agent_paris)
+    assert b'id="visit-in-progress"' not in client.get(f"/agent/persons/{person.pk}/").content
+    client.force_login(agent_paris)
+    record = client.get(f"/agent/persons/{person.pk}/")
+    assert b'id="visit-in-progress"' not in record.content  # not called yet
+    called = client.post(f"/reception/{site_paris.pk}/call-next", {"desk": "Guichet 3"})
+    ticket = Ticket.objects.get()
+    record = client.get(called.url)
+    assert b'id="visit-in-progress"' in record.content and ticket.number.encode() in record.content
+    assert f'action="/reception/tickets/{ticket.pk}/close"'.encode() in record.content
+    with django_assert_num_queries(1):
+        assert services.visit_in_progress(actor=Actor.agent(agent_paris), person_id=person.pk) == ticket
+    closed = client.post(f"/reception/tickets/{ticket.pk}/close", {
+        "outcome": "resolved", "motive": "ij_suivi", "note": "Dossier complet", "next": "record",
+    })  # fmt: skip
+    assert closed.status_code == 302 and closed.url.startswith(f"/agent/persons/{person.pk}/?purpose=")
+    ticket.refresh_from_db()
+    appointment.refresh_from_db()
+    assert (ticket.status, appointment.status) == ("closed", "done")
+    visit = Contact.objects.get(channel="reception", person=person)
+    assert (visit.on_appointment, visit.note, visit.motive_id) == (True, "Dossier complet", "ij_suivi")
+    after = client.get(closed.url)
+    assert b'id="visit-in-progress"' not in after.content
+    assert f'data-contact-id="{visit.pk}"'.encode() in after.content
+    # Closing twice: a clear conflict, nothing more recorded.
+    again = client.post(f"/reception/tickets/{ticket.pk}/close", {"outcome": "resolved", "next": "record"})
+    assert again.status_code == 409 and Contact.objects.filter(channel="reception").count() == 1
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_agents_calling_at_once_never_get_the_same_ticket(caisse_paris, agent_paris, second_agent_paris):
     if connection.vendor != "postgresql":

@@ -56,6 +56,7 @@ class AppointmentMotiveOut(Schema):
     min_delay_hours: int
     max_delay_days: int
     documents_to_bring: str
+    deposit_types: list[str]
 
 
 class SlotOut(Schema):
@@ -87,7 +88,9 @@ class BookIn(Schema):
         "", max_length=20, description="phone call-backs: the number (default: the person's mobile)"
     )
     note: str = Field("", max_length=500)
-    case_ref: str = Field("", max_length=64, description="the case this appointment is about")
+    case_ref: str = Field(
+        "", max_length=40, description="the reference of the person's case this appointment is about"
+    )
 
 
 class AppointmentOut(Schema):
@@ -105,13 +108,17 @@ class AppointmentOut(Schema):
     checkin_code: str
     case_ref: str
     documents_to_bring: str
+    video_url: str
+    deposit_url: str
 
     @staticmethod
     def of(a: Appointment) -> AppointmentOut:
         return AppointmentOut(
             id=a.pk, person_id=a.person_id, site=a.site_id, site_name=a.site.name, motive=a.motive_id,
             motive_label=a.motive.label, mode=a.mode, start=a.start, end=a.end, status=a.status, phone=a.phone,
-            checkin_code=a.checkin_code, case_ref=a.case_ref, documents_to_bring=a.motive.documents_to_bring,
+            checkin_code=a.checkin_code, case_ref=a.case.reference if a.case is not None else "",
+            documents_to_bring=a.motive.documents_to_bring, video_url=services.video_url(a),
+            deposit_url=services.deposit_url(a),
         )  # fmt: skip
 
 
@@ -127,6 +134,7 @@ class RescheduleIn(Schema):
 
 class ListQuery(Schema):
     person_id: int | None = Field(None, ge=1, le=MAX_ID, description="agents: whose appointments")
+    case: str = Field("", max_length=40, description="only the appointments about this case of the person")
 
 
 class WaitIn(Schema):
@@ -210,10 +218,17 @@ def join_waiting_list(request: HttpRequest, payload: WaitIn) -> Status[WaitOut]:
     return Status(201, WaitOut.of(entry))
 
 
-@router.get("/appointments", response={200: list[AppointmentOut], **ERRORS}, summary="Upcoming appointments")
+@router.get(
+    "/appointments",
+    response={200: list[AppointmentOut], **ERRORS},
+    summary="Upcoming appointments (with `case`: every appointment about that case, latest first)",
+)
 def list_appointments(request: HttpRequest, query: Query[ListQuery]) -> list[AppointmentOut]:
     actor = _actor(request)
-    return [AppointmentOut.of(a) for a in services.list_appointments(actor=actor, person_id=query.person_id)]
+    appointments = services.list_appointments(
+        actor=actor, person_id=query.person_id, case_ref=query.case, upcoming=not query.case
+    )
+    return [AppointmentOut.of(a) for a in appointments]
 
 
 @router.get(

@@ -13,6 +13,12 @@ class AppointmentsConfig(AppConfig):
         from omniguichet.crm.services import register_record_section
 
         register_record_section("next_appointments", next_appointments_section)
+        # "Documents to bring or deposit beforehand": the person deposits the motive's documents for the
+        # appointment (documents app, purpose kind "appointment").
+        from omniguichet.appointments.services import resolve_deposit_purpose
+        from omniguichet.documents.services import register_deposit_purpose
+
+        register_deposit_purpose("appointment", resolve_deposit_purpose)
         # The free-slot search caches the weekly pattern of the sites; a change drops it.
         for model in (Site, OpeningHours, AgentAvailability):
             post_save.connect(
@@ -21,3 +27,9 @@ class AppointmentsConfig(AppConfig):
             post_delete.connect(
                 forget_weekly_patterns, sender=model, dispatch_uid=f"forget-patterns-del-{model.__name__}"
             )
+
+    def on_worker_start(self) -> None:
+        """Called by `omniguichet worker`: the periodic sweep of missed appointments."""
+        from omniguichet.appointments.tasks import start_sweeping
+
+        start_sweeping()

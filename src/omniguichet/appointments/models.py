@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from omniguichet.cases.models import Case
 from omniguichet.crm.models import Motive
 from omniguichet.referential.models import Caisse, Person
 
@@ -142,6 +143,9 @@ class AppointmentMotive(models.Model):
     min_delay_hours = models.PositiveSmallIntegerField(_("booked at least (hours ahead)"), default=24)
     max_delay_days = models.PositiveSmallIntegerField(_("booked at most (days ahead)"), default=60)
     documents_to_bring = models.TextField(_("documents to bring or deposit beforehand"), blank=True)
+    # The document types (documents.models.DocumentType values) the person may deposit online before the
+    # appointment (the deposit purpose "appointment"); empty: nothing to deposit.
+    deposit_types = models.JSONField(_("documents to deposit beforehand (types)"), default=list, blank=True)
     active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -159,6 +163,20 @@ class AppointmentMotive(models.Model):
 
     def __str__(self) -> str:
         return self.label
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        from omniguichet.documents.models import DocumentType
+
+        types = self.deposit_types
+        if not isinstance(types, list) or any(t not in DocumentType.values for t in types):
+            raise ValidationError(
+                {
+                    "deposit_types": _("a list of document types among %(all)s")
+                    % {"all": ", ".join(DocumentType.values)}
+                }
+            )
 
 
 class Status(models.TextChoices):
@@ -192,8 +210,17 @@ class Appointment(models.Model):
     )
     phone = models.CharField(_("phone number to call back"), max_length=20, blank=True)
     note = models.CharField(_("note"), max_length=500, blank=True)
-    # A case of the back office this appointment is about ("book an appointment about this file").
-    case_ref = models.CharField(_("case"), max_length=64, blank=True)
+    # The case of the back office this appointment is about ("book an appointment about this file").
+    case = models.ForeignKey(
+        Case,
+        verbose_name=_("case"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="appointments",
+    )
+    # Video appointments: the unguessable room of the video link sent in the confirmation.
+    video_room = models.CharField(_("video room"), max_length=40, blank=True)
     # Shown as a QR code in the confirmation; typed or scanned at the kiosk on arrival.
     checkin_code = models.CharField(_("check-in code"), max_length=16, unique=True)
     callback_attempts = models.PositiveSmallIntegerField(_("call-back attempts"), default=0)
@@ -209,12 +236,17 @@ class Appointment(models.Model):
             models.Index(fields=["person", "-start"], name="appointment_person_idx"),
             models.Index(fields=["site", "start"], name="appointment_site_idx"),
             models.Index(fields=["caisse", "start"], name="appointment_caisse_idx"),
+            # The sweep of missed appointments: live ones whose time has passed.
+            models.Index(fields=["end"], condition=Q(status="booked"), name="appointment_booked_end_idx"),
         ]
         constraints = [
             # The database itself refuses two live appointments of one agent at the same start. Its index also
             # serves the free-slot search and the overlap check (an agent's booked appointments by time).
             models.UniqueConstraint(
                 fields=["agent", "start"], condition=Q(status="booked"), name="appointment_agent_start_once"
+            ),
+            models.UniqueConstraint(
+                fields=["video_room"], condition=~Q(video_room=""), name="appointment_video_room_once"
             ),
             models.CheckConstraint(condition=Q(end__gt=F("start")), name="appointment_period_ordered"),
             models.CheckConstraint(condition=Q(status__in=Status.values), name="appointment_status_known"),

@@ -11,22 +11,19 @@ from __future__ import annotations
 import bisect
 import contextlib
 import datetime as dt
-import json
 import secrets
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
-from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from omniguichet.appointments.models import (
@@ -41,6 +38,7 @@ from omniguichet.appointments.models import (
     WaitingListEntry,
     WaitStatus,
 )
+from omniguichet.cases.models import OPEN_STATUSES, Case
 from omniguichet.core.actors import Actor, ActorKind, Channel, scope_to_caisse
 from omniguichet.core.db import PreparedQuery
 from omniguichet.core.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -175,6 +173,38 @@ def _motive(code: str | None) -> AppointmentMotive:
 
 def active_motives() -> list[AppointmentMotive]:
     return list(AppointmentMotive.objects.filter(active=True).order_by("label"))
+
+
+def case_of(person: Person, reference: str) -> Case:
+    """A case of this person, by its reference (another person's case is refused exactly like a missing one)."""
+    case = Case.objects.filter(reference=reference.strip()[:40], person=person).first()
+    if case is None:
+        raise InvalidInput.from_fields({"case_ref": _("no such case of this person")})
+    return case
+
+
+def open_cases(*, actor: Actor, person_id: int | None = None) -> list[Case]:
+    """The open cases of the person a booking page is about (to book an appointment about one of them)."""
+    person = _person_for(actor, person_id)
+    return list(
+        Case.objects.filter(person=person, status__in=OPEN_STATUSES).order_by("-opened_at", "-id")[:20]
+    )
+
+
+def appointments_by_case(case_ids: Iterable[int]) -> dict[int, list[Appointment]]:
+    """The appointments about these cases (booked or past, not cancelled), by case, in time order: one query."""
+    by_case: dict[int, list[Appointment]] = defaultdict(list)
+    ids = list(case_ids)
+    if not ids:
+        return by_case
+    for appointment in (
+        Appointment.objects.filter(case_id__in=ids)
+        .exclude(status=Status.CANCELLED)
+        .select_related("motive", "site")
+        .order_by("start")
+    ):
+        by_case[appointment.case_id].append(appointment)  # type: ignore[index]
+    return by_case
 
 
 # --- the schedule of a set of sites ---------------------------------------------------------------------------
@@ -536,12 +566,11 @@ def book(
     fields: dict[str, str] = {}
     if len(note) > 500:
         fields["note"] = _("at most 500 characters")
-    if len(case_ref) > 64:
-        fields["case_ref"] = _("at most 64 characters")
-    if "\x00" in note + case_ref + phone:
+    if "\x00" in note + phone:
         fields["note"] = _("contains a NUL character")
     if fields:
         raise InvalidInput.from_fields(fields)
+    case = case_of(person, case_ref) if case_ref.strip() else None
     if timezone.is_naive(start):
         raise InvalidInput.from_fields(
             {"start": _("needs a time zone offset (e.g. 2026-03-02T09:30:00+01:00)")}
@@ -560,13 +589,22 @@ def book(
     appointment = _lock_and_insert(
         person, site, appointment_motive, start, booked_channel=channel,
         booked_by=actor.user if actor.kind == ActorKind.AGENT else None,
-        phone=phone, note=note.strip(), case_ref=case_ref.strip(),
+        phone=phone, note=note.strip(), case=case,
+        video_room=secrets.token_urlsafe(24) if appointment_motive.mode == Mode.VIDEO else "",
     )  # fmt: skip
-    record_contact(
-        actor=actor, channel=channel, person=person, motive=appointment_motive.contact_motive_id,
-        note=_("Appointment booked: %(label)s") % {"label": _label(appointment)},
-        subject_kind=SubjectKind.APPOINTMENT, subject_ref=appointment.pk,
-    )  # fmt: skip
+    if case is None:
+        record_contact(
+            actor=actor, channel=channel, person=person, motive=appointment_motive.contact_motive_id,
+            note=_("Appointment booked: %(label)s") % {"label": _label(appointment)},
+            subject_kind=SubjectKind.APPOINTMENT, subject_ref=appointment.pk,
+        )  # fmt: skip
+    else:  # about a case: the contact's subject is the case, its note names the appointment
+        record_contact(
+            actor=actor, channel=channel, person=person, motive=appointment_motive.contact_motive_id,
+            note=_("Appointment booked about case %(case)s: %(label)s (appointment %(id)s)")
+            % {"case": case.reference, "label": _label(appointment), "id": appointment.pk},
+            subject_kind=SubjectKind.CASE, subject_ref=case.reference,
+        )  # fmt: skip
     _after_booking(appointment, kind="confirmation")
     return appointment
 
@@ -586,7 +624,7 @@ def _after_booking(appointment: Appointment, *, kind: str) -> None:
 
 
 def _appointment_for(actor: Actor, appointment_id: int, *, lock: bool = False) -> Appointment:
-    appointments = Appointment.objects.select_related("motive", "site", "person")
+    appointments = Appointment.objects.select_related("motive", "site", "person", "case")
     if lock:
         appointments = appointments.select_for_update(of=("self",))
     if actor.kind == ActorKind.INSURED:
@@ -604,10 +642,13 @@ def get_appointment(*, actor: Actor, appointment_id: int) -> Appointment:
 
 
 def list_appointments(
-    *, actor: Actor, person_id: int | None = None, upcoming: bool = True
+    *, actor: Actor, person_id: int | None = None, upcoming: bool = True, case_ref: str = ""
 ) -> list[Appointment]:
+    """The person's upcoming appointments (or all, latest first); `case_ref`: only those about that case."""
     person = _person_for(actor, person_id)
-    appointments = Appointment.objects.filter(person=person).select_related("motive", "site")
+    appointments = Appointment.objects.filter(person=person).select_related("motive", "site", "case")
+    if case_ref:
+        appointments = appointments.filter(case=case_of(person, case_ref))
     if upcoming:
         appointments = appointments.filter(status=Status.BOOKED, end__gte=timezone.now()).order_by("start")
     else:
@@ -666,7 +707,7 @@ def reschedule(*, actor: Actor, channel: str, appointment_id: int, start: dt.dat
     new = _lock_and_insert(
         old.person, old.site, old.motive, start, booked_channel=channel,
         booked_by=actor.user if actor.kind == ActorKind.AGENT else None,
-        phone=old.phone, note=old.note, case_ref=old.case_ref,
+        phone=old.phone, note=old.note, case=old.case, video_room=secrets.token_urlsafe(24) if old.video_room else "",
     )  # fmt: skip
     record_contact(
         actor=actor, channel=channel, person=old.person, motive=old.motive.contact_motive_id,
@@ -716,7 +757,7 @@ def appointment_from_link(token: str) -> tuple[Actor, Appointment]:
     A forged or altered link, an expired one, or one for an appointment since moved: a clear refusal."""
     data = _unsign(token, MANAGE_SALT, link_max_age())
     appointment = (
-        Appointment.objects.select_related("motive", "site", "person")
+        Appointment.objects.select_related("motive", "site", "person", "case")
         .filter(pk=_int(data.get("a")), checkin_code=str(data.get("c")))
         .first()
     )
@@ -731,6 +772,11 @@ def link_actor(person_id: int) -> Actor:
 
 def public_url(path: str) -> str:
     return settings.OMNIGUICHET_PUBLIC_URL.rstrip("/") + path
+
+
+def video_url(appointment: Appointment) -> str:
+    """The video link of a video appointment (its unguessable room), "" for the other modes."""
+    return public_url(f"/rendez-vous/visio/{appointment.video_room}/") if appointment.video_room else ""
 
 
 # --- waiting list -------------------------------------------------------------------------------------------
@@ -779,7 +825,8 @@ def offer_freed_slot(
     cap = settings.APPOINTMENTS_MAX_OFFERS
     with transaction.atomic():
         entry = (
-            WaitingListEntry.objects.select_for_update()
+            WaitingListEntry.objects.select_for_update(of=("self",))
+            .select_related("person", "site", "motive")
             .filter(
                 site_id=site_id, motive_id=motive, status=WaitStatus.WAITING, earliest__lte=day, latest__gte=day,
                 offers_sent__lt=cap,
@@ -795,8 +842,9 @@ def offer_freed_slot(
     link = public_url(f"/rendez-vous/offre/{offer_token(entry, start)}/")
     when = f"{start.astimezone(PARIS):%d/%m/%Y %H:%M}"
     notify(
-        person_id=entry.person_id,
+        person=entry.person,
         key=f"offer:{entry.pk}:{start.isoformat()}",
+        motive=entry.motive.contact_motive_id,
         sms=_("Assurance Maladie: a slot is free on %(when)s. Book it: %(link)s")
         % {"when": when, "link": link},
         subject=_("A slot is free on %(when)s") % {"when": when},
@@ -828,115 +876,97 @@ def accept_offer(*, token: str) -> Appointment:
     return appointment
 
 
-# --- notifications (to be rewired to the outbound message ledger) -------------------------------------------
-class NotificationProvider(Protocol):
-    def send(self, *, channel: str, to: str, key: str, payload: dict[str, Any]) -> None: ...
+# --- messages to the person (through the outbound message ledger) ----------------------------------------------
+# SMS and e-mail, as the person's contact points, preferences and consents allow; the account inbox when they
+# have neither (outreach chooses the channels and keeps the quiet hours and the SMS cap).
+MESSAGE_POLICY = "sms+email>inbox"
 
 
-class FileSinkProvider:
-    """Demo and test provider: one JSON line per message in <APPOINTMENTS_SINK_DIR>/<sms|email>.jsonl.
-
-    TO BE REWIRED: when the outbound message ledger (outreach app) exists, `notify` writes there instead
-    (same idempotency key), and this sink becomes one of its channel providers."""
-
-    def send(self, *, channel: str, to: str, key: str, payload: dict[str, Any]) -> None:
-        directory = Path(settings.APPOINTMENTS_SINK_DIR)
-        directory.mkdir(parents=True, exist_ok=True)
-        line = json.dumps(
-            {"key": key, "to": to, "sent_at": timezone.now().isoformat(), **payload}, ensure_ascii=False
-        )
-        with open(directory / f"{channel}.jsonl", "a", encoding="utf-8") as handle:
-            handle.write(line + "\n")
-
-
-def _provider() -> NotificationProvider:
-    return import_string(settings.APPOINTMENTS_NOTIFICATION_PROVIDER)()
+def _literal(text: str) -> str:
+    """A text the ledger's template renderer leaves as it is (braces doubled)."""
+    return text.replace("{", "{{").replace("}", "}}")
 
 
 def notify(
-    *,
-    person_id: int,
-    key: str,
-    sms: str,
-    subject: str,
-    body: str,
-    attachments: list[dict[str, str]] | None = None,
-) -> int:
-    """THE one way this app sends something to a person (SMS and e-mail, as their preferences allow).
-    Returns how many messages were handed to the provider. `key` is the idempotency key of the message."""
-    from omniguichet.referential.models import ChannelPreference
+    *, person: Person, key: str, sms: str, subject: str, body: str, motive: str, subject_kind: str = "",
+    subject_ref: str | int = "",
+) -> int:  # fmt: skip
+    """THE one way this app sends something to a person: a thin call to the outbound message ledger
+    (`outreach.services.send_to_person`), to be called after commit. `key` is the idempotency key (the same key
+    twice sends nothing more). Returns how many messages the ledger holds for that key."""
+    from omniguichet.outreach.services import SMS_MAX, send_to_person
 
-    points = dict(
-        ContactPoint.objects.filter(person_id=person_id)
-        .order_by("kind", "verified", "created_at")
-        .values_list("kind", "value")
-    )  # the last per kind wins: verified, most recent
-    preference = ChannelPreference.objects.filter(person_id=person_id).first()
-    provider = _provider()
-    sent = 0
-    if points.get("mobile") and (preference is None or preference.sms_allowed):
-        provider.send(channel="sms", to=points["mobile"], key=f"{key}:sms", payload={"text": sms})
-        sent += 1
-    if points.get("email") and (preference is None or preference.email_allowed):
-        provider.send(
-            channel="email", to=points["email"], key=f"{key}:email",
-            payload={"subject": subject, "body": body, "attachments": attachments or []},
-        )  # fmt: skip
-        sent += 1
-    return sent
+    if len(sms) > SMS_MAX:
+        sms = sms[: SMS_MAX - 1] + "…"
+    messages = send_to_person(
+        actor=Actor.system("appointments"), person=person, idempotency_key=key, subject=_literal(subject[:200]),
+        body=_literal(body), sms_body=_literal(sms), channel_policy=MESSAGE_POLICY, subject_kind=subject_kind,
+        subject_ref=str(subject_ref), motive=motive,
+    )  # fmt: skip
+    return len(messages)
+
+
+def manage_url(appointment: Appointment) -> str:
+    return public_url(f"/rendez-vous/gerer/{manage_token(appointment)}/")
 
 
 def send_confirmation(appointment_id: int, *, kind: str) -> int:
-    appointment = Appointment.objects.select_related("motive", "site").get(pk=appointment_id)
+    """The confirmation (also after a move), the reminder or the cancellation of an appointment: SMS and
+    e-mail with the QR code link, the signed link to change or cancel it and the signed link to its .ics."""
+    appointment = Appointment.objects.select_related("motive", "site", "person").get(pk=appointment_id)
     when = f"{appointment.start.astimezone(PARIS):%d/%m/%Y %H:%M}"
-    manage = public_url(f"/rendez-vous/gerer/{manage_token(appointment)}/")
+    manage = manage_url(appointment)
     qr = public_url(f"/rendez-vous/qr/{appointment.checkin_code}/")
     where = _("by phone") if appointment.mode == Mode.PHONE else appointment.site.name
+    if appointment.mode == Mode.VIDEO:
+        where = _("by video: %(link)s") % {"link": video_url(appointment)}
     values = {"when": when, "where": where, "motive": appointment.motive.label, "manage": manage, "qr": qr,
-              "code": appointment.checkin_code}  # fmt: skip
+              "code": appointment.checkin_code, "ics": manage + "ics"}  # fmt: skip
+    desk = appointment.mode == Mode.DESK  # only desk appointments have a kiosk check-in code to show
     if kind == "cancellation":
         sms = _("Assurance Maladie: your appointment of %(when)s is cancelled.") % values
         subject = _("Appointment cancelled")
         body = sms
-        attachments: list[dict[str, str]] = []
     elif kind == "reminder":
-        sms = (
-            _(
+        if desk:
+            text = _(
                 "Assurance Maladie reminder: appointment on %(when)s, %(where)s. "
                 "Your code: %(qr)s — change it: %(manage)s"
             )
-            % values
-        )
+        else:
+            text = _("Assurance Maladie reminder: appointment on %(when)s, %(where)s. Change it: %(manage)s")
+        sms = body = text % values
         subject = _("Reminder: your appointment on %(when)s") % values
-        body = sms
-        attachments = []
     else:
-        sms = (
-            _(
+        if desk:
+            text = _(
                 "Assurance Maladie: appointment on %(when)s, %(where)s (%(motive)s). "
                 "Show this code at the kiosk: %(qr)s — change or cancel: %(manage)s"
             )
-            % values
-        )
-        subject = _("Your appointment on %(when)s") % values
-        body = (
-            _(
-                "Your appointment (%(motive)s) is booked on %(when)s, %(where)s.\n"
-                "Check-in code: %(code)s (QR code: %(qr)s)."
-                "\nTo change or cancel it: %(manage)s"
+        else:
+            text = _(
+                "Assurance Maladie: appointment on %(when)s, %(where)s (%(motive)s). Change or cancel: %(manage)s"
             )
-            % values
-        )
+        sms = text % values
+        subject = _("Your appointment on %(when)s") % values
+        lines = [_("Your appointment (%(motive)s) is booked on %(when)s, %(where)s.") % values]
+        if desk:
+            lines.append(_("Check-in code: %(code)s (QR code: %(qr)s).") % values)
+        lines.append(_("To change or cancel it: %(manage)s") % values)
+        lines.append(_("To add it to your calendar (.ics): %(ics)s") % values)
         if appointment.motive.documents_to_bring:
-            body += "\n\n" + _("Documents to bring: %(docs)s") % {
-                "docs": appointment.motive.documents_to_bring
-            }
-        attachments = [
-            {"filename": "rendez-vous.ics", "content_type": "text/calendar", "content": ics(appointment)}
-        ]
+            lines.append("")
+            lines.append(_("Documents to bring: %(docs)s") % {"docs": appointment.motive.documents_to_bring})
+        if deposit_url(appointment):
+            lines.append(
+                _("You can deposit them beforehand in your account: %(link)s")
+                % {"link": deposit_url(appointment)}
+            )
+        body = "\n".join(lines)
     return notify(
-        person_id=appointment.person_id, key=f"appointment:{appointment.pk}:{kind}", sms=sms, subject=subject,
-        body=body, attachments=attachments,
+        person=appointment.person, key=f"appointment:{appointment.pk}:{kind}", sms=sms, subject=subject,
+        body=body, motive=appointment.motive.contact_motive_id, subject_kind=SubjectKind.APPOINTMENT,
+        subject_ref=appointment.pk,
     )  # fmt: skip
 
 
@@ -1014,7 +1044,7 @@ def qr_svg(text: str) -> str:
 _NEXT_APPOINTMENTS = PreparedQuery(
     lambda *, person_id, now: (
         Appointment.objects.filter(person_id=person_id, status=Status.BOOKED, end__gte=now)
-        .select_related("motive", "site")
+        .select_related("motive", "site", "case")
         .order_by("start")[:5]
     )
 )
@@ -1026,9 +1056,11 @@ def next_appointments_section(person: Person) -> list[RecordItem]:
     return [
         RecordItem(
             ref=str(a.pk),
-            label=f"{a.motive.label} — {a.site.name}",
+            label=f"{a.motive.label} — {a.site.name}"
+            + (" — " + _("case %(ref)s") % {"ref": a.case.reference} if a.case_id else ""),  # type: ignore[union-attr]
             status=f"{a.get_mode_display()} · {a.start.astimezone(PARIS):%H:%M}",
             when=a.start,
+            url=video_url(a),
         )
         for a in appointments
     ]
@@ -1092,11 +1124,18 @@ def record_callback(
         subject_kind=SubjectKind.APPOINTMENT, subject_ref=appointment.pk,
     )  # fmt: skip
     if appointment.status == Status.NO_ANSWER:
-        appointment_id, person_id = appointment.pk, appointment.person_id
+        person, appointment_id, motive = (
+            appointment.person,
+            appointment.pk,
+            appointment.motive.contact_motive_id,
+        )
         transaction.on_commit(
             lambda: notify(
-                person_id=person_id,
+                person=person,
                 key=f"appointment:{appointment_id}:no_answer",
+                motive=motive,
+                subject_kind=SubjectKind.APPOINTMENT,
+                subject_ref=appointment_id,
                 sms=_(
                     "Assurance Maladie: we tried to call you back twice without success. "
                     "Book a new appointment from your account."
@@ -1107,6 +1146,108 @@ def record_callback(
                 ),
             )
         )
+    return appointment
+
+
+# --- documents to deposit before the appointment (the deposit purpose "appointment") -------------------------
+# The back-office processing of documents deposited for an appointment, by the contact motive of its motive.
+PROCESSING_BY_CONTACT_MOTIVE = {
+    "ij_suivi": "ij", "css": "c2s", "carte_vitale": "droits", "remboursement": "remboursements",
+}  # fmt: skip
+
+
+def deposit_url(appointment: Appointment) -> str:
+    """Where the person deposits the motive's documents before the appointment ("" when there is none)."""
+    if not appointment.motive.deposit_types:
+        return ""
+    return public_url(f"/compte/documents/depot/?kind=appointment&ref={appointment.pk}")
+
+
+def resolve_deposit_purpose(person: Person, ref: str) -> Any:
+    """The resolver of the deposit purpose "appointment" (registered with documents in AppConfig.ready()):
+    the documents of the appointment's motive, open while the appointment is booked and not over. The
+    documents are to be processed before the appointment starts. Another person's appointment is refused by
+    the documents app exactly like a missing one."""
+    from omniguichet.documents.services import DepositPurpose
+
+    if not ref.isdigit() or len(ref) > 18:
+        raise NotFound(_("no such appointment"))
+    appointment = Appointment.objects.select_related("motive").filter(pk=int(ref)).first()
+    if appointment is None or not appointment.motive.deposit_types:
+        raise NotFound(_("no such appointment"))
+    return DepositPurpose(
+        label=_("Appointment of %(when)s: %(motive)s")
+        % {"when": _local(appointment.start), "motive": appointment.motive.label},
+        expected_types=tuple(appointment.motive.deposit_types),
+        is_open=appointment.status == Status.BOOKED and appointment.end > timezone.now(),
+        person_id=appointment.person_id,
+        processing_hint=PROCESSING_BY_CONTACT_MOTIVE.get(appointment.motive.contact_motive_id, "general"),
+        deadline=appointment.start,
+    )
+
+
+# --- missed appointments -------------------------------------------------------------------------------------
+# The channel a missed appointment is recorded on: where it should have happened.
+MODE_CHANNEL: dict[str, str] = {
+    Mode.DESK: Channel.RECEPTION,
+    Mode.PHONE: Channel.PHONE,
+    Mode.VIDEO: Channel.WEB,
+}
+
+
+def missed_after() -> dt.timedelta:
+    return dt.timedelta(minutes=settings.APPOINTMENTS_MISSED_AFTER_MINUTES)
+
+
+def mark_missed(*, now: dt.datetime | None = None, batch: int = 500) -> int:
+    """Mark missed the appointments still booked whose end passed more than APPOINTMENTS_MISSED_AFTER_MINUTES
+    ago without an outcome: no visit closed (a person checked in and waiting or at a desk is not missed), no
+    call-back outcome (a call-back still to try again is not missed). Each is recorded as a contact about the
+    appointment (outcome pending, on the channel where it should have happened, by the system). Idempotent: an
+    appointment is marked (and recorded) once; a replay does nothing. Returns how many were marked."""
+    now = now or timezone.now()
+    cutoff = now - missed_after()
+    system = Actor.system("appointments")
+    marked = 0
+    while True:
+        with transaction.atomic():
+            due = list(
+                Appointment.objects.select_for_update(skip_locked=True, of=("self",))
+                .filter(status=Status.BOOKED, end__lt=cutoff)
+                .filter(Q(retry_after__isnull=True) | Q(retry_after__lt=cutoff))
+                .exclude(ticket__status__in=["waiting", "called"])
+                .select_related("person", "motive", "site")
+                .order_by("end", "pk")[:batch]
+            )
+            if not due:
+                break
+            Appointment.objects.filter(pk__in=[a.pk for a in due], status=Status.BOOKED).update(
+                status=Status.MISSED
+            )
+            for appointment in due:
+                record_contact(
+                    actor=system, channel=MODE_CHANNEL[appointment.mode], person=appointment.person,
+                    motive=appointment.motive.contact_motive_id, outcome=Outcome.PENDING, started_at=appointment.end,
+                    note=_("Appointment missed: %(label)s (%(mode)s)")
+                    % {"label": _label(appointment), "mode": appointment.get_mode_display()},
+                    subject_kind=SubjectKind.APPOINTMENT, subject_ref=appointment.pk,
+                )  # fmt: skip
+        marked += len(due)
+        if len(due) < batch:
+            break
+    return marked
+
+
+def video_room(room: str) -> Appointment:
+    """The appointment of a video room (the link in its confirmation); NotFound for any other string."""
+    appointment = (
+        Appointment.objects.select_related("motive", "site", "case")
+        .filter(video_room=room[:40], mode=Mode.VIDEO)
+        .exclude(video_room="")
+        .first()
+    )
+    if appointment is None:
+        raise NotFound(_("no such video appointment"))
     return appointment
 
 
@@ -1237,6 +1378,21 @@ MOTIVES = [
 ]
 
 
+# The documents of the shipped motives a person may deposit online beforehand (documents.models.DocumentType).
+MOTIVE_DEPOSIT_TYPES: dict[str, list[str]] = {
+    "ij_dossier": ["sick_leave_form", "salary_certificate"],
+    "css_demande": ["proof_of_income", "bank_details"],
+    "carte_vitale": ["identity_document"],
+    "autre_accueil": ["identity_document"],
+}
+
+
+def load_deposit_types(model: Any = AppointmentMotive) -> None:
+    """Give the shipped motives their deposit types when they have none (edited ones stay)."""
+    for code, types in MOTIVE_DEPOSIT_TYPES.items():
+        model.objects.filter(code=code, deposit_types=[]).update(deposit_types=types)
+
+
 def load_appointment_motives(model: Any = AppointmentMotive) -> int:
     """Create the shipped motives that are missing. The model is a parameter so that the data migration can pass
     its historical model."""
@@ -1257,4 +1413,6 @@ def load_appointment_motives(model: Any = AppointmentMotive) -> int:
             if c not in existing
         ]
     )
+    if any(f.name == "deposit_types" for f in model._meta.get_fields()):
+        load_deposit_types(model)
     return len(MOTIVES)

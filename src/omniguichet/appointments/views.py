@@ -103,7 +103,7 @@ def my_appointments(request: HttpRequest, actor: Actor) -> HttpResponse:
             site_id, start = _chosen_slot(request)
             appointment = services.book(
                 actor=actor, channel=Channel.WEB, site_id=site_id, motive=request.POST.get("motive", ""), start=start,
-                phone=request.POST.get("phone", ""), case_ref=request.POST.get("case_ref", "")[:64],
+                phone=request.POST.get("phone", ""), case_ref=request.POST.get("case_ref", "")[:40],
             )  # fmt: skip
         except (InvalidInput, NotFound, Conflict) as exc:
             error = _error_text(exc)
@@ -115,7 +115,8 @@ def my_appointments(request: HttpRequest, actor: Actor) -> HttpResponse:
         "sites": list(services.visible_sites(actor=actor).order_by("name")),
         "motive": request.POST.get("motive") or request.GET.get("motive", ""),
         "site": _int(request.POST.get("site") or request.GET.get("site")),
-        "case_ref": request.GET.get("case", "")[:64],
+        "cases": services.open_cases(actor=actor),
+        "case_ref": (request.POST.get("case_ref") or request.GET.get("case", ""))[:40],
         "error": error,
     }
     return render(request, "appointments/mine.html", context, status=422 if error else 200)
@@ -177,6 +178,8 @@ def _detail_context(appointment: Appointment) -> dict[str, Any]:
         "qr_svg": services.qr_svg(appointment.checkin_code),
         "qr_link": qr_link,
         "is_phone": appointment.mode == Mode.PHONE,
+        "video_url": services.video_url(appointment),
+        "deposit_url": services.deposit_url(appointment),
     }
 
 
@@ -217,6 +220,16 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @require_GET
+def manage_ics(request: HttpRequest, token: str) -> HttpResponse:
+    """The .ics of an appointment, from the signed link in its confirmation (no login)."""
+    try:
+        _actor, appointment = services.appointment_from_link(token)
+    except InvalidInput as exc:
+        return render(request, "appointments/link_refused.html", {"reason": _error_text(exc)}, status=400)
+    return _ics_response(appointment)
+
+
+@require_GET
 def qr(request: HttpRequest, code: str) -> HttpResponse:
     """The QR code of an appointment confirmation, to show at the kiosk. No name on it."""
     try:
@@ -224,6 +237,17 @@ def qr(request: HttpRequest, code: str) -> HttpResponse:
     except NotFound:
         raise Http404(_("no such appointment")) from None
     return render(request, "appointments/qr.html", _detail_context(appointment))
+
+
+@require_GET
+def video(request: HttpRequest, room: str) -> HttpResponse:
+    """The room of a video appointment (the unguessable link of its confirmation). No video service is wired
+    yet: the page says when the call is and where the adviser will join."""
+    try:
+        appointment = services.video_room(room)
+    except NotFound:
+        raise Http404(_("no such video appointment")) from None
+    return render(request, "appointments/video.html", _detail_context(appointment))
 
 
 @require_http_methods(["GET", "POST"])
@@ -252,7 +276,7 @@ def agent_book(request: HttpRequest, actor: Actor, person_id: int) -> HttpRespon
             services.book(
                 actor=actor, channel=request.POST.get("channel", Channel.PHONE), person_id=person.pk,
                 site_id=site_id, motive=request.POST.get("motive", ""), start=start,
-                phone=request.POST.get("phone", ""),
+                phone=request.POST.get("phone", ""), case_ref=request.POST.get("case_ref", "")[:40],
             )  # fmt: skip
         except (InvalidInput, NotFound, Conflict) as exc:
             error = _error_text(exc)
@@ -260,6 +284,8 @@ def agent_book(request: HttpRequest, actor: Actor, person_id: int) -> HttpRespon
             return redirect(reverse("crm:record", args=[person.pk]))
     context = {
         "person": person,
+        "cases": services.open_cases(actor=actor, person_id=person.pk),
+        "case_ref": (request.POST.get("case_ref") or request.GET.get("case", ""))[:40],
         "motives": services.active_motives(),
         "sites": list(services.visible_sites(actor=actor, person=person).order_by("name")),
         "channels": [

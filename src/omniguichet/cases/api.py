@@ -102,6 +102,14 @@ class AwaitedDocumentOut(Schema):
     due_on: dt.date | None
 
 
+class CaseAppointmentOut(Schema):
+    id: int
+    motive: str
+    motive_label: str
+    start: dt.datetime
+    status: str
+
+
 class MyCaseOut(Schema):
     reference: str
     type: str
@@ -112,12 +120,17 @@ class MyCaseOut(Schema):
     expected_decision_on: dt.date | None
     awaited_documents: list[AwaitedDocumentOut]
     timeline: list[TimelineEntryOut]
+    appointments: list[CaseAppointmentOut] = []
 
 
 @router.get("/me/cases", response={200: list[MyCaseOut], 401: ErrorOut, 403: ErrorOut},
             summary="My cases and what happened to them, in plain words (for the insured person)")  # fmt: skip
 def my_cases(request: HttpRequest) -> list[MyCaseOut]:
+    from omniguichet.appointments.services import appointments_by_case
+
     actor = insured_actor(request.user)  # type: ignore[arg-type]
+    views = services.my_cases(actor=actor)
+    by_case = appointments_by_case(v.case.pk for v in views)
     return [
         MyCaseOut(
             reference=v.case.reference,
@@ -135,6 +148,12 @@ def my_cases(request: HttpRequest) -> list[MyCaseOut]:
                 TimelineEntryOut(occurred_at=e.occurred_at, type=e.event_type, text=e.text)
                 for e in v.timeline
             ],
+            appointments=[
+                CaseAppointmentOut(
+                    id=a.pk, motive=a.motive_id, motive_label=a.motive.label, start=a.start, status=a.status
+                )
+                for a in by_case.get(v.case.pk, [])
+            ],
         )
-        for v in services.my_cases(actor=actor)
+        for v in views
     ]

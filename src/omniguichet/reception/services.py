@@ -232,6 +232,19 @@ def close_visit(
     return ticket
 
 
+def visit_in_progress(*, actor: Actor, person_id: int) -> Ticket | None:
+    """The person's ticket this agent has called and not closed yet (shown on the person's record, to close the
+    visit there): one query."""
+    if actor.kind != ActorKind.AGENT or actor.user is None:
+        return None
+    return (
+        Ticket.objects.filter(called_by=actor.user, status=TicketStatus.CALLED, person_id=person_id)
+        .select_related("site", "motive")
+        .order_by("-called_at")
+        .first()
+    )
+
+
 @transaction.atomic
 def mark_left(*, actor: Actor, ticket_id: int) -> Ticket:
     """The visitor called did not come to the desk (or left): the ticket is closed without a contact."""

@@ -133,4 +133,11 @@ def close(request: HttpRequest, actor: Actor, ticket_id: int) -> HttpResponse:
         raise Http404(_("no such ticket")) from None
     except (Conflict, InvalidInput) as exc:
         return HttpResponse(_error_text(exc), status=409 if isinstance(exc, Conflict) else 422)
+    if request.POST.get("next") == "record" and ticket.person_id is not None:
+        # Closed from the person's record: back to it, its timeline showing the visit.
+        return redirect(
+            reverse("crm:record", args=[ticket.person_id])
+            + "?"
+            + urlencode({"purpose": _("Visit at the reception desk")})
+        )
     return redirect(reverse("reception:desk", args=[ticket.site_id]))
