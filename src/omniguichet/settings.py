@@ -224,10 +224,6 @@ OMNIGUICHET_DOCUMENT_MAX_PAGES = int(os.environ.get("OMNIGUICHET_DOCUMENT_MAX_PA
 OMNIGUICHET_DOCUMENT_MAX_PIXELS = int(os.environ.get("OMNIGUICHET_DOCUMENT_MAX_PIXELS", str(40_000_000)))
 # Antivirus: the clamd unix socket (e.g. /run/clamav/clamd.ctl); empty = no scan.
 OMNIGUICHET_CLAMD_SOCKET = os.environ.get("OMNIGUICHET_CLAMD_SOCKET", "")
-# Where rejection notices go until the outbound message ledger takes them (JSON lines).
-OMNIGUICHET_DOCUMENT_NOTICE_FILE = Path(
-    os.environ.get("OMNIGUICHET_DOCUMENT_NOTICE_FILE", str(VAR_DIR / "outbox" / "document-notices.jsonl"))
-)
 # Storage of the encrypted files: the filesystem under var/documents, or S3-compatible object storage
 # (OMNIGUICHET_DOCUMENT_STORAGE=s3, needs `pip install omniguichet[s3]` and the AWS_* variables of django-storages).
 STORAGES = {

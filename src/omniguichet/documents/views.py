@@ -54,7 +54,7 @@ def deposit(request: HttpRequest, actor: Actor) -> HttpResponse:
         "error": "",
     }
     if not purpose.is_open:
-        context["error"] = _("this request is closed: documents can no longer be deposited for it")
+        context["error"] = purpose.refusal or services.closed_refusal()
         return render(request, "documents/deposit.html", context, status=409)
     if request.method == "POST":
         channel = Channel.KIOSK if data.get("channel") == Channel.KIOSK else Channel.WEB
