@@ -131,11 +131,16 @@ def test_reject_notifies_the_person_with_a_new_deposit_link(
     link = f"http://127.0.0.1:8000/compte/documents/depot/?kind=request&ref={doc.purpose_ref}"
     for message in messages:
         assert message.idempotency_key == f"send:document-rejected-{doc.pk}:{message.channel}"
-        assert link in message.body and (message.subject_kind, message.subject_ref) == ("document", str(doc.pk))
+        assert link in message.body and (message.subject_kind, message.subject_ref) == (
+            "document",
+            str(doc.pk),
+        )
     long = [m for m in messages if m.subject]
     assert long and "document illisible" in long[0].body and "Claire Martin" in long[0].body
     # A second rejection of the same document (a replay) sends nothing more: the key is the same.
-    services.notify_document_rejected(actor=Actor.agent(agent_paris), document=doc, reason="document illisible")
+    services.notify_document_rejected(
+        actor=Actor.agent(agent_paris), document=doc, reason="document illisible"
+    )
     assert OutboundMessage.objects.filter(person_id=doc.person_id).count() == len(messages)
 
 

@@ -197,9 +197,9 @@ def _request_purpose(request: DocumentRequest) -> DepositPurpose:
 def _list_document_requests(person: Person) -> list[OpenPurpose]:
     return [
         OpenPurpose(PurposeKind.REQUEST, str(request.pk), _request_purpose(request), request.created_at)
-        for request in DocumentRequest.objects.filter(person_id=person.pk, status=RequestStatus.OPEN).order_by(
-            "-id"
-        )
+        for request in DocumentRequest.objects.filter(
+            person_id=person.pk, status=RequestStatus.OPEN
+        ).order_by("-id")
     ]
 
 
