@@ -31,7 +31,7 @@ def my_documents(request: HttpRequest, actor: Actor) -> HttpResponse:
         request,
         "documents/mine.html",
         {
-            "requests": services.open_requests(actor=actor),
+            "purposes": services.open_purposes(actor=actor),
             "documents": services.my_documents(actor=actor),
         },
     )
@@ -70,6 +70,19 @@ def deposit(request: HttpRequest, actor: Actor) -> HttpResponse:
         messages.success(request, _("%(n)d document(s) received. Thank you.") % {"n": len(result.documents)})
         return redirect("documents:mine")
     return render(request, "documents/deposit.html", context)
+
+
+@require_GET
+@insured_required
+def case_request(request: HttpRequest, actor: Actor, reference: str, code: str) -> HttpResponse:
+    """The link of a "document missing" message: the deposit page of that requested document of the case."""
+    from omniguichet.cases.services import requested_document_for
+
+    try:
+        doc = requested_document_for(actor=actor, reference=reference, code=code)
+    except NotFound:
+        raise Http404(_("no such request")) from None
+    return redirect(services.deposit_link(purpose_kind="case_request", purpose_ref=str(doc.pk)))
 
 
 # --- the basket console -------------------------------------------------------------------------------------
