@@ -89,7 +89,7 @@ class DepositPurpose:
     person_id: int
     processing_hint: str = ""
     deadline: dt.datetime | None = None
-    on_deposit: Callable[[list[Document], str], None] | None = None
+    on_deposit: Callable[[list[Document], str], object] | None = None
     refusal: str = ""
 
 
