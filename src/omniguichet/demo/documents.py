@@ -17,6 +17,7 @@ from omniguichet.documents import services
 from omniguichet.documents.models import Deposit, Document, DocumentType
 from omniguichet.referential.models import Person, User
 
+MAX_DEPOSITS = 300
 DEMO_CAISSE = "751"  # the demo agent agent-751 sees the fullest baskets
 # (label of the request, document type) the demo agents ask for.
 ASKED = [
@@ -52,16 +53,20 @@ def _jpeg(rng: random.Random) -> bytes:
     return out.getvalue()
 
 
-def seed_documents(*, seed: int = 42, deposits: int = 300, progress: bool = True) -> str:
+def seed_documents(*, seed: int = 42, deposits: int | None = None, progress: bool = True) -> str:
     """Deposits for random adults (half of them in the Paris caisse), each for a request an agent of their caisse
     made, through the real services; some claimed, accepted, rejected or transferred. Does nothing when
-    deposits exist already. Returns a summary line."""
+    deposits exist already. `deposits`: default one per 20 persons, at most 300. Returns a summary line."""
     if Deposit.objects.exists():
         return "Documents: the baskets already have documents."
+    if deposits is None:
+        deposits = min(MAX_DEPOSITS, Person.objects.count() // 20)
     rng = random.Random(seed)
     services.seed_baskets()
-    agents = {
-        u.caisse_id: u for u in User.objects.filter(username__startswith="agent-", caisse__isnull=False)
+    agents: dict[str, User] = {
+        u.caisse_id: u
+        for u in User.objects.filter(username__startswith="agent-", caisse__isnull=False)
+        if u.caisse_id is not None
     }
     adults = Person.objects.filter(parent__isnull=True, rights_to__isnull=True, caisse_id__in=list(agents))
     paris = list(adults.filter(caisse_id=DEMO_CAISSE).values_list("pk", flat=True)[:5000])
