@@ -12,6 +12,7 @@ import os
 import secrets
 import socket
 import struct
+import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -412,6 +413,7 @@ def _check_pdf(name: str, data: bytes) -> int:
     from pypdf import PdfReader
     from pypdf.generic import IndirectObject
 
+    deadline = time.monotonic() + settings.OMNIGUICHET_DOCUMENT_PDF_CHECK_SECONDS
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
         if reader.is_encrypted:
@@ -422,6 +424,10 @@ def _check_pdf(name: str, data: bytes) -> int:
         if len(ids) > MAX_PDF_OBJECTS:
             raise _refuse(name, _("the PDF is too complex"))
         for num, gen in ids:
+            # The time bound: checked between objects, so one check takes at most this long plus the parsing of
+            # one object (linear in its size, itself bounded by the file size limit). See docs/documents.md.
+            if time.monotonic() > deadline:
+                raise _refuse(name, _("the PDF is too complex to be checked"))
             found = _pdf_active_content(reader.get_object(IndirectObject(num, gen, reader)))
             if found == "script":
                 raise _refuse(name, _("the PDF contains JavaScript"))
