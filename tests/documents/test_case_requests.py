@@ -5,6 +5,7 @@ reminder stops, and a rejection in the basket makes the case wait for the docume
 import datetime as dt
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 
@@ -221,3 +222,35 @@ def test_the_message_link_opens_the_deposit_page(insured, rib_case, make_person,
     assert client.get("/compte/dossiers/IJ-999/pieces/rib").status_code == 404
     listing = client.get("/compte/documents/").content.decode()
     assert f'data-purpose="case_request-{rib_case.pk}"' in listing
+
+
+def test_the_app_lists_what_the_person_can_deposit_for(
+    insured, rib_case, rib_request, agent_paris, agent_ain
+):
+    from tests.crm.conftest import client_for
+
+    person, user = insured
+    url = "/api/v1/documents/purposes"
+    assert Client().get(url).status_code == 401
+    assert client_for(agent_ain).get(f"{url}?person_id={person.pk}").status_code == 404
+    assert client_for(agent_ain).get(url).status_code == 422  # an agent names the person
+    mine = client_for(user).get(url)
+    assert mine.status_code == 200
+    by_kind = {item["kind"]: item for item in mine.json()}
+    assert by_kind["case_request"]["ref"] == str(rib_case.pk)
+    assert by_kind["case_request"]["expected_types"] == ["bank_details"]
+    assert by_kind["request"]["ref"] == str(rib_request.pk)
+    assert client_for(agent_paris).get(f"{url}?person_id={person.pk}").json() == mine.json()
+    # The app deposits for the case with the kind and ref it was given.
+    response = client_for(user).post(
+        "/api/v1/documents/deposits",
+        {"purpose_kind": "case_request", "purpose_ref": by_kind["case_request"]["ref"],
+         "document_type": "bank_details", "files": [SimpleUploadedFile("rib.pdf", make_pdf())]},
+    )  # fmt: skip
+    assert response.status_code == 201 and response.json()["channel"] == "app"
+    again = client_for(user).post(
+        "/api/v1/documents/deposits",
+        {"purpose_kind": "case_request", "purpose_ref": by_kind["case_request"]["ref"],
+         "document_type": "bank_details", "files": [SimpleUploadedFile("rib.pdf", make_pdf())]},
+    )  # fmt: skip
+    assert again.status_code == 409 and "already received" in again.json()["error"]["message"]
