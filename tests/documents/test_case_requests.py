@@ -254,3 +254,23 @@ def test_the_app_lists_what_the_person_can_deposit_for(
          "document_type": "bank_details", "files": [SimpleUploadedFile("rib.pdf", make_pdf())]},
     )  # fmt: skip
     assert again.status_code == 409 and "already received" in again.json()["error"]["message"]
+
+
+def test_an_agent_deposits_a_letter_for_the_case(insured, rib_case, agent_paris, agent_ain):
+    person, _user = insured
+    url = f"/agent/baskets/persons/{person.pk}/"
+    agent = Client()
+    agent.force_login(agent_paris)
+    assert f'value="case_request:{rib_case.pk}"' in agent.get(url).content.decode()
+    response = agent.post(
+        url,
+        {"form": "deposit", "ref": f"case_request:{rib_case.pk}", "document_type": "bank_details",
+         "channel": "letter", "files": [SimpleUploadedFile("rib.pdf", make_pdf())]},
+    )  # fmt: skip
+    assert response.status_code == 302
+    deposit = Deposit.objects.get()
+    assert (deposit.purpose_kind, deposit.channel, deposit.agent) == ("case_request", "letter", agent_paris)
+    assert RequestedDocument.objects.get(pk=rib_case.pk).received_at is not None
+    other = Client()
+    other.force_login(agent_ain)
+    assert other.get(url).status_code == 404

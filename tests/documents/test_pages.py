@@ -261,8 +261,9 @@ def test_agent_asks_for_and_deposits_documents_on_behalf(insured, agent_paris, a
     )
     refused = client.post(
         url,
-        {"form": "deposit", "ref": request.pk, "document_type": "proof_of_address", "channel": "letter",
-         "files": [SimpleUploadedFile("bomb.pdf", make_zip_bomb())]},
+        {"form": "deposit", "ref": f"request:{request.pk}", "document_type": "proof_of_address",
+         "channel": "letter", "files": [SimpleUploadedFile("bomb.pdf", make_zip_bomb())]},
     )  # fmt: skip
     assert refused.status_code == 422 and "the file is a ZIP file" in refused.content.decode()
     assert Document.objects.count() == 1
+    assert f'value="request:{request.pk}"' in client.get(url).content.decode()

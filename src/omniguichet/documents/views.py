@@ -214,9 +214,11 @@ def for_person(request: HttpRequest, actor: Actor, person_id: int) -> HttpRespon
                 messages.success(request, _("The request was sent to the person."))
             else:
                 files = services.read_uploads(request.FILES.getlist("files"))
+                # "kind:ref" of one of the person's open purposes (a bare ref: a document request)
+                kind, _sep, ref = data.get("ref", "").rpartition(":")
                 result = services.deposit_documents(
-                    actor=actor, channel=data.get("channel", ""), purpose_kind="request",
-                    purpose_ref=data.get("ref", ""), document_type=data.get("document_type", ""), files=files,
+                    actor=actor, channel=data.get("channel", ""), purpose_kind=kind or "request",
+                    purpose_ref=ref, document_type=data.get("document_type", ""), files=files,
                     person_id=person_id,
                 )  # fmt: skip
                 messages.success(
@@ -228,7 +230,7 @@ def for_person(request: HttpRequest, actor: Actor, person_id: int) -> HttpRespon
         except ServiceError as exc:
             status, error = exc.status, exc.message
     try:
-        requests = services.open_requests(actor=actor, person_id=person_id)
+        requests = services.open_purposes(actor=actor, person_id=person_id)
         person = services.person_for_agent(actor=actor, person_id=person_id)
     except NotFound:
         raise Http404(_("no such person")) from None
