@@ -171,7 +171,8 @@ def test_bulk_transfer_is_traced_and_counted(documents, agent_paris):
         2,
         [("remboursements", "droits", 2)],
     )
-    assert "2 transfers in the last 30 days" in client.get("/agent/baskets/").content.decode()
+    page = client.get("/agent/baskets/").content.decode()
+    assert "2 transfers in the last 30 days" in page and "Reimbursements → rights : 2" in page
 
 
 def test_transfer_to_another_caisses_basket_is_404(documents, agent_paris):

@@ -1074,6 +1074,12 @@ class TransferReport:
     by_route: list[tuple[str, str, int]]
 
     @property
+    def routes(self) -> list[tuple[str, str, int]]:
+        """`by_route` with the baskets' names (in the active language) instead of their codes."""
+        names = dict(ProcessingKind.choices)
+        return [(str(names.get(a, a)), str(names.get(b, b)), n) for a, b, n in self.by_route]
+
+    @property
     def rate(self) -> float:
         return self.total / self.documents_received if self.documents_received else 0.0
 
