@@ -274,3 +274,15 @@ def test_an_agent_deposits_a_letter_for_the_case(insured, rib_case, agent_paris,
     other = Client()
     other.force_login(agent_ain)
     assert other.get(url).status_code == 404
+
+
+def test_the_timeline_and_the_refusals_read_in_french(insured, insured_actor, rib_case):
+    from django.utils import translation
+
+    deposit_for(insured_actor, rib_case)
+    with translation.override("fr"):
+        [view] = my_cases(actor=insured_actor)
+        assert view.timeline[-1].text == "Nous avons bien reçu votre pièce : RIB."
+        with pytest.raises(Conflict, match="cette pièce a déjà été reçue le"):
+            deposit_for(insured_actor, rib_case)
+    assert services.open_purposes(actor=insured_actor) == []  # nothing awaited any more
