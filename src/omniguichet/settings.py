@@ -225,12 +225,10 @@ OMNIGUICHET_DOCUMENT_MAX_DEPOSIT_BYTES = int(
 OMNIGUICHET_DOCUMENT_MAX_FILES = int(os.environ.get("OMNIGUICHET_DOCUMENT_MAX_FILES", "10"))
 OMNIGUICHET_DOCUMENT_MAX_PAGES = int(os.environ.get("OMNIGUICHET_DOCUMENT_MAX_PAGES", "50"))
 OMNIGUICHET_DOCUMENT_MAX_PIXELS = int(os.environ.get("OMNIGUICHET_DOCUMENT_MAX_PIXELS", str(40_000_000)))
+# The time the checks of one PDF may take (seconds, between objects): a hostile file is refused, not chewed on.
+OMNIGUICHET_DOCUMENT_PDF_CHECK_SECONDS = float(os.environ.get("OMNIGUICHET_DOCUMENT_PDF_CHECK_SECONDS", "2"))
 # Antivirus: the clamd unix socket (e.g. /run/clamav/clamd.ctl); empty = no scan.
 OMNIGUICHET_CLAMD_SOCKET = os.environ.get("OMNIGUICHET_CLAMD_SOCKET", "")
-# Where rejection notices go until the outbound message ledger takes them (JSON lines).
-OMNIGUICHET_DOCUMENT_NOTICE_FILE = Path(
-    os.environ.get("OMNIGUICHET_DOCUMENT_NOTICE_FILE", str(VAR_DIR / "outbox" / "document-notices.jsonl"))
-)
 # Storage of the encrypted files: the filesystem under var/documents, or S3-compatible object storage
 # (OMNIGUICHET_DOCUMENT_STORAGE=s3, needs `pip install omniguichet[s3]` and the AWS_* variables of django-storages).
 STORAGES = {

@@ -13,7 +13,7 @@ from tests.conftest import make_user
 
 @pytest.fixture(autouse=True)
 def _document_settings(settings, tmp_path):
-    """Documents go to a fresh directory with a fresh key; notices to a file of the test."""
+    """Documents go to a fresh directory with a fresh key; messages to an outbox of the test."""
     settings.STORAGES = {
         **settings.STORAGES,
         "documents": {
@@ -22,7 +22,8 @@ def _document_settings(settings, tmp_path):
         },
     }
     settings.OMNIGUICHET_DOCUMENT_KEY = services.generate_key()
-    settings.OMNIGUICHET_DOCUMENT_NOTICE_FILE = tmp_path / "notices.jsonl"
+    settings.OUTREACH_OUTBOX_DIR = tmp_path / "outbox"
+    settings.OUTREACH_SMS_PROVIDER = "file"
     settings.OMNIGUICHET_CLAMD_SOCKET = ""
     return tmp_path
 

@@ -210,7 +210,7 @@ def test_a_document_cannot_be_outside_a_basket(insured_actor, rib_request):
 # --- pluggable purposes -------------------------------------------------------------------------------------
 def test_another_app_plugs_in_a_purpose_kind(insured, insured_actor, _document_settings):
     person, _user = insured
-    received: list[list[int]] = []
+    received: list[tuple[list[int], str]] = []
 
     def resolve_teleservice(who, ref):
         if ref != "changement_rib-42":
@@ -218,20 +218,18 @@ def test_another_app_plugs_in_a_purpose_kind(insured, insured_actor, _document_s
         return DepositPurpose(
             label="Changement de coordonnées bancaires", expected_types=("bank_details",), is_open=True,
             person_id=person.pk, processing_hint="remboursements",
-            deadline=dt.datetime(2030, 1, 1, tzinfo=dt.UTC), on_deposit=received.append,
+            deadline=dt.datetime(2030, 1, 1, tzinfo=dt.UTC),
+            on_deposit=lambda documents, channel: received.append(([d.pk for d in documents], channel)),
         )  # fmt: skip
 
     previous = services._resolvers.get("teleservice")
     services.register_deposit_purpose("teleservice", resolve_teleservice)
     try:
-        from django.test import TestCase
-
-        with TestCase.captureOnCommitCallbacks(execute=True):
-            result = services.deposit_documents(
-                actor=insured_actor, channel="app", purpose_kind="teleservice", purpose_ref="changement_rib-42",
-                document_type="bank_details", files=[("rib.pdf", make_pdf())],
-            )  # fmt: skip
-        assert received == [[result.documents[0].pk]]
+        result = services.deposit_documents(
+            actor=insured_actor, channel="app", purpose_kind="teleservice", purpose_ref="changement_rib-42",
+            document_type="bank_details", files=[("rib.pdf", make_pdf())],
+        )  # fmt: skip
+        assert received == [([result.documents[0].pk], "app")]
         assert result.documents[0].deadline == dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
         with pytest.raises(NotFound):
             services.deposit_documents(

@@ -1,8 +1,6 @@
 """Pages: the person's deposit page and the basket console (/agent/baskets/): anonymous -> login, wrong role ->
 403, other caisse -> 404, then the work itself (claim, view, accept, reject with a notice, transfer)."""
 
-import json
-
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
@@ -10,6 +8,7 @@ from django.test import Client
 from omniguichet.core.actors import Actor
 from omniguichet.documents import services
 from omniguichet.documents.models import Basket, Document, DocumentRequest, Transfer
+from omniguichet.outreach.models import OutboundMessage
 from tests.documents.conftest import make_jpeg, make_pdf, make_zip_bomb, stored_files
 
 
@@ -127,11 +126,33 @@ def test_reject_notifies_the_person_with_a_new_deposit_link(
         )
     doc.refresh_from_db()
     assert (doc.status, doc.rejection_reason) == ("rejected", "document illisible")
-    [line] = (_document_settings / "notices.jsonl").read_text().splitlines()
-    notice = json.loads(line)
-    assert notice["person_id"] == doc.person_id and "document illisible" in notice["body"]
-    assert notice["deposit_link"] == f"/compte/documents/depot/?kind=request&ref={doc.purpose_ref}"
-    assert notice["idempotency_key"] == f"document-rejected-{doc.pk}"
+    messages = list(OutboundMessage.objects.filter(person_id=doc.person_id).order_by("channel"))
+    assert messages, "the rejection is written in the outbound message ledger"
+    link = f"http://127.0.0.1:8000/compte/documents/depot/?kind=request&ref={doc.purpose_ref}"
+    for message in messages:
+        assert message.idempotency_key == f"send:document-rejected-{doc.pk}:{message.channel}"
+        assert link in message.body and (message.subject_kind, message.subject_ref) == (
+            "document",
+            str(doc.pk),
+        )
+    long = [m for m in messages if m.subject]
+    assert long and "document illisible" in long[0].body and "Claire Martin" in long[0].body
+    # A second rejection of the same document (a replay) sends nothing more: the key is the same.
+    services.notify_document_rejected(
+        actor=Actor.agent(agent_paris), document=doc, reason="document illisible"
+    )
+    assert OutboundMessage.objects.filter(person_id=doc.person_id).count() == len(messages)
+
+
+def test_rejection_sends_nothing_when_the_transaction_rolls_back(documents, agent_paris):
+    from django.db import transaction
+
+    doc = documents[0]
+    with pytest.raises(RuntimeError), transaction.atomic():
+        services.reject_documents(actor=Actor.agent(agent_paris), document_ids=[doc.pk], reason="illisible")
+        raise RuntimeError("rolled back")
+    assert not OutboundMessage.objects.exists()
+    assert Document.objects.get(pk=doc.pk).status == "received"
 
 
 def test_bulk_transfer_is_traced_and_counted(documents, agent_paris):
@@ -150,7 +171,8 @@ def test_bulk_transfer_is_traced_and_counted(documents, agent_paris):
         2,
         [("remboursements", "droits", 2)],
     )
-    assert "2 transfers in the last 30 days" in client.get("/agent/baskets/").content.decode()
+    page = client.get("/agent/baskets/").content.decode()
+    assert "2 transfers in the last 30 days" in page and "Reimbursements → rights : 2" in page
 
 
 def test_transfer_to_another_caisses_basket_is_404(documents, agent_paris):
@@ -240,8 +262,9 @@ def test_agent_asks_for_and_deposits_documents_on_behalf(insured, agent_paris, a
     )
     refused = client.post(
         url,
-        {"form": "deposit", "ref": request.pk, "document_type": "proof_of_address", "channel": "letter",
-         "files": [SimpleUploadedFile("bomb.pdf", make_zip_bomb())]},
+        {"form": "deposit", "ref": f"request:{request.pk}", "document_type": "proof_of_address",
+         "channel": "letter", "files": [SimpleUploadedFile("bomb.pdf", make_zip_bomb())]},
     )  # fmt: skip
     assert refused.status_code == 422 and "the file is a ZIP file" in refused.content.decode()
     assert Document.objects.count() == 1
+    assert f'value="request:{request.pk}"' in client.get(url).content.decode()

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from omniguichet.cases.models import Case, CaseEvent, RequestedDocument
+from omniguichet.cases.models import Case, CaseEvent, PlatformEvent, RequestedDocument
 
 
 class RequestedDocumentInline(admin.TabularInline):
@@ -50,3 +50,17 @@ class RequestedDocumentAdmin(admin.ModelAdmin):
     search_fields = ["=case__reference"]
     raw_id_fields = ["case"]
     show_full_result_count = False
+
+
+# (issue 6) Events the platform recorded on a case (documents deposited, then rejected): read only.
+@admin.register(PlatformEvent)
+class PlatformEventAdmin(admin.ModelAdmin):
+    list_display = ["key", "case", "event_type", "document_code", "occurred_at"]
+    list_filter = ["event_type"]
+    list_select_related = ["case"]
+    search_fields = ["=key", "=case__reference"]
+    raw_id_fields = ["case"]
+    show_full_result_count = False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

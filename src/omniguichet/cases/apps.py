@@ -10,3 +10,7 @@ class CasesConfig(AppConfig):
         from omniguichet.crm.services import register_record_section
 
         register_record_section("open_cases", open_cases_section)
+
+        from omniguichet.cases.services import register_case_deposits
+
+        register_case_deposits()

@@ -144,3 +144,36 @@ class RequestedDocument(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id}: {self.label}"
+
+
+class PlatformEventType(models.TextChoices):
+    DOCUMENT_RECEIVED = "document_received", _("document received")
+    DOCUMENT_REJECTED = "document_rejected", _("document rejected")
+
+
+class PlatformEvent(models.Model):
+    """An event the platform itself recorded on a case (a document deposited for one of its requests, then
+    rejected by a basket agent). Kept apart from CaseEvent on purpose: the back office numbers ITS events of a
+    case 1, 2, 3... and applies them in that order; an event of the platform takes no number there, so it can
+    neither collide with the back office's next event nor hold it back. The person's timeline merges both by
+    date."""
+
+    key = models.CharField(_("idempotency key"), max_length=80, unique=True)
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="platform_events", db_index=False)
+    event_type = models.CharField(_("type"), max_length=24, choices=PlatformEventType.choices)
+    document_code = models.CharField(_("document code"), max_length=40)
+    occurred_at = models.DateTimeField(_("occurred at"))
+    payload = models.JSONField(_("payload"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("platform event")
+        verbose_name_plural = _("platform events")
+        indexes = [models.Index(fields=["case", "occurred_at"], name="platform_event_case_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(event_type__in=PlatformEventType.values), name="platform_event_type_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.event_type} {self.document_code}"

@@ -161,6 +161,37 @@ def list_requests(request: HttpRequest, person_id: int | None = None):
     return [_request_out(r) for r in services.open_requests(actor=actor, person_id=person_id)]
 
 
+class PurposeOut(Schema):
+    kind: str
+    ref: str
+    label: str
+    expected_types: list[str]
+    deadline: dt.datetime | None
+    since: dt.datetime | None
+
+
+@router.get(
+    "/documents/purposes",
+    response={200: list[PurposeOut], **ERRORS},
+    summary="What the person can deposit for now: document requests, documents their cases wait for, ...",
+    description="Each item gives the `purpose_kind` and `purpose_ref` of `POST /documents/deposits`. An insured "
+    "person gets their own; an agent names a person of their caisse (`person_id`).",
+)
+def list_purposes(request: HttpRequest, person_id: int | None = None):
+    actor = _actor(request)
+    return [
+        PurposeOut(
+            kind=item.kind,
+            ref=item.ref,
+            label=item.purpose.label,
+            expected_types=list(item.purpose.expected_types),
+            deadline=item.purpose.deadline,
+            since=item.since,
+        )
+        for item in services.open_purposes(actor=actor, person_id=person_id)
+    ]
+
+
 class BasketOut(Schema):
     id: int
     caisse: str

@@ -8,15 +8,16 @@ import base64
 import datetime as dt
 import hashlib
 import io
-import json
 import os
 import secrets
 import socket
 import struct
+import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -24,7 +25,7 @@ from django.core.files.storage import storages
 from django.db import transaction
 from django.db.models import Count, Q
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from omniguichet.core.actors import Actor, ActorKind, Channel, scope_to_caisse
@@ -77,8 +78,10 @@ class DepositPurpose:
     - `person_id`: the person it belongs to (deposits for another person's purpose are refused).
     - `processing_hint`: a ProcessingKind used when no routing rule matches the document type.
     - `deadline`: when the back office must have processed the documents (default: 10 days after receipt).
-    - `on_deposit`: called after commit with the list of created Document ids (e.g. to emit `document_received`
-      to a case, or to close the request).
+    - `refusal`: when not open, why, in plain words ("this document was already received"); default: closed.
+    - `on_deposit(documents, channel)`: called INSIDE the deposit transaction with the created Documents, so
+      what it writes (e.g. `document_received` on a case) and the deposit are kept together or not at all; it
+      may raise a ServiceError (e.g. Conflict when a concurrent deposit got there first) to refuse the deposit.
     """
 
     label: str
@@ -87,24 +90,57 @@ class DepositPurpose:
     person_id: int
     processing_hint: str = ""
     deadline: dt.datetime | None = None
-    on_deposit: Callable[[list[int]], None] | None = None
+    on_deposit: Callable[[list[Document], str], object] | None = None
+    refusal: str = ""
+
+
+@dataclass(frozen=True)
+class OpenPurpose:
+    """One purpose a person can deposit for now (listed on their pages and at the kiosk)."""
+
+    kind: str
+    ref: str
+    purpose: DepositPurpose
+    since: dt.datetime | None = None
 
 
 Resolver = Callable[[Person, str], DepositPurpose]
+Lister = Callable[[Person], list[OpenPurpose]]
+RejectionHook = Callable[[Document, str], None]
 _resolvers: dict[str, Resolver] = {}
+_listers: dict[str, Lister] = {}
+_rejection_hooks: dict[str, RejectionHook] = {}
 
 
-def register_deposit_purpose(kind: str, resolver: Resolver) -> None:
+def register_deposit_purpose(
+    kind: str,
+    resolver: Resolver,
+    *,
+    lister: Lister | None = None,
+    on_rejected: RejectionHook | None = None,
+) -> None:
     """Let the app that owns a kind of purpose resolve its references.
 
     `resolver(person, ref)` returns a DepositPurpose or raises NotFound when `ref` names nothing (it may ignore
     `person`: the deposit service checks `purpose.person_id` itself). Call it from the app's AppConfig.ready():
     teleservices register "teleservice", cases "case_request", appointments "appointment"; this app registers
     "request" (DocumentRequest).
+
+    `lister(person)` (optional) gives the person's open purposes of this kind, in ONE query (the person's pages
+    and the kiosk list them). `on_rejected(document, reason)` (optional) runs inside the transaction of a basket
+    rejection (e.g. a case waits for the document again).
     """
     if kind not in PurposeKind.values:
         raise ValueError(f"unknown purpose kind {kind!r} (one of {PurposeKind.values})")
     _resolvers[kind] = resolver
+    if lister is not None:
+        _listers[kind] = lister
+    else:
+        _listers.pop(kind, None)
+    if on_rejected is not None:
+        _rejection_hooks[kind] = on_rejected
+    else:
+        _rejection_hooks.pop(kind, None)
 
 
 def registered_purpose_kinds() -> list[str]:
@@ -124,6 +160,10 @@ def resolve_purpose(*, person: Person, kind: str, ref: str) -> DepositPurpose:
     return purpose
 
 
+def closed_refusal() -> str:
+    return _("this request is closed: documents can no longer be deposited for it")
+
+
 def describe_purpose(*, actor: Actor, kind: str, ref: str, person_id: int | None = None) -> DepositPurpose:
     """The purpose a deposit page is opened for (its label and the document types it expects)."""
     person = _scoped_person(actor, person_id)
@@ -138,6 +178,10 @@ def _resolve_document_request(person: Person, ref: str) -> DepositPurpose:
     request = DocumentRequest.objects.filter(pk=int(ref)).first()
     if request is None:
         raise NotFound(_("no such request for this person"))
+    return _request_purpose(request)
+
+
+def _request_purpose(request: DocumentRequest) -> DepositPurpose:
     deadline = None
     if request.deadline is not None:
         deadline = dt.datetime.combine(request.deadline, dt.time(23, 59), tzinfo=dt.UTC)
@@ -151,7 +195,29 @@ def _resolve_document_request(person: Person, ref: str) -> DepositPurpose:
     )
 
 
-register_deposit_purpose(PurposeKind.REQUEST, _resolve_document_request)
+def _list_document_requests(person: Person) -> list[OpenPurpose]:
+    return [
+        OpenPurpose(PurposeKind.REQUEST, str(request.pk), _request_purpose(request), request.created_at)
+        for request in DocumentRequest.objects.filter(
+            person_id=person.pk, status=RequestStatus.OPEN
+        ).order_by("-id")
+    ]
+
+
+register_deposit_purpose(PurposeKind.REQUEST, _resolve_document_request, lister=_list_document_requests)
+
+
+def open_purposes(*, actor: Actor, person_id: int | None = None) -> list[OpenPurpose]:
+    """Every purpose the person can deposit for now (document requests, cases' missing documents, ...), newest
+    first: one query per registered kind that lists. An agent names a person of their caisse."""
+    person = _scoped_person(actor, person_id)
+    found: list[OpenPurpose] = []
+    for kind in registered_purpose_kinds():
+        lister = _listers.get(kind)
+        if lister is not None:
+            found.extend(item for item in lister(person) if item.purpose.is_open)
+    epoch = dt.datetime.min.replace(tzinfo=dt.UTC)
+    return sorted(found, key=lambda item: item.since or epoch, reverse=True)
 
 
 def request_documents(
@@ -347,6 +413,7 @@ def _check_pdf(name: str, data: bytes) -> int:
     from pypdf import PdfReader
     from pypdf.generic import IndirectObject
 
+    deadline = time.monotonic() + settings.OMNIGUICHET_DOCUMENT_PDF_CHECK_SECONDS
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
         if reader.is_encrypted:
@@ -357,6 +424,10 @@ def _check_pdf(name: str, data: bytes) -> int:
         if len(ids) > MAX_PDF_OBJECTS:
             raise _refuse(name, _("the PDF is too complex"))
         for num, gen in ids:
+            # The time bound: checked between objects, so one check takes at most this long plus the parsing of
+            # one object (linear in its size, itself bounded by the file size limit). See docs/documents.md.
+            if time.monotonic() > deadline:
+                raise _refuse(name, _("the PDF is too complex to be checked"))
             found = _pdf_active_content(reader.get_object(IndirectObject(num, gen, reader)))
             if found == "script":
                 raise _refuse(name, _("the PDF contains JavaScript"))
@@ -678,7 +749,7 @@ def deposit_documents(
     person = _scoped_person(actor, person_id)
     purpose = resolve_purpose(person=person, kind=purpose_kind, ref=purpose_ref)
     if not purpose.is_open:
-        raise Conflict(_("this request is closed: documents can no longer be deposited for it"))
+        raise Conflict(purpose.refusal or closed_refusal())
     if document_type not in purpose.expected_types:
         expected = ", ".join(
             str(DocumentType(t).label) for t in purpose.expected_types if t in DocumentType.values
@@ -742,9 +813,7 @@ def deposit_documents(
                 subject_ref=documents[0].pk,
             )
             if purpose.on_deposit is not None:
-                ids = [d.pk for d in documents]
-                callback = purpose.on_deposit
-                transaction.on_commit(lambda: callback(ids))
+                purpose.on_deposit(documents, channel)
     except BaseException:
         for name in stored:  # nothing half-written: files of a rolled-back deposit go too
             document_storage().delete(name)
@@ -937,7 +1006,8 @@ def accept_documents(
 def reject_documents(
     *, actor: Actor, channel: str = Channel.BACKOFFICE, document_ids: Iterable[int], reason: str
 ) -> list[BulkResult]:
-    """Reject with a reason; the person is told (notify_document_rejected) with a link to deposit again."""
+    """Reject with a reason; the purpose's rejection hook runs (a case waits for the document again) and, after
+    commit, the person is told (notify_document_rejected) with a link to deposit again."""
     reason = " ".join(reason.split())
     if not reason or len(reason) > 300:
         raise InvalidInput.from_fields({"reason": _("between 1 and 300 characters")})
@@ -951,7 +1021,10 @@ def reject_documents(
         document.decided_at = now
         document.rejection_reason = reason
         document.save(update_fields=["status", "is_open", "decided_by", "decided_at", "rejection_reason"])
-        transaction.on_commit(lambda: notify_document_rejected(document=document, reason=reason))
+        hook = _rejection_hooks.get(document.purpose_kind)
+        if hook is not None:
+            hook(document, reason)
+        transaction.on_commit(lambda: notify_document_rejected(actor=actor, document=document, reason=reason))
 
     return _decide(actor, document_ids, apply)
 
@@ -1001,6 +1074,12 @@ class TransferReport:
     by_route: list[tuple[str, str, int]]
 
     @property
+    def routes(self) -> list[tuple[str, str, int]]:
+        """`by_route` with the baskets' names (in the active language) instead of their codes."""
+        names = dict(ProcessingKind.choices)
+        return [(str(names.get(a, a)), str(names.get(b, b)), n) for a, b, n in self.by_route]
+
+    @property
     def rate(self) -> float:
         return self.total / self.documents_received if self.documents_received else 0.0
 
@@ -1023,27 +1102,51 @@ def transfer_report(*, actor: Actor, since: dt.datetime | None = None) -> Transf
 
 
 # --- telling the person -------------------------------------------------------------------------------------
-def notify_document_rejected(*, document: Document, reason: str) -> None:
-    """THE ONE PLACE a rejection is told to the person.
+def deposit_link(*, purpose_kind: str, purpose_ref: str, absolute: bool = False) -> str:
+    """The page where the person deposits for this purpose (absolute for messages)."""
+    link = reverse("documents:deposit") + "?" + urlencode({"kind": purpose_kind, "ref": purpose_ref})
+    if absolute:
+        base = getattr(settings, "OUTREACH_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+        link = base + link
+    return link
 
-    TODO(issue 5): rewire to the outbound message ledger (outreach) with the idempotency key below. Until then
-    the notice is appended as one JSON line to settings.OMNIGUICHET_DOCUMENT_NOTICE_FILE (a file sink).
-    """
-    path = settings.OMNIGUICHET_DOCUMENT_NOTICE_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    link = reverse("documents:deposit") + f"?kind={document.purpose_kind}&ref={document.purpose_ref}"
-    notice = {
-        "idempotency_key": f"document-rejected-{document.pk}",
-        "person_id": document.person_id,
-        "template": "document_rejected",
-        "subject": _("Your document could not be accepted"),
-        "body": _("%(type)s: %(reason)s. Please send it again.")
-        % {"type": document.get_document_type_display(), "reason": reason},
-        "deposit_link": link,
-        "at": timezone.now().isoformat(),
-    }
-    with open(path, "a", encoding="utf-8") as handle:
-        handle.write(json.dumps(notice, ensure_ascii=False) + "\n")
+
+def notify_document_rejected(*, actor: Actor, document: Document, reason: str) -> None:
+    """THE ONE PLACE a rejection is told to the person: a message through the outbound message ledger
+    (outreach.send_to_person, on the channels the person allows), with a link to deposit again. Called after the
+    rejection commits; the idempotency key makes a second call send nothing more."""
+    from omniguichet.outreach.services import SMS_MAX, send_to_person
+
+    def literal(text: str) -> str:  # the message texts are templates: braces of the values stay braces
+        return text.replace("{", "{{").replace("}", "}}")
+
+    link = deposit_link(purpose_kind=document.purpose_kind, purpose_ref=document.purpose_ref, absolute=True)
+    with translation.override(settings.LANGUAGE_CODE):  # the person's language, not the agent's
+        values = {
+            "type": literal(str(document.get_document_type_display())),
+            "reason": literal(reason),
+            "link": literal(link),
+        }
+        subject = _("Your document could not be accepted")
+        body = (
+            _(
+                "Hello {full_name},\n\nYour document (%(type)s) could not be accepted: %(reason)s.\n"
+                "Please send it again here: %(link)s"
+            )
+            % values
+        )
+        sms_body = _("Your document (%(type)s) could not be accepted. Send it again: %(link)s") % values
+    send_to_person(
+        actor=actor if actor.kind != ActorKind.INSURED else Actor.system("documents"),
+        person=document.person,
+        idempotency_key=f"document-rejected-{document.pk}",
+        subject=subject,
+        body=body,
+        sms_body=sms_body if len(sms_body) <= SMS_MAX else subject,
+        subject_kind="document",
+        subject_ref=str(document.pk),
+        motive=DEPOSIT_MOTIVE,
+    )
 
 
 # --- the customer record ------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -21,6 +22,7 @@ from omniguichet.crm.views import PURPOSES, agent_required
 from omniguichet.documents import services
 from omniguichet.documents.models import DocumentType
 from omniguichet.referential.validators import mask_nir
+from omniguichet.teleservices.views import KIOSK, kiosk_required  # the kiosk's session and idle end
 
 
 # --- the person's pages -------------------------------------------------------------------------------------
@@ -31,15 +33,16 @@ def my_documents(request: HttpRequest, actor: Actor) -> HttpResponse:
         request,
         "documents/mine.html",
         {
-            "requests": services.open_requests(actor=actor),
+            "purposes": services.open_purposes(actor=actor),
             "documents": services.my_documents(actor=actor),
         },
     )
 
 
-@require_http_methods(["GET", "POST"])
-@insured_required
-def deposit(request: HttpRequest, actor: Actor) -> HttpResponse:
+def _deposit_page(
+    request: HttpRequest, actor: Actor, *, channel: str, template: str, done: str, extra: dict[str, Any]
+) -> HttpResponse:
+    """The deposit form of one purpose (web account or kiosk): parse, call the deposit service, render."""
     data = request.POST if request.method == "POST" else request.GET
     kind, ref = data.get("kind", ""), data.get("ref", "")
     try:
@@ -47,6 +50,7 @@ def deposit(request: HttpRequest, actor: Actor) -> HttpResponse:
     except (NotFound, InvalidInput):
         raise Http404(_("no such request")) from None
     context: dict[str, Any] = {
+        **extra,
         "kind": kind,
         "ref": ref,
         "purpose": purpose,
@@ -54,10 +58,9 @@ def deposit(request: HttpRequest, actor: Actor) -> HttpResponse:
         "error": "",
     }
     if not purpose.is_open:
-        context["error"] = _("this request is closed: documents can no longer be deposited for it")
-        return render(request, "documents/deposit.html", context, status=409)
+        context["error"] = purpose.refusal or services.closed_refusal()
+        return render(request, template, context, status=409)
     if request.method == "POST":
-        channel = Channel.KIOSK if data.get("channel") == Channel.KIOSK else Channel.WEB
         try:
             result = services.deposit_documents(
                 actor=actor, channel=channel, purpose_kind=kind, purpose_ref=ref,
@@ -66,10 +69,55 @@ def deposit(request: HttpRequest, actor: Actor) -> HttpResponse:
             )  # fmt: skip
         except ServiceError as exc:
             context["error"] = exc.message
-            return render(request, "documents/deposit.html", context, status=exc.status)
+            return render(request, template, context, status=exc.status)
         messages.success(request, _("%(n)d document(s) received. Thank you.") % {"n": len(result.documents)})
-        return redirect("documents:mine")
-    return render(request, "documents/deposit.html", context)
+        return redirect(done)
+    return render(request, template, context)
+
+
+@require_http_methods(["GET", "POST"])
+@insured_required
+def deposit(request: HttpRequest, actor: Actor) -> HttpResponse:
+    channel = Channel.KIOSK if request.POST.get("channel") == Channel.KIOSK else Channel.WEB
+    return _deposit_page(
+        request, actor, channel=channel, template="documents/deposit.html", done=reverse("documents:mine"),
+        extra={},
+    )  # fmt: skip
+
+
+# --- the kiosk (/borne/documents/): the teleservices kiosk's session, idle end and large touch layout ---------
+def _kiosk_context() -> dict[str, Any]:
+    return {"base": KIOSK.base, "kiosk_idle_seconds": settings.KIOSK_IDLE_SECONDS}
+
+
+@require_GET
+@kiosk_required
+def kiosk_documents(request: HttpRequest, actor: Actor) -> HttpResponse:
+    """The person identified at the kiosk picks one of their open requests."""
+    context = {**_kiosk_context(), "purposes": services.open_purposes(actor=actor)}
+    return render(request, "documents/kiosk.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@kiosk_required
+def kiosk_deposit(request: HttpRequest, actor: Actor) -> HttpResponse:
+    return _deposit_page(
+        request, actor, channel=Channel.KIOSK, template="documents/kiosk_deposit.html",
+        done=reverse("documents:kiosk"), extra=_kiosk_context(),
+    )  # fmt: skip
+
+
+@require_GET
+@insured_required
+def case_request(request: HttpRequest, actor: Actor, reference: str, code: str) -> HttpResponse:
+    """The link of a "document missing" message: the deposit page of that requested document of the case."""
+    from omniguichet.cases.services import requested_document_for
+
+    try:
+        doc = requested_document_for(actor=actor, reference=reference, code=code)
+    except NotFound:
+        raise Http404(_("no such request")) from None
+    return redirect(services.deposit_link(purpose_kind="case_request", purpose_ref=str(doc.pk)))
 
 
 # --- the basket console -------------------------------------------------------------------------------------
@@ -166,9 +214,11 @@ def for_person(request: HttpRequest, actor: Actor, person_id: int) -> HttpRespon
                 messages.success(request, _("The request was sent to the person."))
             else:
                 files = services.read_uploads(request.FILES.getlist("files"))
+                # "kind:ref" of one of the person's open purposes (a bare ref: a document request)
+                kind, _sep, ref = data.get("ref", "").rpartition(":")
                 result = services.deposit_documents(
-                    actor=actor, channel=data.get("channel", ""), purpose_kind="request",
-                    purpose_ref=data.get("ref", ""), document_type=data.get("document_type", ""), files=files,
+                    actor=actor, channel=data.get("channel", ""), purpose_kind=kind or "request",
+                    purpose_ref=ref, document_type=data.get("document_type", ""), files=files,
                     person_id=person_id,
                 )  # fmt: skip
                 messages.success(
@@ -180,7 +230,7 @@ def for_person(request: HttpRequest, actor: Actor, person_id: int) -> HttpRespon
         except ServiceError as exc:
             status, error = exc.status, exc.message
     try:
-        requests = services.open_requests(actor=actor, person_id=person_id)
+        requests = services.open_purposes(actor=actor, person_id=person_id)
         person = services.person_for_agent(actor=actor, person_id=person_id)
     except NotFound:
         raise Http404(_("no such person")) from None

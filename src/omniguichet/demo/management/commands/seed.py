@@ -13,6 +13,7 @@ from rich.progress import (
 
 from omniguichet.appointments.services import seed_sites
 from omniguichet.core.errors import ServiceError
+from omniguichet.demo.documents import seed_documents
 from omniguichet.demo.services import (
     DEMO_AGENT_PASSWORD,
     DEMO_SUPERVISOR_PASSWORD,
@@ -68,6 +69,7 @@ class Command(BaseCommand):
                 f"{seed_baskets()} document baskets created."
             )  # documents app: one per caisse x kind
             self.stdout.write(f"{seed_sites():,} appointment and reception sites.")
+            self.stdout.write(seed_documents(seed=options["seed"], progress=not options["no_progress"]))
         if contacts:
             self._seed_contacts(console, options)
 
