@@ -181,8 +181,7 @@ OUTREACH_SWEEP_SECONDS = float(os.environ.get("OUTREACH_SWEEP_SECONDS", "30"))
 OUTREACH_RETRY_BASE_SECONDS = int(os.environ.get("OUTREACH_RETRY_BASE_SECONDS", "60"))
 OUTREACH_MAX_ATTEMPTS = int(os.environ.get("OUTREACH_MAX_ATTEMPTS", "6"))
 OUTREACH_DISPATCH_BATCH = int(os.environ.get("OUTREACH_DISPATCH_BATCH", "1000"))
-# Online account (accounts app). One-time codes go to this JSON-lines file until the outreach ledger sends them.
-ACCOUNTS_CODE_SINK = Path(os.environ.get("ACCOUNTS_CODE_SINK", VAR_DIR / "outbox" / "one_time_codes.jsonl"))
+# Online account (accounts app).
 ACCOUNT_SESSION_SECONDS = int(os.environ.get("ACCOUNT_SESSION_SECONDS", "1800"))
 KIOSK_IDLE_SECONDS = int(os.environ.get("KIOSK_IDLE_SECONDS", "90"))
 

@@ -8,11 +8,11 @@ from django.test import Client
 from django.utils import timezone
 from pypdf import PdfReader
 
-from omniguichet.accounts.services import read_sent_codes
 from omniguichet.referential.models import ContactPoint, Person
 from omniguichet.referential.validators import compose_nir, mask_nir
 from omniguichet.teleservices import services
 from omniguichet.teleservices.models import Attestation, BankDetails, CardOrder, RequestDocument
+from tests.accounts.conftest import sent_codes
 from tests.teleservices.conftest import PDF_B64, PDF_BYTES, use
 
 pytestmark = pytest.mark.django_db
@@ -151,8 +151,8 @@ def test_changement_contact_by_code_and_uniqueness(app, person, make_person):
     step1 = use(app, "changement_contact", {"kind": "email", "value": "marie@example.org"})
     assert step1.status_code == 201 and step1.json()["status"] == "awaiting_code"
     challenge = step1.json()["result"]["challenge"]
-    sent = read_sent_codes()[-1]
-    assert (sent["to"], sent["delivery"]) == ("marie@example.org", "email")
+    sent = sent_codes()[-1]
+    assert (sent["to"], sent["channel"]) == ("marie@example.org", "email")
     wrong = use(app, "changement_contact", {"kind": "email", "challenge": challenge, "code": "99999x"})
     assert wrong.status_code == 422
     step2 = use(app, "changement_contact", {"kind": "email", "challenge": challenge, "code": sent["code"]})

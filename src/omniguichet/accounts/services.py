@@ -6,12 +6,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import json
 import secrets
-import threading
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
@@ -54,43 +51,105 @@ class Locked(ServiceError):
 
 
 # --- sending one-time codes ----------------------------------------------------------------------------------
-# TO BE REWIRED: the outbound message ledger (outreach, issue 5) will carry these codes with an idempotency key
-# and real SMS / e-mail / letter providers. Until then every code goes through this ONE interface; the demo and
-# test implementation appends JSON lines to a file sink under the var dir, where tests read the codes back.
-class CodeSender(Protocol):
-    def send(self, *, person: Person, delivery: str, target: str, purpose: str, code: str) -> None: ...
+# Every code goes through the outbound message ledger (outreach.services.send_on_request) on the ONE channel it
+# was asked for, to the exact target, written in the transaction of the code (a rollback sends nothing) and
+# dispatched after commit. The ledger keeps the code only while it is needed: once the message is sent and the
+# code used or expired, its body is replaced by the same text with the code masked (see docs/online-account.md).
+CODE_MOTIVE = "compte_en_ligne"
+CODE_MASK = "••••••"
+# How long after issuing a code its sent message is first checked for redaction (then at the code's expiry).
+REDACT_CHECK = dt.timedelta(minutes=2)
+_DELIVERY_CHANNEL = {CodeDelivery.SMS: "sms", CodeDelivery.EMAIL: "email", CodeDelivery.LETTER: "letter"}
 
 
-class FileSinkCodeSender:
-    """Demo/test sender: one JSON line per code in `settings.ACCOUNTS_CODE_SINK`."""
+def _code_subject(purpose: str) -> str:
+    subjects: dict[str, str] = {
+        CodePurpose.ACTIVATION: _("Your code to activate your online account"),
+        CodePurpose.SECOND_FACTOR: _("Your login code"),
+        CodePurpose.PASSWORD_RESET: _("Your code to choose a new password"),
+        CodePurpose.CONTACT_CHANGE: _("Your code to confirm your new contact details"),
+    }
+    return str(subjects.get(purpose, _("Your code")))
 
-    _lock = threading.Lock()
 
-    def send(self, *, person: Person, delivery: str, target: str, purpose: str, code: str) -> None:
-        path = Path(settings.ACCOUNTS_CODE_SINK)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        line = {
-            "at": timezone.now().isoformat(),
-            "person_id": person.pk,
-            "delivery": delivery,
-            "to": target,
-            "purpose": purpose,
-            "code": code,
+def code_message(*, purpose: str, delivery: str, code: str, expires_at: dt.datetime) -> tuple[str, str]:
+    """(subject, body) of the message that carries a code; `code` may be the mask (the redacted body)."""
+    subject = _code_subject(purpose)
+    if delivery == CodeDelivery.SMS:
+        whats: dict[str, str] = {
+            CodePurpose.ACTIVATION: _("activation"),
+            CodePurpose.SECOND_FACTOR: _("login"),
+            CodePurpose.PASSWORD_RESET: _("new password"),
+            CodePurpose.CONTACT_CHANGE: _("contact details"),
         }
-        with self._lock, path.open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps(line, ensure_ascii=False) + "\n")
+        what = whats.get(purpose, "")
+        body = _(
+            "Health insurance: your %(what)s code is %(code)s, valid 10 minutes. Never give it to anyone, not "
+            "even an agent."
+        ) % {"what": what, "code": code}
+        return subject, body
+    if delivery == CodeDelivery.LETTER:
+        until = timezone.localtime(expires_at).strftime("%d/%m/%Y")
+        body = _(
+            "Hello,\n\nYou asked to activate your health insurance online account. Your activation code is:\n\n"
+            '%(code)s\n\nIt is valid until %(until)s. Go to the online account, choose "Activate my account", '
+            "give your social security number and this code.\n\nIf you did not ask for it, contact your caisse."
+        ) % {"code": code, "until": until}
+        return subject, body
+    body = _(
+        "Hello,\n\nYour code is: %(code)s\n\nIt is valid 10 minutes. Never give it to anyone, not even an "
+        "agent of your caisse. If you did not ask for it, ignore this message."
+    ) % {"code": code}
+    return subject, body
 
 
-def code_sender() -> CodeSender:
-    return FileSinkCodeSender()
+def _code_message_keys(otc: OneTimeCode) -> list[str]:
+    return [f"request:otc-{otc.pk}:{_DELIVERY_CHANNEL[otc.delivery]}"]  # type: ignore[index]
 
 
-def read_sent_codes(path: Path | str | None = None) -> list[dict[str, Any]]:
-    """The codes written to the file sink, oldest first (demo and tests)."""
-    sink = Path(path or settings.ACCOUNTS_CODE_SINK)
-    if not sink.exists():
-        return []
-    return [json.loads(line) for line in sink.read_text(encoding="utf-8").splitlines() if line.strip()]
+def _send_code(otc: OneTimeCode, code: str) -> None:
+    from omniguichet.outreach.services import send_on_request
+
+    subject, body = code_message(
+        purpose=otc.purpose, delivery=otc.delivery, code=code, expires_at=otc.expires_at
+    )
+    send_on_request(
+        actor=Actor.system("accounts"),
+        person=otc.person,
+        idempotency_key=f"otc-{otc.pk}",
+        channel=_DELIVERY_CHANNEL[otc.delivery],  # type: ignore[index]
+        recipient=otc.target,
+        subject=subject,
+        body=body,
+        motive=CODE_MOTIVE,
+    )
+    transaction.on_commit(lambda: _enqueue_redaction(otc.pk, timezone.now() + REDACT_CHECK))
+
+
+def _enqueue_redaction(otc_id: int, at: dt.datetime) -> None:
+    from omniguichet.accounts.tasks import redact_code_message
+
+    redact_code_message.using(run_after=at).enqueue(otc_id)
+
+
+def redact_code_message(*, otc: OneTimeCode, now: dt.datetime | None = None) -> bool:
+    """Mask the code in the ledger's copy of its message once it served: sent (or failed), or the code used or
+    expired (a message still queued then is failed: the code is no use any more). Returns True when nothing of
+    this code is left in clear (False: the message is still on its way; check again later)."""
+    from omniguichet.outreach.models import MessageState, OutboundMessage
+    from omniguichet.outreach.services import redact_messages
+
+    now = now or timezone.now()
+    _subject, masked = code_message(
+        purpose=otc.purpose, delivery=otc.delivery, code=CODE_MASK, expires_at=otc.expires_at
+    )
+    finished = otc.used_at is not None or otc.expires_at <= now
+    keys = _code_message_keys(otc)
+    redact_messages(idempotency_keys=keys, body=masked, expire_queued=finished)
+    return (
+        finished
+        or not OutboundMessage.objects.filter(idempotency_key__in=keys, state=MessageState.QUEUED).exists()
+    )
 
 
 # --- codes ---------------------------------------------------------------------------------------------------
@@ -115,17 +174,18 @@ def issue_code(*, person: Person, purpose: str, delivery: str, target: str) -> O
     code = f"{secrets.randbelow(1_000_000):06d}"
     challenge = secrets.token_urlsafe(24)
     lifetime = LETTER_CODE_LIFETIME if delivery == CodeDelivery.LETTER else CODE_LIFETIME
-    otc = OneTimeCode.objects.create(
-        person=person,
-        purpose=purpose,
-        delivery=delivery,
-        challenge=challenge,
-        code_hash=_hash_code(challenge, code),
-        target=target,
-        created_at=now,
-        expires_at=now + lifetime,
-    )
-    code_sender().send(person=person, delivery=delivery, target=target, purpose=purpose, code=code)
+    with transaction.atomic():
+        otc = OneTimeCode.objects.create(
+            person=person,
+            purpose=purpose,
+            delivery=delivery,
+            challenge=challenge,
+            code_hash=_hash_code(challenge, code),
+            target=target,
+            created_at=now,
+            expires_at=now + lifetime,
+        )
+        _send_code(otc, code)
     return otc
 
 
@@ -151,9 +211,12 @@ def check_code(*, challenge: str, code: str, purpose: str) -> OneTimeCode:
 
 
 def _consume(otc: OneTimeCode) -> None:
-    """Mark the code used; a concurrent confirmation of the same code loses."""
-    if not OneTimeCode.objects.filter(pk=otc.pk, used_at__isnull=True).update(used_at=timezone.now()):
+    """Mark the code used (and mask it in the ledger); a concurrent confirmation of the same code loses."""
+    now = timezone.now()
+    if not OneTimeCode.objects.filter(pk=otc.pk, used_at__isnull=True).update(used_at=now):
         raise InvalidInput.from_fields({"challenge": _("this code was already used")})
+    otc.used_at = now
+    redact_code_message(otc=otc, now=now)
 
 
 # --- identity checks -------------------------------------------------------------------------------------------
@@ -246,15 +309,44 @@ def start_activation(*, nir: Any, birth_date: Any, delivery: Any, channel: str) 
     return issue_code(person=person, purpose=CodePurpose.ACTIVATION, delivery=delivery, target=target)
 
 
-def complete_activation(*, challenge: Any, code: Any, password: Any, password2: Any, channel: str) -> User:
-    """Step 2: the code and a password; the account is opened (or its existing row gets its login)."""
+def letter_challenge(fields: dict[str, str], nir: Any) -> str:
+    """The challenge of the activation code a letter brought to the holder of this NIR (the letter arrives days
+    after the session that asked for it ended, so the person gives their NIR with the code)."""
+    clean = collect(fields, "nir", validators.validate_nir, nir if isinstance(nir, str) else "")
+    if clean is None:
+        return ""
+    otc = (
+        OneTimeCode.objects.filter(
+            person__nir=clean,
+            purpose=CodePurpose.ACTIVATION,
+            delivery=CodeDelivery.LETTER,
+            used_at__isnull=True,
+            expires_at__gt=timezone.now(),
+        )
+        .order_by("-created_at")
+        .first()
+    )
+    if otc is None:
+        fields["nir"] = _("no activation letter is waiting for this number; ask for a new code")
+        return ""
+    return otc.challenge
+
+
+def complete_activation(
+    *, challenge: Any, code: Any, password: Any, password2: Any, channel: str, nir: Any = None
+) -> User:
+    """Step 2: the code and a password; the account is opened (or its existing row gets its login). Without the
+    challenge (a code received by letter), the NIR names the code."""
     fields: dict[str, str] = {}
     _check_password(fields, password, password2, None)
-    try:
-        otc = check_code(challenge=challenge, code=code, purpose=CodePurpose.ACTIVATION)
-    except InvalidInput as exc:
-        fields.update(exc.fields)
-        otc = None
+    if not challenge and nir is not None:
+        challenge = letter_challenge(fields, nir)
+    otc = None
+    if challenge or not fields:
+        try:
+            otc = check_code(challenge=challenge, code=code, purpose=CodePurpose.ACTIVATION)
+        except InvalidInput as exc:
+            fields.update({k: v for k, v in exc.fields.items() if k not in fields})
     if fields or otc is None:
         raise InvalidInput.from_fields(fields)
     person = otc.person

@@ -271,15 +271,16 @@ def _password_fields(errors: dict) -> list[dict]:
 
 @require_http_methods(["GET", "POST"])
 def activation_code_view(request: HttpRequest) -> HttpResponse:
-    challenge = request.session.get("og_activation")
-    if not challenge:
-        return redirect("accounts:activation")
+    """The code of the activation: with the challenge of this session (SMS), or with the NIR (a letter, which
+    arrives days later)."""
+    challenge = request.session.get("og_activation", "")
     context: dict[str, Any] = {"errors": {}, "message": ""}
+    data = request.POST
     if request.method == "POST":
-        data = request.POST
         try:
             user = services.complete_activation(
                 challenge=challenge,
+                nir=None if challenge else data.get("nir", ""),
                 code=data.get("code", ""),
                 password=data.get("password", ""),
                 password2=data.get("password2", ""),
@@ -292,10 +293,23 @@ def activation_code_view(request: HttpRequest) -> HttpResponse:
             _open_session(request, user)
             return redirect("accounts:home")
     letter = request.session.get("og_activation_delivery") == CodeDelivery.LETTER
+    fields = _password_fields(context["errors"])
+    if not challenge:
+        fields.insert(
+            0,
+            field(
+                "nir",
+                gettext_lazy("Social security number (13 digits + key)"),
+                value=data.get("nir", ""),
+                errors=context["errors"],
+            ),
+        )
     context.update(
-        fields=_password_fields(context["errors"]),
+        fields=fields,
         title=_("Activate my account"),
-        intro=_("Your code will arrive by letter within a few days; it is valid 15 days.")
+        intro=_("Give your social security number and the code of the letter you received.")
+        if not challenge
+        else _("Your code will arrive by letter within a few days; it is valid 15 days.")
         if letter
         else _("A code was sent by SMS to your verified mobile; it is valid 10 minutes."),
     )

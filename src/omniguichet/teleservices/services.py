@@ -977,6 +977,8 @@ def handle_rattachement_enfant(s: Submission) -> ServiceResult:
 MOTIVES = {
     "changement_contact": "Changement d'e-mail ou de téléphone",
     "rattachement_enfant": "Rattachement d'un enfant",
+    # The one-time codes of the online account (accounts.services.CODE_MOTIVE): the SMS, e-mails and letters sent.
+    "compte_en_ligne": "Compte en ligne (activation, connexion, codes)",
 }
 
 
