@@ -728,19 +728,24 @@ def link_external_identity(*, provider: str, claims: dict[str, Any], person: Per
 # --- the inbox ------------------------------------------------------------------------------------------------
 @dataclass
 class InboxItem:
-    """One message of the account's inbox, already in plain words."""
+    """One message of the account's inbox, already in plain words. `message_id` and `read` are set for the
+    messages the outbound ledger delivered to the account (they have a read state); the notices of other apps
+    (e.g. the answer to an online request) have neither."""
 
     ref: str
     subject: str
     body: str
     when: dt.datetime
     url: str = ""
+    message_id: int | None = None
+    read: bool | None = None
 
 
 # Apps that have something to tell the person register a provider: provider(person) -> list[InboxItem], exactly
-# one query, newest first. The online services register theirs; the outbound message ledger (outreach, issue 5)
-# is to register the messages it delivers to the account.
+# one query, newest first. The online services register theirs; the messages the outbound ledger delivered to
+# the account (outreach.InboxMessage) are read here directly, with their read state.
 _INBOX_PROVIDERS: list = []
+MAX_ID = 2**63 - 1
 
 
 def register_inbox_provider(provider) -> None:
@@ -748,8 +753,74 @@ def register_inbox_provider(provider) -> None:
         _INBOX_PROVIDERS.append(provider)
 
 
+def _message_item(message: Any) -> InboxItem:
+    from django.urls import reverse
+
+    return InboxItem(
+        ref=f"message-{message.pk}",
+        subject=message.subject,
+        body=message.body,
+        when=message.created_at,
+        url=reverse("accounts:inbox_message", args=[message.pk]),
+        message_id=message.pk,
+        read=message.read_at is not None,
+    )
+
+
+def _person_id(actor: Actor) -> int:
+    if actor.kind != ActorKind.INSURED or actor.person_id is None:
+        raise Forbidden(_("reserved to insured persons with an online account"))
+    return actor.person_id
+
+
+def inbox_messages(*, actor: Actor, limit: int = 50) -> list[Any]:
+    """The messages the outbound ledger delivered to my account, newest first (one query)."""
+    from omniguichet.outreach.models import InboxMessage
+
+    return list(
+        InboxMessage.objects.filter(person_id=_person_id(actor)).order_by("-created_at", "-id")[:limit]
+    )
+
+
+def unread_count(*, actor: Actor) -> int:
+    from omniguichet.outreach.models import InboxMessage
+
+    return InboxMessage.objects.filter(person_id=_person_id(actor), read_at__isnull=True).count()
+
+
 def inbox(*, actor: Actor, limit: int = 50) -> list[InboxItem]:
-    """The person's inbox: the items of every provider, newest first."""
+    """The person's inbox: the ledger's messages (with their read state) and the notices of every provider,
+    newest first (one query each)."""
     person = account_of(actor=actor).person
-    items = [item for provider in _INBOX_PROVIDERS for item in provider(person)]
+    items = [_message_item(m) for m in inbox_messages(actor=actor, limit=limit)]
+    items += [item for provider in _INBOX_PROVIDERS for item in provider(person)]
     return sorted(items, key=lambda item: item.when, reverse=True)[:limit]
+
+
+def read_message(*, actor: Actor, channel: str, message_id: Any) -> Any:
+    """One of my messages, marked read (the first time only). Another person's message is a 404, like a missing
+    one."""
+    from omniguichet.outreach.models import InboxMessage
+
+    person_id = _person_id(actor)
+    if not isinstance(message_id, int) or isinstance(message_id, bool) or not 0 < message_id <= MAX_ID:
+        raise NotFound(_("no such message"))
+    message = InboxMessage.objects.filter(pk=message_id, person_id=person_id).first()
+    if message is None:
+        raise NotFound(_("no such message"))
+    if message.read_at is None:
+        now = timezone.now()
+        if InboxMessage.objects.filter(pk=message.pk, read_at__isnull=True).update(read_at=now):
+            message.read_at = now
+        else:  # read meanwhile (another device): keep that time
+            message.refresh_from_db(fields=["read_at"])
+    return message
+
+
+def mark_all_read(*, actor: Actor, channel: str) -> int:
+    """Every unread message of mine marked read; returns how many."""
+    from omniguichet.outreach.models import InboxMessage
+
+    return InboxMessage.objects.filter(person_id=_person_id(actor), read_at__isnull=True).update(
+        read_at=timezone.now()
+    )

@@ -387,6 +387,8 @@ def home(request: HttpRequest, actor: Actor) -> HttpResponse:
         "account": account,
         "person": account.person,
         "services": offered_services(actor=actor, channel=Channel.WEB),
+        "messages": services.inbox_messages(actor=actor, limit=3),
+        "unread": services.unread_count(actor=actor),
     }
     return render(request, "accounts/home.html", context)
 
@@ -488,4 +490,24 @@ def accesses_view(request: HttpRequest, actor: Actor) -> HttpResponse:
 @require_http_methods(["GET"])
 @insured_required
 def inbox_view(request: HttpRequest, actor: Actor) -> HttpResponse:
-    return render(request, "accounts/inbox.html", {"items": services.inbox(actor=actor)})
+    items = services.inbox(actor=actor)
+    unread = sum(item.read is False for item in items)
+    return render(request, "accounts/inbox.html", {"items": items, "unread": unread})
+
+
+@require_http_methods(["GET"])
+@insured_required
+def inbox_message_view(request: HttpRequest, actor: Actor, message_id: int) -> HttpResponse:
+    """One message; opening it marks it read."""
+    try:
+        message = services.read_message(actor=actor, channel=Channel.WEB, message_id=message_id)
+    except ServiceError as exc:
+        return render(request, "accounts/message.html", {"message": None, "error": exc.message}, status=404)
+    return render(request, "accounts/message.html", {"message": message})
+
+
+@require_POST
+@insured_required
+def inbox_read_all_view(request: HttpRequest, actor: Actor) -> HttpResponse:
+    services.mark_all_read(actor=actor, channel=Channel.WEB)
+    return redirect("accounts:inbox")
