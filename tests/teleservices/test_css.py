@@ -41,7 +41,9 @@ def test_a_css_request_opens_a_case_the_person_and_the_agent_see(app, person, ag
     # One contact: the request (the opening of the case is not a second one); the person is told (outreach).
     [contact] = Contact.objects.filter(person=person)
     assert (contact.motive_id, contact.channel, contact.subject_kind) == ("css", "app", "teleservice")
-    assert OutboundMessage.objects.filter(person=person, subject_kind="case", subject_ref=str(case.pk)).exists()
+    assert OutboundMessage.objects.filter(
+        person=person, subject_kind="case", subject_ref=str(case.pk)
+    ).exists()
 
     # The person's cases, in plain words.
     [mine] = app.get("/api/v1/me/cases").json()
