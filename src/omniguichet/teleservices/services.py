@@ -9,7 +9,6 @@ import base64
 import binascii
 import csv
 import datetime as dt
-import hashlib
 import io
 import re
 import secrets
@@ -30,7 +29,7 @@ from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength, Val
 from omniguichet.accounts import services as accounts
 from omniguichet.accounts.models import AccountStatus
 from omniguichet.core.actors import Actor, ActorKind, Channel, scope_to_caisse
-from omniguichet.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from omniguichet.core.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
 from omniguichet.core.text import check_text
 from omniguichet.crm.models import Outcome, SubjectKind
 from omniguichet.crm.services import record_contact
@@ -44,7 +43,6 @@ from omniguichet.teleservices.models import (
     CardKind,
     CardOrder,
     Reimbursement,
-    RequestDocument,
     RequestStatus,
     SickPayPayment,
     TeleserviceRequest,
@@ -82,6 +80,8 @@ class InputField:
     max_length: int = 200
     choices: tuple[tuple[str, Any], ...] = ()
     hint: Any = ""
+    # For a file: the documents app's DocumentType it is deposited as (checks, encryption, routing to a basket).
+    document_type: str = ""
 
 
 @dataclass
@@ -426,16 +426,9 @@ def use_service(
                     actor=actor, channel=channel, person=person, request=request, data=clean, files=files
                 )
             )
-            for name, (filename, content) in files.items():
-                RequestDocument.objects.create(
-                    request=request,
-                    kind=name,
-                    filename=filename,
-                    content_type=next(t for s, t in DOCUMENT_SIGNATURES.items() if content.startswith(s)),
-                    size=len(content),
-                    sha256=hashlib.sha256(content).hexdigest(),
-                    content=content,
-                )
+            deposited = _deposit_files(actor, channel, person, service, request, files)
+            if deposited:
+                outcome.result = {**outcome.result, "document_ids": deposited}
             request.status = outcome.status
             request.result = {"message": outcome.message, **outcome.result}
             request.save(update_fields=["status", "result"])
@@ -456,6 +449,67 @@ def use_service(
             raise
         return Used(request=existing, replayed=True)
     return Used(request=request, replayed=False)
+
+
+# --- pieces sent with a request: through the documents app ---------------------------------------------------
+# A file of a request may be deposited for it during this many days (e.g. a readable copy after a refusal).
+DEPOSIT_DAYS = 30
+
+
+def _deposit_files(
+    actor: Actor,
+    channel: str,
+    person: Person,
+    service: Teleservice,
+    request: TeleserviceRequest,
+    files: dict[str, tuple[str, bytes]],
+) -> list[int]:
+    """Each file of the request deposited through the documents app for the purpose ("teleservice", request id):
+    its checks (a refusal names the field), encryption at rest, routing to the basket of the person's caisse.
+    Returns the ids of the documents."""
+    from omniguichet.documents.models import PurposeKind
+    from omniguichet.documents.services import deposit_documents
+
+    ids: list[int] = []
+    specs = service.field_map()
+    for name, (filename, content) in files.items():
+        try:
+            result = deposit_documents(
+                actor=actor,
+                channel=channel,
+                purpose_kind=PurposeKind.TELESERVICE,
+                purpose_ref=str(request.pk),
+                document_type=specs[name].document_type,
+                files=[(filename, content)],
+                person_id=person.pk,
+            )
+        except InvalidInput as exc:
+            raise InvalidInput.from_fields({name: next(iter(exc.fields.values()), exc.message)}) from None
+        except ServiceError as exc:  # FileRefused: the reason of the documents app's checks
+            reason = exc.fields.get("files", exc.message)
+            raise InvalidInput.from_fields({name: reason.split(": ", 1)[-1]}) from None
+        ids += [d.pk for d in result.documents]
+    return ids
+
+
+def resolve_deposit_purpose(person: Person, ref: str) -> Any:
+    """The documents app's purpose "teleservice": a request of a service that takes files, open for deposits
+    DEPOSIT_DAYS after it was made (registered from TeleservicesConfig.ready())."""
+    from omniguichet.documents.services import DepositPurpose
+
+    if not ref.isdigit() or len(ref) > 18:
+        raise NotFound(_("no such request for this person"))
+    request = TeleserviceRequest.objects.filter(pk=int(ref)).first()
+    service = CATALOGUE.get(request.service) if request is not None else None
+    if request is None or service is None:
+        raise NotFound(_("no such request for this person"))
+    types = tuple(f.document_type for f in service.fields if f.kind == "file" and f.document_type)
+    return DepositPurpose(
+        label=str(service.title),
+        expected_types=types,
+        is_open=bool(types) and request.created_at >= timezone.now() - dt.timedelta(days=DEPOSIT_DAYS),
+        person_id=request.person_id,
+    )
 
 
 def get_request(*, actor: Actor, request_id: int) -> TeleserviceRequest:
@@ -1223,6 +1277,7 @@ register(
                 "rib_document",
                 gettext_lazy("Bank details document (PDF, JPEG or PNG, 5 MB at most)"),
                 kind="file",
+                document_type="bank_details",
             ),
         ),
         handler=handle_changement_rib,
