@@ -190,3 +190,44 @@ def test_activation_by_letter_days_later_with_the_nir(person):
         services.complete_activation(challenge="", nir=person.nir, code=code, password=PASSWORD,
                                      password2=PASSWORD, channel="web")  # fmt: skip
     assert "no activation letter" in exc.value.fields["nir"]
+
+
+def test_second_factor_falls_back_to_the_verified_email(insured, person):
+    from django.test import Client
+
+    from omniguichet.accounts.models import Account
+
+    Account.objects.filter(person=person).update(second_factor=True)
+    ContactPoint.objects.filter(person=person).delete()
+    ContactPoint.objects.create(person=person, kind="email", value="marie@example.org", verified=True,
+                                verified_at=timezone.now())  # fmt: skip
+    client = Client()
+    response = client.post("/compte/connexion/", {"nir": person.nir, "password": PASSWORD})
+    assert response["Location"] == "/compte/connexion/code/"
+    page = client.get("/compte/connexion/code/").content.decode()
+    assert "Code received by e-mail" in page and "sent by e-mail" in page
+    [sent] = sent_codes()
+    assert (sent["channel"], sent["to"], sent["purpose"]) == ("email", "marie@example.org", "second_factor")
+    assert client.post("/compte/connexion/code/", {"code": sent["code"]})["Location"] == "/compte/"
+    # The app is told where the code went.
+    app = Client().post("/api/v1/account/login", {"nir": person.nir, "password": PASSWORD},
+                        content_type="application/json").json()  # fmt: skip
+    assert app["token"] is None and app["second_factor_delivery"] == "email"
+
+
+def test_second_factor_without_any_verified_point_refuses_clearly(insured, person):
+    from django.test import Client
+
+    from omniguichet.accounts.models import Account
+
+    Account.objects.filter(person=person).update(second_factor=True)
+    ContactPoint.objects.filter(person=person).delete()
+    with pytest.raises(Forbidden) as exc:
+        services.authenticate(nir=person.nir, password=PASSWORD, channel="web")
+    assert exc.value.code == "second_factor_unavailable" and "contact your caisse" in exc.value.message
+    page = Client().post("/compte/connexion/", {"nir": person.nir, "password": PASSWORD})
+    assert page.status_code == 403 and "contact your caisse" in page.content.decode()
+    app = Client().post("/api/v1/account/login", {"nir": person.nir, "password": PASSWORD},
+                        content_type="application/json")  # fmt: skip
+    assert app.status_code == 403 and app.json()["error"]["code"] == "second_factor_unavailable"
+    assert not OneTimeCode.objects.exists() and not OutboundMessage.objects.exists()

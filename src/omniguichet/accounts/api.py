@@ -27,6 +27,7 @@ class SecondFactorIn(Schema):
 class LoginOut(Schema):
     token: str | None = None
     second_factor_challenge: str | None = None
+    second_factor_delivery: str | None = None  # where the code went: sms or email
 
 
 @router.post(
@@ -38,7 +39,10 @@ class LoginOut(Schema):
 def app_login(request: HttpRequest, payload: LoginIn) -> LoginOut:
     result = services.authenticate(nir=payload.nir, password=payload.password, channel=Channel.APP)
     if result.second_factor is not None:
-        return LoginOut(second_factor_challenge=result.second_factor.challenge)
+        return LoginOut(
+            second_factor_challenge=result.second_factor.challenge,
+            second_factor_delivery=result.second_factor.delivery,
+        )
     assert result.user is not None
     _token, secret = issue_token(user=result.user, days=30, label="app")
     return LoginOut(token=secret)

@@ -440,16 +440,44 @@ def authenticate(*, nir: Any, password: Any, channel: str) -> LoginResult:
         raise Forbidden(_("this online account is %(s)s") % {"s": account.get_status_display()})
     if account.failed_logins or account.locked_until:
         Account.objects.filter(pk=account.pk).update(failed_logins=0, locked_until=None)
-    if account.second_factor:
-        mobile = _verified_point(account.person, ContactPointKind.MOBILE)
-        if mobile is not None:
-            otc = issue_code(
-                person=account.person,
-                purpose=CodePurpose.SECOND_FACTOR,
-                delivery=CodeDelivery.SMS,
-                target=mobile.value,
-            )
-            return LoginResult(user=None, second_factor=otc)
+    otc = second_factor_code(account)
+    if otc is not None:
+        return LoginResult(user=None, second_factor=otc)
+    return LoginResult(user=user)
+
+
+def second_factor_code(account: Account) -> OneTimeCode | None:
+    """The code of the second factor when the account asks for one, whatever the first factor (a password or
+    a FranceConnect-style identity): by SMS to the verified mobile, else by e-mail to the verified address. When
+    the person chose it but neither is known any more, the login is refused with what to do: a second factor
+    the person asked for is never skipped silently."""
+    if not account.second_factor:
+        return None
+    person = account.person
+    point = _verified_point(person, ContactPointKind.MOBILE) or _verified_point(
+        person, ContactPointKind.EMAIL
+    )
+    if point is None:
+        raise Forbidden(
+            _(
+                "your account asks for a code at each login, but no verified mobile or e-mail is known for you "
+                "any more: contact your caisse to have one added"
+            ),
+            code="second_factor_unavailable",
+        )
+    delivery = CodeDelivery.SMS if point.kind == ContactPointKind.MOBILE else CodeDelivery.EMAIL
+    return issue_code(person=person, purpose=CodePurpose.SECOND_FACTOR, delivery=delivery, target=point.value)
+
+
+def external_login(*, user: User, channel: str) -> LoginResult:
+    """After a FranceConnect-style provider authenticated the person: the login opens, or first the account's
+    second factor (the person's choice applies to every way of logging in)."""
+    account = Account.objects.select_related("person").get(user=user)
+    if account.status != AccountStatus.ACTIVE or not user.is_active:
+        raise Forbidden(_("this online account is %(s)s") % {"s": account.get_status_display()})
+    otc = second_factor_code(account)
+    if otc is not None:
+        return LoginResult(user=None, second_factor=otc)
     return LoginResult(user=user)
 
 
