@@ -201,7 +201,8 @@ OIDC_RP_SCOPES = "openid given_name family_name birthdate gender birthplace birt
 OIDC_USE_NONCE = True
 OIDC_USE_PKCE = True
 OIDC_AUTHENTICATION_CALLBACK_URL = "accounts:oidc_authentication_callback"
-OIDC_CALLBACK_CLASS = "omniguichet.accounts.views.FranceConnectCallbackView"  # the account's session and 2nd factor
+# Our callback: the account's session, its landing page and its second factor.
+OIDC_CALLBACK_CLASS = "omniguichet.accounts.views.FranceConnectCallbackView"
 LOGIN_REDIRECT_URL_FAILURE = "/compte/franceconnect/confirmer/"
 # Analytics: the pseudonymised contact warehouse (Parquet) and its indicators (DuckDB). The pseudonym key comes
 # from OMNIGUICHET_PSEUDONYM_KEY or from a file generated once under var/ (like SECRET_KEY).
