@@ -62,7 +62,7 @@ def app_second_factor(request: HttpRequest, payload: SecondFactorIn) -> LoginOut
 
 @router.post(
     "/me/inbox/{message_id}/read",
-    response={200: InboxMessageOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    response={200: InboxMessageOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
     summary="Mark one of my messages read (the app; reading it twice keeps the first time)",
 )
 def read_inbox_message(request: HttpRequest, message_id: int) -> InboxMessageOut:
