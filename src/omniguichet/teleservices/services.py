@@ -1038,6 +1038,16 @@ CSS_DECISION_DAYS = 60
 MAX_RESOURCES = Decimal("10000000")
 
 
+def parse_euros(text: str) -> Decimal | None:
+    """An amount in euros as people type it ("9 850", "9850,50", "9 850 €"), from 0 to 10 million with at most
+    2 decimals; None when it is not one."""
+    clean = re.sub(r"[\s\u00a0\u202f]", "", text).removesuffix("€").replace(",", ".")
+    if not re.fullmatch(r"[0-9]{1,8}(\.[0-9]{1,2})?", clean):
+        return None
+    amount = Decimal(clean)
+    return amount.quantize(Decimal("0.01")) if amount < MAX_RESOURCES else None
+
+
 def css_case_reference(request: TeleserviceRequest) -> str:
     """The reference of the case a CSS request opens: one per request, so a replay finds the same case."""
     return f"TS-CSS-{request.pk}"
@@ -1049,12 +1059,8 @@ def handle_css(s: Submission) -> ServiceResult:
     from omniguichet.cases.models import OPEN_STATUSES, Case, CaseType
     from omniguichet.cases.services import open_case_from_request
 
-    text = s.data["annual_resources"].replace("\u00a0", "").replace(" ", "").replace(",", ".")
-    try:
-        resources = Decimal(text)
-    except ArithmeticError:
-        resources = Decimal("NaN")
-    if not resources.is_finite() or resources < 0 or resources >= MAX_RESOURCES:
+    resources = parse_euros(s.data["annual_resources"])
+    if resources is None:
         raise InvalidInput.from_fields(
             {"annual_resources": _("must be an amount in euros, e.g. 9 850 or 9850,50")}
         )
@@ -1082,7 +1088,7 @@ def handle_css(s: Submission) -> ServiceResult:
         documents_due_on=due,
         expected_decision_on=decide_by,
     )
-    s.request.data = {**s.request.data, "annual_resources": str(resources.quantize(Decimal("0.01")))}
+    s.request.data = {**s.request.data, "annual_resources": str(resources)}
     s.request.save(update_fields=["data"])
     labels = "; ".join(label for _code, label in CSS_DOCUMENTS)
     return ServiceResult(
