@@ -266,3 +266,18 @@ def test_the_teleservice_deposit_purpose_of_the_documents_app(app, person, make_
         app, "changement_adresse", {"address_line": "1 rue A", "postcode": "75001", "city": "Paris"}
     )
     assert not describe_purpose(actor=me, kind="teleservice", ref=str(address.json()["request_id"])).is_open
+
+
+def test_a_request_rolled_back_after_its_deposit_leaves_no_file(app, person, monkeypatch, _document_settings):
+    from omniguichet.documents.models import Document
+    from tests.documents.conftest import stored_files
+
+    def broken(**kwargs):
+        raise RuntimeError("the record could not be written")
+
+    monkeypatch.setattr(services, "record_contact", broken)
+    good = {"iban": "FR76 3000 6000 0112 3456 7890 189", "holder": "Marie Lefèvre", "rib_document": PDF_B64}
+    with pytest.raises(RuntimeError):
+        use(app, "changement_rib", good)
+    assert not Document.objects.exists() and not TeleserviceRequest.objects.exists()
+    assert stored_files(_document_settings) == []

@@ -408,6 +408,7 @@ def use_service(
     if refused is not None:
         raise refused
     clean, files = clean_input(service, data)
+    stored: list[str] = []  # files the documents app stored for this request: removed if it is rolled back
     try:
         with transaction.atomic():
             request = TeleserviceRequest.objects.create(
@@ -426,7 +427,7 @@ def use_service(
                     actor=actor, channel=channel, person=person, request=request, data=clean, files=files
                 )
             )
-            deposited = _deposit_files(actor, channel, person, service, request, files)
+            deposited = _deposit_files(actor, channel, person, service, request, files, stored)
             if deposited:
                 outcome.result = {**outcome.result, "document_ids": deposited}
             request.status = outcome.status
@@ -443,11 +444,15 @@ def use_service(
                 subject_ref=request.pk,
             )
     except IntegrityError:
+        _forget_files(stored)
         # A concurrent twin (double click) committed first: answer with its request.
         existing = TeleserviceRequest.objects.filter(person=person, service=code, idempotency_key=key).first()
         if existing is None:
             raise
         return Used(request=existing, replayed=True)
+    except BaseException:
+        _forget_files(stored)
+        raise
     return Used(request=request, replayed=False)
 
 
@@ -463,6 +468,7 @@ def _deposit_files(
     service: Teleservice,
     request: TeleserviceRequest,
     files: dict[str, tuple[str, bytes]],
+    stored: list[str],
 ) -> list[int]:
     """Each file of the request deposited through the documents app for the purpose ("teleservice", request id):
     its checks (a refusal names the field), encryption at rest, routing to the basket of the person's caisse.
@@ -489,7 +495,17 @@ def _deposit_files(
             reason = exc.fields.get("files", exc.message)
             raise InvalidInput.from_fields({name: reason.split(": ", 1)[-1]}) from None
         ids += [d.pk for d in result.documents]
+        stored += [d.file for d in result.documents]
     return ids
+
+
+def _forget_files(names: list[str]) -> None:
+    """The stored files of documents whose rows a rollback removed (nothing half-written, on disk either)."""
+    from omniguichet.documents.services import document_storage
+
+    storage = document_storage()
+    for name in names:
+        storage.delete(name)
 
 
 def resolve_deposit_purpose(person: Person, ref: str) -> Any:
