@@ -184,8 +184,7 @@ OUTREACH_SWEEP_SECONDS = float(os.environ.get("OUTREACH_SWEEP_SECONDS", "30"))
 OUTREACH_RETRY_BASE_SECONDS = int(os.environ.get("OUTREACH_RETRY_BASE_SECONDS", "60"))
 OUTREACH_MAX_ATTEMPTS = int(os.environ.get("OUTREACH_MAX_ATTEMPTS", "6"))
 OUTREACH_DISPATCH_BATCH = int(os.environ.get("OUTREACH_DISPATCH_BATCH", "1000"))
-# Online account (accounts app). One-time codes go to this JSON-lines file until the outreach ledger sends them.
-ACCOUNTS_CODE_SINK = Path(os.environ.get("ACCOUNTS_CODE_SINK", VAR_DIR / "outbox" / "one_time_codes.jsonl"))
+# Online account (accounts app).
 ACCOUNT_SESSION_SECONDS = int(os.environ.get("ACCOUNT_SESSION_SECONDS", "1800"))
 KIOSK_IDLE_SECONDS = int(os.environ.get("KIOSK_IDLE_SECONDS", "90"))
 
@@ -205,6 +204,8 @@ OIDC_RP_SCOPES = "openid given_name family_name birthdate gender birthplace birt
 OIDC_USE_NONCE = True
 OIDC_USE_PKCE = True
 OIDC_AUTHENTICATION_CALLBACK_URL = "accounts:oidc_authentication_callback"
+# Our callback: the account's session, its landing page and its second factor.
+OIDC_CALLBACK_CLASS = "omniguichet.accounts.views.FranceConnectCallbackView"
 LOGIN_REDIRECT_URL_FAILURE = "/compte/franceconnect/confirmer/"
 # Analytics: the pseudonymised contact warehouse (Parquet) and its indicators (DuckDB). The pseudonym key comes
 # from OMNIGUICHET_PSEUDONYM_KEY or from a file generated once under var/ (like SECRET_KEY).

@@ -1,10 +1,12 @@
 import datetime as dt
+import json
+import re
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
 
 from omniguichet.accounts.models import Account
-from omniguichet.accounts.services import read_sent_codes
 from omniguichet.referential.models import ContactPoint, User
 
 PASSWORD = "Un-mot-de-passe-solide-2026"
@@ -12,12 +14,50 @@ PASSWORD = "Un-mot-de-passe-solide-2026"
 
 @pytest.fixture(autouse=True)
 def code_sink(settings, tmp_path):
-    settings.ACCOUNTS_CODE_SINK = tmp_path / "codes.jsonl"
-    return settings.ACCOUNTS_CODE_SINK
+    """The outreach providers' sinks of this test (SMS and letters in files, e-mail in Django's outbox)."""
+    settings.OUTREACH_OUTBOX_DIR = tmp_path / "outbox"
+    settings.OUTREACH_SMS_PROVIDER = "file"
+    return settings.OUTREACH_OUTBOX_DIR
+
+
+def sent_codes() -> list[dict]:
+    """The one-time codes the providers received, oldest first: the ledger is dispatched first (as the worker
+    would), then the code is read from what each provider got. Each has channel, to, text, code, purpose."""
+    from django.conf import settings
+    from django.core import mail
+
+    from omniguichet.accounts.models import OneTimeCode
+    from omniguichet.outreach.services import drain
+
+    drain()
+    received = []
+    for channel, name in (("sms", "sms"), ("letter", "letters")):
+        path = Path(settings.OUTREACH_OUTBOX_DIR) / f"{name}.jsonl"
+        if path.exists():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                item = json.loads(line)
+                received.append(
+                    {"channel": channel, "key": item["key"], "to": item["to"], "text": item["text"]}
+                )
+    for email in mail.outbox:
+        key = email.extra_headers.get("X-Idempotency-Key", "")
+        received.append({"channel": "email", "key": key, "to": email.to[0], "text": email.body})
+    codes = []
+    for item in received:
+        match = re.match(r"request:otc-(\d+):", item["key"])
+        if match is None:
+            continue
+        otc = OneTimeCode.objects.filter(pk=int(match.group(1))).first()
+        if otc is None:
+            continue
+        found = re.search(r"\b(\d{6})\b", item["text"])
+        item.update(code=found.group(1) if found else "", purpose=otc.purpose, otc_id=otc.pk)
+        codes.append(item)
+    return sorted(codes, key=lambda c: c["otc_id"])
 
 
 def last_code(purpose: str | None = None) -> str:
-    codes = [c for c in read_sent_codes() if purpose is None or c["purpose"] == purpose]
+    codes = [c for c in sent_codes() if purpose is None or c["purpose"] == purpose]
     return codes[-1]["code"]
 
 

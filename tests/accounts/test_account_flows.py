@@ -8,10 +8,9 @@ from django.utils import timezone, translation
 
 from omniguichet.accounts import services
 from omniguichet.accounts.models import Account, OneTimeCode
-from omniguichet.accounts.services import read_sent_codes
 from omniguichet.core.errors import Conflict, InvalidInput
 from omniguichet.referential.models import ChannelPreference, Consent
-from tests.accounts.conftest import PASSWORD, last_code
+from tests.accounts.conftest import PASSWORD, last_code, sent_codes
 
 pytestmark = pytest.mark.django_db
 
@@ -22,8 +21,8 @@ def test_activation_by_sms_then_login(person):
         "/compte/activation/", {"nir": person.nir, "birth_date": "03/12/1984", "delivery": "sms"}
     )
     assert response.status_code == 302 and response["Location"] == "/compte/activation/code/"
-    sent = read_sent_codes()
-    assert sent[-1]["to"] == "+33698765432" and sent[-1]["delivery"] == "sms"
+    sent = sent_codes()
+    assert sent[-1]["to"] == "+33698765432" and sent[-1]["channel"] == "sms"
     assert not OneTimeCode.objects.filter(
         code_hash__contains=sent[-1]["code"]
     ).exists()  # only a hash is kept

@@ -170,3 +170,48 @@ def test_a_forged_state_is_refused(provider):
     )
     assert forged.status_code == 400
     assert browser.get(f"{provider['rp']}/compte/franceconnect/confirmer/").status_code == 403
+
+
+def _linked_person(make_person, *, second_factor: bool, mobile: bool):
+    from django.utils import timezone
+
+    from omniguichet.referential.models import ContactPoint
+
+    person = make_person(given_names="Marie Hélène", family_name="Lefèvre", birth_date=dt.date(1984, 12, 3),
+                         birth_place="75056", sex="F")  # fmt: skip
+    if mobile:
+        ContactPoint.objects.create(person=person, kind="mobile", value="+33698765432", verified=True,
+                                    verified_at=timezone.now())  # fmt: skip
+    user = User.objects.create_user(username=person.nir, password="Un-mot-de-passe-solide-2026")
+    account = Account.objects.create(
+        person=person, user=user, opened_at=timezone.now(), second_factor=second_factor
+    )
+    subject = str(User.objects.get(username="fc-marie").pk)  # the provider's sub: its user's id
+    ExternalIdentity.objects.create(
+        provider="franceconnect", subject=subject, account=account, linked_at=timezone.now()
+    )
+    return person
+
+
+def test_a_linked_identity_still_asks_for_the_second_factor_the_person_chose(provider, make_person):
+    from tests.accounts.conftest import last_code
+
+    _linked_person(make_person, second_factor=True, mobile=True)
+    browser = _browser_logged_in_at_provider(provider["op"])
+    callback = _through_provider(browser, provider["rp"])
+    assert callback.headers["Location"] == "/compte/connexion/code/"
+    assert browser.get(f"{provider['rp']}/compte/", allow_redirects=False).status_code == 302  # not yet in
+    page = browser.get(f"{provider['rp']}/compte/connexion/code/")
+    assert "Code received by SMS" in page.text
+    done = browser.post(f"{provider['rp']}/compte/connexion/code/", allow_redirects=False,
+                        data={"code": last_code("second_factor"), "csrfmiddlewaretoken": _csrf(page.text)})  # fmt: skip
+    assert done.headers["Location"] == "/compte/"
+    assert "LEFÈVRE Marie Hélène" in browser.get(f"{provider['rp']}/compte/").text
+
+
+def test_a_second_factor_without_any_verified_point_refuses_the_login_clearly(provider, make_person):
+    _linked_person(make_person, second_factor=True, mobile=False)
+    browser = _browser_logged_in_at_provider(provider["op"])
+    callback = _through_provider(browser, provider["rp"])
+    assert callback.status_code == 403 and "contact your caisse" in callback.text
+    assert browser.get(f"{provider['rp']}/compte/", allow_redirects=False).status_code == 302

@@ -20,9 +20,8 @@ from tests.conftest import make_user
 PASSWORD = "Un-mot-de-passe-solide-2026"
 
 
-def test_one_service_on_three_channels(live_server, page, make_person, caisse_paris, settings, tmp_path):
+def test_one_service_on_three_channels(live_server, page, make_person, caisse_paris, settings):
     settings.LANGUAGE_CODE = "fr"
-    settings.ACCOUNTS_CODE_SINK = tmp_path / "codes.jsonl"
     person = make_person(
         given_names="Marie",
         family_name="Lefèvre",

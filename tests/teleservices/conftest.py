@@ -8,8 +8,9 @@ from django.test import Client
 from omniguichet.teleservices.models import Reimbursement, SickPayPayment
 from tests.accounts.conftest import PASSWORD, code_sink, insured, person  # noqa: F401
 from tests.crm.conftest import client_for
+from tests.documents.conftest import _document_settings, make_pdf  # noqa: F401  (documents in a test dir)
 
-PDF_BYTES = b"%PDF-1.4\n% a bank details document\n"
+PDF_BYTES = make_pdf()
 PDF_B64 = base64.b64encode(PDF_BYTES).decode()
 
 

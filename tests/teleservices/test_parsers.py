@@ -1,5 +1,7 @@
 """Property tests of the input parsers: any input is either accepted or refused field by field, never a crash."""
 
+from decimal import Decimal
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -52,3 +54,21 @@ def test_a_code_typed_with_any_separator_or_case_is_found(chars, sep):
 @given(st.text(max_size=40))
 def test_normalising_any_text_never_fails(text):
     assert len(services.normalise_verification_code(text)) <= 24
+
+
+@given(st.text(max_size=30))
+def test_parse_euros_never_fails_and_is_exact(text):
+    from omniguichet.teleservices.services import parse_euros
+
+    amount = parse_euros(text)
+    if amount is not None:
+        assert 0 <= amount < 10_000_000 and amount == amount.quantize(Decimal("0.01"))
+
+
+@given(st.decimals(min_value=0, max_value=9_999_999, places=2))
+def test_parse_euros_reads_french_amounts(value):
+    from omniguichet.teleservices.services import parse_euros
+
+    french = f"{value:,.2f}".replace(",", "\u202f").replace(".", ",") + " €"
+    assert parse_euros(french) == value
+    assert parse_euros(str(value)) == value

@@ -33,7 +33,8 @@ def test_statement_query_count_does_not_grow_with_history(app, history, person, 
 
 
 def test_web_home_query_count(web, django_assert_num_queries):
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(10):
+        # (+2: the latest messages of the inbox and the unread count)
         assert web.get("/compte/").status_code == 200
 
 

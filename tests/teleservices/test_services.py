@@ -1,5 +1,6 @@
 """Every service end to end through the API (valid and invalid input) and its effects."""
 
+import base64
 import datetime as dt
 import io
 
@@ -8,11 +9,11 @@ from django.test import Client
 from django.utils import timezone
 from pypdf import PdfReader
 
-from omniguichet.accounts.services import read_sent_codes
 from omniguichet.referential.models import ContactPoint, Person
 from omniguichet.referential.validators import compose_nir, mask_nir
 from omniguichet.teleservices import services
-from omniguichet.teleservices.models import Attestation, BankDetails, CardOrder, RequestDocument
+from omniguichet.teleservices.models import Attestation, BankDetails, CardOrder, TeleserviceRequest
+from tests.accounts.conftest import sent_codes
 from tests.teleservices.conftest import PDF_B64, PDF_BYTES, use
 
 pytestmark = pytest.mark.django_db
@@ -136,8 +137,37 @@ def test_changement_rib(app, person):
     response = use(app, "changement_rib", good)
     assert response.status_code == 201 and "ending in 0189" in response.json()["message"]
     assert BankDetails.objects.get(person=person).iban == "FR7630006000011234567890189"
-    document = RequestDocument.objects.get()
-    assert bytes(document.content) == PDF_BYTES and document.content_type == "application/pdf"
+    # The document went through the documents app: checked, encrypted at rest, routed to the reimbursements
+    # basket of the person's caisse, for the purpose (teleservice, request id).
+    from omniguichet.crm.models import Contact
+    from omniguichet.documents.models import Document
+    from omniguichet.documents.services import document_storage, read_plain
+
+    request_id = response.json()["request_id"]
+    document = Document.objects.select_related("basket").get()
+    assert response.json()["result"]["document_ids"] == [document.pk]
+    assert (document.purpose_kind, document.purpose_ref, document.document_type) == (
+        "teleservice", str(request_id), "bank_details"
+    )  # fmt: skip
+    assert (document.basket.caisse_id, document.basket.kind) == (person.caisse_id, "remboursements")
+    assert document.content_type == "application/pdf" and read_plain(document) == PDF_BYTES
+    with document_storage().open(document.file) as stored:
+        assert PDF_BYTES not in stored.read()  # encrypted at rest
+    motives = sorted(Contact.objects.filter(person=person).values_list("motive_id", flat=True))
+    assert motives == ["changement_rib", "depot_piece"]
+
+
+def test_changement_rib_document_refused_by_the_documents_checks_writes_nothing(app, person):
+    from omniguichet.documents.models import Document
+    from tests.documents.conftest import make_pdf
+
+    scripted = base64.b64encode(make_pdf(javascript=True)).decode()
+    response = use(app, "changement_rib", {"iban": "FR76 3000 6000 0112 3456 7890 189", "holder": "M",
+                                           "rib_document": scripted})  # fmt: skip
+    assert response.status_code == 422
+    assert "script" in response.json()["error"]["fields"]["rib_document"].lower()
+    assert not Document.objects.exists() and not BankDetails.objects.exists()
+    assert not TeleserviceRequest.objects.exists()
 
 
 def test_changement_contact_by_code_and_uniqueness(app, person, make_person):
@@ -151,8 +181,8 @@ def test_changement_contact_by_code_and_uniqueness(app, person, make_person):
     step1 = use(app, "changement_contact", {"kind": "email", "value": "marie@example.org"})
     assert step1.status_code == 201 and step1.json()["status"] == "awaiting_code"
     challenge = step1.json()["result"]["challenge"]
-    sent = read_sent_codes()[-1]
-    assert (sent["to"], sent["delivery"]) == ("marie@example.org", "email")
+    sent = sent_codes()[-1]
+    assert (sent["to"], sent["channel"]) == ("marie@example.org", "email")
     wrong = use(app, "changement_contact", {"kind": "email", "challenge": challenge, "code": "99999x"})
     assert wrong.status_code == 422
     step2 = use(app, "changement_contact", {"kind": "email", "challenge": challenge, "code": sent["code"]})
@@ -199,3 +229,55 @@ def test_services_without_a_crm_motive_bring_their_own(app, person):
 
     use(app, "changement_contact", {"kind": "email", "value": "nouveau@example.org"})
     assert Contact.objects.get().motive.label == "Changement d'e-mail ou de téléphone"
+
+
+def test_the_teleservice_deposit_purpose_of_the_documents_app(app, person, make_person, agent_ain):
+    """A later deposit for the request (e.g. a readable copy): open 30 days, for its person only, only the types
+    its service takes."""
+    from omniguichet.core.actors import Actor
+    from omniguichet.core.errors import Conflict, InvalidInput, NotFound
+    from omniguichet.documents.services import deposit_documents, describe_purpose
+
+    good = {"iban": "FR76 3000 6000 0112 3456 7890 189", "holder": "Marie Lefèvre", "rib_document": PDF_B64}
+    request_id = use(app, "changement_rib", good).json()["request_id"]
+    me = Actor(kind="insured", person_id=person.pk)
+    purpose = describe_purpose(actor=me, kind="teleservice", ref=str(request_id))
+    assert purpose.expected_types == ("bank_details",) and purpose.is_open
+    assert purpose.label == "Change of bank details"
+    later = deposit_documents(actor=me, channel="web", purpose_kind="teleservice", purpose_ref=str(request_id),
+                              document_type="bank_details", files=[("copie.pdf", PDF_BYTES)])  # fmt: skip
+    assert later.documents[0].basket.kind == "remboursements"
+    with pytest.raises(InvalidInput):  # not a type this request takes
+        deposit_documents(actor=me, channel="web", purpose_kind="teleservice", purpose_ref=str(request_id),
+                          document_type="identity_document", files=[("id.pdf", PDF_BYTES)])  # fmt: skip
+    someone = make_person(family_name="Autre")
+    with pytest.raises(NotFound):  # another person's request is a 404, like a missing one
+        describe_purpose(
+            actor=Actor(kind="insured", person_id=someone.pk), kind="teleservice", ref=str(request_id)
+        )
+    for ref in ("999999", "abc", "9" * 30):
+        with pytest.raises(NotFound):
+            describe_purpose(actor=me, kind="teleservice", ref=ref)
+    TeleserviceRequest.objects.filter(pk=request_id).update(created_at=timezone.now() - dt.timedelta(days=31))
+    with pytest.raises(Conflict):  # closed after 30 days
+        deposit_documents(actor=me, channel="web", purpose_kind="teleservice", purpose_ref=str(request_id),
+                          document_type="bank_details", files=[("copie.pdf", PDF_BYTES)])  # fmt: skip
+    address = use(
+        app, "changement_adresse", {"address_line": "1 rue A", "postcode": "75001", "city": "Paris"}
+    )
+    assert not describe_purpose(actor=me, kind="teleservice", ref=str(address.json()["request_id"])).is_open
+
+
+def test_a_request_rolled_back_after_its_deposit_leaves_no_file(app, person, monkeypatch, _document_settings):
+    from omniguichet.documents.models import Document
+    from tests.documents.conftest import stored_files
+
+    def broken(**kwargs):
+        raise RuntimeError("the record could not be written")
+
+    monkeypatch.setattr(services, "record_contact", broken)
+    good = {"iban": "FR76 3000 6000 0112 3456 7890 189", "holder": "Marie Lefèvre", "rib_document": PDF_B64}
+    with pytest.raises(RuntimeError):
+        use(app, "changement_rib", good)
+    assert not Document.objects.exists() and not TeleserviceRequest.objects.exists()
+    assert stored_files(_document_settings) == []

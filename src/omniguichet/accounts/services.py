@@ -6,12 +6,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import json
 import secrets
-import threading
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
@@ -54,43 +51,105 @@ class Locked(ServiceError):
 
 
 # --- sending one-time codes ----------------------------------------------------------------------------------
-# TO BE REWIRED: the outbound message ledger (outreach, issue 5) will carry these codes with an idempotency key
-# and real SMS / e-mail / letter providers. Until then every code goes through this ONE interface; the demo and
-# test implementation appends JSON lines to a file sink under the var dir, where tests read the codes back.
-class CodeSender(Protocol):
-    def send(self, *, person: Person, delivery: str, target: str, purpose: str, code: str) -> None: ...
+# Every code goes through the outbound message ledger (outreach.services.send_on_request) on the ONE channel it
+# was asked for, to the exact target, written in the transaction of the code (a rollback sends nothing) and
+# dispatched after commit. The ledger keeps the code only while it is needed: once the message is sent and the
+# code used or expired, its body is replaced by the same text with the code masked (see docs/online-account.md).
+CODE_MOTIVE = "compte_en_ligne"
+CODE_MASK = "••••••"
+# How long after issuing a code its sent message is first checked for redaction (then at the code's expiry).
+REDACT_CHECK = dt.timedelta(minutes=2)
+_DELIVERY_CHANNEL = {CodeDelivery.SMS: "sms", CodeDelivery.EMAIL: "email", CodeDelivery.LETTER: "letter"}
 
 
-class FileSinkCodeSender:
-    """Demo/test sender: one JSON line per code in `settings.ACCOUNTS_CODE_SINK`."""
+def _code_subject(purpose: str) -> str:
+    subjects: dict[str, str] = {
+        CodePurpose.ACTIVATION: _("Your code to activate your online account"),
+        CodePurpose.SECOND_FACTOR: _("Your login code"),
+        CodePurpose.PASSWORD_RESET: _("Your code to choose a new password"),
+        CodePurpose.CONTACT_CHANGE: _("Your code to confirm your new contact details"),
+    }
+    return str(subjects.get(purpose, _("Your code")))
 
-    _lock = threading.Lock()
 
-    def send(self, *, person: Person, delivery: str, target: str, purpose: str, code: str) -> None:
-        path = Path(settings.ACCOUNTS_CODE_SINK)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        line = {
-            "at": timezone.now().isoformat(),
-            "person_id": person.pk,
-            "delivery": delivery,
-            "to": target,
-            "purpose": purpose,
-            "code": code,
+def code_message(*, purpose: str, delivery: str, code: str, expires_at: dt.datetime) -> tuple[str, str]:
+    """(subject, body) of the message that carries a code; `code` may be the mask (the redacted body)."""
+    subject = _code_subject(purpose)
+    if delivery == CodeDelivery.SMS:
+        whats: dict[str, str] = {
+            CodePurpose.ACTIVATION: _("activation"),
+            CodePurpose.SECOND_FACTOR: _("login"),
+            CodePurpose.PASSWORD_RESET: _("new password"),
+            CodePurpose.CONTACT_CHANGE: _("contact details"),
         }
-        with self._lock, path.open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps(line, ensure_ascii=False) + "\n")
+        what = whats.get(purpose, "")
+        body = _(
+            "Health insurance: your %(what)s code is %(code)s, valid 10 minutes. Never give it to anyone, not "
+            "even an agent."
+        ) % {"what": what, "code": code}
+        return subject, body
+    if delivery == CodeDelivery.LETTER:
+        until = timezone.localtime(expires_at).strftime("%d/%m/%Y")
+        body = _(
+            "Hello,\n\nYou asked to activate your health insurance online account. Your activation code is:\n\n"
+            '%(code)s\n\nIt is valid until %(until)s. Go to the online account, choose "Activate my account", '
+            "give your social security number and this code.\n\nIf you did not ask for it, contact your caisse."
+        ) % {"code": code, "until": until}
+        return subject, body
+    body = _(
+        "Hello,\n\nYour code is: %(code)s\n\nIt is valid 10 minutes. Never give it to anyone, not even an "
+        "agent of your caisse. If you did not ask for it, ignore this message."
+    ) % {"code": code}
+    return subject, body
 
 
-def code_sender() -> CodeSender:
-    return FileSinkCodeSender()
+def _code_message_keys(otc: OneTimeCode) -> list[str]:
+    return [f"request:otc-{otc.pk}:{_DELIVERY_CHANNEL[otc.delivery]}"]  # type: ignore[index]
 
 
-def read_sent_codes(path: Path | str | None = None) -> list[dict[str, Any]]:
-    """The codes written to the file sink, oldest first (demo and tests)."""
-    sink = Path(path or settings.ACCOUNTS_CODE_SINK)
-    if not sink.exists():
-        return []
-    return [json.loads(line) for line in sink.read_text(encoding="utf-8").splitlines() if line.strip()]
+def _send_code(otc: OneTimeCode, code: str) -> None:
+    from omniguichet.outreach.services import send_on_request
+
+    subject, body = code_message(
+        purpose=otc.purpose, delivery=otc.delivery, code=code, expires_at=otc.expires_at
+    )
+    send_on_request(
+        actor=Actor.system("accounts"),
+        person=otc.person,
+        idempotency_key=f"otc-{otc.pk}",
+        channel=_DELIVERY_CHANNEL[otc.delivery],  # type: ignore[index]
+        recipient=otc.target,
+        subject=subject,
+        body=body,
+        motive=CODE_MOTIVE,
+    )
+    transaction.on_commit(lambda: _enqueue_redaction(otc.pk, timezone.now() + REDACT_CHECK))
+
+
+def _enqueue_redaction(otc_id: int, at: dt.datetime) -> None:
+    from omniguichet.accounts.tasks import redact_code_message
+
+    redact_code_message.using(run_after=at).enqueue(otc_id)
+
+
+def redact_code_message(*, otc: OneTimeCode, now: dt.datetime | None = None) -> bool:
+    """Mask the code in the ledger's copy of its message once it served: sent (or failed), or the code used or
+    expired (a message still queued then is failed: the code is no use any more). Returns True when nothing of
+    this code is left in clear (False: the message is still on its way; check again later)."""
+    from omniguichet.outreach.models import MessageState, OutboundMessage
+    from omniguichet.outreach.services import redact_messages
+
+    now = now or timezone.now()
+    _subject, masked = code_message(
+        purpose=otc.purpose, delivery=otc.delivery, code=CODE_MASK, expires_at=otc.expires_at
+    )
+    finished = otc.used_at is not None or otc.expires_at <= now
+    keys = _code_message_keys(otc)
+    redact_messages(idempotency_keys=keys, body=masked, expire_queued=finished)
+    return (
+        finished
+        or not OutboundMessage.objects.filter(idempotency_key__in=keys, state=MessageState.QUEUED).exists()
+    )
 
 
 # --- codes ---------------------------------------------------------------------------------------------------
@@ -115,17 +174,18 @@ def issue_code(*, person: Person, purpose: str, delivery: str, target: str) -> O
     code = f"{secrets.randbelow(1_000_000):06d}"
     challenge = secrets.token_urlsafe(24)
     lifetime = LETTER_CODE_LIFETIME if delivery == CodeDelivery.LETTER else CODE_LIFETIME
-    otc = OneTimeCode.objects.create(
-        person=person,
-        purpose=purpose,
-        delivery=delivery,
-        challenge=challenge,
-        code_hash=_hash_code(challenge, code),
-        target=target,
-        created_at=now,
-        expires_at=now + lifetime,
-    )
-    code_sender().send(person=person, delivery=delivery, target=target, purpose=purpose, code=code)
+    with transaction.atomic():
+        otc = OneTimeCode.objects.create(
+            person=person,
+            purpose=purpose,
+            delivery=delivery,
+            challenge=challenge,
+            code_hash=_hash_code(challenge, code),
+            target=target,
+            created_at=now,
+            expires_at=now + lifetime,
+        )
+        _send_code(otc, code)
     return otc
 
 
@@ -151,9 +211,12 @@ def check_code(*, challenge: str, code: str, purpose: str) -> OneTimeCode:
 
 
 def _consume(otc: OneTimeCode) -> None:
-    """Mark the code used; a concurrent confirmation of the same code loses."""
-    if not OneTimeCode.objects.filter(pk=otc.pk, used_at__isnull=True).update(used_at=timezone.now()):
+    """Mark the code used (and mask it in the ledger); a concurrent confirmation of the same code loses."""
+    now = timezone.now()
+    if not OneTimeCode.objects.filter(pk=otc.pk, used_at__isnull=True).update(used_at=now):
         raise InvalidInput.from_fields({"challenge": _("this code was already used")})
+    otc.used_at = now
+    redact_code_message(otc=otc, now=now)
 
 
 # --- identity checks -------------------------------------------------------------------------------------------
@@ -246,15 +309,44 @@ def start_activation(*, nir: Any, birth_date: Any, delivery: Any, channel: str) 
     return issue_code(person=person, purpose=CodePurpose.ACTIVATION, delivery=delivery, target=target)
 
 
-def complete_activation(*, challenge: Any, code: Any, password: Any, password2: Any, channel: str) -> User:
-    """Step 2: the code and a password; the account is opened (or its existing row gets its login)."""
+def letter_challenge(fields: dict[str, str], nir: Any) -> str:
+    """The challenge of the activation code a letter brought to the holder of this NIR (the letter arrives days
+    after the session that asked for it ended, so the person gives their NIR with the code)."""
+    clean = collect(fields, "nir", validators.validate_nir, nir if isinstance(nir, str) else "")
+    if clean is None:
+        return ""
+    otc = (
+        OneTimeCode.objects.filter(
+            person__nir=clean,
+            purpose=CodePurpose.ACTIVATION,
+            delivery=CodeDelivery.LETTER,
+            used_at__isnull=True,
+            expires_at__gt=timezone.now(),
+        )
+        .order_by("-created_at")
+        .first()
+    )
+    if otc is None:
+        fields["nir"] = _("no activation letter is waiting for this number; ask for a new code")
+        return ""
+    return otc.challenge
+
+
+def complete_activation(
+    *, challenge: Any, code: Any, password: Any, password2: Any, channel: str, nir: Any = None
+) -> User:
+    """Step 2: the code and a password; the account is opened (or its existing row gets its login). Without the
+    challenge (a code received by letter), the NIR names the code."""
     fields: dict[str, str] = {}
     _check_password(fields, password, password2, None)
-    try:
-        otc = check_code(challenge=challenge, code=code, purpose=CodePurpose.ACTIVATION)
-    except InvalidInput as exc:
-        fields.update(exc.fields)
-        otc = None
+    if not challenge and nir is not None:
+        challenge = letter_challenge(fields, nir)
+    otc = None
+    if challenge or not fields:
+        try:
+            otc = check_code(challenge=challenge, code=code, purpose=CodePurpose.ACTIVATION)
+        except InvalidInput as exc:
+            fields.update({k: v for k, v in exc.fields.items() if k not in fields})
     if fields or otc is None:
         raise InvalidInput.from_fields(fields)
     person = otc.person
@@ -348,16 +440,44 @@ def authenticate(*, nir: Any, password: Any, channel: str) -> LoginResult:
         raise Forbidden(_("this online account is %(s)s") % {"s": account.get_status_display()})
     if account.failed_logins or account.locked_until:
         Account.objects.filter(pk=account.pk).update(failed_logins=0, locked_until=None)
-    if account.second_factor:
-        mobile = _verified_point(account.person, ContactPointKind.MOBILE)
-        if mobile is not None:
-            otc = issue_code(
-                person=account.person,
-                purpose=CodePurpose.SECOND_FACTOR,
-                delivery=CodeDelivery.SMS,
-                target=mobile.value,
-            )
-            return LoginResult(user=None, second_factor=otc)
+    otc = second_factor_code(account)
+    if otc is not None:
+        return LoginResult(user=None, second_factor=otc)
+    return LoginResult(user=user)
+
+
+def second_factor_code(account: Account) -> OneTimeCode | None:
+    """The code of the second factor when the account asks for one, whatever the first factor (a password or
+    a FranceConnect-style identity): by SMS to the verified mobile, else by e-mail to the verified address. When
+    the person chose it but neither is known any more, the login is refused with what to do: a second factor
+    the person asked for is never skipped silently."""
+    if not account.second_factor:
+        return None
+    person = account.person
+    point = _verified_point(person, ContactPointKind.MOBILE) or _verified_point(
+        person, ContactPointKind.EMAIL
+    )
+    if point is None:
+        raise Forbidden(
+            _(
+                "your account asks for a code at each login, but no verified mobile or e-mail is known for you "
+                "any more: contact your caisse to have one added"
+            ),
+            code="second_factor_unavailable",
+        )
+    delivery = CodeDelivery.SMS if point.kind == ContactPointKind.MOBILE else CodeDelivery.EMAIL
+    return issue_code(person=person, purpose=CodePurpose.SECOND_FACTOR, delivery=delivery, target=point.value)
+
+
+def external_login(*, user: User, channel: str) -> LoginResult:
+    """After a FranceConnect-style provider authenticated the person: the login opens, or first the account's
+    second factor (the person's choice applies to every way of logging in)."""
+    account = Account.objects.select_related("person").get(user=user)
+    if account.status != AccountStatus.ACTIVE or not user.is_active:
+        raise Forbidden(_("this online account is %(s)s") % {"s": account.get_status_display()})
+    otc = second_factor_code(account)
+    if otc is not None:
+        return LoginResult(user=None, second_factor=otc)
     return LoginResult(user=user)
 
 
@@ -636,19 +756,24 @@ def link_external_identity(*, provider: str, claims: dict[str, Any], person: Per
 # --- the inbox ------------------------------------------------------------------------------------------------
 @dataclass
 class InboxItem:
-    """One message of the account's inbox, already in plain words."""
+    """One message of the account's inbox, already in plain words. `message_id` and `read` are set for the
+    messages the outbound ledger delivered to the account (they have a read state); the notices of other apps
+    (e.g. the answer to an online request) have neither."""
 
     ref: str
     subject: str
     body: str
     when: dt.datetime
     url: str = ""
+    message_id: int | None = None
+    read: bool | None = None
 
 
 # Apps that have something to tell the person register a provider: provider(person) -> list[InboxItem], exactly
-# one query, newest first. The online services register theirs; the outbound message ledger (outreach, issue 5)
-# is to register the messages it delivers to the account.
+# one query, newest first. The online services register theirs; the messages the outbound ledger delivered to
+# the account (outreach.InboxMessage) are read here directly, with their read state.
 _INBOX_PROVIDERS: list = []
+MAX_ID = 2**63 - 1
 
 
 def register_inbox_provider(provider) -> None:
@@ -656,8 +781,74 @@ def register_inbox_provider(provider) -> None:
         _INBOX_PROVIDERS.append(provider)
 
 
+def _message_item(message: Any) -> InboxItem:
+    from django.urls import reverse
+
+    return InboxItem(
+        ref=f"message-{message.pk}",
+        subject=message.subject,
+        body=message.body,
+        when=message.created_at,
+        url=reverse("accounts:inbox_message", args=[message.pk]),
+        message_id=message.pk,
+        read=message.read_at is not None,
+    )
+
+
+def _person_id(actor: Actor) -> int:
+    if actor.kind != ActorKind.INSURED or actor.person_id is None:
+        raise Forbidden(_("reserved to insured persons with an online account"))
+    return actor.person_id
+
+
+def inbox_messages(*, actor: Actor, limit: int = 50) -> list[Any]:
+    """The messages the outbound ledger delivered to my account, newest first (one query)."""
+    from omniguichet.outreach.models import InboxMessage
+
+    return list(
+        InboxMessage.objects.filter(person_id=_person_id(actor)).order_by("-created_at", "-id")[:limit]
+    )
+
+
+def unread_count(*, actor: Actor) -> int:
+    from omniguichet.outreach.models import InboxMessage
+
+    return InboxMessage.objects.filter(person_id=_person_id(actor), read_at__isnull=True).count()
+
+
 def inbox(*, actor: Actor, limit: int = 50) -> list[InboxItem]:
-    """The person's inbox: the items of every provider, newest first."""
+    """The person's inbox: the ledger's messages (with their read state) and the notices of every provider,
+    newest first (one query each)."""
     person = account_of(actor=actor).person
-    items = [item for provider in _INBOX_PROVIDERS for item in provider(person)]
+    items = [_message_item(m) for m in inbox_messages(actor=actor, limit=limit)]
+    items += [item for provider in _INBOX_PROVIDERS for item in provider(person)]
     return sorted(items, key=lambda item: item.when, reverse=True)[:limit]
+
+
+def read_message(*, actor: Actor, channel: str, message_id: Any) -> Any:
+    """One of my messages, marked read (the first time only). Another person's message is a 404, like a missing
+    one."""
+    from omniguichet.outreach.models import InboxMessage
+
+    person_id = _person_id(actor)
+    if not isinstance(message_id, int) or isinstance(message_id, bool) or not 0 < message_id <= MAX_ID:
+        raise NotFound(_("no such message"))
+    message = InboxMessage.objects.filter(pk=message_id, person_id=person_id).first()
+    if message is None:
+        raise NotFound(_("no such message"))
+    if message.read_at is None:
+        now = timezone.now()
+        if InboxMessage.objects.filter(pk=message.pk, read_at__isnull=True).update(read_at=now):
+            message.read_at = now
+        else:  # read meanwhile (another device): keep that time
+            message.refresh_from_db(fields=["read_at"])
+    return message
+
+
+def mark_all_read(*, actor: Actor, channel: str) -> int:
+    """Every unread message of mine marked read; returns how many."""
+    from omniguichet.outreach.models import InboxMessage
+
+    return InboxMessage.objects.filter(person_id=_person_id(actor), read_at__isnull=True).update(
+        read_at=timezone.now()
+    )

@@ -15,6 +15,8 @@ urlpatterns = [
     path("preferences/", views.preferences_view, name="preferences"),
     path("acces-a-mon-dossier/", views.accesses_view, name="accesses"),
     path("messages/", views.inbox_view, name="inbox"),
+    path("messages/<int:message_id>/", views.inbox_message_view, name="inbox_message"),
+    path("messages/lu/", views.inbox_read_all_view, name="inbox_read_all"),
     path("franceconnect/confirmer/", views.franceconnect_confirm, name="franceconnect_confirm"),
     # authenticate/ (start: state, nonce, PKCE) and callback/ of mozilla-django-oidc.
     path("franceconnect/", include("mozilla_django_oidc.urls")),

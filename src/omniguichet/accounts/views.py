@@ -14,6 +14,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
+from mozilla_django_oidc.views import OIDCAuthenticationCallbackView
 
 from omniguichet.accounts import services
 from omniguichet.accounts.models import CodeDelivery
@@ -102,11 +103,10 @@ def login_view(request: HttpRequest) -> HttpResponse:
             )
         except ServiceError as exc:
             context.update(error_context(exc))
+            context["status"] = 403 if exc.status == 403 else 422
         else:
             if result.second_factor is not None:
-                request.session["og_second_factor"] = result.second_factor.challenge
-                request.session["og_next"] = context["next"]
-                return redirect("accounts:second_factor")
+                return _ask_second_factor(request, result.second_factor, context["next"])
             _open_session(request, result.user)
             return redirect(_safe_next(request, reverse("accounts:home")))
     context["fields"] = [
@@ -125,7 +125,8 @@ def login_view(request: HttpRequest) -> HttpResponse:
             autocomplete="current-password",
         ),
     ]
-    return render(request, "accounts/login.html", context, status=422 if context["errors"] else 200)
+    status = context.get("status") or (422 if context["errors"] else 200)
+    return render(request, "accounts/login.html", context, status=status)
 
 
 @require_http_methods(["GET", "POST"])
@@ -153,10 +154,49 @@ def franceconnect_confirm(request: HttpRequest) -> HttpResponse:
         except ServiceError as exc:
             return render(request, "accounts/franceconnect.html", {"message": exc.message}, status=exc.status)
         request.session.pop(PENDING_SESSION_KEY, None)
-        _open_session(request, user)
-        return redirect("accounts:home")
+        return _external_login(request, user, reverse("accounts:home"))
     context = {"person": person, "nir_masked": mask_nir(person.nir), "claims": claims}
     return render(request, "accounts/franceconnect.html", context)
+
+
+def _ask_second_factor(request: HttpRequest, otc, next_url: str) -> HttpResponse:
+    request.session["og_second_factor"] = otc.challenge
+    request.session["og_second_factor_delivery"] = otc.delivery
+    request.session["og_next"] = next_url
+    return redirect("accounts:second_factor")
+
+
+def _external_login(request: HttpRequest, user, next_url: str) -> HttpResponse:
+    """A FranceConnect-style identity logs in: the session opens, or the account's second factor comes first."""
+    try:
+        result = services.external_login(user=user, channel=Channel.WEB)
+    except ServiceError as exc:
+        return render(request, "accounts/franceconnect.html", {"message": exc.message}, status=exc.status)
+    if result.second_factor is not None:
+        return _ask_second_factor(request, result.second_factor, next_url)
+    _open_session(request, result.user)
+    return redirect(next_url)
+
+
+class FranceConnectCallbackView(OIDCAuthenticationCallbackView):
+    """mozilla-django-oidc's callback (state, nonce, PKCE, ID token checks), whose last step goes through the
+    account's rules: the session of an account (30 minutes) and its second factor if the person chose one."""
+
+    @property
+    def success_url(self) -> str:
+        # The settings' LOGIN_REDIRECT_URL is the agent console's: an insured person goes to their account.
+        return self.request.session.get("oidc_login_next") or reverse("accounts:home")
+
+    def login_success(self) -> HttpResponse:
+        if not hasattr(self.user, "account"):  # not an online account (cannot happen with our backend)
+            return self.login_failure()
+        return _external_login(self.request, self.user, self.success_url)
+
+
+def code_label(delivery: str | None) -> Any:
+    if delivery == CodeDelivery.EMAIL:
+        return gettext_lazy("Code received by e-mail (6 digits)")
+    return gettext_lazy("Code received by SMS (6 digits)")
 
 
 @require_http_methods(["GET", "POST"])
@@ -176,18 +216,19 @@ def second_factor_view(request: HttpRequest) -> HttpResponse:
             target = request.session.get("og_next") or reverse("accounts:home")
             _open_session(request, user)
             return redirect(target)
+    delivery = request.session.get("og_second_factor_delivery")
     context["fields"] = [
-        field(
-            "code",
-            gettext_lazy("Code received by SMS (6 digits)"),
-            errors=context["errors"],
-            autocomplete="one-time-code",
-        )
+        field("code", code_label(delivery), errors=context["errors"], autocomplete="one-time-code")
     ]
+    intro = (
+        _("A code was sent by e-mail to your verified address; it is valid 10 minutes.")
+        if delivery == CodeDelivery.EMAIL
+        else _("A code was sent by SMS to your verified mobile; it is valid 10 minutes.")
+    )
     return render(
         request,
         "accounts/code.html",
-        {**context, "title": _("Second factor")},
+        {**context, "title": _("Second factor"), "intro": intro},
         status=422 if context["errors"] else 200,
     )
 
@@ -271,15 +312,16 @@ def _password_fields(errors: dict) -> list[dict]:
 
 @require_http_methods(["GET", "POST"])
 def activation_code_view(request: HttpRequest) -> HttpResponse:
-    challenge = request.session.get("og_activation")
-    if not challenge:
-        return redirect("accounts:activation")
+    """The code of the activation: with the challenge of this session (SMS), or with the NIR (a letter, which
+    arrives days later)."""
+    challenge = request.session.get("og_activation", "")
     context: dict[str, Any] = {"errors": {}, "message": ""}
+    data = request.POST
     if request.method == "POST":
-        data = request.POST
         try:
             user = services.complete_activation(
                 challenge=challenge,
+                nir=None if challenge else data.get("nir", ""),
                 code=data.get("code", ""),
                 password=data.get("password", ""),
                 password2=data.get("password2", ""),
@@ -292,10 +334,23 @@ def activation_code_view(request: HttpRequest) -> HttpResponse:
             _open_session(request, user)
             return redirect("accounts:home")
     letter = request.session.get("og_activation_delivery") == CodeDelivery.LETTER
+    fields = _password_fields(context["errors"])
+    if not challenge:
+        fields.insert(
+            0,
+            field(
+                "nir",
+                gettext_lazy("Social security number (13 digits + key)"),
+                value=data.get("nir", ""),
+                errors=context["errors"],
+            ),
+        )
     context.update(
-        fields=_password_fields(context["errors"]),
+        fields=fields,
         title=_("Activate my account"),
-        intro=_("Your code will arrive by letter within a few days; it is valid 15 days.")
+        intro=_("Give your social security number and the code of the letter you received.")
+        if not challenge
+        else _("Your code will arrive by letter within a few days; it is valid 15 days.")
         if letter
         else _("A code was sent by SMS to your verified mobile; it is valid 10 minutes."),
     )
@@ -373,6 +428,8 @@ def home(request: HttpRequest, actor: Actor) -> HttpResponse:
         "account": account,
         "person": account.person,
         "services": offered_services(actor=actor, channel=Channel.WEB),
+        "messages": services.inbox_messages(actor=actor, limit=3),
+        "unread": services.unread_count(actor=actor),
     }
     return render(request, "accounts/home.html", context)
 
@@ -474,4 +531,24 @@ def accesses_view(request: HttpRequest, actor: Actor) -> HttpResponse:
 @require_http_methods(["GET"])
 @insured_required
 def inbox_view(request: HttpRequest, actor: Actor) -> HttpResponse:
-    return render(request, "accounts/inbox.html", {"items": services.inbox(actor=actor)})
+    items = services.inbox(actor=actor)
+    unread = sum(item.read is False for item in items)
+    return render(request, "accounts/inbox.html", {"items": items, "unread": unread})
+
+
+@require_http_methods(["GET"])
+@insured_required
+def inbox_message_view(request: HttpRequest, actor: Actor, message_id: int) -> HttpResponse:
+    """One message; opening it marks it read."""
+    try:
+        message = services.read_message(actor=actor, channel=Channel.WEB, message_id=message_id)
+    except ServiceError as exc:
+        return render(request, "accounts/message.html", {"message": None, "error": exc.message}, status=404)
+    return render(request, "accounts/message.html", {"message": message})
+
+
+@require_POST
+@insured_required
+def inbox_read_all_view(request: HttpRequest, actor: Actor) -> HttpResponse:
+    services.mark_all_read(actor=actor, channel=Channel.WEB)
+    return redirect("accounts:inbox")

@@ -5,7 +5,6 @@ from omniguichet.teleservices.models import (
     BankDetails,
     CardOrder,
     Reimbursement,
-    RequestDocument,
     SickPayPayment,
     TeleserviceRequest,
 )
@@ -18,13 +17,6 @@ class TeleserviceRequestAdmin(admin.ModelAdmin):
     raw_id_fields = ["person", "agent"]
     list_select_related = ["person"]
     show_full_result_count = False
-
-
-@admin.register(RequestDocument)
-class RequestDocumentAdmin(admin.ModelAdmin):
-    list_display = ["request", "kind", "filename", "content_type", "size"]
-    raw_id_fields = ["request"]
-    exclude = ["content"]
 
 
 @admin.register(Attestation)

@@ -52,26 +52,6 @@ class TeleserviceRequest(models.Model):
         return f"{self.service} #{self.pk}"
 
 
-class RequestDocument(models.Model):
-    """A piece sent with a request (e.g. the bank-details document). Kept here until the documents app takes
-    pieces over."""
-
-    request = models.ForeignKey(TeleserviceRequest, on_delete=models.CASCADE, related_name="documents")
-    kind = models.CharField(_("kind"), max_length=32)
-    filename = models.CharField(_("file name"), max_length=200)
-    content_type = models.CharField(_("content type"), max_length=64)
-    size = models.PositiveIntegerField(_("size"))
-    sha256 = models.CharField(max_length=64)
-    content = models.BinaryField()
-
-    class Meta:
-        verbose_name = _("request document")
-        verbose_name_plural = _("request documents")
-
-    def __str__(self) -> str:
-        return f"{self.kind}: {self.filename}"
-
-
 class AttestationKind(models.TextChoices):
     RIGHTS = "droits", _("certificate of rights")
     SICK_PAY = "ij", _("certificate of daily allowance payments")

@@ -9,7 +9,6 @@ import base64
 import binascii
 import csv
 import datetime as dt
-import hashlib
 import io
 import re
 import secrets
@@ -30,7 +29,7 @@ from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength, Val
 from omniguichet.accounts import services as accounts
 from omniguichet.accounts.models import AccountStatus
 from omniguichet.core.actors import Actor, ActorKind, Channel, scope_to_caisse
-from omniguichet.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from omniguichet.core.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
 from omniguichet.core.text import check_text
 from omniguichet.crm.models import Outcome, SubjectKind
 from omniguichet.crm.services import record_contact
@@ -44,7 +43,6 @@ from omniguichet.teleservices.models import (
     CardKind,
     CardOrder,
     Reimbursement,
-    RequestDocument,
     RequestStatus,
     SickPayPayment,
     TeleserviceRequest,
@@ -82,6 +80,8 @@ class InputField:
     max_length: int = 200
     choices: tuple[tuple[str, Any], ...] = ()
     hint: Any = ""
+    # For a file: the documents app's DocumentType it is deposited as (checks, encryption, routing to a basket).
+    document_type: str = ""
 
 
 @dataclass
@@ -408,6 +408,7 @@ def use_service(
     if refused is not None:
         raise refused
     clean, files = clean_input(service, data)
+    stored: list[str] = []  # files the documents app stored for this request: removed if it is rolled back
     try:
         with transaction.atomic():
             request = TeleserviceRequest.objects.create(
@@ -426,16 +427,9 @@ def use_service(
                     actor=actor, channel=channel, person=person, request=request, data=clean, files=files
                 )
             )
-            for name, (filename, content) in files.items():
-                RequestDocument.objects.create(
-                    request=request,
-                    kind=name,
-                    filename=filename,
-                    content_type=next(t for s, t in DOCUMENT_SIGNATURES.items() if content.startswith(s)),
-                    size=len(content),
-                    sha256=hashlib.sha256(content).hexdigest(),
-                    content=content,
-                )
+            deposited = _deposit_files(actor, channel, person, service, request, files, stored)
+            if deposited:
+                outcome.result = {**outcome.result, "document_ids": deposited}
             request.status = outcome.status
             request.result = {"message": outcome.message, **outcome.result}
             request.save(update_fields=["status", "result"])
@@ -450,12 +444,88 @@ def use_service(
                 subject_ref=request.pk,
             )
     except IntegrityError:
+        _forget_files(stored)
         # A concurrent twin (double click) committed first: answer with its request.
         existing = TeleserviceRequest.objects.filter(person=person, service=code, idempotency_key=key).first()
         if existing is None:
             raise
         return Used(request=existing, replayed=True)
+    except BaseException:
+        _forget_files(stored)
+        raise
     return Used(request=request, replayed=False)
+
+
+# --- pieces sent with a request: through the documents app ---------------------------------------------------
+# A file of a request may be deposited for it during this many days (e.g. a readable copy after a refusal).
+DEPOSIT_DAYS = 30
+
+
+def _deposit_files(
+    actor: Actor,
+    channel: str,
+    person: Person,
+    service: Teleservice,
+    request: TeleserviceRequest,
+    files: dict[str, tuple[str, bytes]],
+    stored: list[str],
+) -> list[int]:
+    """Each file of the request deposited through the documents app for the purpose ("teleservice", request id):
+    its checks (a refusal names the field), encryption at rest, routing to the basket of the person's caisse.
+    Returns the ids of the documents."""
+    from omniguichet.documents.models import PurposeKind
+    from omniguichet.documents.services import deposit_documents
+
+    ids: list[int] = []
+    specs = service.field_map()
+    for name, (filename, content) in files.items():
+        try:
+            result = deposit_documents(
+                actor=actor,
+                channel=channel,
+                purpose_kind=PurposeKind.TELESERVICE,
+                purpose_ref=str(request.pk),
+                document_type=specs[name].document_type,
+                files=[(filename, content)],
+                person_id=person.pk,
+            )
+        except InvalidInput as exc:
+            raise InvalidInput.from_fields({name: next(iter(exc.fields.values()), exc.message)}) from None
+        except ServiceError as exc:  # FileRefused: the reason of the documents app's checks
+            reason = exc.fields.get("files", exc.message)
+            raise InvalidInput.from_fields({name: reason.split(": ", 1)[-1]}) from None
+        ids += [d.pk for d in result.documents]
+        stored += [d.file for d in result.documents]
+    return ids
+
+
+def _forget_files(names: list[str]) -> None:
+    """The stored files of documents whose rows a rollback removed (nothing half-written, on disk either)."""
+    from omniguichet.documents.services import document_storage
+
+    storage = document_storage()
+    for name in names:
+        storage.delete(name)
+
+
+def resolve_deposit_purpose(person: Person, ref: str) -> Any:
+    """The documents app's purpose "teleservice": a request of a service that takes files, open for deposits
+    DEPOSIT_DAYS after it was made (registered from TeleservicesConfig.ready())."""
+    from omniguichet.documents.services import DepositPurpose
+
+    if not ref.isdigit() or len(ref) > 18:
+        raise NotFound(_("no such request for this person"))
+    request = TeleserviceRequest.objects.filter(pk=int(ref)).first()
+    service = CATALOGUE.get(request.service) if request is not None else None
+    if request is None or service is None:
+        raise NotFound(_("no such request for this person"))
+    types = tuple(f.document_type for f in service.fields if f.kind == "file" and f.document_type)
+    return DepositPurpose(
+        label=str(service.title),
+        expected_types=types,
+        is_open=bool(types) and request.created_at >= timezone.now() - dt.timedelta(days=DEPOSIT_DAYS),
+        person_id=request.person_id,
+    )
 
 
 def get_request(*, actor: Actor, request_id: int) -> TeleserviceRequest:
@@ -973,10 +1043,97 @@ def handle_rattachement_enfant(s: Submission) -> ServiceResult:
     )
 
 
+# The documents a CSS case waits for (code, label as the back office and the messages name them), how long the
+# person has to send them, and the legal time to decide.
+CSS_DOCUMENTS = (
+    ("avis_imposition", "Dernier avis d'imposition du foyer"),
+    ("justificatifs_ressources", "Justificatifs des ressources des 12 derniers mois"),
+)
+CSS_DOCUMENTS_DAYS = 30
+CSS_DECISION_DAYS = 60
+MAX_RESOURCES = Decimal("10000000")
+
+
+def parse_euros(text: str) -> Decimal | None:
+    """An amount in euros as people type it ("9 850", "9850,50", "9 850 €"), from 0 to 10 million with at most
+    2 decimals; None when it is not one."""
+    clean = re.sub(r"[\s\u00a0\u202f]", "", text).removesuffix("€").replace(",", ".")
+    if not re.fullmatch(r"[0-9]{1,8}(\.[0-9]{1,2})?", clean):
+        return None
+    amount = Decimal(clean)
+    return amount.quantize(Decimal("0.01")) if amount < MAX_RESOURCES else None
+
+
+def css_case_reference(request: TeleserviceRequest) -> str:
+    """The reference of the case a CSS request opens: one per request, so a replay finds the same case."""
+    return f"TS-CSS-{request.pk}"
+
+
+def handle_css(s: Submission) -> ServiceResult:
+    """Complémentaire santé solidaire: opens a case (type css) waiting for its documents, through the cases
+    services; one request in progress at a time."""
+    from omniguichet.cases.models import OPEN_STATUSES, Case, CaseType
+    from omniguichet.cases.services import open_case_from_request
+
+    resources = parse_euros(s.data["annual_resources"])
+    if resources is None:
+        raise InvalidInput.from_fields(
+            {"annual_resources": _("must be an amount in euros, e.g. 9 850 or 9850,50")}
+        )
+    current = (
+        Case.objects.filter(person=s.person, case_type=CaseType.CSS, status__in=OPEN_STATUSES)
+        .order_by("-opened_at")
+        .first()
+    )
+    if current is not None:
+        raise Conflict(
+            _("a request for the Complémentaire santé solidaire is already in progress (case %(r)s)")
+            % {"r": current.reference},
+            code="in_progress",
+        )
+    today = timezone.localdate()
+    due = today + dt.timedelta(days=CSS_DOCUMENTS_DAYS)
+    decide_by = today + dt.timedelta(days=CSS_DECISION_DAYS)
+    case = open_case_from_request(
+        actor=s.actor,
+        channel=s.channel,
+        person=s.person,
+        case_type=CaseType.CSS,
+        reference=css_case_reference(s.request),
+        required_documents=CSS_DOCUMENTS,
+        documents_due_on=due,
+        expected_decision_on=decide_by,
+    )
+    s.request.data = {**s.request.data, "annual_resources": str(resources)}
+    s.request.save(update_fields=["data"])
+    labels = "; ".join(label for _code, label in CSS_DOCUMENTS)
+    return ServiceResult(
+        RequestStatus.PENDING,
+        _(
+            "Your request is registered as case %(r)s. Send these documents before %(due)s: %(docs)s. "
+            "We will decide by %(decide)s; you will find the case in your account."
+        )
+        % {
+            "r": case.reference,
+            "due": due.strftime("%d/%m/%Y"),
+            "docs": labels,
+            "decide": decide_by.strftime("%d/%m/%Y"),
+        },
+        {
+            "case_reference": case.reference,
+            "documents": [{"code": code, "label": label} for code, label in CSS_DOCUMENTS],
+            "documents_due_on": due.isoformat(),
+            "expected_decision_on": decide_by.isoformat(),
+        },
+    )
+
+
 # --- motives of the services that the crm taxonomy does not have ----------------------------------------------
 MOTIVES = {
     "changement_contact": "Changement d'e-mail ou de téléphone",
     "rattachement_enfant": "Rattachement d'un enfant",
+    # The one-time codes of the online account (accounts.services.CODE_MOTIVE): the SMS, e-mails and letters sent.
+    "compte_en_ligne": "Compte en ligne (activation, connexion, codes)",
 }
 
 
@@ -1142,6 +1299,7 @@ register(
                 "rib_document",
                 gettext_lazy("Bank details document (PDF, JPEG or PNG, 5 MB at most)"),
                 kind="file",
+                document_type="bank_details",
             ),
         ),
         handler=handle_changement_rib,
@@ -1196,5 +1354,35 @@ register(
         ),
         handler=handle_rattachement_enfant,
         eligibility=_is_adult_holder,
+    )
+)
+register(
+    Teleservice(
+        code="css",
+        title=gettext_lazy("Complémentaire santé solidaire"),
+        description=gettext_lazy(
+            "Ask for the Complémentaire santé solidaire (free or low-cost complementary health cover)."
+        ),
+        audience=_INSURED,
+        channels=ALL_OFFERS,
+        motive="css",
+        self_service=False,
+        fields=(
+            InputField(
+                "household_size",
+                gettext_lazy("Number of persons in your household"),
+                kind="choice",
+                choices=tuple((str(n), str(n)) for n in range(1, 10)),
+            ),
+            InputField(
+                "annual_resources",
+                gettext_lazy("Resources of your household over the last 12 months (euros)"),
+                max_length=20,
+                hint=gettext_lazy("e.g. 9 850"),
+            ),
+        ),
+        required_documents=tuple(code for code, _label in CSS_DOCUMENTS),
+        handler=handle_css,
+        eligibility=_rights_open,
     )
 )

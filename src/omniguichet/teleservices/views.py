@@ -258,14 +258,17 @@ def kiosk_login(request: HttpRequest) -> HttpResponse:
             if result.second_factor is None:
                 return _kiosk_open(request, result.user)
             request.session["og_kiosk_challenge"] = result.second_factor.challenge
+            request.session["og_kiosk_delivery"] = result.second_factor.delivery
             context["step"] = "code"
         except ServiceError as exc:
             context.update(error_context(exc), step=data.get("step", "password"))
     if context["step"] == "code":
+        from omniguichet.accounts.views import code_label
+
         context["fields"] = [
             field(
                 "code",
-                gettext_lazy("Code received by SMS (6 digits)"),
+                code_label(request.session.get("og_kiosk_delivery")),
                 errors=context["errors"],
                 autocomplete="one-time-code",
             )
