@@ -731,8 +731,12 @@ def deposit_documents(
     document_type: str,
     files: Sequence[tuple[str, bytes]],
     person_id: int | None = None,
+    with_contact: bool = True,
 ) -> DepositResult:
-    """Deposit files for a purpose: checks, encryption, routing, one Contact. All or nothing."""
+    """Deposit files for a purpose: checks, encryption, routing, one Contact. All or nothing.
+
+    `with_contact=False` is for a caller that records the interaction itself (a teleservice request sent with
+    its document is one contact in the record, not two)."""
     allowed = INSURED_CHANNELS if actor.kind == ActorKind.INSURED else AGENT_CHANNELS
     fields: dict[str, str] = {}
     if actor.kind != ActorKind.SYSTEM and channel not in allowed:
@@ -803,15 +807,16 @@ def deposit_documents(
             Document.objects.bulk_create(documents)
             if any(d.pk is None for d in documents):  # SQLite before RETURNING support: read them back
                 documents = list(Document.objects.filter(deposit=deposit).order_by("id"))
-            record_contact(
-                actor=actor,
-                channel=channel if channel in INSURED_CHANNELS + AGENT_CHANNELS else Channel.WEB,
-                person=person,
-                motive=DEPOSIT_MOTIVE,
-                note=f"{DocumentType(document_type).label} — {purpose.label}"[:4000],
-                subject_kind="document",
-                subject_ref=documents[0].pk,
-            )
+            if with_contact:
+                record_contact(
+                    actor=actor,
+                    channel=channel if channel in INSURED_CHANNELS + AGENT_CHANNELS else Channel.WEB,
+                    person=person,
+                    motive=DEPOSIT_MOTIVE,
+                    note=f"{DocumentType(document_type).label} — {purpose.label}"[:4000],
+                    subject_kind="document",
+                    subject_ref=documents[0].pk,
+                )
             if purpose.on_deposit is not None:
                 purpose.on_deposit(documents, channel)
     except BaseException:

@@ -488,6 +488,7 @@ def _deposit_files(
                 document_type=specs[name].document_type,
                 files=[(filename, content)],
                 person_id=person.pk,
+                with_contact=False,  # the request's own contact traces this interaction
             )
         except InvalidInput as exc:
             raise InvalidInput.from_fields({name: next(iter(exc.fields.values()), exc.message)}) from None
