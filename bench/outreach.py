@@ -34,6 +34,9 @@ def main() -> None:
     )
     parser.add_argument("--persons", type=int, default=20_000)
     parser.add_argument("--events", type=int, default=50_000)
+    parser.add_argument(
+        "--profile", metavar="FILE", help="cProfile the ingestion into FILE (pstats), print the top"
+    )
     args = parser.parse_args()
     var_dir = tempfile.mkdtemp(prefix="bench-outreach-")
     url = _database_url(os.environ.get("DATABASE_URL"), var_dir)
@@ -67,6 +70,12 @@ def main() -> None:
 
     # 1. Ingestion (JSON parsing included, as the API does it), batches of 10,000.
     actor = Actor.system("bench")
+    profiler = None
+    if args.profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     started = time.perf_counter()
     statuses: dict[str, int] = {}
     for body in payloads:
@@ -74,6 +83,12 @@ def main() -> None:
         for result in report.results:
             statuses[result.status] = statuses.get(result.status, 0) + 1
     ingest_seconds = time.perf_counter() - started
+    if profiler is not None:
+        import pstats
+
+        profiler.disable()
+        profiler.dump_stats(args.profile)
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
     messages = OutboundMessage.objects.count()
 
     # Baseline: the same number of event rows written raw, rolled back.

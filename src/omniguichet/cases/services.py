@@ -33,7 +33,7 @@ from omniguichet.cases.models import (
     RequestedDocument,
 )
 from omniguichet.core.actors import CONTACT_CHANNEL_VALUES, Actor, ActorKind, Channel, scope_to_caisse
-from omniguichet.core.db import PreparedQuery, bulk_insert_rows
+from omniguichet.core.db import PreparedQuery, bulk_insert_rows, is_postgresql, reserve_ids, values_subquery
 from omniguichet.core.errors import Forbidden, InvalidInput, collect
 from omniguichet.core.text import check_text, parse_batch_rows
 from omniguichet.crm.models import Direction, SubjectKind
@@ -449,8 +449,12 @@ def ingest_case_events(
 def _ingest_parsed(actor: Actor, parsed: list[ParsedEvent], source: str, now: dt.datetime) -> int:
     if not parsed:
         return 0
+    # Every look-up of a batch passes its keys as ONE parameter (core.db.values_subquery): a 10,000-item IN
+    # list costs more to build, send and plan than the look-up itself.
     known_ids = set(
-        CaseEvent.objects.filter(event_id__in={p.event_id for p in parsed}).values_list("event_id", flat=True)
+        CaseEvent.objects.filter(
+            event_id__in=values_subquery({p.event_id for p in parsed}, of="text")
+        ).values_list("event_id", flat=True)
     )
     fresh: list[ParsedEvent] = []
     seen_ids: set[str] = set()
@@ -463,7 +467,9 @@ def _ingest_parsed(actor: Actor, parsed: list[ParsedEvent], source: str, now: dt
     references = {p.reference for p in fresh}
     # Locked (PostgreSQL) so that two batches of the same case apply one after the other.
     cases_qs = (
-        Case.objects.filter(reference__in=references).select_related("person").select_for_update(of=("self",))
+        Case.objects.filter(reference__in=values_subquery(references, of="text"))
+        .select_related("person")
+        .select_for_update(of=("self",))
     )
     all_cases = {c.reference: c for c in cases_qs}
     visible = {ref: c for ref, c in all_cases.items() if _sees(actor, c.caisse_id)}
@@ -472,18 +478,37 @@ def _ingest_parsed(actor: Actor, parsed: list[ParsedEvent], source: str, now: dt
     person_ids = {p.payload["person_id"] for p in fresh if "person_id" in p.payload}
     nirs = {p.payload["nir"] for p in fresh if "nir" in p.payload}
     persons_qs = scope_to_caisse(Person.objects.all(), actor)
-    by_id = {person.pk: person for person in persons_qs.filter(pk__in=person_ids)} if person_ids else {}
-    by_nir = {person.nir: person for person in persons_qs.filter(nir__in=nirs)} if nirs else {}
+    by_id = (
+        {person.pk: person for person in persons_qs.filter(pk__in=values_subquery(person_ids, of="bigint"))}
+        if person_ids
+        else {}
+    )
+    by_nir = (
+        {person.nir: person for person in persons_qs.filter(nir__in=values_subquery(nirs, of="text"))}
+        if nirs
+        else {}
+    )
 
     case_ids = [c.pk for c in visible.values()]
     held_events = (
-        list(CaseEvent.objects.filter(case_id__in=case_ids, state=EventState.HELD)) if case_ids else []
+        list(
+            CaseEvent.objects.filter(
+                case_id__in=values_subquery(case_ids, of="bigint"), state=EventState.HELD
+            )
+        )
+        if case_ids
+        else []
     )
     held_by_case: dict[int, dict[int, CaseEvent]] = defaultdict(dict)
     for event in held_events:
         held_by_case[event.case_id][event.sequence] = event
     documents: dict[int, dict[str, RequestedDocument]] = defaultdict(dict)
-    for doc in RequestedDocument.objects.filter(case_id__in=case_ids) if case_ids else ():
+    case_docs = (
+        RequestedDocument.objects.filter(case_id__in=values_subquery(case_ids, of="bigint"))
+        if case_ids
+        else ()
+    )
+    for doc in case_docs:
         documents[doc.case_id][doc.code] = doc
 
     new_cases: dict[str, Case] = {}
@@ -539,8 +564,13 @@ def _ingest_parsed(actor: Actor, parsed: list[ParsedEvent], source: str, now: dt
         if p.result.errors:
             p.result.status = "rejected"
 
-    # Write new cases first (their ids are needed), then apply every case's events in sequence order.
-    if new_cases:
+    # New cases need their ids before their events apply. PostgreSQL: reserved from the sequence, and the cases
+    # are written once, by COPY, in the state their events leave them. SQLite: inserted first, updated after.
+    new_ids = reserve_ids(Case, len(new_cases))
+    if new_ids is not None:
+        for case, pk in zip(new_cases.values(), new_ids, strict=True):
+            case.pk = pk
+    elif new_cases:
         Case.objects.bulk_create(list(new_cases.values()))
     applied: list[AppliedEvent] = []
     touched_cases: dict[int, Case] = {}
@@ -564,7 +594,6 @@ def _ingest_parsed(actor: Actor, parsed: list[ParsedEvent], source: str, now: dt
                 released.append(event)
             else:
                 parsed_event.result.status = "applied"
-        if case.pk not in touched_cases and reference not in new_cases:
             touched_cases[case.pk] = case
         for parsed_event, event in by_sequence.values():
             if parsed_event is not None and event.state == EventState.HELD:
@@ -572,22 +601,19 @@ def _ingest_parsed(actor: Actor, parsed: list[ParsedEvent], source: str, now: dt
                 parsed_event.result.message = _("held until event %(n)d of this case arrives") % {
                     "n": case.last_sequence + 1
                 }
+    if new_ids is not None:
+        _insert_cases(list(new_cases.values()))
     _insert_events(new_events)
     if released:
-        CaseEvent.objects.filter(pk__in=[e.pk for e in released]).update(
+        CaseEvent.objects.filter(pk__in=values_subquery([e.pk for e in released], of="bigint")).update(
             state=EventState.APPLIED, applied_at=now
         )
-    all_touched = list(touched_cases.values()) + list(new_cases.values())
-    if all_touched:
-        update_rows(
-            all_touched, ["status", "expected_decision_on", "closed_at", "last_sequence", "updated_at"]
-        )
+    to_update = [c for c in touched_cases.values() if new_ids is None or c.reference not in new_cases]
+    update_rows(to_update, ["status", "expected_decision_on", "closed_at", "last_sequence", "updated_at"])
     if touched_docs:
-        creating = [d for d in touched_docs.values() if d.pk is None]
+        _insert_documents([d for d in touched_docs.values() if d.pk is None])
         updating = [d for d in touched_docs.values() if d.pk is not None]
-        RequestedDocument.objects.bulk_create(creating, batch_size=2000)
-        if updating:
-            update_rows(updating, ["label", "requested_at", "due_on", "received_at", "reminded_at"])
+        update_rows(updating, ["label", "requested_at", "due_on", "received_at", "reminded_at"])
     if applied:
         _record_person_contacts(applied)
         for handler in _handlers:
@@ -597,6 +623,31 @@ def _ingest_parsed(actor: Actor, parsed: list[ParsedEvent], source: str, now: dt
 
 EVENT_COLUMNS = ["event_id", "case_id", "sequence", "event_type", "occurred_at", "payload", "state", "source",
                  "received_at", "applied_at"]  # fmt: skip
+
+
+CASE_COLUMNS = ["id", "reference", "case_type", "person_id", "caisse_id", "status", "expected_decision_on",
+                "opened_at", "closed_at", "last_sequence", "updated_at"]  # fmt: skip
+DOCUMENT_COLUMNS = ["case_id", "code", "label", "requested_at", "due_on", "received_at", "reminded_at"]
+
+
+def _insert_cases(cases: list[Case]) -> None:
+    """New cases with their reserved ids, by COPY (PostgreSQL)."""
+    bulk_insert_rows(Case, CASE_COLUMNS, (
+        (c.pk, c.reference, c.case_type, c.person_id, c.caisse_id, c.status, c.expected_decision_on, c.opened_at,
+         c.closed_at, c.last_sequence, c.updated_at)
+        for c in cases
+    ))  # fmt: skip
+
+
+def _insert_documents(documents: list[RequestedDocument]) -> None:
+    """Newly requested (or received unasked) documents; their ids are not needed afterwards."""
+    adapt = connection.ops.adapt_datetimefield_value
+    adapt_date = connection.ops.adapt_datefield_value
+    bulk_insert_rows(RequestedDocument, DOCUMENT_COLUMNS, (
+        (d.case.pk, d.code, d.label, adapt(d.requested_at), adapt_date(d.due_on), adapt(d.received_at),
+         adapt(d.reminded_at))
+        for d in documents
+    ))  # fmt: skip
 
 
 def _insert_events(events: list[CaseEvent]) -> None:
@@ -610,14 +661,33 @@ def _insert_events(events: list[CaseEvent]) -> None:
 
 
 def update_rows(objects: list[Any], fields: list[str]) -> None:
-    """Save these fields of many rows with one prepared UPDATE run for each (executemany): much faster than
-    bulk_update's CASE expressions for thousands of rows."""
+    """Save these fields of many rows: one UPDATE joined to the rows sent as JSON on PostgreSQL, one prepared
+    UPDATE run for each row (executemany) on SQLite; both much faster than bulk_update's CASE expressions."""
     if not objects:
         return
     model = type(objects[0])
     meta = model._meta
     columns = [meta.get_field(name) for name in fields]
     qn = connection.ops.quote_name
+    if is_postgresql():
+        # One statement for all the rows, which travel as ONE JSON parameter (rows of [id, values...]) that the
+        # server turns into typed rows: an executemany is a round trip of work per row, and psycopg's quoting
+        # of Python lists costs more than the update itself.
+        keyed = [meta.pk, *columns]
+        rows = json.dumps(
+            [[f.get_db_prep_save(getattr(obj, f.attname), connection) for f in keyed] for obj in objects],
+            default=_json_value,
+        )
+        selects = ", ".join(f"(r->>{i})::{f.cast_db_type(connection)} AS c{i}" for i, f in enumerate(keyed))
+        assignments = ", ".join(f"{qn(f.column)} = v.c{i}" for i, f in enumerate(keyed) if i)
+        sql = (
+            f"UPDATE {qn(meta.db_table)} SET {assignments} "
+            f"FROM (SELECT {selects} FROM json_array_elements(%s::json) AS r) AS v "
+            f"WHERE {qn(meta.db_table)}.{qn(meta.pk.column)} = v.c0"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [rows])
+        return
     assignments = ", ".join(f"{qn(f.column)} = %s" for f in columns)
     sql = f"UPDATE {qn(meta.db_table)} SET {assignments} WHERE {qn(meta.pk.column)} = %s"
     params = [
@@ -626,6 +696,14 @@ def update_rows(objects: list[Any], fields: list[str]) -> None:
     ]
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
+
+
+def _json_value(value: Any) -> str:
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"update_rows cannot send {type(value).__name__}")
 
 
 def _sees(actor: Actor, caisse_code: str) -> bool:

@@ -34,7 +34,7 @@ from django.utils.translation import gettext as _
 
 from omniguichet.accounts.models import Account, AccountStatus
 from omniguichet.core.actors import Actor, ActorKind, Channel
-from omniguichet.core.db import bulk_insert_rows
+from omniguichet.core.db import bulk_insert_rows, values_subquery
 from omniguichet.core.errors import Forbidden, InvalidInput
 from omniguichet.core.text import check_text
 from omniguichet.outreach.models import (
@@ -153,12 +153,12 @@ def load_reach(persons: Iterable[Person]) -> dict[int, Reach]:
     if not ids:
         return reach
     for person_id, user_id in Account.objects.filter(
-        person_id__in=ids, status=AccountStatus.ACTIVE
+        person_id__in=values_subquery(ids, of="bigint"), status=AccountStatus.ACTIVE
     ).values_list("person_id", "user_id"):
         reach[person_id].account = True
         reach[person_id].app = user_id is not None
     for person_id, kind, value in (
-        ContactPoint.objects.filter(person_id__in=ids, verified=True)
+        ContactPoint.objects.filter(person_id__in=values_subquery(ids, of="bigint"), verified=True)
         .order_by("person_id", "created_at")
         .values_list("person_id", "kind", "value")
     ):
@@ -166,18 +166,18 @@ def load_reach(persons: Iterable[Person]) -> dict[int, Reach]:
             reach[person_id].mobile = value
         elif kind == "email" and not reach[person_id].email:
             reach[person_id].email = value
-    for pref in ChannelPreference.objects.filter(person_id__in=ids):
-        r = reach[pref.person_id]
-        r.sms_allowed, r.email_allowed, r.paper_allowed = (
-            pref.sms_allowed,
-            pref.email_allowed,
-            pref.paper_allowed,
-        )
-        r.preferred = pref.preferred_channel
-        if pref.e_documents:
-            r.paper_allowed = False
+    for person_id, sms, email, paper, preferred, e_documents in ChannelPreference.objects.filter(
+        person_id__in=values_subquery(ids, of="bigint")
+    ).values_list(
+        "person_id", "sms_allowed", "email_allowed", "paper_allowed", "preferred_channel", "e_documents"
+    ):
+        r = reach[person_id]
+        r.sms_allowed, r.email_allowed, r.paper_allowed = sms, email, paper and not e_documents
+        r.preferred = preferred
     for person_id in Consent.objects.filter(
-        person_id__in=ids, purpose=ConsentPurpose.PROACTIVE_MESSAGES, granted=False
+        person_id__in=values_subquery(ids, of="bigint"),
+        purpose=ConsentPurpose.PROACTIVE_MESSAGES,
+        granted=False,
     ).values_list("person_id", flat=True):
         reach[person_id].consent_refused = True
     return reach
@@ -221,7 +221,9 @@ def _planned_sms(person_ids: Iterable[int], since: dt.datetime) -> dict[int, lis
     if not ids:
         return planned
     rows = (
-        OutboundMessage.objects.filter(person_id__in=ids, channel=MessageChannel.SMS, not_before__gt=since)
+        OutboundMessage.objects.filter(
+            person_id__in=values_subquery(ids, of="bigint"), channel=MessageChannel.SMS, not_before__gt=since
+        )
         .exclude(state=MessageState.FAILED)
         .values_list("person_id", "not_before")
     )
@@ -342,7 +344,7 @@ def write_ledger(planned: Sequence[Planned], *, now: dt.datetime | None = None) 
     if not rows:
         return 0
     already = set(
-        OutboundMessage.objects.filter(idempotency_key__in=list(rows)).values_list(
+        OutboundMessage.objects.filter(idempotency_key__in=values_subquery(rows, of="text")).values_list(
             "idempotency_key", flat=True
         )
     )
@@ -467,7 +469,8 @@ def caisse_names() -> dict[str, str]:
     return names
 
 
-def event_context(event: Any, case: Any) -> dict[str, str]:
+def event_context(event: Any, case: Any, *, names: dict[str, str] | None = None) -> dict[str, str]:
+    """The variables of a message about this event of this case (`names`: caisse_names(), read once a batch)."""
     from omniguichet.cases.services import french_amount, french_date
 
     payload = event.payload
@@ -475,7 +478,7 @@ def event_context(event: Any, case: Any) -> dict[str, str]:
     ctx.update({
         "case_reference": case.reference,
         "case_type": _case_type_label(case.case_type),
-        "caisse_name": caisse_names().get(case.caisse_id, case.caisse_id),
+        "caisse_name": (caisse_names() if names is None else names).get(case.caisse_id, case.caisse_id),
         "expected_decision_on": french_date(case.expected_decision_on),
     })  # fmt: skip
     if "document" in payload:
@@ -526,6 +529,7 @@ def on_case_events(applied: list[Any]) -> None:
     now = timezone.now()
     horizon = now - dt.timedelta(days=_setting("OUTREACH_MAX_EVENT_AGE_DAYS", 30))
     planned: list[Planned] = []
+    names = caisse_names()
     for item in applied:
         event, case = item.event, item.case
         if event.occurred_at < horizon:  # old history replayed: the timeline moves, nobody is messaged
@@ -533,7 +537,7 @@ def on_case_events(applied: list[Any]) -> None:
         for rule in by_type.get(event.event_type, ()):
             if not _rule_matches(rule, event, case):
                 continue
-            ctx = event_context(event, case)
+            ctx = event_context(event, case, names=names)
             template = rule.template
             planned.append(Planned(
                 key=f"rule:{rule.code}:{event.event_id}", person=case.person, subject=render(template.subject, ctx),
