@@ -10,14 +10,17 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import operator
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
-from django.db import IntegrityError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
+from django.db.models import Model
+from django.db.models.base import ModelState
 from django.utils import dateformat, formats, timezone, translation
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
@@ -40,6 +43,7 @@ from omniguichet.crm.models import Direction, SubjectKind
 from omniguichet.referential import validators
 from omniguichet.referential.models import Person, Role
 
+M = TypeVar("M", bound=Model)
 MAX_BATCH = 10_000
 MAX_ID = 2**63 - 1
 EARLIEST_EVENT = dt.datetime(1990, 1, 1, tzinfo=dt.UTC)
@@ -368,6 +372,33 @@ def check_ingest_actor(actor: Actor) -> None:
 
 
 # --- applying events ---------------------------------------------------------------------------------------
+@functools.cache
+def _field_plan(model: type[Model]) -> list[tuple[str, str | None, Any]]:
+    return [(f.attname, f.name if f.is_relation else None, f) for f in model._meta.concrete_fields]
+
+
+def _instance(model: type[M], **values: Any) -> M:
+    """A new model instance built without Model.__init__ (whose keyword handling costs more than the rest of
+    applying an event, for the tens of thousands of events, cases and documents of a batch): every concrete
+    field gets its value or its default; a related object given by field name is cached as the ORM caches it."""
+    obj = model.__new__(model)
+    obj._state = ModelState()
+    attrs = obj.__dict__
+    for attname, relation, f in _field_plan(model):
+        if relation is not None and relation in values:
+            related = values[relation]
+            attrs[attname] = related.pk
+            f.set_cached_value(obj, related)
+        elif attname in values:
+            attrs[attname] = values[attname]
+        else:
+            attrs[attname] = f.get_default()
+    return obj
+
+
+_EVENT_CASE = CaseEvent._meta.get_field("case")
+
+
 def _apply(case: Case, event: CaseEvent, documents: dict[int, dict[str, RequestedDocument]], now: dt.datetime,
            touched_docs: dict[tuple[int, str], RequestedDocument]) -> None:  # fmt: skip
     """Move a case by one event (in memory; the caller writes)."""
@@ -377,7 +408,7 @@ def _apply(case: Case, event: CaseEvent, documents: dict[int, dict[str, Requeste
         key = (case.pk, payload["document"])
         doc = documents[case.pk].get(payload["document"])
         if doc is None:
-            doc = RequestedDocument(case=case, code=payload["document"])
+            doc = _instance(RequestedDocument, case=case, code=payload["document"])
             documents[case.pk][payload["document"]] = doc
         doc.label = payload["label"]
         doc.requested_at = event.occurred_at
@@ -391,8 +422,8 @@ def _apply(case: Case, event: CaseEvent, documents: dict[int, dict[str, Requeste
         key = (case.pk, payload["document"])
         doc = documents[case.pk].get(payload["document"])
         if doc is None:  # received without having been asked for: noted all the same
-            doc = RequestedDocument(case=case, code=payload["document"], label=payload["document"],
-                                    requested_at=event.occurred_at)  # fmt: skip
+            doc = _instance(RequestedDocument, case=case, code=payload["document"], label=payload["document"],
+                            requested_at=event.occurred_at)  # fmt: skip
             documents[case.pk][payload["document"]] = doc
         doc.received_at = event.occurred_at
         touched_docs[key] = doc
@@ -530,9 +561,10 @@ def _ingest_parsed(actor: Actor, parsed: list[ParsedEvent], source: str, now: dt
                 name = "payload.person_id" if "person_id" in p.payload else "payload.nir"
                 result.errors = {name: _("unknown person")}
                 continue
-            case = Case(
-                reference=p.reference, case_type=p.payload["case_type"], person=person, caisse_id=person.caisse_id,
-                status=CaseStatus.OPEN, opened_at=p.occurred_at, updated_at=now, last_sequence=0,
+            case = _instance(
+                Case, reference=p.reference, case_type=p.payload["case_type"], person=person,
+                caisse_id=person.caisse_id, status=CaseStatus.OPEN, opened_at=p.occurred_at, updated_at=now,
+                last_sequence=0,
                 expected_decision_on=parse_date(p.payload["expected_decision_on"])
                 if p.payload.get("expected_decision_on") else None,
             )  # fmt: skip
@@ -554,8 +586,8 @@ def _ingest_parsed(actor: Actor, parsed: list[ParsedEvent], source: str, now: dt
                     "sequence": _("event %(n)d of this case was already received") % {"n": p.sequence}
                 }
                 continue
-        event = CaseEvent(
-            event_id=p.event_id, sequence=p.sequence, event_type=p.event_type, occurred_at=p.occurred_at,
+        event = _instance(
+            CaseEvent, event_id=p.event_id, sequence=p.sequence, event_type=p.event_type, occurred_at=p.occurred_at,
             payload=p.payload, state=EventState.HELD, source=source, received_at=now,
         )  # fmt: skip
         pending[p.reference][p.sequence] = (p, event)
@@ -584,7 +616,8 @@ def _ingest_parsed(actor: Actor, parsed: list[ParsedEvent], source: str, now: dt
         }
         waiting.update(by_sequence)
         for _parsed, event in by_sequence.values():
-            event.case = case
+            event.case_id = case.pk
+            _EVENT_CASE.set_cached_value(event, case)
             new_events.append(event)
         while (case.last_sequence + 1) in waiting:
             parsed_event, event = waiting.pop(case.last_sequence + 1)
@@ -674,10 +707,13 @@ def update_rows(objects: list[Any], fields: list[str]) -> None:
         # server turns into typed rows: an executemany is a round trip of work per row, and psycopg's quoting
         # of Python lists costs more than the update itself.
         keyed = [meta.pk, *columns]
-        rows = json.dumps(
-            [[f.get_db_prep_save(getattr(obj, f.attname), connection) for f in keyed] for obj in objects],
-            default=_json_value,
-        )
+        if all(f.get_internal_type() in _PLAIN_FIELDS for f in keyed):  # the values are what JSON carries
+            get = operator.attrgetter(*(f.attname for f in keyed))
+            values = [get(obj) for obj in objects]
+        else:
+            db = connections[DEFAULT_DB_ALIAS]
+            values = [[f.get_db_prep_save(getattr(obj, f.attname), db) for f in keyed] for obj in objects]
+        rows = json.dumps(values, default=_json_value)
         selects = ", ".join(f"(r->>{i})::{f.cast_db_type(connection)} AS c{i}" for i, f in enumerate(keyed))
         assignments = ", ".join(f"{qn(f.column)} = v.c{i}" for i, f in enumerate(keyed) if i)
         sql = (
@@ -696,6 +732,13 @@ def update_rows(objects: list[Any], fields: list[str]) -> None:
     ]
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
+
+
+_PLAIN_FIELDS = frozenset({
+    "AutoField", "BigAutoField", "CharField", "SlugField", "TextField", "IntegerField", "BigIntegerField",
+    "PositiveIntegerField", "PositiveSmallIntegerField", "SmallIntegerField", "BooleanField", "DateField",
+    "DateTimeField", "ForeignKey",
+})  # fmt: skip
 
 
 def _json_value(value: Any) -> str:

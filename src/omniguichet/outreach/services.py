@@ -71,6 +71,12 @@ def _setting(name: str, default: Any) -> Any:
 # --- channel policy ----------------------------------------------------------------------------------------
 def parse_policy(policy: str) -> list[list[str]]:
     """ "inbox+push>sms>email>letter" -> [["inbox", "push"], ["sms"], ["email"], ["letter"]]."""
+    return [list(step) for step in _parsed_policy(policy)]
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed_policy(policy: str) -> tuple[tuple[str, ...], ...]:
+    """parse_policy, once per policy text (a batch chooses channels for tens of thousands of messages)."""
     steps: list[list[str]] = []
     seen: set[str] = set()
     for raw_step in policy.split(">"):
@@ -84,7 +90,7 @@ def parse_policy(policy: str) -> list[list[str]]:
                 raise ValueError(_("channel %(c)s appears twice") % {"c": channel})
             seen.add(channel)
         steps.append(step)
-    return steps
+    return tuple(tuple(step) for step in steps)
 
 
 @dataclass
@@ -130,7 +136,7 @@ PREFERRED_TO_CHANNEL: dict[str, str] = {
 def choose_channels(reach: Reach, policy: str) -> list[str]:
     """The channels of the first step of the policy the person can receive (the fallback chain). A preferred
     channel (SMS, e-mail, paper) named by the policy is tried first."""
-    steps = parse_policy(policy)
+    steps: Sequence[Sequence[str]] = _parsed_policy(policy)
     preferred = PREFERRED_TO_CHANNEL.get(reach.preferred)
     if preferred and any(preferred in step for step in steps):
         steps = [[preferred], *[[c for c in s if c != preferred] for s in steps]]
