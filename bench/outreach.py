@@ -76,6 +76,7 @@ def main() -> None:
 
         profiler = cProfile.Profile()
         profiler.enable()
+    cpu_before = _cpu_seconds(connection)
     started = time.perf_counter()
     statuses: dict[str, int] = {}
     for body in payloads:
@@ -83,6 +84,9 @@ def main() -> None:
         for result in report.results:
             statuses[result.status] = statuses.get(result.status, 0) + 1
     ingest_seconds = time.perf_counter() - started
+    cpu_after = _cpu_seconds(connection)
+    client_cpu = cpu_after[0] - cpu_before[0]
+    server_cpu = None if cpu_after[1] is None or cpu_before[1] is None else cpu_after[1] - cpu_before[1]
     if profiler is not None:
         import pstats
 
@@ -139,11 +143,34 @@ def main() -> None:
         f"· ratio {raw_rate / ingest_rate:.1f}x · target {INGEST_PER_S:,}/s on PostgreSQL: "
         f"{'met' if ingest_rate >= INGEST_PER_S else 'MISSED'}"
     )
+    busy = client_cpu + (server_cpu or 0.0)
+    print(
+        f"ingestion CPU: this process {client_cpu:.1f} s"
+        + (f" + its database backend {server_cpu:.1f} s" if server_cpu is not None else "")
+        + f" = {len(events) / busy:,.0f} events per CPU-second (what a machine to itself would approach: the two "
+        "take turns; the WAL flushes of the commits are not counted)"
+    )
     print(
         f"dispatch: {sent:,}/{queued:,} messages in {dispatch_seconds:.1f} s = {dispatch_rate:,.0f} messages/s · "
         f"plain file {file_rate:,.0f}/s · ratio {file_rate / dispatch_rate if dispatch_rate else 0:.1f}x · target "
         f"{DISPATCH_PER_S:,}/s: {'met' if dispatch_rate >= DISPATCH_PER_S else 'MISSED'}"
     )
+
+
+def _cpu_seconds(connection) -> tuple[float, float | None]:
+    """CPU time used so far by this process and by its PostgreSQL backend (read from /proc: same machine)."""
+    client = time.process_time()
+    if connection.vendor != "postgresql":
+        return client, None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return client, None
+    return client, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class _Rollback(Exception):

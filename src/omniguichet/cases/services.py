@@ -372,9 +372,20 @@ def check_ingest_actor(actor: Actor) -> None:
 
 
 # --- applying events ---------------------------------------------------------------------------------------
+_CALL = object()  # the field's default is computed each time (a callable: dict, now...)
+
+
 @functools.cache
-def _field_plan(model: type[Model]) -> list[tuple[str, str | None, Any]]:
-    return [(f.attname, f.name if f.is_relation else None, f) for f in model._meta.concrete_fields]
+def _field_plan(model: type[Model]) -> list[tuple[str, str | None, Any, Any]]:
+    return [
+        (
+            f.attname,
+            f.name if f.is_relation else None,
+            f,
+            _CALL if f.has_default() and callable(f.default) else f.get_default(),
+        )
+        for f in model._meta.concrete_fields
+    ]
 
 
 def _instance(model: type[M], **values: Any) -> M:
@@ -384,7 +395,7 @@ def _instance(model: type[M], **values: Any) -> M:
     obj = model.__new__(model)
     obj._state = ModelState()
     attrs = obj.__dict__
-    for attname, relation, f in _field_plan(model):
+    for attname, relation, f, default in _field_plan(model):
         if relation is not None and relation in values:
             related = values[relation]
             attrs[attname] = related.pk
@@ -392,7 +403,7 @@ def _instance(model: type[M], **values: Any) -> M:
         elif attname in values:
             attrs[attname] = values[attname]
         else:
-            attrs[attname] = f.get_default()
+            attrs[attname] = f.get_default() if default is _CALL else default
     return obj
 
 
