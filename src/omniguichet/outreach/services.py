@@ -29,7 +29,7 @@ from django.core import mail
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from django.utils.translation import get_language, pgettext
+from django.utils.translation import get_language, ngettext, pgettext
 from django.utils.translation import gettext as _
 
 from omniguichet.accounts.models import Account, AccountStatus
@@ -230,7 +230,7 @@ def _planned_sms(person_ids: Iterable[int], since: dt.datetime) -> dict[int, lis
         OutboundMessage.objects.filter(
             person_id__in=values_subquery(ids, of="bigint"), channel=MessageChannel.SMS, not_before__gt=since
         )
-        .exclude(state=MessageState.FAILED)
+        .exclude(state__in=[MessageState.FAILED, MessageState.MERGED])
         .values_list("person_id", "not_before")
     )
     for person_id, when in rows:
@@ -313,11 +313,14 @@ class Planned:
     subject_kind: str = ""
     subject_ref: str = ""
     policy: str = DEFAULT_POLICY
+    mergeable: bool = (
+        True  # beyond the frequency cap: merged into a digest when released (else only deferred)
+    )
 
 
 LEDGER_COLUMNS = [
     "idempotency_key", "person_id", "channel", "recipient", "subject", "body", "state", "not_before", "attempts",
-    "last_error", "provider_ref", "rule", "motive", "subject_kind", "subject_ref", "created_at",
+    "last_error", "provider_ref", "rule", "motive", "subject_kind", "subject_ref", "created_at", "capped",
 ]  # fmt: skip
 
 
@@ -338,14 +341,15 @@ def write_ledger(planned: Sequence[Planned], *, now: dt.datetime | None = None) 
         person_reach = reach[item.person.pk]
         for channel in choose_channels(person_reach, item.policy):
             short = channel in (MessageChannel.SMS, MessageChannel.PUSH)
-            at = (
-                schedule_sms(item.at, sms_times[item.person.pk]) if channel == MessageChannel.SMS else item.at
-            )
+            at, capped = item.at, False
+            if channel == MessageChannel.SMS:
+                at = schedule_sms(item.at, sms_times[item.person.pk])
+                capped = item.mergeable and at != outside_quiet_hours(item.at)  # deferred by the cap
             key = f"{item.key}:{channel}"[:200]
             rows[key] = (
                 key, item.person.pk, channel, person_reach.recipient(channel)[:254],
                 "" if short else item.subject[:200], item.sms_body if short else item.body, MessageState.QUEUED,
-                adapt(at), 0, "", "", item.rule, item.motive, item.subject_kind, item.subject_ref, created,
+                adapt(at), 0, "", "", item.rule, item.motive, item.subject_kind, item.subject_ref, created, capped,
             )  # fmt: skip
     if not rows:
         return 0
@@ -390,10 +394,15 @@ def send_to_person(
     subject_ref: str = "",
     motive: str = "autre",
     at: dt.datetime | None = None,
+    mergeable: bool = True,
 ) -> list[OutboundMessage]:
     """Send something to a person, on the channels the policy and the person allow. Give a template code (with
     its context) or the subject and body (and a short text for SMS and push; default: the subject). The same
-    idempotency key twice sends nothing more. Returns the messages of this key in the ledger."""
+    idempotency key twice sends nothing more. Returns the messages of this key in the ledger.
+
+    Beyond the SMS frequency cap a message is deferred, then merged with the person's other deferred SMS into
+    one digest when released; `mergeable=False` keeps it whole (deferred only): for a text that must arrive
+    alone (a security code)."""
     if actor.kind == ActorKind.INSURED:
         raise Forbidden(_("only the platform and its staff send messages"))
     fields: dict[str, str] = {}
@@ -434,7 +443,8 @@ def send_to_person(
         write_ledger([
             Planned(key=f"send:{key}", person=person, subject=render(subject, ctx), body=render(body, ctx),
                     sms_body=render(sms_body, ctx), at=at or timezone.now(), motive=motive,
-                    subject_kind=subject_kind, subject_ref=str(subject_ref), policy=channel_policy)
+                    subject_kind=subject_kind, subject_ref=str(subject_ref), policy=channel_policy,
+                    mergeable=mergeable)
         ])  # fmt: skip
     return list(OutboundMessage.objects.filter(idempotency_key__startswith=f"send:{key}:").order_by("id"))
 
@@ -792,12 +802,102 @@ def backoff(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), 6 * 3600))
 
 
+def _claimable(now: dt.datetime) -> Q:
+    """Queued, due, not held by a live dispatcher; and no SMS during the quiet hours (a message that became due
+    at 19:59 but finds the dispatcher only at 20:01, after a retry or a stopped worker, waits for 08:00)."""
+    condition = Q(state=MessageState.QUEUED, not_before__lte=now) & (
+        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    )
+    if outside_quiet_hours(now) != now:
+        condition &= ~Q(channel=MessageChannel.SMS)
+    return condition
+
+
+def merge_released(*, now: dt.datetime | None = None, limit: int = 500) -> int:
+    """Merge the capped messages that are due with the other capped messages still pending for the same person
+    and channel, into one digest per person and channel (written in the ledger like any message; each merged
+    message gets state `merged` and points to its digest). Idempotent: a merged message is no longer queued, and
+    the digest's key comes from its first member. Returns how many digests were written."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        released = set(
+            OutboundMessage.objects.filter(_claimable(now), capped=True)
+            .order_by("not_before")
+            .values_list("person_id", "channel")[:limit]
+        )
+        if not released:
+            return 0
+        persons = {person_id for person_id, _channel in released}
+        pending = (
+            OutboundMessage.objects.filter(
+                person_id__in=values_subquery(persons, of="bigint"), state=MessageState.QUEUED, capped=True
+            )
+            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+            .order_by("person_id", "channel", "not_before", "id")
+            .select_for_update(skip_locked=True)
+        )
+        groups: dict[tuple[int, str], list[OutboundMessage]] = defaultdict(list)
+        for message in pending:
+            if (message.person_id, message.channel) in released:
+                groups[message.person_id, message.channel].append(message)
+        digests: list[tuple[OutboundMessage, list[OutboundMessage]]] = []
+        for messages in groups.values():
+            # What does not fit in one digest stays deferred; if it is due too, it starts the next digest.
+            while messages and messages[0].not_before <= now:
+                members = _digest_members(messages)
+                if len(members) < 2:
+                    break
+                digests.append((_digest(members, now), members))
+                messages = messages[len(members) :]
+        if not digests:
+            return 0
+        OutboundMessage.objects.bulk_create([digest for digest, _members in digests])
+        merged: list[OutboundMessage] = []
+        for digest, members in digests:
+            for member in members:
+                member.state, member.merged_into_id = MessageState.MERGED, digest.pk
+                merged.append(member)
+        OutboundMessage.objects.bulk_update(merged, ["state", "merged_into"])
+    return len(digests)
+
+
+def _digest_text(messages: list[OutboundMessage]) -> str:
+    header = ngettext("%(n)d message grouped together:", "%(n)d messages grouped together:", len(messages))
+    return "\n".join([header % {"n": len(messages)}, *(m.body.strip() for m in messages)])
+
+
+def _digest_members(messages: list[OutboundMessage]) -> list[OutboundMessage]:
+    """The first messages (in their order) whose digest fits in one text of the channel; the others stay
+    deferred and are merged at their own release."""
+    if messages[0].channel not in (MessageChannel.SMS, MessageChannel.PUSH):
+        return messages
+    members: list[OutboundMessage] = []
+    for message in messages:
+        if len(_digest_text([*members, message])) > SMS_MAX:
+            break
+        members.append(message)
+    return members
+
+
+def _digest(members: list[OutboundMessage], now: dt.datetime) -> OutboundMessage:
+    first = members[0]
+    short = first.channel in (MessageChannel.SMS, MessageChannel.PUSH)
+    subject = "" if short else _("%(n)d messages from your health insurance") % {"n": len(members)}
+    body = _digest_text(members) if short else "\n\n".join(
+        f"{m.subject}\n{m.body}".strip() for m in members
+    )  # fmt: skip
+    return OutboundMessage(
+        idempotency_key=f"digest:{first.channel}:{first.pk}", person_id=first.person_id, channel=first.channel,
+        recipient=first.recipient, subject=subject[:200], body=body, state=MessageState.QUEUED,
+        not_before=first.not_before, rule="digest", motive=first.motive, created_at=now,
+    )  # fmt: skip
+
+
 def _claim(limit: int, now: dt.datetime) -> list[OutboundMessage]:
     lease = dt.timedelta(seconds=_setting("OUTREACH_CLAIM_SECONDS", 60))
     with transaction.atomic():
         due = (
-            OutboundMessage.objects.filter(state=MessageState.QUEUED, not_before__lte=now)
-            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+            OutboundMessage.objects.filter(_claimable(now))
             .order_by("not_before")
             .select_for_update(skip_locked=True)
             .values_list("pk", flat=True)[:limit]
@@ -816,6 +916,7 @@ def dispatch_due(*, limit: int = 500, now: dt.datetime | None = None) -> Dispatc
     from omniguichet.cases.services import update_rows
 
     now = now or timezone.now()
+    merge_released(now=now, limit=limit)
     messages = _claim(limit, now)
     report = DispatchReport()
     if not messages:
