@@ -123,3 +123,15 @@ def test_no_sms_leaves_during_the_quiet_hours_even_if_due_before(mobile_only, wi
     assert [line["key"] for line in sink(_outbox)] == [due.idempotency_key]
     inbox.refresh_from_db()
     assert inbox.state == "delivered"
+
+
+def test_the_digest_speaks_french(mobile_only):
+    from django.utils import translation
+
+    start = paris(2026, 6, 10, 10, 0)
+    for i in range(5):
+        sms(mobile_only, f"m{i}", f"Message {i}", start)
+    with translation.override("fr"):
+        assert merge_released(now=paris(2026, 6, 11, 10, 0)) == 1
+    digest = OutboundMessage.objects.get(rule="digest")
+    assert digest.body == "Assurance Maladie, 2 messages regroupés :\nMessage 3\nMessage 4"
