@@ -113,18 +113,26 @@ def main() -> None:
     except _Rollback:
         pass
 
-    # 2. Dispatch of everything queued (quiet hours and caps lifted: the bench may run at night).
+    # 2. Dispatch of everything queued (quiet hours lifted: the bench may run at night; the SMS deferred by the
+    # frequency cap become due too, and are merged into digests as they would be when released).
+    from django.conf import settings
+
+    settings.OUTREACH_SMS_QUIET_FROM, settings.OUTREACH_SMS_QUIET_UNTIL = 24, 0
     OutboundMessage.objects.filter(state="queued").update(not_before=timezone.now() - dt.timedelta(hours=1))
     queued = OutboundMessage.objects.filter(state="queued").count()
     started = time.perf_counter()
     sent = drain().sent
     dispatch_seconds = time.perf_counter() - started
+    merged = OutboundMessage.objects.filter(state="merged").count()
+    digests = OutboundMessage.objects.filter(rule="digest").count()
     by_channel = dict(
         OutboundMessage.objects.values_list("channel").annotate(n=__import__("django").db.models.Count("id"))
     )
 
     # Baseline: the same messages written straight to a JSON-lines file.
-    texts = list(OutboundMessage.objects.values_list("idempotency_key", "recipient", "body"))
+    texts = list(
+        OutboundMessage.objects.exclude(state="merged").values_list("idempotency_key", "recipient", "body")
+    )
     started = time.perf_counter()
     with open(os.path.join(var_dir, "baseline.jsonl"), "w") as handle:
         for key, to, body in texts:
@@ -154,6 +162,7 @@ def main() -> None:
         f"dispatch: {sent:,}/{queued:,} messages in {dispatch_seconds:.1f} s = {dispatch_rate:,.0f} messages/s · "
         f"plain file {file_rate:,.0f}/s · ratio {file_rate / dispatch_rate if dispatch_rate else 0:.1f}x · target "
         f"{DISPATCH_PER_S:,}/s: {'met' if dispatch_rate >= DISPATCH_PER_S else 'MISSED'}"
+        f" · beyond the SMS cap: {merged:,} merged into {digests:,} digests"
     )
 
 

@@ -75,6 +75,8 @@ def test_sigkill_in_the_middle_loses_nothing_and_doubles_nothing(tmp_path):
         "OUTREACH_OUTBOX_DIR": str(tmp_path / "outbox"), "OUTREACH_SMS_PROVIDER": "file",
         "OUTREACH_SMS_DAILY_CAP": "1000000", "OUTREACH_CLAIM_SECONDS": "2", "OUTREACH_SWEEP_SECONDS": "0.5",
         "OUTREACH_DISPATCH_BATCH": "100", "LANGUAGE_CODE": "en",
+        # The SMS are planned in the daytime; the worker sends them whatever the time of day the test runs at.
+        "OUTREACH_SMS_QUIET_FROM": "24", "OUTREACH_SMS_QUIET_UNTIL": "0",
     }  # fmt: skip
     command = [sys.executable, "-m", "omniguichet.cli"]
     if url.startswith("sqlite"):

@@ -32,7 +32,7 @@ def sink_lines(outbox, name="sms"):
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
-def test_a_payment_event_sends_an_sms_in_french(mobile_only, _outbox):
+def test_a_payment_event_sends_an_sms_in_french(mobile_only, _outbox, no_quiet_hours):
     ingest_case_events(actor=SYSTEM, rows=[
         opened("IJ-P", mobile_only),
         event("IJ-P", 2, "payment", {"amount": "1234.5", "paid_on": "2026-03-03"}),
@@ -209,7 +209,7 @@ def sms_provider(settings):
     server.shutdown()
 
 
-def test_sms_through_the_http_provider(mobile_only, sms_provider):
+def test_sms_through_the_http_provider(mobile_only, sms_provider, no_quiet_hours):
     calls, status = sms_provider
     [message] = send_to_person(actor=SYSTEM, person=mobile_only, idempotency_key="h1", subject="Salut", body="B",
                                at=DAYTIME)  # fmt: skip
