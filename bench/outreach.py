@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import platform
 import tempfile
 import time
+import zlib
+from concurrent.futures import ProcessPoolExecutor
 
 from bench.crm import _database_url
 from bench.seed import _setup
@@ -34,6 +37,10 @@ def main() -> None:
     )
     parser.add_argument("--persons", type=int, default=20_000)
     parser.add_argument("--events", type=int, default=50_000)
+    parser.add_argument(
+        "--senders", type=int, default=2,
+        help="then as many back-office systems at once, each its own cases (0: skip)",
+    )  # fmt: skip
     parser.add_argument(
         "--profile", metavar="FILE", help="cProfile the ingestion into FILE (pstats), print the top"
     )
@@ -93,6 +100,25 @@ def main() -> None:
         profiler.disable()
         profiler.dump_stats(args.profile)
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+
+    # 1b. Sustained: as many senders at once as --senders (back-office systems, or server workers), each with its
+    # own cases (a case's events come from one system, in order), in forked processes with their own connections.
+    parallel_rate, parallel_seconds, parallel_statuses = 0.0, 0.0, {}
+    more = list(generate_events(count=args.events, person_ids=person_ids, seed=12, within_days=25))
+    if args.senders:
+        streams = [
+            [e for e in more if zlib.crc32(e["case_reference"].encode()) % args.senders == i]
+            for i in range(args.senders)
+        ]
+        jobs = [[json.dumps(st[i : i + BATCH]) for i in range(0, len(st), BATCH)] for st in streams]
+        connection.close()
+        started = time.perf_counter()
+        with ProcessPoolExecutor(args.senders, mp_context=multiprocessing.get_context("fork")) as pool:
+            for counts in pool.map(_send, jobs):
+                for status, n in counts.items():
+                    parallel_statuses[status] = parallel_statuses.get(status, 0) + n
+        parallel_seconds = time.perf_counter() - started
+        parallel_rate = len(more) / parallel_seconds
     messages = OutboundMessage.objects.count()
 
     # Baseline: the same number of event rows written raw, rolled back.
@@ -145,12 +171,19 @@ def main() -> None:
     raw_rate = len(events) / raw_seconds
     dispatch_rate = sent / dispatch_seconds if dispatch_seconds else 0
     file_rate = len(texts) / file_seconds if file_seconds else 0
-    print(f"events: {len(events):,} ({statuses}), messages written: {messages:,} {by_channel}")
+    print(f"events: {len(events):,} ({statuses}) + {len(more):,} ({parallel_statuses}); messages written: "
+          f"{messages:,} {by_channel}")  # fmt: skip
     print(
         f"ingestion: {ingest_rate:,.0f} events/s ({ingest_seconds:.1f} s) · raw event insert {raw_rate:,.0f} rows/s "
         f"· ratio {raw_rate / ingest_rate:.1f}x · target {INGEST_PER_S:,}/s on PostgreSQL: "
         f"{'met' if ingest_rate >= INGEST_PER_S else 'MISSED'}"
     )
+    if args.senders:
+        print(
+            f"ingestion, {args.senders} senders at once: {len(more):,} events in {parallel_seconds:.1f} s = "
+            f"{parallel_rate:,.0f} events/s sustained · ratio to the raw insert {raw_rate / parallel_rate:.1f}x · "
+            f"target {INGEST_PER_S:,}/s on PostgreSQL: {'met' if parallel_rate >= INGEST_PER_S else 'MISSED'}"
+        )
     busy = client_cpu + (server_cpu or 0.0)
     print(
         f"ingestion CPU: this process {client_cpu:.1f} s"
@@ -164,6 +197,24 @@ def main() -> None:
         f"{DISPATCH_PER_S:,}/s: {'met' if dispatch_rate >= DISPATCH_PER_S else 'MISSED'}"
         f" · beyond the SMS cap: {merged:,} merged into {digests:,} digests"
     )
+
+
+def _send(bodies: list[str]) -> dict[str, int]:
+    """One sender, in its own process: its batches one after the other; the count of each row status."""
+    from django.db import connection
+
+    from omniguichet.cases.services import ingest_case_events
+    from omniguichet.core.actors import Actor
+
+    counts: dict[str, int] = {}
+    try:
+        for body in bodies:
+            report = ingest_case_events(actor=Actor.system("bench"), rows=json.loads(body), source="bench")
+            for result in report.results:
+                counts[result.status] = counts.get(result.status, 0) + 1
+    finally:
+        connection.close()
+    return counts
 
 
 def _cpu_seconds(connection) -> tuple[float, float | None]:

@@ -507,11 +507,13 @@ def _ingest_parsed(actor: Actor, parsed: list[ParsedEvent], source: str, now: dt
             seen_ids.add(p.event_id)
             fresh.append(p)
     references = {p.reference for p in fresh}
-    # Locked (PostgreSQL) so that two batches of the same case apply one after the other.
+    # Locked (PostgreSQL) so that two batches of the same case apply one after the other; in id order, so that
+    # two batches sharing cases lock them in the same order (never a deadlock).
     cases_qs = (
         Case.objects.filter(reference__in=values_subquery(references, of="text"))
         .select_related("person")
         .select_for_update(of=("self",))
+        .order_by("pk")
     )
     all_cases = {c.reference: c for c in cases_qs}
     visible = {ref: c for ref, c in all_cases.items() if _sees(actor, c.caisse_id)}
