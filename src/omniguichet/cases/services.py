@@ -372,38 +372,45 @@ def check_ingest_actor(actor: Actor) -> None:
 
 
 # --- applying events ---------------------------------------------------------------------------------------
-_CALL = object()  # the field's default is computed each time (a callable: dict, now...)
+@dataclass(frozen=True)
+class _FieldPlan:
+    defaults: dict[str, Any]  # attname -> constant default
+    computed: list[tuple[str, Any]]  # (attname, field) of the defaults computed each time (dict, now...)
+    relations: dict[str, tuple[str, Any]]  # field name -> (attname, field) of the foreign keys
 
 
 @functools.cache
-def _field_plan(model: type[Model]) -> list[tuple[str, str | None, Any, Any]]:
-    return [
-        (
-            f.attname,
-            f.name if f.is_relation else None,
-            f,
-            _CALL if f.has_default() and callable(f.default) else f.get_default(),
-        )
-        for f in model._meta.concrete_fields
-    ]
+def _field_plan(model: type[Model]) -> _FieldPlan:
+    fields = model._meta.concrete_fields
+    computed = [(f.attname, f) for f in fields if f.has_default() and callable(f.default)]
+    return _FieldPlan(
+        defaults={
+            f.attname: f.get_default() for f in fields if not (f.has_default() and callable(f.default))
+        },
+        computed=computed,
+        relations={f.name: (f.attname, f) for f in fields if f.is_relation},
+    )
 
 
 def _instance(model: type[M], **values: Any) -> M:
     """A new model instance built without Model.__init__ (whose keyword handling costs more than the rest of
     applying an event, for the tens of thousands of events, cases and documents of a batch): every concrete
     field gets its value or its default; a related object given by field name is cached as the ORM caches it."""
+    plan = _field_plan(model)
     obj = model.__new__(model)
     obj._state = ModelState()
     attrs = obj.__dict__
-    for attname, relation, f, default in _field_plan(model):
-        if relation is not None and relation in values:
-            related = values[relation]
-            attrs[attname] = related.pk
-            f.set_cached_value(obj, related)
-        elif attname in values:
-            attrs[attname] = values[attname]
+    attrs.update(plan.defaults)
+    for attname, f in plan.computed:
+        if attname not in values:
+            attrs[attname] = f.get_default()
+    for name, value in values.items():
+        relation = plan.relations.get(name)
+        if relation is None:
+            attrs[name] = value
         else:
-            attrs[attname] = f.get_default() if default is _CALL else default
+            attrs[relation[0]] = value.pk
+            relation[1].set_cached_value(obj, value)
     return obj
 
 
@@ -721,8 +728,13 @@ def update_rows(objects: list[Any], fields: list[str]) -> None:
         # of Python lists costs more than the update itself.
         keyed = [meta.pk, *columns]
         if all(f.get_internal_type() in _PLAIN_FIELDS for f in keyed):  # the values are what JSON carries
-            get = operator.attrgetter(*(f.attname for f in keyed))
-            values = [get(obj) for obj in objects]
+            names = [f.attname for f in keyed]
+            try:  # the values as loaded or set (no descriptor per field), as long as none is deferred
+                get = operator.itemgetter(*names)
+                values = [get(obj.__dict__) for obj in objects]
+            except KeyError:
+                get = operator.attrgetter(*names)
+                values = [get(obj) for obj in objects]
         else:
             db = connections[DEFAULT_DB_ALIAS]
             values = [[f.get_db_prep_save(getattr(obj, f.attname), db) for f in keyed] for obj in objects]
