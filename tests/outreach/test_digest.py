@@ -135,3 +135,30 @@ def test_the_digest_speaks_french(mobile_only):
         assert merge_released(now=paris(2026, 6, 11, 10, 0)) == 1
     digest = OutboundMessage.objects.get(rule="digest")
     assert digest.body == "Assurance Maladie, 2 messages regroupés :\nMessage 3\nMessage 4"
+
+
+def test_any_channel_may_have_its_cap_and_its_digest(mobile_only, settings, mailoutbox):
+    settings.OUTREACH_DAILY_CAPS = {"email": 2}
+    start = paris(2026, 6, 10, 22, 0)  # e-mails have no quiet hours
+
+    def email(key, subject):
+        [message] = send_to_person(actor=SYSTEM, person=mobile_only, idempotency_key=key, subject=subject,
+                                   body=f"Texte {key}", channel_policy="email", at=start)  # fmt: skip
+        return message
+
+    sent = [email(f"e{i}", f"Objet {i}") for i in range(4)]
+    assert [m.capped for m in sent] == [False, False, True, True]
+    assert [m.not_before for m in sent] == [
+        start,
+        start,
+        start + dt.timedelta(days=1),
+        start + dt.timedelta(days=1),
+    ]
+    assert dispatch_due(now=start).sent == 2
+    assert dispatch_due(now=start + dt.timedelta(days=1)).sent == 1
+    digest = OutboundMessage.objects.get(rule="digest")
+    assert digest.channel == "email" and digest.subject == "2 messages from your health insurance"
+    assert digest.body == "Objet 2\nTexte e2\n\nObjet 3\nTexte e3"
+    assert [m.subject for m in mailoutbox] == ["Objet 0", "Objet 1", "2 messages from your health insurance"]
+    # SMS keep their own cap (3), uncapped channels none.
+    assert all(not m.capped for m in [sms(mobile_only, f"s{i}", "S", start) for i in range(3)])

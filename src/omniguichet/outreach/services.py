@@ -205,36 +205,52 @@ def outside_quiet_hours(at: dt.datetime) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(end), tzinfo=PARIS)
 
 
-def schedule_sms(at: dt.datetime, planned: list[dt.datetime]) -> dt.datetime:
-    """When an SMS planned at `at` goes, given the person's other SMS (`planned`, sorted; updated in place):
-    outside quiet hours, and at most OUTREACH_SMS_DAILY_CAP in any 24 hours ending at it (beyond: deferred)."""
-    cap = _setting("OUTREACH_SMS_DAILY_CAP", 3)
+def daily_caps() -> dict[str, int]:
+    """How many messages a person may get on a channel in any 24 hours: OUTREACH_SMS_DAILY_CAP for SMS (3), and
+    OUTREACH_DAILY_CAPS for any channel ({"push": 5}; environment "push=5,email=10"); others have no cap."""
+    return {MessageChannel.SMS: _setting("OUTREACH_SMS_DAILY_CAP", 3), **_setting("OUTREACH_DAILY_CAPS", {})}
+
+
+def schedule(channel: str, at: dt.datetime, planned: list[dt.datetime]) -> dt.datetime:
+    """When a message of this channel planned at `at` goes, given the person's other messages of the channel
+    (`planned`, sorted; updated in place): SMS outside the quiet hours, and at most the channel's daily cap in
+    any 24 hours ending at it (beyond: deferred until the window frees up)."""
+    quiet = outside_quiet_hours if channel == MessageChannel.SMS else (lambda t: t)
+    cap = daily_caps().get(channel)
     day = dt.timedelta(hours=24)
-    t = outside_quiet_hours(at)
+    t = quiet(at)
     for _round in range(50):
+        if not cap:
+            break
         window = [x for x in planned if t - day < x <= t]
         if len(window) < cap:
             break
-        t = outside_quiet_hours(window[len(window) - cap] + day)
+        t = quiet(window[len(window) - cap] + day)
     planned.append(t)
     planned.sort()
     return t
 
 
-def _planned_sms(person_ids: Iterable[int], since: dt.datetime) -> dict[int, list[dt.datetime]]:
-    planned: dict[int, list[dt.datetime]] = defaultdict(list)
+def schedule_sms(at: dt.datetime, planned: list[dt.datetime]) -> dt.datetime:
+    return schedule(MessageChannel.SMS, at, planned)
+
+
+def _planned(person_ids: Iterable[int], since: dt.datetime) -> dict[tuple[int, str], list[dt.datetime]]:
+    """The send times of the persons' messages on the capped channels since then, by (person, channel)."""
+    planned: dict[tuple[int, str], list[dt.datetime]] = defaultdict(list)
     ids = list(person_ids)
-    if not ids:
+    channels = [c for c, cap in daily_caps().items() if cap]
+    if not ids or not channels:
         return planned
     rows = (
         OutboundMessage.objects.filter(
-            person_id__in=values_subquery(ids, of="bigint"), channel=MessageChannel.SMS, not_before__gt=since
+            person_id__in=values_subquery(ids, of="bigint"), channel__in=channels, not_before__gt=since
         )
         .exclude(state__in=[MessageState.FAILED, MessageState.MERGED])
-        .values_list("person_id", "not_before")
+        .values_list("person_id", "channel", "not_before")
     )
-    for person_id, when in rows:
-        planned[person_id].append(when)
+    for person_id, channel, when in rows:
+        planned[person_id, channel].append(when)
     for times in planned.values():
         times.sort()
     return planned
@@ -333,7 +349,8 @@ def write_ledger(planned: Sequence[Planned], *, now: dt.datetime | None = None) 
     now = now or timezone.now()
     reach = load_reach({p.person.pk: p.person for p in planned}.values())
     earliest = min(min(p.at for p in planned), now)
-    sms_times = _planned_sms({p.person.pk for p in planned}, earliest - dt.timedelta(hours=24))
+    times = _planned({p.person.pk for p in planned}, earliest - dt.timedelta(hours=24))
+    capped_channels = {c for c, cap in daily_caps().items() if cap}
     adapt = connection.ops.adapt_datetimefield_value
     created = adapt(now)
     rows: dict[str, tuple] = {}
@@ -342,9 +359,10 @@ def write_ledger(planned: Sequence[Planned], *, now: dt.datetime | None = None) 
         for channel in choose_channels(person_reach, item.policy):
             short = channel in (MessageChannel.SMS, MessageChannel.PUSH)
             at, capped = item.at, False
-            if channel == MessageChannel.SMS:
-                at = schedule_sms(item.at, sms_times[item.person.pk])
-                capped = item.mergeable and at != outside_quiet_hours(item.at)  # deferred by the cap
+            if channel in capped_channels or channel == MessageChannel.SMS:
+                at = schedule(channel, item.at, times[item.person.pk, channel])
+                quiet = outside_quiet_hours(item.at) if channel == MessageChannel.SMS else item.at
+                capped = item.mergeable and at != quiet  # deferred by the cap, not only by the quiet hours
             key = f"{item.key}:{channel}"[:200]
             rows[key] = (
                 key, item.person.pk, channel, person_reach.recipient(channel)[:254],
