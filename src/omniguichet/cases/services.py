@@ -730,11 +730,11 @@ def update_rows(objects: list[Any], fields: list[str]) -> None:
         if all(f.get_internal_type() in _PLAIN_FIELDS for f in keyed):  # the values are what JSON carries
             names = [f.attname for f in keyed]
             try:  # the values as loaded or set (no descriptor per field), as long as none is deferred
-                get = operator.itemgetter(*names)
-                values = [get(obj.__dict__) for obj in objects]
+                from_dict = operator.itemgetter(*names)
+                values = [from_dict(obj.__dict__) for obj in objects]
             except KeyError:
-                get = operator.attrgetter(*names)
-                values = [get(obj) for obj in objects]
+                from_attributes = operator.attrgetter(*names)
+                values = [from_attributes(obj) for obj in objects]
         else:
             db = connections[DEFAULT_DB_ALIAS]
             values = [[f.get_db_prep_save(getattr(obj, f.attname), db) for f in keyed] for obj in objects]

@@ -37,7 +37,7 @@ def values_subquery(values: Iterable[int] | Iterable[str], *, of: str) -> RawSQL
     return RawSQL("SELECT value FROM json_each(%s)", [json.dumps(items)])
 
 
-def array_literal(items: Sequence[int] | Sequence[str]) -> str:
+def array_literal(items: Sequence[Any]) -> str:
     """A PostgreSQL array literal of integers or strings (every string quoted and escaped)."""
     return (
         "{"
