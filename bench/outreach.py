@@ -14,10 +14,12 @@ Each figure comes with a baseline measured in the same run, on the same database
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import multiprocessing
 import os
 import platform
+import pstats
 import tempfile
 import time
 import zlib
@@ -42,7 +44,9 @@ def main() -> None:
         help="then as many back-office systems at once, each its own cases (0: skip)",
     )  # fmt: skip
     parser.add_argument(
-        "--profile", metavar="FILE", help="cProfile the ingestion into FILE (pstats), print the top"
+        "--profile",
+        metavar="FILE",
+        help="cProfile the ingestion into FILE (pstats), the dispatch into FILE.dispatch",
     )
     args = parser.parse_args()
     var_dir = tempfile.mkdtemp(prefix="bench-outreach-")
@@ -79,8 +83,6 @@ def main() -> None:
     actor = Actor.system("bench")
     profiler = None
     if args.profile:
-        import cProfile
-
         profiler = cProfile.Profile()
         profiler.enable()
     cpu_before = _cpu_seconds(connection)
@@ -95,8 +97,6 @@ def main() -> None:
     client_cpu = cpu_after[0] - cpu_before[0]
     server_cpu = None if cpu_after[1] is None or cpu_before[1] is None else cpu_after[1] - cpu_before[1]
     if profiler is not None:
-        import pstats
-
         profiler.disable()
         profiler.dump_stats(args.profile)
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
@@ -146,9 +146,15 @@ def main() -> None:
     settings.OUTREACH_SMS_QUIET_FROM, settings.OUTREACH_SMS_QUIET_UNTIL = 24, 0
     OutboundMessage.objects.filter(state="queued").update(not_before=timezone.now() - dt.timedelta(hours=1))
     queued = OutboundMessage.objects.filter(state="queued").count()
+    if args.profile:
+        profiler = cProfile.Profile()
+        profiler.enable()
     started = time.perf_counter()
     sent = drain().sent
     dispatch_seconds = time.perf_counter() - started
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(f"{args.profile}.dispatch")
     merged = OutboundMessage.objects.filter(state="merged").count()
     digests = OutboundMessage.objects.filter(rule="digest").count()
     by_channel = dict(

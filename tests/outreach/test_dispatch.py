@@ -249,3 +249,20 @@ def test_document_missing_reminder_after_seven_days(mobile_only):
     )
     RequestedDocument.objects.filter(case__reference="IJ-E").update(requested_at=old)
     assert send_document_reminders() == 0
+
+
+def test_the_inbox_keeps_one_copy_of_a_key(with_account):
+    from omniguichet.outreach.services import InboxProvider
+
+    [message] = send_to_person(actor=SYSTEM, person=with_account, idempotency_key="i1", subject="S", body="B",
+                               channel_policy="inbox")  # fmt: skip
+    # Sent, then sent again after a crash before the ledger was updated: the account shows it once.
+    for _attempt in range(2):
+        assert InboxProvider().send([message])[message.pk].delivered
+    [inbox] = InboxMessage.objects.filter(person=with_account)
+    assert (inbox.idempotency_key, inbox.subject, inbox.body, inbox.read_at) == (
+        "send:i1:inbox",
+        "S",
+        "B",
+        None,
+    )

@@ -654,14 +654,39 @@ class Provider(Protocol):
 class InboxProvider:
     """The account inbox: the message is in the person's account at once (delivered)."""
 
+    COLUMNS = ("person_id", "idempotency_key", "subject", "body", "created_at", "subject_kind", "subject_ref")
+
     def send(self, messages: list[OutboundMessage]) -> dict[int, SendOutcome]:
-        now = timezone.now()
-        InboxMessage.objects.bulk_create(
-            [InboxMessage(person_id=m.person_id, idempotency_key=m.idempotency_key, subject=m.subject or m.body[:200],
-                          body=m.body, created_at=now, subject_kind=m.subject_kind, subject_ref=m.subject_ref)
-             for m in messages],
-            ignore_conflicts=True,
-        )  # fmt: skip
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        keys = [m.idempotency_key for m in messages]
+        there = set(
+            InboxMessage.objects.filter(idempotency_key__in=values_subquery(keys, of="text")).values_list(
+                "idempotency_key", flat=True
+            )
+        )  # sent before a crash: already in the account
+        rows = [
+            (
+                m.person_id,
+                m.idempotency_key,
+                m.subject or m.body[:200],
+                m.body,
+                now,
+                m.subject_kind,
+                m.subject_ref,
+            )
+            for m in messages
+            if m.idempotency_key not in there
+        ]
+        try:
+            with (
+                transaction.atomic()
+            ):  # a savepoint: another dispatcher writing the same keys costs a slower path
+                bulk_insert_rows(InboxMessage, self.COLUMNS, rows)
+        except IntegrityError:
+            InboxMessage.objects.bulk_create(
+                [InboxMessage(**dict(zip(self.COLUMNS, row, strict=True))) for row in rows],
+                ignore_conflicts=True,
+            )
         return {m.pk: SendOutcome(True, m.idempotency_key, delivered=True) for m in messages}
 
 
@@ -923,10 +948,10 @@ def _claim(limit: int, now: dt.datetime) -> list[OutboundMessage]:
         ids = list(due)
         if not ids:
             return []
-        OutboundMessage.objects.filter(pk__in=ids).update(
+        OutboundMessage.objects.filter(pk__in=values_subquery(ids, of="bigint")).update(
             claimed_until=now + lease, attempts=F("attempts") + 1
         )
-    return list(OutboundMessage.objects.filter(pk__in=ids))
+    return list(OutboundMessage.objects.filter(pk__in=values_subquery(ids, of="bigint")))
 
 
 def dispatch_due(*, limit: int = 500, now: dt.datetime | None = None) -> DispatchReport:
