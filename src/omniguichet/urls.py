@@ -15,5 +15,4 @@ urlpatterns = [
     path("", include("omniguichet.documents.urls")),
     path("", include("omniguichet.appointments.urls")),
     path("reception/", include("omniguichet.reception.urls")),
-    path("", include("omniguichet.cases.urls")),
 ]
