@@ -112,15 +112,21 @@ def test_a_digest_holds_what_fits_in_one_sms_and_the_rest_waits(mobile_only):
 
 def test_no_sms_leaves_during_the_quiet_hours_even_if_due_before(mobile_only, with_account, _outbox):
     due = sms(mobile_only, "late", "Bonsoir", paris(2026, 3, 28, 19, 59))
+    assert due.quiet_hours
     [inbox] = send_to_person(actor=SYSTEM, person=with_account, idempotency_key="in", subject="S", body="B",
                              channel_policy="inbox", at=paris(2026, 3, 28, 19, 59))  # fmt: skip
+    # A message the person asked for and waits for (a one-time code) is not held by the quiet hours.
+    code = OutboundMessage.objects.create(
+        idempotency_key="request:code:sms", person=mobile_only, channel="sms", recipient="+33612345678",
+        body="Code 123456", not_before=paris(2026, 3, 28, 20, 0), created_at=paris(2026, 3, 28, 20, 0),
+    )  # fmt: skip
     report = dispatch_due(now=paris(2026, 3, 28, 20, 1))  # the dispatcher comes two minutes late
-    assert report.sent == 1  # the inbox message only
+    assert report.sent == 2  # the inbox message and the code
     due.refresh_from_db()
-    assert due.state == "queued" and sink(_outbox) == []
+    assert due.state == "queued" and [line["key"] for line in sink(_outbox)] == [code.idempotency_key]
     assert dispatch_due(now=paris(2026, 3, 29, 7, 59)).sent == 0  # still night (summer time began at 02:00)
     assert dispatch_due(now=paris(2026, 3, 29, 8, 0)).sent == 1
-    assert [line["key"] for line in sink(_outbox)] == [due.idempotency_key]
+    assert [line["key"] for line in sink(_outbox)] == [code.idempotency_key, due.idempotency_key]
     inbox.refresh_from_db()
     assert inbox.state == "delivered"
 

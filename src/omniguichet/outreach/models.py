@@ -54,6 +54,9 @@ class OutboundMessage(models.Model):
     # Deferred by the frequency cap: when released, it is merged with the person's other capped messages of the
     # channel into one digest message (state merged, merged_into the digest).
     capped = models.BooleanField(_("deferred by the frequency cap"), default=False)
+    # An SMS the platform starts: never sent during the quiet hours, even when it became due before them. (A
+    # message the person is waiting for, a one-time code, is not.)
+    quiet_hours = models.BooleanField(_("held during the SMS quiet hours"), default=False)
     merged_into = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="merged",
         verbose_name=_("merged into"), db_index=False,

@@ -337,6 +337,7 @@ class Planned:
 LEDGER_COLUMNS = [
     "idempotency_key", "person_id", "channel", "recipient", "subject", "body", "state", "not_before", "attempts",
     "last_error", "provider_ref", "rule", "motive", "subject_kind", "subject_ref", "created_at", "capped",
+    "quiet_hours",
 ]  # fmt: skip
 
 
@@ -368,6 +369,7 @@ def write_ledger(planned: Sequence[Planned], *, now: dt.datetime | None = None) 
                 key, item.person.pk, channel, person_reach.recipient(channel)[:254],
                 "" if short else item.subject[:200], item.sms_body if short else item.body, MessageState.QUEUED,
                 adapt(at), 0, "", "", item.rule, item.motive, item.subject_kind, item.subject_ref, created, capped,
+                channel == MessageChannel.SMS,
             )  # fmt: skip
     if not rows:
         return 0
@@ -846,13 +848,14 @@ def backoff(attempts: int) -> dt.timedelta:
 
 
 def _claimable(now: dt.datetime) -> Q:
-    """Queued, due, not held by a live dispatcher; and no SMS during the quiet hours (a message that became due
-    at 19:59 but finds the dispatcher only at 20:01, after a retry or a stopped worker, waits for 08:00)."""
+    """Queued, due, not held by a live dispatcher; and no SMS of the platform during the quiet hours (one that
+    became due at 19:59 but finds the dispatcher only at 20:01, after a retry or a stopped worker, waits for
+    08:00; a message the person asked for and waits for, a one-time code, goes)."""
     condition = Q(state=MessageState.QUEUED, not_before__lte=now) & (
         Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
     )
     if outside_quiet_hours(now) != now:
-        condition &= ~Q(channel=MessageChannel.SMS)
+        condition &= ~Q(channel=MessageChannel.SMS, quiet_hours=True)
     return condition
 
 
@@ -933,6 +936,7 @@ def _digest(members: list[OutboundMessage], now: dt.datetime) -> OutboundMessage
         idempotency_key=f"digest:{first.channel}:{first.pk}", person_id=first.person_id, channel=first.channel,
         recipient=first.recipient, subject=subject[:200], body=body, state=MessageState.QUEUED,
         not_before=first.not_before, rule="digest", motive=first.motive, created_at=now,
+        quiet_hours=first.quiet_hours,
     )  # fmt: skip
 
 
