@@ -168,3 +168,15 @@ def test_any_channel_may_have_its_cap_and_its_digest(mobile_only, settings, mail
     assert [m.subject for m in mailoutbox] == ["Objet 0", "Objet 1", "2 messages from your health insurance"]
     # SMS keep their own cap (3), uncapped channels none.
     assert all(not m.capped for m in [sms(mobile_only, f"s{i}", "S", start) for i in range(3)])
+
+
+def test_quiet_hours_all_day_hold_the_platform_sms_but_not_the_codes(mobile_only, settings, _outbox):
+    settings.OUTREACH_SMS_QUIET_FROM, settings.OUTREACH_SMS_QUIET_UNTIL = 0, 24
+    held = sms(mobile_only, "held", "Bonjour", paris(2026, 6, 10, 12, 0))
+    assert held.not_before == paris(2026, 6, 11, 0, 0)  # the next midnight: no crash on "24"
+    code = OutboundMessage.objects.create(
+        idempotency_key="request:c:sms", person=mobile_only, channel="sms", recipient="+33612345678", body="Code",
+        not_before=paris(2026, 6, 10, 12, 0), created_at=paris(2026, 6, 10, 12, 0),
+    )  # fmt: skip
+    assert dispatch_due(now=paris(2026, 6, 11, 12, 0)).sent == 1
+    assert [line["key"] for line in sink(_outbox)] == [code.idempotency_key]

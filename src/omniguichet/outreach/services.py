@@ -197,12 +197,19 @@ def sms_quiet_hours() -> tuple[int, int]:
 def outside_quiet_hours(at: dt.datetime) -> dt.datetime:
     """The first moment at or after `at` when an SMS may go: never from 20:00 to 08:00, Paris time (deferred to
     08:00, never dropped). Computed in local time, so the DST changes are right."""
-    start, end = sms_quiet_hours()
-    local = at.astimezone(PARIS)
-    if end <= local.hour < start:
+    if not in_quiet_hours(at):
         return at
+    _start, end = sms_quiet_hours()
+    local = at.astimezone(PARIS)
     day = local.date() if local.hour < end else local.date() + dt.timedelta(days=1)
+    if end >= 24:  # quiet until midnight (a setting of "quiet all day" ends nowhere: the next midnight)
+        day, end = day + dt.timedelta(days=1), 0
     return dt.datetime.combine(day, dt.time(end), tzinfo=PARIS)
+
+
+def in_quiet_hours(at: dt.datetime) -> bool:
+    start, end = sms_quiet_hours()
+    return not (end <= at.astimezone(PARIS).hour < start)
 
 
 def daily_caps() -> dict[str, int]:
@@ -854,7 +861,7 @@ def _claimable(now: dt.datetime) -> Q:
     condition = Q(state=MessageState.QUEUED, not_before__lte=now) & (
         Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
     )
-    if outside_quiet_hours(now) != now:
+    if in_quiet_hours(now):
         condition &= ~Q(channel=MessageChannel.SMS, quiet_hours=True)
     return condition
 
