@@ -93,8 +93,8 @@ clean:
 
 # Cases and outbound messages (issue #5): ingestion with rules and ledger writes, dispatch to the file sink.
 bench-outreach: setup
-	$(BIN)/python -m bench.outreach
-	pg_virtualenv -t $(PG_BENCH_OPTIONS) sh -c 'DATABASE_URL="postgres://$$PGUSER:$$PGPASSWORD@$$PGHOST:$${PGPORT:-5432}/$$PGDATABASE" $(BIN)/python -m bench.outreach'
+	$(BIN)/python -m bench.outreach --persons 50000 --events 150000
+	pg_virtualenv -t $(PG_BENCH_OPTIONS) sh -c 'DATABASE_URL="postgres://$$PGUSER:$$PGPASSWORD@$$PGHOST:$${PGPORT:-5432}/$$PGDATABASE" $(BIN)/python -m bench.outreach --persons 50000 --events 150000'
 
 .PHONY: bench-attestation
 bench-attestation: setup  ## the attestation PDF (p50 target 20 ms) and its request end to end

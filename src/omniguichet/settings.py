@@ -179,6 +179,16 @@ OUTREACH_SMS_URL = os.environ.get("OUTREACH_SMS_URL", "")
 OUTREACH_SMS_TOKEN = os.environ.get("OUTREACH_SMS_TOKEN", "")
 OUTREACH_PUBLIC_URL = os.environ.get("OUTREACH_PUBLIC_URL", "http://127.0.0.1:8000")
 OUTREACH_SMS_DAILY_CAP = int(os.environ.get("OUTREACH_SMS_DAILY_CAP", "3"))
+# No SMS from 20:00 to 08:00 Europe/Paris (24 and 0: no quiet hours, for tests and benches that run at night).
+OUTREACH_SMS_QUIET_FROM = int(os.environ.get("OUTREACH_SMS_QUIET_FROM", "20"))
+OUTREACH_SMS_QUIET_UNTIL = int(os.environ.get("OUTREACH_SMS_QUIET_UNTIL", "8"))
+# Caps of other channels, per person and 24 hours: "push=5,email=10" (SMS: OUTREACH_SMS_DAILY_CAP).
+OUTREACH_DAILY_CAPS = {
+    name.strip(): int(cap)
+    for name, cap in (
+        item.split("=") for item in os.environ.get("OUTREACH_DAILY_CAPS", "").split(",") if item.strip()
+    )
+}
 OUTREACH_CLAIM_SECONDS = int(os.environ.get("OUTREACH_CLAIM_SECONDS", "60"))
 OUTREACH_SWEEP_SECONDS = float(os.environ.get("OUTREACH_SWEEP_SECONDS", "30"))
 OUTREACH_RETRY_BASE_SECONDS = int(os.environ.get("OUTREACH_RETRY_BASE_SECONDS", "60"))

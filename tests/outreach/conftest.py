@@ -17,6 +17,13 @@ def _outbox(settings, tmp_path):
 
 
 @pytest.fixture
+def no_quiet_hours(settings):
+    """For tests that dispatch SMS at the real time of day: the dispatcher claims no SMS from 20:00 to 08:00
+    Paris time, and these tests must pass at night too (the quiet hours have their own tests)."""
+    settings.OUTREACH_SMS_QUIET_FROM, settings.OUTREACH_SMS_QUIET_UNTIL = 24, 0
+
+
+@pytest.fixture
 def mobile_only(make_person):
     """A person without an online account, with a verified mobile and e-mail."""
     person = make_person(family_name="Martin", given_names="Paul", birth_date=dt.date(1970, 5, 6))

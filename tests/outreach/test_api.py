@@ -29,7 +29,7 @@ def test_receipts_need_a_provider_token(agent_paris):
     assert post(client_for(agent_paris), []).status_code == 403
 
 
-def test_receipts_move_sent_messages_once(with_account, mobile_only):
+def test_receipts_move_sent_messages_once(with_account, mobile_only, no_quiet_hours):
     from tests.outreach.test_dispatch import DAYTIME
 
     [sms] = send_to_person(actor=Actor.system(), person=mobile_only, idempotency_key="r1", subject="S", body="B",

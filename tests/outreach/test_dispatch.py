@@ -32,7 +32,7 @@ def sink_lines(outbox, name="sms"):
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
-def test_a_payment_event_sends_an_sms_in_french(mobile_only, _outbox):
+def test_a_payment_event_sends_an_sms_in_french(mobile_only, _outbox, no_quiet_hours):
     ingest_case_events(actor=SYSTEM, rows=[
         opened("IJ-P", mobile_only),
         event("IJ-P", 2, "payment", {"amount": "1234.5", "paid_on": "2026-03-03"}),
@@ -209,7 +209,7 @@ def sms_provider(settings):
     server.shutdown()
 
 
-def test_sms_through_the_http_provider(mobile_only, sms_provider):
+def test_sms_through_the_http_provider(mobile_only, sms_provider, no_quiet_hours):
     calls, status = sms_provider
     [message] = send_to_person(actor=SYSTEM, person=mobile_only, idempotency_key="h1", subject="Salut", body="B",
                                at=DAYTIME)  # fmt: skip
@@ -249,3 +249,20 @@ def test_document_missing_reminder_after_seven_days(mobile_only):
     )
     RequestedDocument.objects.filter(case__reference="IJ-E").update(requested_at=old)
     assert send_document_reminders() == 0
+
+
+def test_the_inbox_keeps_one_copy_of_a_key(with_account):
+    from omniguichet.outreach.services import InboxProvider
+
+    [message] = send_to_person(actor=SYSTEM, person=with_account, idempotency_key="i1", subject="S", body="B",
+                               channel_policy="inbox")  # fmt: skip
+    # Sent, then sent again after a crash before the ledger was updated: the account shows it once.
+    for _attempt in range(2):
+        assert InboxProvider().send([message])[message.pk].delivered
+    [inbox] = InboxMessage.objects.filter(person=with_account)
+    assert (inbox.idempotency_key, inbox.subject, inbox.body, inbox.read_at) == (
+        "send:i1:inbox",
+        "S",
+        "B",
+        None,
+    )

@@ -9,7 +9,9 @@ from tests.conftest import make_user
 from tests.outreach.test_dispatch import DAYTIME, sink_lines
 
 
-def test_messages_go_out_through_the_tasks(mobile_only, _outbox, django_capture_on_commit_callbacks):
+def test_messages_go_out_through_the_tasks(
+    mobile_only, _outbox, django_capture_on_commit_callbacks, no_quiet_hours
+):
     # The real worker process runs them in tests/outreach/test_crash.py; here the tasks themselves.
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         send_to_person(actor=Actor.system(), person=mobile_only, idempotency_key="w1", subject="S", body="B",

@@ -10,14 +10,17 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import operator
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
-from django.db import IntegrityError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
+from django.db.models import Model
+from django.db.models.base import ModelState
 from django.utils import dateformat, formats, timezone, translation
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
@@ -35,13 +38,14 @@ from omniguichet.cases.models import (
     RequestedDocument,
 )
 from omniguichet.core.actors import CONTACT_CHANNEL_VALUES, Actor, ActorKind, Channel, scope_to_caisse
-from omniguichet.core.db import PreparedQuery, bulk_insert_rows
+from omniguichet.core.db import PreparedQuery, bulk_insert_rows, is_postgresql, reserve_ids, values_subquery
 from omniguichet.core.errors import Forbidden, InvalidInput, collect
 from omniguichet.core.text import check_text, parse_batch_rows
 from omniguichet.crm.models import Direction, SubjectKind
 from omniguichet.referential import validators
 from omniguichet.referential.models import Person, Role
 
+M = TypeVar("M", bound=Model)
 MAX_BATCH = 10_000
 MAX_ID = 2**63 - 1
 EARLIEST_EVENT = dt.datetime(1990, 1, 1, tzinfo=dt.UTC)
@@ -370,6 +374,51 @@ def check_ingest_actor(actor: Actor) -> None:
 
 
 # --- applying events ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _FieldPlan:
+    defaults: dict[str, Any]  # attname -> constant default
+    computed: list[tuple[str, Any]]  # (attname, field) of the defaults computed each time (dict, now...)
+    relations: dict[str, tuple[str, Any]]  # field name -> (attname, field) of the foreign keys
+
+
+@functools.cache
+def _field_plan(model: type[Model]) -> _FieldPlan:
+    fields = model._meta.concrete_fields
+    computed = [(f.attname, f) for f in fields if f.has_default() and callable(f.default)]
+    return _FieldPlan(
+        defaults={
+            f.attname: f.get_default() for f in fields if not (f.has_default() and callable(f.default))
+        },
+        computed=computed,
+        relations={f.name: (f.attname, f) for f in fields if f.is_relation},
+    )
+
+
+def _instance(model: type[M], **values: Any) -> M:
+    """A new model instance built without Model.__init__ (whose keyword handling costs more than the rest of
+    applying an event, for the tens of thousands of events, cases and documents of a batch): every concrete
+    field gets its value or its default; a related object given by field name is cached as the ORM caches it."""
+    plan = _field_plan(model)
+    obj = model.__new__(model)
+    obj._state = ModelState()
+    attrs = obj.__dict__
+    attrs.update(plan.defaults)
+    for attname, f in plan.computed:
+        if attname not in values:
+            attrs[attname] = f.get_default()
+    for name, value in values.items():
+        relation = plan.relations.get(name)
+        if relation is None:
+            attrs[name] = value
+        else:
+            attrs[relation[0]] = value.pk
+            relation[1].set_cached_value(obj, value)
+    return obj
+
+
+_EVENT_CASE = CaseEvent._meta.get_field("case")
+
+
 def _apply(case: Case, event: CaseEvent, documents: dict[int, dict[str, RequestedDocument]], now: dt.datetime,
            touched_docs: dict[tuple[int, str], RequestedDocument]) -> None:  # fmt: skip
     """Move a case by one event (in memory; the caller writes)."""
@@ -379,7 +428,7 @@ def _apply(case: Case, event: CaseEvent, documents: dict[int, dict[str, Requeste
         key = (case.pk, payload["document"])
         doc = documents[case.pk].get(payload["document"])
         if doc is None:
-            doc = RequestedDocument(case=case, code=payload["document"])
+            doc = _instance(RequestedDocument, case=case, code=payload["document"])
             documents[case.pk][payload["document"]] = doc
         doc.label = payload["label"]
         doc.requested_at = event.occurred_at
@@ -393,8 +442,8 @@ def _apply(case: Case, event: CaseEvent, documents: dict[int, dict[str, Requeste
         key = (case.pk, payload["document"])
         doc = documents[case.pk].get(payload["document"])
         if doc is None:  # received without having been asked for: noted all the same
-            doc = RequestedDocument(case=case, code=payload["document"], label=payload["document"],
-                                    requested_at=event.occurred_at)  # fmt: skip
+            doc = _instance(RequestedDocument, case=case, code=payload["document"], label=payload["document"],
+                            requested_at=event.occurred_at)  # fmt: skip
             documents[case.pk][payload["document"]] = doc
         doc.received_at = event.occurred_at
         touched_docs[key] = doc
@@ -451,8 +500,12 @@ def ingest_case_events(
 def _ingest_parsed(actor: Actor, parsed: list[ParsedEvent], source: str, now: dt.datetime) -> int:
     if not parsed:
         return 0
+    # Every look-up of a batch passes its keys as ONE parameter (core.db.values_subquery): a 10,000-item IN
+    # list costs more to build, send and plan than the look-up itself.
     known_ids = set(
-        CaseEvent.objects.filter(event_id__in={p.event_id for p in parsed}).values_list("event_id", flat=True)
+        CaseEvent.objects.filter(
+            event_id__in=values_subquery({p.event_id for p in parsed}, of="text")
+        ).values_list("event_id", flat=True)
     )
     fresh: list[ParsedEvent] = []
     seen_ids: set[str] = set()
@@ -463,9 +516,13 @@ def _ingest_parsed(actor: Actor, parsed: list[ParsedEvent], source: str, now: dt
             seen_ids.add(p.event_id)
             fresh.append(p)
     references = {p.reference for p in fresh}
-    # Locked (PostgreSQL) so that two batches of the same case apply one after the other.
+    # Locked (PostgreSQL) so that two batches of the same case apply one after the other; in id order, so that
+    # two batches sharing cases lock them in the same order (never a deadlock).
     cases_qs = (
-        Case.objects.filter(reference__in=references).select_related("person").select_for_update(of=("self",))
+        Case.objects.filter(reference__in=values_subquery(references, of="text"))
+        .select_related("person")
+        .select_for_update(of=("self",))
+        .order_by("pk")
     )
     all_cases = {c.reference: c for c in cases_qs}
     visible = {ref: c for ref, c in all_cases.items() if _sees(actor, c.caisse_id)}
@@ -474,18 +531,37 @@ def _ingest_parsed(actor: Actor, parsed: list[ParsedEvent], source: str, now: dt
     person_ids = {p.payload["person_id"] for p in fresh if "person_id" in p.payload}
     nirs = {p.payload["nir"] for p in fresh if "nir" in p.payload}
     persons_qs = scope_to_caisse(Person.objects.all(), actor)
-    by_id = {person.pk: person for person in persons_qs.filter(pk__in=person_ids)} if person_ids else {}
-    by_nir = {person.nir: person for person in persons_qs.filter(nir__in=nirs)} if nirs else {}
+    by_id = (
+        {person.pk: person for person in persons_qs.filter(pk__in=values_subquery(person_ids, of="bigint"))}
+        if person_ids
+        else {}
+    )
+    by_nir = (
+        {person.nir: person for person in persons_qs.filter(nir__in=values_subquery(nirs, of="text"))}
+        if nirs
+        else {}
+    )
 
     case_ids = [c.pk for c in visible.values()]
     held_events = (
-        list(CaseEvent.objects.filter(case_id__in=case_ids, state=EventState.HELD)) if case_ids else []
+        list(
+            CaseEvent.objects.filter(
+                case_id__in=values_subquery(case_ids, of="bigint"), state=EventState.HELD
+            )
+        )
+        if case_ids
+        else []
     )
     held_by_case: dict[int, dict[int, CaseEvent]] = defaultdict(dict)
     for event in held_events:
         held_by_case[event.case_id][event.sequence] = event
     documents: dict[int, dict[str, RequestedDocument]] = defaultdict(dict)
-    for doc in RequestedDocument.objects.filter(case_id__in=case_ids) if case_ids else ():
+    case_docs = (
+        RequestedDocument.objects.filter(case_id__in=values_subquery(case_ids, of="bigint"))
+        if case_ids
+        else ()
+    )
+    for doc in case_docs:
         documents[doc.case_id][doc.code] = doc
 
     new_cases: dict[str, Case] = {}
@@ -507,9 +583,10 @@ def _ingest_parsed(actor: Actor, parsed: list[ParsedEvent], source: str, now: dt
                 name = "payload.person_id" if "person_id" in p.payload else "payload.nir"
                 result.errors = {name: _("unknown person")}
                 continue
-            case = Case(
-                reference=p.reference, case_type=p.payload["case_type"], person=person, caisse_id=person.caisse_id,
-                status=CaseStatus.OPEN, opened_at=p.occurred_at, updated_at=now, last_sequence=0,
+            case = _instance(
+                Case, reference=p.reference, case_type=p.payload["case_type"], person=person,
+                caisse_id=person.caisse_id, status=CaseStatus.OPEN, opened_at=p.occurred_at, updated_at=now,
+                last_sequence=0,
                 expected_decision_on=parse_date(p.payload["expected_decision_on"])
                 if p.payload.get("expected_decision_on") else None,
             )  # fmt: skip
@@ -531,8 +608,8 @@ def _ingest_parsed(actor: Actor, parsed: list[ParsedEvent], source: str, now: dt
                     "sequence": _("event %(n)d of this case was already received") % {"n": p.sequence}
                 }
                 continue
-        event = CaseEvent(
-            event_id=p.event_id, sequence=p.sequence, event_type=p.event_type, occurred_at=p.occurred_at,
+        event = _instance(
+            CaseEvent, event_id=p.event_id, sequence=p.sequence, event_type=p.event_type, occurred_at=p.occurred_at,
             payload=p.payload, state=EventState.HELD, source=source, received_at=now,
         )  # fmt: skip
         pending[p.reference][p.sequence] = (p, event)
@@ -541,8 +618,13 @@ def _ingest_parsed(actor: Actor, parsed: list[ParsedEvent], source: str, now: dt
         if p.result.errors:
             p.result.status = "rejected"
 
-    # Write new cases first (their ids are needed), then apply every case's events in sequence order.
-    if new_cases:
+    # New cases need their ids before their events apply. PostgreSQL: reserved from the sequence, and the cases
+    # are written once, by COPY, in the state their events leave them. SQLite: inserted first, updated after.
+    new_ids = reserve_ids(Case, len(new_cases))
+    if new_ids is not None:
+        for case, pk in zip(new_cases.values(), new_ids, strict=True):
+            case.pk = pk
+    elif new_cases:
         Case.objects.bulk_create(list(new_cases.values()))
     applied: list[AppliedEvent] = []
     touched_cases: dict[int, Case] = {}
@@ -556,7 +638,8 @@ def _ingest_parsed(actor: Actor, parsed: list[ParsedEvent], source: str, now: dt
         }
         waiting.update(by_sequence)
         for _parsed, event in by_sequence.values():
-            event.case = case
+            event.case_id = case.pk
+            _EVENT_CASE.set_cached_value(event, case)
             new_events.append(event)
         while (case.last_sequence + 1) in waiting:
             parsed_event, event = waiting.pop(case.last_sequence + 1)
@@ -566,7 +649,6 @@ def _ingest_parsed(actor: Actor, parsed: list[ParsedEvent], source: str, now: dt
                 released.append(event)
             else:
                 parsed_event.result.status = "applied"
-        if case.pk not in touched_cases and reference not in new_cases:
             touched_cases[case.pk] = case
         for parsed_event, event in by_sequence.values():
             if parsed_event is not None and event.state == EventState.HELD:
@@ -574,22 +656,19 @@ def _ingest_parsed(actor: Actor, parsed: list[ParsedEvent], source: str, now: dt
                 parsed_event.result.message = _("held until event %(n)d of this case arrives") % {
                     "n": case.last_sequence + 1
                 }
+    if new_ids is not None:
+        _insert_cases(list(new_cases.values()))
     _insert_events(new_events)
     if released:
-        CaseEvent.objects.filter(pk__in=[e.pk for e in released]).update(
+        CaseEvent.objects.filter(pk__in=values_subquery([e.pk for e in released], of="bigint")).update(
             state=EventState.APPLIED, applied_at=now
         )
-    all_touched = list(touched_cases.values()) + list(new_cases.values())
-    if all_touched:
-        update_rows(
-            all_touched, ["status", "expected_decision_on", "closed_at", "last_sequence", "updated_at"]
-        )
+    to_update = [c for c in touched_cases.values() if new_ids is None or c.reference not in new_cases]
+    update_rows(to_update, ["status", "expected_decision_on", "closed_at", "last_sequence", "updated_at"])
     if touched_docs:
-        creating = [d for d in touched_docs.values() if d.pk is None]
+        _insert_documents([d for d in touched_docs.values() if d.pk is None])
         updating = [d for d in touched_docs.values() if d.pk is not None]
-        RequestedDocument.objects.bulk_create(creating, batch_size=2000)
-        if updating:
-            update_rows(updating, ["label", "requested_at", "due_on", "received_at", "reminded_at"])
+        update_rows(updating, ["label", "requested_at", "due_on", "received_at", "reminded_at"])
     if applied:
         _record_person_contacts(applied)
         for handler in _handlers:
@@ -599,6 +678,31 @@ def _ingest_parsed(actor: Actor, parsed: list[ParsedEvent], source: str, now: dt
 
 EVENT_COLUMNS = ["event_id", "case_id", "sequence", "event_type", "occurred_at", "payload", "state", "source",
                  "received_at", "applied_at"]  # fmt: skip
+
+
+CASE_COLUMNS = ["id", "reference", "case_type", "person_id", "caisse_id", "status", "expected_decision_on",
+                "opened_at", "closed_at", "last_sequence", "updated_at"]  # fmt: skip
+DOCUMENT_COLUMNS = ["case_id", "code", "label", "requested_at", "due_on", "received_at", "reminded_at"]
+
+
+def _insert_cases(cases: list[Case]) -> None:
+    """New cases with their reserved ids, by COPY (PostgreSQL)."""
+    bulk_insert_rows(Case, CASE_COLUMNS, (
+        (c.pk, c.reference, c.case_type, c.person_id, c.caisse_id, c.status, c.expected_decision_on, c.opened_at,
+         c.closed_at, c.last_sequence, c.updated_at)
+        for c in cases
+    ))  # fmt: skip
+
+
+def _insert_documents(documents: list[RequestedDocument]) -> None:
+    """Newly requested (or received unasked) documents; their ids are not needed afterwards."""
+    adapt = connection.ops.adapt_datetimefield_value
+    adapt_date = connection.ops.adapt_datefield_value
+    bulk_insert_rows(RequestedDocument, DOCUMENT_COLUMNS, (
+        (d.case.pk, d.code, d.label, adapt(d.requested_at), adapt_date(d.due_on), adapt(d.received_at),
+         adapt(d.reminded_at))
+        for d in documents
+    ))  # fmt: skip
 
 
 def _insert_events(events: list[CaseEvent]) -> None:
@@ -612,14 +716,41 @@ def _insert_events(events: list[CaseEvent]) -> None:
 
 
 def update_rows(objects: list[Any], fields: list[str]) -> None:
-    """Save these fields of many rows with one prepared UPDATE run for each (executemany): much faster than
-    bulk_update's CASE expressions for thousands of rows."""
+    """Save these fields of many rows: one UPDATE joined to the rows sent as JSON on PostgreSQL, one prepared
+    UPDATE run for each row (executemany) on SQLite; both much faster than bulk_update's CASE expressions."""
     if not objects:
         return
     model = type(objects[0])
     meta = model._meta
     columns = [meta.get_field(name) for name in fields]
     qn = connection.ops.quote_name
+    if is_postgresql():
+        # One statement for all the rows, which travel as ONE JSON parameter (rows of [id, values...]) that the
+        # server turns into typed rows: an executemany is a round trip of work per row, and psycopg's quoting
+        # of Python lists costs more than the update itself.
+        keyed = [meta.pk, *columns]
+        if all(f.get_internal_type() in _PLAIN_FIELDS for f in keyed):  # the values are what JSON carries
+            names = [f.attname for f in keyed]
+            try:  # the values as loaded or set (no descriptor per field), as long as none is deferred
+                from_dict = operator.itemgetter(*names)
+                values = [from_dict(obj.__dict__) for obj in objects]
+            except KeyError:
+                from_attributes = operator.attrgetter(*names)
+                values = [from_attributes(obj) for obj in objects]
+        else:
+            db = connections[DEFAULT_DB_ALIAS]
+            values = [[f.get_db_prep_save(getattr(obj, f.attname), db) for f in keyed] for obj in objects]
+        rows = json.dumps(values, default=_json_value)
+        selects = ", ".join(f"(r->>{i})::{f.cast_db_type(connection)} AS c{i}" for i, f in enumerate(keyed))
+        assignments = ", ".join(f"{qn(f.column)} = v.c{i}" for i, f in enumerate(keyed) if i)
+        sql = (
+            f"UPDATE {qn(meta.db_table)} SET {assignments} "
+            f"FROM (SELECT {selects} FROM json_array_elements(%s::json) AS r) AS v "
+            f"WHERE {qn(meta.db_table)}.{qn(meta.pk.column)} = v.c0"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [rows])
+        return
     assignments = ", ".join(f"{qn(f.column)} = %s" for f in columns)
     sql = f"UPDATE {qn(meta.db_table)} SET {assignments} WHERE {qn(meta.pk.column)} = %s"
     params = [
@@ -628,6 +759,21 @@ def update_rows(objects: list[Any], fields: list[str]) -> None:
     ]
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
+
+
+_PLAIN_FIELDS = frozenset({
+    "AutoField", "BigAutoField", "CharField", "SlugField", "TextField", "IntegerField", "BigIntegerField",
+    "PositiveIntegerField", "PositiveSmallIntegerField", "SmallIntegerField", "BooleanField", "DateField",
+    "DateTimeField", "ForeignKey",
+})  # fmt: skip
+
+
+def _json_value(value: Any) -> str:
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"update_rows cannot send {type(value).__name__}")
 
 
 def _sees(actor: Actor, caisse_code: str) -> bool:

@@ -31,8 +31,22 @@ def values_subquery(values: Iterable[int] | Iterable[str], *, of: str) -> RawSQL
         raise ValueError(f"values_subquery of bigint or text, not {of!r}")
     items = list(values)
     if is_postgresql():
-        return RawSQL(f"SELECT unnest(%s::{of}[])", [items])
+        # The array goes as its literal text ('{1,2}', '{"a","b"}'), built here: psycopg's client-side quoting
+        # of a Python list costs ~3 µs an element (30 ms for 10,000), the literal a few hundred µs.
+        return RawSQL(f"SELECT unnest(%s::{of}[])", [array_literal(items)])
     return RawSQL("SELECT value FROM json_each(%s)", [json.dumps(items)])
+
+
+def array_literal(items: Sequence[Any]) -> str:
+    """A PostgreSQL array literal of integers or strings (every string quoted and escaped)."""
+    return (
+        "{"
+        + ",".join(
+            str(int(v)) if isinstance(v, int) else '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+            for v in items
+        )
+        + "}"
+    )
 
 
 class PreparedQuery(Generic[M]):

@@ -25,6 +25,7 @@ class MessageState(models.TextChoices):
     DELIVERED = "delivered", _("delivered")
     FAILED = "failed", _("failed")
     BOUNCED = "bounced", _("bounced")
+    MERGED = "merged", _("merged into a digest")
 
 
 class OutboundMessage(models.Model):
@@ -50,6 +51,16 @@ class OutboundMessage(models.Model):
     claimed_until = models.DateTimeField(_("claimed until"), null=True, blank=True)
     last_error = models.CharField(_("last error"), max_length=500, blank=True)
     provider_ref = models.CharField(_("provider reference"), max_length=200, blank=True)
+    # Deferred by the frequency cap: when released, it is merged with the person's other capped messages of the
+    # channel into one digest message (state merged, merged_into the digest).
+    capped = models.BooleanField(_("deferred by the frequency cap"), default=False)
+    # An SMS the platform starts: never sent during the quiet hours, even when it became due before them. (A
+    # message the person is waiting for, a one-time code, is not.)
+    quiet_hours = models.BooleanField(_("held during the SMS quiet hours"), default=False)
+    merged_into = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="merged",
+        verbose_name=_("merged into"), db_index=False,
+    )  # fmt: skip
     rule = models.CharField(_("rule"), max_length=40, blank=True)
     motive = models.CharField(_("motive"), max_length=40, default="autre")
     subject_kind = models.CharField(_("subject kind"), max_length=12, blank=True)
@@ -69,6 +80,22 @@ class OutboundMessage(models.Model):
             models.Index(
                 fields=["provider_ref"], condition=~Q(provider_ref=""), name="outbound_provider_ref_idx"
             ),
+            # The merge of capped messages when they are released: those due, then a person's pending ones.
+            models.Index(
+                fields=["not_before"],
+                condition=Q(state="queued", capped=True),
+                name="outbound_capped_due_idx",
+            ),
+            models.Index(
+                fields=["person", "channel"],
+                condition=Q(state="queued", capped=True),
+                name="outbound_capped_person_idx",
+            ),
+            models.Index(
+                fields=["merged_into"],
+                condition=Q(merged_into__isnull=False),
+                name="outbound_merged_into_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -76,8 +103,16 @@ class OutboundMessage(models.Model):
             ),
             models.CheckConstraint(condition=Q(state__in=MessageState.values), name="outbound_state_known"),
             models.CheckConstraint(
-                condition=Q(state="queued") | Q(state="failed") | Q(sent_at__isnull=False),
+                condition=Q(state="queued")
+                | Q(state="failed")
+                | Q(state="merged")
+                | Q(sent_at__isnull=False),
                 name="outbound_sent_dated",
+            ),
+            models.CheckConstraint(
+                condition=Q(state="merged", merged_into__isnull=False)
+                | (~Q(state="merged") & Q(merged_into=None)),
+                name="outbound_merged_into_digest",
             ),
         ]
         permissions = [("receive_receipts", "Can post delivery receipts")]

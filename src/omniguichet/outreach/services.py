@@ -29,12 +29,12 @@ from django.core import mail
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from django.utils.translation import get_language, pgettext
+from django.utils.translation import get_language, ngettext, pgettext
 from django.utils.translation import gettext as _
 
 from omniguichet.accounts.models import Account, AccountStatus
 from omniguichet.core.actors import Actor, ActorKind, Channel
-from omniguichet.core.db import bulk_insert_rows
+from omniguichet.core.db import bulk_insert_rows, values_subquery
 from omniguichet.core.errors import Forbidden, InvalidInput
 from omniguichet.core.text import check_text
 from omniguichet.outreach.models import (
@@ -71,6 +71,12 @@ def _setting(name: str, default: Any) -> Any:
 # --- channel policy ----------------------------------------------------------------------------------------
 def parse_policy(policy: str) -> list[list[str]]:
     """ "inbox+push>sms>email>letter" -> [["inbox", "push"], ["sms"], ["email"], ["letter"]]."""
+    return [list(step) for step in _parsed_policy(policy)]
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed_policy(policy: str) -> tuple[tuple[str, ...], ...]:
+    """parse_policy, once per policy text (a batch chooses channels for tens of thousands of messages)."""
     steps: list[list[str]] = []
     seen: set[str] = set()
     for raw_step in policy.split(">"):
@@ -84,7 +90,7 @@ def parse_policy(policy: str) -> list[list[str]]:
                 raise ValueError(_("channel %(c)s appears twice") % {"c": channel})
             seen.add(channel)
         steps.append(step)
-    return steps
+    return tuple(tuple(step) for step in steps)
 
 
 @dataclass
@@ -130,7 +136,7 @@ PREFERRED_TO_CHANNEL: dict[str, str] = {
 def choose_channels(reach: Reach, policy: str) -> list[str]:
     """The channels of the first step of the policy the person can receive (the fallback chain). A preferred
     channel (SMS, e-mail, paper) named by the policy is tried first."""
-    steps = parse_policy(policy)
+    steps: Sequence[Sequence[str]] = _parsed_policy(policy)
     preferred = PREFERRED_TO_CHANNEL.get(reach.preferred)
     if preferred and any(preferred in step for step in steps):
         steps = [[preferred], *[[c for c in s if c != preferred] for s in steps]]
@@ -153,12 +159,12 @@ def load_reach(persons: Iterable[Person]) -> dict[int, Reach]:
     if not ids:
         return reach
     for person_id, user_id in Account.objects.filter(
-        person_id__in=ids, status=AccountStatus.ACTIVE
+        person_id__in=values_subquery(ids, of="bigint"), status=AccountStatus.ACTIVE
     ).values_list("person_id", "user_id"):
         reach[person_id].account = True
         reach[person_id].app = user_id is not None
     for person_id, kind, value in (
-        ContactPoint.objects.filter(person_id__in=ids, verified=True)
+        ContactPoint.objects.filter(person_id__in=values_subquery(ids, of="bigint"), verified=True)
         .order_by("person_id", "created_at")
         .values_list("person_id", "kind", "value")
     ):
@@ -166,18 +172,18 @@ def load_reach(persons: Iterable[Person]) -> dict[int, Reach]:
             reach[person_id].mobile = value
         elif kind == "email" and not reach[person_id].email:
             reach[person_id].email = value
-    for pref in ChannelPreference.objects.filter(person_id__in=ids):
-        r = reach[pref.person_id]
-        r.sms_allowed, r.email_allowed, r.paper_allowed = (
-            pref.sms_allowed,
-            pref.email_allowed,
-            pref.paper_allowed,
-        )
-        r.preferred = pref.preferred_channel
-        if pref.e_documents:
-            r.paper_allowed = False
+    for person_id, sms, email, paper, preferred, e_documents in ChannelPreference.objects.filter(
+        person_id__in=values_subquery(ids, of="bigint")
+    ).values_list(
+        "person_id", "sms_allowed", "email_allowed", "paper_allowed", "preferred_channel", "e_documents"
+    ):
+        r = reach[person_id]
+        r.sms_allowed, r.email_allowed, r.paper_allowed = sms, email, paper and not e_documents
+        r.preferred = preferred
     for person_id in Consent.objects.filter(
-        person_id__in=ids, purpose=ConsentPurpose.PROACTIVE_MESSAGES, granted=False
+        person_id__in=values_subquery(ids, of="bigint"),
+        purpose=ConsentPurpose.PROACTIVE_MESSAGES,
+        granted=False,
     ).values_list("person_id", flat=True):
         reach[person_id].consent_refused = True
     return reach
@@ -191,42 +197,67 @@ def sms_quiet_hours() -> tuple[int, int]:
 def outside_quiet_hours(at: dt.datetime) -> dt.datetime:
     """The first moment at or after `at` when an SMS may go: never from 20:00 to 08:00, Paris time (deferred to
     08:00, never dropped). Computed in local time, so the DST changes are right."""
-    start, end = sms_quiet_hours()
-    local = at.astimezone(PARIS)
-    if end <= local.hour < start:
+    if not in_quiet_hours(at):
         return at
+    _start, end = sms_quiet_hours()
+    local = at.astimezone(PARIS)
     day = local.date() if local.hour < end else local.date() + dt.timedelta(days=1)
+    if end >= 24:  # quiet until midnight (a setting of "quiet all day" ends nowhere: the next midnight)
+        day, end = day + dt.timedelta(days=1), 0
     return dt.datetime.combine(day, dt.time(end), tzinfo=PARIS)
 
 
-def schedule_sms(at: dt.datetime, planned: list[dt.datetime]) -> dt.datetime:
-    """When an SMS planned at `at` goes, given the person's other SMS (`planned`, sorted; updated in place):
-    outside quiet hours, and at most OUTREACH_SMS_DAILY_CAP in any 24 hours ending at it (beyond: deferred)."""
-    cap = _setting("OUTREACH_SMS_DAILY_CAP", 3)
+def in_quiet_hours(at: dt.datetime) -> bool:
+    start, end = sms_quiet_hours()
+    return not (end <= at.astimezone(PARIS).hour < start)
+
+
+def daily_caps() -> dict[str, int]:
+    """How many messages a person may get on a channel in any 24 hours: OUTREACH_SMS_DAILY_CAP for SMS (3), and
+    OUTREACH_DAILY_CAPS for any channel ({"push": 5}; environment "push=5,email=10"); others have no cap."""
+    return {MessageChannel.SMS: _setting("OUTREACH_SMS_DAILY_CAP", 3), **_setting("OUTREACH_DAILY_CAPS", {})}
+
+
+def schedule(channel: str, at: dt.datetime, planned: list[dt.datetime]) -> dt.datetime:
+    """When a message of this channel planned at `at` goes, given the person's other messages of the channel
+    (`planned`, sorted; updated in place): SMS outside the quiet hours, and at most the channel's daily cap in
+    any 24 hours ending at it (beyond: deferred until the window frees up)."""
+    quiet = outside_quiet_hours if channel == MessageChannel.SMS else (lambda t: t)
+    cap = daily_caps().get(channel)
     day = dt.timedelta(hours=24)
-    t = outside_quiet_hours(at)
+    t = quiet(at)
     for _round in range(50):
+        if not cap:
+            break
         window = [x for x in planned if t - day < x <= t]
         if len(window) < cap:
             break
-        t = outside_quiet_hours(window[len(window) - cap] + day)
+        t = quiet(window[len(window) - cap] + day)
     planned.append(t)
     planned.sort()
     return t
 
 
-def _planned_sms(person_ids: Iterable[int], since: dt.datetime) -> dict[int, list[dt.datetime]]:
-    planned: dict[int, list[dt.datetime]] = defaultdict(list)
+def schedule_sms(at: dt.datetime, planned: list[dt.datetime]) -> dt.datetime:
+    return schedule(MessageChannel.SMS, at, planned)
+
+
+def _planned(person_ids: Iterable[int], since: dt.datetime) -> dict[tuple[int, str], list[dt.datetime]]:
+    """The send times of the persons' messages on the capped channels since then, by (person, channel)."""
+    planned: dict[tuple[int, str], list[dt.datetime]] = defaultdict(list)
     ids = list(person_ids)
-    if not ids:
+    channels = [c for c, cap in daily_caps().items() if cap]
+    if not ids or not channels:
         return planned
     rows = (
-        OutboundMessage.objects.filter(person_id__in=ids, channel=MessageChannel.SMS, not_before__gt=since)
-        .exclude(state=MessageState.FAILED)
-        .values_list("person_id", "not_before")
+        OutboundMessage.objects.filter(
+            person_id__in=values_subquery(ids, of="bigint"), channel__in=channels, not_before__gt=since
+        )
+        .exclude(state__in=[MessageState.FAILED, MessageState.MERGED])
+        .values_list("person_id", "channel", "not_before")
     )
-    for person_id, when in rows:
-        planned[person_id].append(when)
+    for person_id, channel, when in rows:
+        planned[person_id, channel].append(when)
     for times in planned.values():
         times.sort()
     return planned
@@ -305,11 +336,15 @@ class Planned:
     subject_kind: str = ""
     subject_ref: str = ""
     policy: str = DEFAULT_POLICY
+    mergeable: bool = (
+        True  # beyond the frequency cap: merged into a digest when released (else only deferred)
+    )
 
 
 LEDGER_COLUMNS = [
     "idempotency_key", "person_id", "channel", "recipient", "subject", "body", "state", "not_before", "attempts",
-    "last_error", "provider_ref", "rule", "motive", "subject_kind", "subject_ref", "created_at",
+    "last_error", "provider_ref", "rule", "motive", "subject_kind", "subject_ref", "created_at", "capped",
+    "quiet_hours",
 ]  # fmt: skip
 
 
@@ -322,7 +357,8 @@ def write_ledger(planned: Sequence[Planned], *, now: dt.datetime | None = None) 
     now = now or timezone.now()
     reach = load_reach({p.person.pk: p.person for p in planned}.values())
     earliest = min(min(p.at for p in planned), now)
-    sms_times = _planned_sms({p.person.pk for p in planned}, earliest - dt.timedelta(hours=24))
+    times = _planned({p.person.pk for p in planned}, earliest - dt.timedelta(hours=24))
+    capped_channels = {c for c, cap in daily_caps().items() if cap}
     adapt = connection.ops.adapt_datetimefield_value
     created = adapt(now)
     rows: dict[str, tuple] = {}
@@ -330,19 +366,22 @@ def write_ledger(planned: Sequence[Planned], *, now: dt.datetime | None = None) 
         person_reach = reach[item.person.pk]
         for channel in choose_channels(person_reach, item.policy):
             short = channel in (MessageChannel.SMS, MessageChannel.PUSH)
-            at = (
-                schedule_sms(item.at, sms_times[item.person.pk]) if channel == MessageChannel.SMS else item.at
-            )
+            at, capped = item.at, False
+            if channel in capped_channels or channel == MessageChannel.SMS:
+                at = schedule(channel, item.at, times[item.person.pk, channel])
+                quiet = outside_quiet_hours(item.at) if channel == MessageChannel.SMS else item.at
+                capped = item.mergeable and at != quiet  # deferred by the cap, not only by the quiet hours
             key = f"{item.key}:{channel}"[:200]
             rows[key] = (
                 key, item.person.pk, channel, person_reach.recipient(channel)[:254],
                 "" if short else item.subject[:200], item.sms_body if short else item.body, MessageState.QUEUED,
-                adapt(at), 0, "", "", item.rule, item.motive, item.subject_kind, item.subject_ref, created,
+                adapt(at), 0, "", "", item.rule, item.motive, item.subject_kind, item.subject_ref, created, capped,
+                channel == MessageChannel.SMS,
             )  # fmt: skip
     if not rows:
         return 0
     already = set(
-        OutboundMessage.objects.filter(idempotency_key__in=list(rows)).values_list(
+        OutboundMessage.objects.filter(idempotency_key__in=values_subquery(rows, of="text")).values_list(
             "idempotency_key", flat=True
         )
     )
@@ -382,10 +421,15 @@ def send_to_person(
     subject_ref: str = "",
     motive: str = "autre",
     at: dt.datetime | None = None,
+    mergeable: bool = True,
 ) -> list[OutboundMessage]:
     """Send something to a person, on the channels the policy and the person allow. Give a template code (with
     its context) or the subject and body (and a short text for SMS and push; default: the subject). The same
-    idempotency key twice sends nothing more. Returns the messages of this key in the ledger."""
+    idempotency key twice sends nothing more. Returns the messages of this key in the ledger.
+
+    Beyond the SMS frequency cap a message is deferred, then merged with the person's other deferred SMS into
+    one digest when released; `mergeable=False` keeps it whole (deferred only): for a text that must arrive
+    alone (a security code)."""
     if actor.kind == ActorKind.INSURED:
         raise Forbidden(_("only the platform and its staff send messages"))
     fields: dict[str, str] = {}
@@ -426,7 +470,8 @@ def send_to_person(
         write_ledger([
             Planned(key=f"send:{key}", person=person, subject=render(subject, ctx), body=render(body, ctx),
                     sms_body=render(sms_body, ctx), at=at or timezone.now(), motive=motive,
-                    subject_kind=subject_kind, subject_ref=str(subject_ref), policy=channel_policy)
+                    subject_kind=subject_kind, subject_ref=str(subject_ref), policy=channel_policy,
+                    mergeable=mergeable)
         ])  # fmt: skip
     return list(OutboundMessage.objects.filter(idempotency_key__startswith=f"send:{key}:").order_by("id"))
 
@@ -467,7 +512,8 @@ def caisse_names() -> dict[str, str]:
     return names
 
 
-def event_context(event: Any, case: Any) -> dict[str, str]:
+def event_context(event: Any, case: Any, *, names: dict[str, str] | None = None) -> dict[str, str]:
+    """The variables of a message about this event of this case (`names`: caisse_names(), read once a batch)."""
     from omniguichet.cases.services import french_amount, french_date
 
     payload = event.payload
@@ -475,7 +521,7 @@ def event_context(event: Any, case: Any) -> dict[str, str]:
     ctx.update({
         "case_reference": case.reference,
         "case_type": _case_type_label(case.case_type),
-        "caisse_name": caisse_names().get(case.caisse_id, case.caisse_id),
+        "caisse_name": (caisse_names() if names is None else names).get(case.caisse_id, case.caisse_id),
         "expected_decision_on": french_date(case.expected_decision_on),
     })  # fmt: skip
     if "document" in payload:
@@ -526,6 +572,7 @@ def on_case_events(applied: list[Any]) -> None:
     now = timezone.now()
     horizon = now - dt.timedelta(days=_setting("OUTREACH_MAX_EVENT_AGE_DAYS", 30))
     planned: list[Planned] = []
+    names = caisse_names()
     for item in applied:
         event, case = item.event, item.case
         if event.occurred_at < horizon:  # old history replayed: the timeline moves, nobody is messaged
@@ -533,7 +580,7 @@ def on_case_events(applied: list[Any]) -> None:
         for rule in by_type.get(event.event_type, ()):
             if not _rule_matches(rule, event, case):
                 continue
-            ctx = event_context(event, case)
+            ctx = event_context(event, case, names=names)
             template = rule.template
             planned.append(Planned(
                 key=f"rule:{rule.code}:{event.event_id}", person=case.person, subject=render(template.subject, ctx),
@@ -616,14 +663,39 @@ class Provider(Protocol):
 class InboxProvider:
     """The account inbox: the message is in the person's account at once (delivered)."""
 
+    COLUMNS = ("person_id", "idempotency_key", "subject", "body", "created_at", "subject_kind", "subject_ref")
+
     def send(self, messages: list[OutboundMessage]) -> dict[int, SendOutcome]:
-        now = timezone.now()
-        InboxMessage.objects.bulk_create(
-            [InboxMessage(person_id=m.person_id, idempotency_key=m.idempotency_key, subject=m.subject or m.body[:200],
-                          body=m.body, created_at=now, subject_kind=m.subject_kind, subject_ref=m.subject_ref)
-             for m in messages],
-            ignore_conflicts=True,
-        )  # fmt: skip
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        keys = [m.idempotency_key for m in messages]
+        there = set(
+            InboxMessage.objects.filter(idempotency_key__in=values_subquery(keys, of="text")).values_list(
+                "idempotency_key", flat=True
+            )
+        )  # sent before a crash: already in the account
+        rows = [
+            (
+                m.person_id,
+                m.idempotency_key,
+                m.subject or m.body[:200],
+                m.body,
+                now,
+                m.subject_kind,
+                m.subject_ref,
+            )
+            for m in messages
+            if m.idempotency_key not in there
+        ]
+        try:
+            with (
+                transaction.atomic()
+            ):  # a savepoint: another dispatcher writing the same keys costs a slower path
+                bulk_insert_rows(InboxMessage, self.COLUMNS, rows)
+        except IntegrityError:
+            InboxMessage.objects.bulk_create(
+                [InboxMessage(**dict(zip(self.COLUMNS, row, strict=True))) for row in rows],
+                ignore_conflicts=True,
+            )
         return {m.pk: SendOutcome(True, m.idempotency_key, delivered=True) for m in messages}
 
 
@@ -782,12 +854,104 @@ def backoff(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), 6 * 3600))
 
 
+def _claimable(now: dt.datetime) -> Q:
+    """Queued, due, not held by a live dispatcher; and no SMS of the platform during the quiet hours (one that
+    became due at 19:59 but finds the dispatcher only at 20:01, after a retry or a stopped worker, waits for
+    08:00; a message the person asked for and waits for, a one-time code, goes)."""
+    condition = Q(state=MessageState.QUEUED, not_before__lte=now) & (
+        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    )
+    if in_quiet_hours(now):
+        condition &= ~Q(channel=MessageChannel.SMS, quiet_hours=True)
+    return condition
+
+
+def merge_released(*, now: dt.datetime | None = None, limit: int = 500) -> int:
+    """Merge the capped messages that are due with the other capped messages still pending for the same person
+    and channel, into one digest per person and channel (written in the ledger like any message; each merged
+    message gets state `merged` and points to its digest). Idempotent: a merged message is no longer queued, and
+    the digest's key comes from its first member. Returns how many digests were written."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        released = set(
+            OutboundMessage.objects.filter(_claimable(now), capped=True)
+            .order_by("not_before")
+            .values_list("person_id", "channel")[:limit]
+        )
+        if not released:
+            return 0
+        persons = {person_id for person_id, _channel in released}
+        pending = (
+            OutboundMessage.objects.filter(
+                person_id__in=values_subquery(persons, of="bigint"), state=MessageState.QUEUED, capped=True
+            )
+            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+            .order_by("person_id", "channel", "not_before", "id")
+            .select_for_update(skip_locked=True)
+        )
+        groups: dict[tuple[int, str], list[OutboundMessage]] = defaultdict(list)
+        for message in pending:
+            if (message.person_id, message.channel) in released:
+                groups[message.person_id, message.channel].append(message)
+        digests: list[tuple[OutboundMessage, list[OutboundMessage]]] = []
+        for messages in groups.values():
+            # What does not fit in one digest stays deferred; if it is due too, it starts the next digest.
+            while messages and messages[0].not_before <= now:
+                members = _digest_members(messages)
+                if len(members) < 2:
+                    break
+                digests.append((_digest(members, now), members))
+                messages = messages[len(members) :]
+        if not digests:
+            return 0
+        OutboundMessage.objects.bulk_create([digest for digest, _members in digests])
+        merged: list[OutboundMessage] = []
+        for digest, members in digests:
+            for member in members:
+                member.state, member.merged_into_id = MessageState.MERGED, digest.pk
+                merged.append(member)
+        OutboundMessage.objects.bulk_update(merged, ["state", "merged_into"])
+    return len(digests)
+
+
+def _digest_text(messages: list[OutboundMessage]) -> str:
+    header = ngettext("%(n)d message grouped together:", "%(n)d messages grouped together:", len(messages))
+    return "\n".join([header % {"n": len(messages)}, *(m.body.strip() for m in messages)])
+
+
+def _digest_members(messages: list[OutboundMessage]) -> list[OutboundMessage]:
+    """The first messages (in their order) whose digest fits in one text of the channel; the others stay
+    deferred and are merged at their own release."""
+    if messages[0].channel not in (MessageChannel.SMS, MessageChannel.PUSH):
+        return messages
+    members: list[OutboundMessage] = []
+    for message in messages:
+        if len(_digest_text([*members, message])) > SMS_MAX:
+            break
+        members.append(message)
+    return members
+
+
+def _digest(members: list[OutboundMessage], now: dt.datetime) -> OutboundMessage:
+    first = members[0]
+    short = first.channel in (MessageChannel.SMS, MessageChannel.PUSH)
+    subject = "" if short else _("%(n)d messages from your health insurance") % {"n": len(members)}
+    body = _digest_text(members) if short else "\n\n".join(
+        f"{m.subject}\n{m.body}".strip() for m in members
+    )  # fmt: skip
+    return OutboundMessage(
+        idempotency_key=f"digest:{first.channel}:{first.pk}", person_id=first.person_id, channel=first.channel,
+        recipient=first.recipient, subject=subject[:200], body=body, state=MessageState.QUEUED,
+        not_before=first.not_before, rule="digest", motive=first.motive, created_at=now,
+        quiet_hours=first.quiet_hours,
+    )  # fmt: skip
+
+
 def _claim(limit: int, now: dt.datetime) -> list[OutboundMessage]:
     lease = dt.timedelta(seconds=_setting("OUTREACH_CLAIM_SECONDS", 60))
     with transaction.atomic():
         due = (
-            OutboundMessage.objects.filter(state=MessageState.QUEUED, not_before__lte=now)
-            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+            OutboundMessage.objects.filter(_claimable(now))
             .order_by("not_before")
             .select_for_update(skip_locked=True)
             .values_list("pk", flat=True)[:limit]
@@ -795,10 +959,10 @@ def _claim(limit: int, now: dt.datetime) -> list[OutboundMessage]:
         ids = list(due)
         if not ids:
             return []
-        OutboundMessage.objects.filter(pk__in=ids).update(
+        OutboundMessage.objects.filter(pk__in=values_subquery(ids, of="bigint")).update(
             claimed_until=now + lease, attempts=F("attempts") + 1
         )
-    return list(OutboundMessage.objects.filter(pk__in=ids))
+    return list(OutboundMessage.objects.filter(pk__in=values_subquery(ids, of="bigint")))
 
 
 def dispatch_due(*, limit: int = 500, now: dt.datetime | None = None) -> DispatchReport:
@@ -806,6 +970,7 @@ def dispatch_due(*, limit: int = 500, now: dt.datetime | None = None) -> Dispatc
     from omniguichet.cases.services import update_rows
 
     now = now or timezone.now()
+    merge_released(now=now, limit=limit)
     messages = _claim(limit, now)
     report = DispatchReport()
     if not messages:
