@@ -1,11 +1,12 @@
 """Analytics services: the pseudonymised warehouse export, the cached indicators, who may see which figures.
 
-The warehouse directory holds `contacts/part-<first id>-<last id>.parquet` (append-only, one part per batch of
-contacts in id order) and `persons/part-<n>.parquet` (the persons of one range of a million ids each, a part
-rewritten only when a person or an account of its range changed). Every file is written to a temporary name
-then renamed, so a crash leaves either a whole part or none; the next export starts after the highest contact
-id found in the part names (the high-water mark lives in the files themselves, never in a separate state that
-could disagree with them).
+The warehouse directory holds `contacts/part-<first id>-<last id>.parquet` (contacts in id order, each contact in
+exactly one part with its current values: a contact changed after its export is rewritten in its part, found
+through the crm change log) and `persons/part-<n>.parquet` (the persons of one range of a million ids each, a
+part rewritten only when a person or an account of its range changed). Every file is written to a temporary
+name then renamed, so a crash leaves either a whole part or none. `contacts/_export.json` keeps the floor below
+which every contact id is final, and the marks waiting for transactions still running (PostgreSQL), so that a
+contact committed after a higher id was exported is not skipped (docs/analytics.md).
 """
 
 from __future__ import annotations

@@ -57,7 +57,8 @@ class Command(BaseCommand):
             raise CommandError(exc.message) from None
         persons = "unchanged" if report.persons is None else f"{report.persons} written"
         self.stdout.write(
-            f"{report.contacts} contacts in {report.parts} new part(s) (up to contact id {report.high_water}); "
+            f"{report.contacts} contacts written, {report.changed} changed since their export, "
+            f"{report.parts} part(s) written (up to contact id {report.high_water}, final up to {report.floor}); "
             f"persons: {persons}; warehouse: {out}"
         )
         if (
