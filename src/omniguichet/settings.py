@@ -270,3 +270,5 @@ APPOINTMENTS_SCHEDULE_CACHE_SECONDS = int(os.environ.get("APPOINTMENTS_SCHEDULE_
 APPOINTMENTS_PERSON_LOGIN_URL = os.environ.get("APPOINTMENTS_PERSON_LOGIN_URL", "/compte/connexion/")
 # The address of the platform as persons reach it (links in SMS and e-mails).
 OMNIGUICHET_PUBLIC_URL = os.environ.get("OMNIGUICHET_PUBLIC_URL", "http://127.0.0.1:8000")
+# --- analytics: the worker exports the warehouse (and refreshes the dashboards) every so often; 0: never ---------
+ANALYTICS_EXPORT_EVERY_SECONDS = int(os.environ.get("OMNIGUICHET_EXPORT_EVERY_SECONDS", "3600"))

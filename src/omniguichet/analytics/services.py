@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import fcntl
 import hashlib
 import hmac
 import json
@@ -20,7 +21,8 @@ import os
 import re
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,13 +31,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from django.conf import settings
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Max, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from omniguichet.analytics import engine
+from omniguichet.analytics.models import ExportRun, ExportStatus, ExportTrigger
 from omniguichet.core.actors import Actor, Channel
 from omniguichet.core.db import is_postgresql
-from omniguichet.core.errors import Forbidden, InvalidInput, NotFound
+from omniguichet.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from omniguichet.core.keys import key_from_file
 from omniguichet.crm.models import Contact, ContactChange
 from omniguichet.referential.models import Person, Role
@@ -125,7 +130,7 @@ def _parts(folder: Path) -> list[tuple[int, int, Path]]:
 
 def high_water(out: Path) -> int:
     """The highest contact id already in the warehouse (0 when empty), read from the part names."""
-    return max((last for _, last, _ in _parts(out / "contacts")), default=0)
+    return max((last for _first, last, _path in _parts(out / "contacts")), default=0)
 
 
 def pending_contacts(*, out: Path) -> int:
@@ -310,7 +315,13 @@ def export_warehouse(
         raise Forbidden("the warehouse export covers every caisse: a national role is required")
     if batch_size < 1:
         raise InvalidInput.from_fields({"batch_size": "must be 1 or more"})
-    out = Path(out)
+    with export_lock(out):
+        return _export(Path(out), batch_size=batch_size, on_batch=on_batch, persons_bucket=persons_bucket)
+
+
+def _export(
+    out: Path, *, batch_size: int, on_batch: Callable[[int], None] | None, persons_bucket: int
+) -> ExportReport:
     contacts_dir, persons_dir = out / "contacts", out / "persons"
     contacts_dir.mkdir(parents=True, exist_ok=True)
     persons_dir.mkdir(parents=True, exist_ok=True)
@@ -406,9 +417,9 @@ def _export_persons(folder: Path, key: bytes, bucket_size: int = PERSONS_BUCKET)
         )
         table = pa.Table.from_pydict(
             {
-                "person_key": [person_key(pid, key) for pid, _, _ in rows],
-                "caisse": [caisse for _, caisse, _ in rows],
-                "account_opened_at": [opened for _, _, opened in rows],
+                "person_key": [person_key(pid, key) for pid, _caisse, _opened in rows],
+                "caisse": [caisse for _pid, caisse, _opened in rows],
+                "account_opened_at": [opened for _pid, _caisse, opened in rows],
             },
             schema=PERSONS_ARROW,
         )
@@ -666,7 +677,7 @@ def dashboard(*, actor: Actor, channel: Channel, year: int, caisse: str | None =
         rank = ranks[-1][0] if ranks and ranks[-1][3] == b.points else position  # ties share a rank
         ranks.append((rank, b.caisse, names.get(b.caisse, ""), b.points))
     own = actor.caisse_code
-    own_rank = next(((r, len(ranks)) for r, c, _, _ in ranks if c == own), None)
+    own_rank = next(((r, len(ranks)) for r, c, _name, _points in ranks if c == own), None)
     if actor.sees_all_caisses:
         bonus = [(b.caisse, names.get(b.caisse, ""), b.points, b.indicators_met) for b in result.bonus]
         if caisse is not None:
@@ -697,3 +708,113 @@ def dashboard(*, actor: Actor, channel: Channel, year: int, caisse: str | None =
         bonus=bonus,
         channels=channels,
     )
+
+
+# ------------------------------------------------------------------------------------------------ export runs
+_held_locks: dict[
+    str, tuple[int, int]
+] = {}  # path -> (file descriptor, depth) of the locks this process holds
+_held_guard = threading.Lock()
+
+
+@contextmanager
+def export_lock(out: Path | str) -> Iterator[None]:
+    """One export at a time on a warehouse directory (every process of this host): Conflict when another holds
+    it. Re-entrant within a thread of this process (a run holds it around the export it calls)."""
+    path = Path(out)
+    path.mkdir(parents=True, exist_ok=True)
+    name = str((path / ".export.lock").resolve())
+    with _held_guard:
+        held = _held_locks.get(name)
+        if held is not None:
+            _held_locks[name] = (held[0], held[1] + 1)
+    if held is None:
+        fd = os.open(name, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise Conflict(_("an export of this warehouse is already running")) from None
+        with _held_guard:
+            _held_locks[name] = (fd, 1)
+    try:
+        yield
+    finally:
+        with _held_guard:
+            fd, depth = _held_locks[name]
+            if depth > 1:
+                _held_locks[name] = (fd, depth - 1)
+            else:
+                del _held_locks[name]
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                os.close(fd)
+
+
+def check_export_actor(actor: Actor) -> None:
+    if not actor.sees_all_caisses:
+        raise Forbidden(_("the warehouse export is reserved to the national role"))
+
+
+def request_export(
+    *, actor: Actor, channel: Channel, trigger: str = ExportTrigger.API
+) -> tuple[ExportRun, bool]:
+    """Queue a run of the export (run by the worker after the commit). A run already waiting is returned instead
+    (created False): asking twice queues one run."""
+    check_export_actor(actor)
+    waiting = ExportRun.objects.filter(status=ExportStatus.QUEUED).first()
+    if waiting is not None:
+        return waiting, False
+    try:
+        with transaction.atomic():
+            run = ExportRun.objects.create(trigger=trigger, requested_by=actor.user)
+    except IntegrityError:  # another request queued one meanwhile
+        return ExportRun.objects.get(status=ExportStatus.QUEUED), False
+    if trigger == ExportTrigger.API:
+        from omniguichet.analytics.tasks import run_export_task
+
+        transaction.on_commit(lambda: run_export_task.enqueue(run.pk))
+    return run, True
+
+
+def run_export(*, actor: Actor, channel: Channel, run_id: int) -> ExportRun:
+    """Run a queued export on the platform's warehouse, then compute the dashboards' figures again. The run
+    records what was written, or the error. Conflict when another export holds the warehouse."""
+    check_export_actor(actor)
+    out = Path(settings.ANALYTICS_WAREHOUSE_DIR)
+    with export_lock(out):
+        # Holding the lock, no export runs anywhere: a run still marked running was cut short (a killed worker).
+        ExportRun.objects.filter(status=ExportStatus.RUNNING).update(
+            status=ExportStatus.FAILED, finished_at=timezone.now(), error="interrupted"
+        )
+        started = ExportRun.objects.filter(pk=run_id, status=ExportStatus.QUEUED).update(
+            status=ExportStatus.RUNNING, started_at=timezone.now()
+        )
+        run = ExportRun.objects.get(pk=run_id)
+        if not started:
+            return run  # already run (a task delivered twice)
+        try:
+            report = export_warehouse(actor=actor, channel=channel, out=out)
+            precompute_dashboards(actor=actor, channel=channel)
+        except Exception as exc:
+            run.status, run.error = ExportStatus.FAILED, f"{type(exc).__name__}: {exc}"[:2000]
+            run.finished_at = timezone.now()
+            run.save(update_fields=["status", "error", "finished_at"])
+            raise
+        run.status, run.finished_at = ExportStatus.DONE, timezone.now()
+        run.contacts, run.changed, run.parts = report.contacts, report.changed, report.parts
+        run.persons, run.high_water, run.floor = report.persons, report.high_water, report.floor
+        run.save()
+    return run
+
+
+def export_run(*, actor: Actor, channel: Channel, run_id: int) -> ExportRun:
+    check_export_actor(actor)
+    run = ExportRun.objects.filter(pk=run_id).first() if 0 < run_id < 2**63 else None
+    if run is None:
+        raise NotFound(_("no such export"))
+    return run
+
+
+def recent_exports(*, actor: Actor, channel: Channel, limit: int = 20) -> list[ExportRun]:
+    check_export_actor(actor)
+    return list(ExportRun.objects.order_by("-id")[:limit])
