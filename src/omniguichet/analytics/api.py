@@ -63,7 +63,7 @@ def recent_exports(request: HttpRequest) -> list[ExportRunOut]:
 
 @router.get(
     "/analytics/exports/{run_id}",
-    response={200: ExportRunOut, 404: ErrorOut, **ERRORS},
+    response={200: ExportRunOut, 404: ErrorOut, 422: ErrorOut, **ERRORS},
     summary="One warehouse export's status and what it wrote (national role)",
 )
 def export_status(request: HttpRequest, run_id: int) -> ExportRunOut:
