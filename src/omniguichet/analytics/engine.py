@@ -451,8 +451,9 @@ def _compute(con: duckdb.DuckDBPyConnection, year: int, weights: dict[str, float
     bounds = month_bounds(year - 1)[:12] + month_bounds(year)
     labels = [f"{year - 1}-{m:02d}" for m in range(1, 13)] + [f"{year}-{m:02d}" for m in range(1, 13)]
     lo, hi = bounds[0], bounds[-1]
-    # The local month of a contact (0-23): how many month starts it is at or after (exact, branch-free).
-    month_index = " + ".join(f"(started_at >= {_ts(b)})::INTEGER" for b in bounds[1:24])
+    # The local month of a contact (0-23, 24 for the week after the year used by the recontact rule): how many
+    # month starts it is at or after (exact, branch-free).
+    month_index = " + ".join(f"(started_at >= {_ts(b)})::INTEGER" for b in bounds[1:25])
     # What each inbound contact contributes to the indicators, as bits of one small integer.
     flags = f"""
         list_contains({_sql_list(DEMAT_MOTIVES)}, motive)::INTEGER * {FLAG_DEMAT}
@@ -464,27 +465,33 @@ def _compute(con: duckdb.DuckDBPyConnection, year: int, weights: dict[str, float
         + (waited_seconds IS NOT NULL)::INTEGER * {FLAG_WAIT_KNOWN}
         + coalesce(waited_seconds <= {RECEPTION_WAIT_SECONDS}, false)::INTEGER * {FLAG_WAIT_20MIN}
     """
+    # The window sorts every inbound contact of two years: it carries only its keys, the caisse and one
+    # integer packing the month, the channel and the flags (month << 12 | channel << 6 | flags).
+    packed = f"({month_index}) * 4096 + (list_position({_sql_list(CHANNELS)}, channel) - 1) * 64 + ({flags})"
     sql = f"""
     WITH base AS (
-        SELECT person_key, motive, started_at, caisse, channel, {flags} AS flags
+        SELECT person_key, motive, started_at, caisse, {packed} AS packed
         FROM contacts
         WHERE direction = 'inbound' AND started_at >= {_ts(lo)}
           AND started_at <= {_ts(hi)} + INTERVAL {RECONTACT_WINDOW_SECONDS} SECONDS
     ), flagged AS (
         -- The latest inbound contact of the same person and motive within [started_at, +604,800 s]: the
         -- contact is followed up when that one is strictly later (same-instant contacts are not follow-ups).
-        SELECT caisse, channel, started_at, flags, max(started_at) OVER (
+        SELECT caisse, packed, max(started_at) OVER (
             PARTITION BY person_key, motive ORDER BY started_at
             RANGE BETWEEN CURRENT ROW AND INTERVAL {RECONTACT_WINDOW_SECONDS} SECONDS FOLLOWING
         ) > started_at AS recontacted
         FROM base
     )
-    SELECT caisse, {month_index} AS month, channel, flags, recontacted, count(*) AS contacts
+    SELECT caisse, packed, recontacted, count(*) AS contacts
     FROM flagged
-    WHERE started_at < {_ts(hi)}
+    WHERE packed < {24 * 4096}
     GROUP BY ALL
     """
-    grouped = con.execute(sql).fetchall()
+    grouped = [
+        (caisse, p >> 12, CHANNELS[(p >> 6) & 63], p & 63, recontacted, n)
+        for caisse, p, recontacted, n in con.execute(sql).fetchall()
+    ]
 
     # account_rate: persons of each caisse, and those with an account opened before each period's end.
     ends = {**{labels[i]: bounds[i + 1] for i in range(12, 24)}, str(year - 1): bounds[12], str(year): hi}
