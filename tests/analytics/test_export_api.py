@@ -162,3 +162,24 @@ def test_the_scheduled_export_runs_and_comes_back(contacts, settings):
     DBTaskResult.objects.all().delete()
     tasks.start_schedule()
     assert queued_tasks(tasks.scheduled_export) == []
+
+
+def test_the_export_lock_is_reentrant_in_one_thread_only(tmp_path):
+    import threading
+
+    outcomes = []
+
+    def other_thread():
+        try:
+            with services.export_lock(tmp_path):
+                outcomes.append("taken")
+        except Conflict:
+            outcomes.append("conflict")
+
+    with services.export_lock(tmp_path), services.export_lock(tmp_path):  # re-entrant in this thread
+        thread = threading.Thread(target=other_thread)
+        thread.start()
+        thread.join()
+    assert outcomes == ["conflict"]
+    other_thread()  # released: free again
+    assert outcomes == ["conflict", "taken"]

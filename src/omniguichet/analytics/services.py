@@ -711,39 +711,41 @@ def dashboard(*, actor: Actor, channel: Channel, year: int, caisse: str | None =
 
 
 # ------------------------------------------------------------------------------------------------ export runs
-_held_locks: dict[
-    str, tuple[int, int]
-] = {}  # path -> (file descriptor, depth) of the locks this process holds
+# path -> (file descriptor, depth, thread) of the export locks this process holds
+_held_locks: dict[str, tuple[int, int, int]] = {}
 _held_guard = threading.Lock()
 
 
 @contextmanager
 def export_lock(out: Path | str) -> Iterator[None]:
-    """One export at a time on a warehouse directory (every process of this host): Conflict when another holds
-    it. Re-entrant within a thread of this process (a run holds it around the export it calls)."""
+    """One export at a time on a warehouse directory (every process of this host, every thread): Conflict when
+    another holds it. Re-entrant within one thread (a run holds it around the export it calls)."""
     path = Path(out)
     path.mkdir(parents=True, exist_ok=True)
     name = str((path / ".export.lock").resolve())
+    me = threading.get_ident()
+    busy = Conflict(_("an export of this warehouse is already running"))
     with _held_guard:
         held = _held_locks.get(name)
         if held is not None:
-            _held_locks[name] = (held[0], held[1] + 1)
-    if held is None:
-        fd = os.open(name, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise Conflict(_("an export of this warehouse is already running")) from None
-        with _held_guard:
-            _held_locks[name] = (fd, 1)
+            if held[2] != me:
+                raise busy
+            _held_locks[name] = (held[0], held[1] + 1, me)
+        else:
+            fd = os.open(name, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                raise busy from None
+            _held_locks[name] = (fd, 1, me)
     try:
         yield
     finally:
         with _held_guard:
-            fd, depth = _held_locks[name]
+            fd, depth, _thread = _held_locks[name]
             if depth > 1:
-                _held_locks[name] = (fd, depth - 1)
+                _held_locks[name] = (fd, depth - 1, me)
             else:
                 del _held_locks[name]
                 fcntl.flock(fd, fcntl.LOCK_UN)
