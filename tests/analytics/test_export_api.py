@@ -4,6 +4,7 @@ the worker runs it and computes the dashboards' figures again; the schedule come
 from __future__ import annotations
 
 import datetime as dt
+import signal
 
 import pytest
 from django.core.management import call_command
@@ -40,6 +41,17 @@ def contacts(make_person):
                        started_at=now - dt.timedelta(days=d), answered=True)
         for d in (1, 2, 3)
     ]  # fmt: skip
+
+
+def run_worker_once():
+    """`omniguichet worker --batch`, then the signal handlers it installed put back: a process forked later in
+    this test process (the seed's generator) must still die on SIGTERM."""
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT)}
+    try:
+        call_command("worker", "--batch", "--interval", "0")
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
 
 
 def queued_tasks(task):
@@ -83,7 +95,7 @@ def test_the_national_role_queues_an_export_the_worker_runs(
     assert again.status_code == 202 and again.json()["id"] == run_id
     assert len(queued_tasks(tasks.run_export_task)) == 1
 
-    call_command("worker", "--batch", "--interval", "0")
+    run_worker_once()
 
     status = api.get(f"{URL}/{run_id}")
     assert status.status_code == 200
