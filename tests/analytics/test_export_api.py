@@ -78,20 +78,17 @@ def test_other_roles_answer_403(agent_paris, caisse_paris):
     assert not ExportRun.objects.exists()
 
 
-def test_the_national_role_queues_an_export_the_worker_runs(
-    supervisor, contacts, settings, django_capture_on_commit_callbacks
-):
+@pytest.mark.django_db(transaction=True)  # the worker closes its database connections, as in production
+def test_the_national_role_queues_an_export_the_worker_runs(supervisor, contacts, settings):
     api = client_for(supervisor)
-    with django_capture_on_commit_callbacks(execute=True):
-        response = api.post(URL)
+    response = api.post(URL)
     assert response.status_code == 202
     body = response.json()
     assert (body["status"], body["trigger"], body["contacts"]) == ("queued", "api", 0)
     run_id = body["id"]
     assert queued_tasks(tasks.run_export_task) == [{"args": [run_id], "kwargs": {}}]
     # Asking again while it waits queues nothing more.
-    with django_capture_on_commit_callbacks(execute=True):
-        again = api.post(URL)
+    again = api.post(URL)
     assert again.status_code == 202 and again.json()["id"] == run_id
     assert len(queued_tasks(tasks.run_export_task)) == 1
 
