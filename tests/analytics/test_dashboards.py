@@ -196,7 +196,7 @@ def test_french_page(exported, supervisor, settings):
         html = logged(supervisor).get("/analytics/?year=2025", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
     assert "Appels téléphoniques décrochés" in html
     assert "Classement des caisses" in html
-    assert "Exporter l’entrepôt maintenant" in html
+    assert "Exporter l\u2019entrepôt maintenant" in html
 
 
 def test_trend_chart_breaks_lines_and_escapes():
