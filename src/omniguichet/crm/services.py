@@ -19,14 +19,7 @@ from django.utils.translation import gettext as _
 
 from omniguichet.accounts.models import Account
 from omniguichet.core.actors import CONTACT_CHANNEL_VALUES, Actor, ActorKind, Channel, scope_to_caisse
-from omniguichet.core.db import (
-    PreparedQuery,
-    bulk_insert_rows,
-    insert_row,
-    is_postgresql,
-    reserve_ids,
-    values_subquery,
-)
+from omniguichet.core.db import PreparedQuery, bulk_insert_rows, insert_row, reserve_ids, values_subquery
 from omniguichet.core.errors import Forbidden, InvalidInput, NotFound, collect
 from omniguichet.core.text import check_text, fold, parse_batch_rows
 from omniguichet.crm.models import Contact, Direction, Motive, Outcome, RecordAccess, SubjectKind
@@ -363,7 +356,7 @@ def _reserve_contact_ids(count: int) -> list[int] | None:
     """Contact ids for a COPY, drawn inside the writing transaction AFTER it took its transaction id (PostgreSQL):
     an id is then never held by a transaction that a snapshot taken meanwhile does not list as running, which
     the warehouse export relies on not to skip a contact committed late (docs/analytics.md)."""
-    if is_postgresql() and count:
+    if connection.vendor == "postgresql" and count:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_current_xact_id()")
     return reserve_ids(Contact, count)
