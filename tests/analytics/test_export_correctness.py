@@ -163,3 +163,20 @@ def test_a_contact_committed_after_a_higher_id_was_exported_is_not_skipped(make_
     ids = pq.read_table(out / "contacts").column("contact_id").to_pylist()
     assert len(ids) == len(set(ids)) == 2
     assert export(out).contacts == 0
+
+
+def test_the_applied_changes_can_be_pruned_from_the_log(make_person, settings, tmp_path):
+    from django.core.management import call_command
+
+    settings.ANALYTICS_WAREHOUSE_DIR = tmp_path / "wh"
+    person = make_person()
+    first, second = (record(person, at(f"2025-03-0{d}T10:00:00")) for d in (1, 2))
+    call_command("warehouse", "export", "--no-progress", "--no-precompute")
+    Contact.objects.filter(pk=first.pk).update(answered=True)
+    call_command("warehouse", "export", "--no-progress", "--no-precompute")  # applied: below the floor now
+    Contact.objects.filter(pk=second.pk).update(answered=True)  # not applied yet
+    call_command("warehouse", "prune-log")
+    assert list(ContactChange.objects.values_list("contact_id", flat=True)) == [second.pk]
+    call_command("warehouse", "export", "--no-progress", "--no-precompute")
+    assert rows(tmp_path / "wh")[str(second.pk)]["answered"] is True
+    assert rows(tmp_path / "wh")[str(first.pk)]["answered"] is True

@@ -364,6 +364,18 @@ def _export(
     )
 
 
+def prune_change_log(*, actor: Actor, channel: Channel, out: Path | str) -> int:
+    """Delete the contact changes this warehouse has applied for good (up to its changes floor); returns how many.
+    Only for the one warehouse fed by this database: another export directory would miss them."""
+    if not actor.sees_all_caisses:
+        raise Forbidden("the warehouse export covers every caisse: a national role is required")
+    out = Path(out)
+    with export_lock(out):
+        floor = _load_state(out / "contacts")["changes_floor"]
+        deleted, _per_model = ContactChange.objects.filter(id__lte=floor).delete()
+    return deleted
+
+
 def _persons_state(bucket_size: int) -> dict[str, list[Any]]:
     """One fingerprint per range of `bucket_size` person ids: what a change to a person or an account moves.
 
