@@ -113,3 +113,9 @@ bench-documents: setup
 bench-appointments: setup
 	$(BIN)/python -m bench.appointments
 	pg_virtualenv -t sh -c 'DATABASE_URL="postgres://$$PGUSER:$$PGPASSWORD@$$PGHOST:$${PGPORT:-5432}/$$PGDATABASE" $(BIN)/python -m bench.appointments'
+
+# The warehouse export bench (issue 8): 2 M contacts exported, then changed contacts rewritten; SQLite then PostgreSQL.
+.PHONY: bench-warehouse
+bench-warehouse: setup
+	$(BIN)/python -m bench.warehouse
+	pg_virtualenv -t sh -c 'DATABASE_URL="postgres://$$PGUSER:$$PGPASSWORD@$$PGHOST:$${PGPORT:-5432}/$$PGDATABASE" $(BIN)/python -m bench.warehouse'

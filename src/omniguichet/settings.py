@@ -280,3 +280,6 @@ OMNIGUICHET_PUBLIC_URL = os.environ.get("OMNIGUICHET_PUBLIC_URL", "http://127.0.
 # (task appointments.tasks.sweep_missed every APPOINTMENTS_SWEEP_SECONDS, command `mark_missed_appointments`).
 APPOINTMENTS_MISSED_AFTER_MINUTES = int(os.environ.get("APPOINTMENTS_MISSED_AFTER_MINUTES", "60"))
 APPOINTMENTS_SWEEP_SECONDS = int(os.environ.get("APPOINTMENTS_SWEEP_SECONDS", "900"))
+
+# --- analytics: the worker exports the warehouse (and refreshes the dashboards) every so often; 0: never ---------
+ANALYTICS_EXPORT_EVERY_SECONDS = int(os.environ.get("OMNIGUICHET_EXPORT_EVERY_SECONDS", "3600"))

@@ -164,7 +164,8 @@ def test_pages_read_cached_figures(exported, supervisor, monkeypatch, django_ass
     assert client.get("/analytics/?year=2025").status_code == 200
     calls = []
     monkeypatch.setattr(engine, "compute", lambda **kw: calls.append(kw))
-    with django_assert_num_queries(5):  # session, user, caisse names, and the DSFR site config twice
+    # session, user, the last warehouse export (national role), caisse names, and the DSFR site config twice
+    with django_assert_num_queries(6):
         assert client.get("/analytics/caisses/011/?year=2025").status_code == 200
     services._memo.clear()  # another process: the figures come from the cache file
     assert client.get("/analytics/?year=2025").status_code == 200
@@ -195,9 +196,33 @@ def test_french_page(exported, supervisor, settings):
         html = logged(supervisor).get("/analytics/?year=2025", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
     assert "Appels téléphoniques décrochés" in html
     assert "Classement des caisses" in html
+    assert "Exporter l\u2019entrepôt maintenant" in html
 
 
 def test_trend_chart_breaks_lines_and_escapes():
     svg = charts.trend_chart([0.5, None, 0.7], target=0.6, title="<b>x</b>", labels=["01", "02", "03"])
     assert svg.count('class="og-values"') == 2
     assert "<b>" not in svg and "&lt;b&gt;" in svg
+
+
+def test_the_national_role_starts_a_warehouse_export_from_the_dashboard(
+    supervisor, manager_paris, django_capture_on_commit_callbacks
+):
+    from omniguichet.analytics.models import ExportRun
+
+    assert Client().post("/analytics/export/").status_code == 302  # to the login page
+    manager = logged(manager_paris)
+    assert "warehouse-export" not in manager.get("/analytics/").content.decode()
+    assert manager.post("/analytics/export/").status_code == 403
+    assert manager.get("/analytics/export/").status_code == 405
+    national = logged(supervisor)
+    page = national.get("/analytics/").content.decode()
+    assert "No warehouse export has run from the platform yet." in page  # and no warehouse yet either
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = national.post("/analytics/export/")
+    assert response.status_code == 302 and response["Location"] == "/analytics/"
+    run = ExportRun.objects.get()
+    assert (run.status, run.trigger, run.requested_by) == ("queued", "api", supervisor)
+    assert len(callbacks) == 1  # the task is enqueued after the commit
+    assert "Last warehouse export: requested" in national.get("/analytics/").content.decode()
+    assert "queued" in national.get("/analytics/").content.decode()

@@ -1,16 +1,19 @@
 """Analytics services: the pseudonymised warehouse export, the cached indicators, who may see which figures.
 
-The warehouse directory holds `contacts/part-<first id>-<last id>.parquet` (append-only, one part per batch of
-contacts in id order) and `persons/part-<n>.parquet` (the persons of one range of a million ids each, a part
-rewritten only when a person or an account of its range changed). Every file is written to a temporary name
-then renamed, so a crash leaves either a whole part or none; the next export starts after the highest contact
-id found in the part names (the high-water mark lives in the files themselves, never in a separate state that
-could disagree with them).
+The warehouse directory holds `contacts/part-<first id>-<last id>.parquet` (contacts in id order, each contact in
+exactly one part with its current values: a contact changed after its export is rewritten in its part, found
+through the crm change log) and `persons/part-<n>.parquet` (the persons of one range of a million ids each, a
+part rewritten only when a person or an account of its range changed). Every file is written to a temporary
+name then renamed, so a crash leaves either a whole part or none. `contacts/_export.json` keeps the floor below
+which every contact id is final, and the marks waiting for transactions still running (PostgreSQL), so that a
+contact committed after a higher id was exported is not skipped (docs/analytics.md).
 """
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+import fcntl
 import hashlib
 import hmac
 import json
@@ -18,25 +21,33 @@ import os
 import re
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from django.conf import settings
-from django.db.models import Count, F, Max
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, F, Max, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from omniguichet.analytics import engine
+from omniguichet.analytics.models import ExportRun, ExportStatus, ExportTrigger
 from omniguichet.core.actors import Actor, Channel
-from omniguichet.core.errors import Forbidden, InvalidInput, NotFound
+from omniguichet.core.db import is_postgresql
+from omniguichet.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from omniguichet.core.keys import key_from_file
-from omniguichet.crm.models import Contact
+from omniguichet.crm.models import Contact, ContactChange
 from omniguichet.referential.models import Person, Role
 
 PART_RE = re.compile(r"^part-(\d{12})-(\d{12})\.parquet$")
 PERSONS_STATE = "_state.json"
+EXPORT_STATE = "_export.json"  # in contacts/: the floor, the changes applied, the marks still pending
 PERSONS_BUCKET = 1_000_000  # person ids per persons part file
 CACHE_DIR = "_kpi"
 ANALYTICS_ROLES = {Role.MANAGER, Role.NATIONAL_SUPERVISOR}
@@ -90,10 +101,12 @@ def person_key(person_id: int, key: bytes) -> str:
 # ------------------------------------------------------------------------------------------------ export
 @dataclass(frozen=True)
 class ExportReport:
-    contacts: int  # contacts written by this export
-    parts: int  # part files written by this export
+    contacts: int  # contacts written for the first time by this export
+    parts: int  # part files written (new or rewritten) by this export
     high_water: int  # highest contact id in the warehouse after the export
     persons: int | None  # persons written (None: no person nor account changed)
+    changed: int = 0  # contacts changed or deleted after their export, rewritten in their part
+    floor: int = 0  # every contact id up to this one is final: none can still appear below it
 
 
 def _write_atomic(table: pa.Table, path: Path) -> None:
@@ -104,20 +117,186 @@ def _write_atomic(table: pa.Table, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def high_water(out: Path) -> int:
-    """The highest contact id already in the warehouse (0 when empty), read from the part names."""
-    last = 0
-    folder = out / "contacts"
+def _parts(folder: Path) -> list[tuple[int, int, Path]]:
+    """The contact part files as (first id, last id, path), in order."""
+    found = []
     if folder.is_dir():
         for entry in folder.iterdir():
             match = PART_RE.match(entry.name)
             if match:
-                last = max(last, int(match.group(2)))
-    return last
+                found.append((int(match.group(1)), int(match.group(2)), entry))
+    return sorted(found)
+
+
+def high_water(out: Path) -> int:
+    """The highest contact id already in the warehouse (0 when empty), read from the part names."""
+    return max((last for _first, last, _path in _parts(out / "contacts")), default=0)
 
 
 def pending_contacts(*, out: Path) -> int:
     return Contact.objects.filter(id__gt=high_water(Path(out))).count()
+
+
+@dataclass
+class _Position:
+    """Where the database stood at one instant: its highest contact and change ids, and the transactions then
+    running (PostgreSQL; none on SQLite, where one writer at a time commits ids in order)."""
+
+    contacts: int
+    changes: int
+    running: list[int]
+
+
+def _position() -> _Position:
+    if is_postgresql():
+        with connection.cursor() as cursor:
+            # One statement, one snapshot: the maxima and the running transactions are of the same instant.
+            cursor.execute(
+                "SELECT (SELECT max(id) FROM crm_contact), (SELECT max(id) FROM crm_contactchange), "
+                "ARRAY(SELECT x::text FROM pg_snapshot_xip(pg_current_snapshot()) AS x)"
+            )
+            contacts, changes, running = cursor.fetchone()
+        return _Position(contacts or 0, changes or 0, sorted(int(x) for x in running))
+    found = Contact.objects.aggregate(m=Max("id"))["m"] or 0
+    return _Position(found, ContactChange.objects.aggregate(m=Max("id"))["m"] or 0, [])
+
+
+def _load_state(folder: Path) -> dict[str, Any]:
+    path = folder / EXPORT_STATE
+    state: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+    state.setdefault("floor", 0)  # contact ids up to here are final in the warehouse
+    state.setdefault("changes_floor", 0)  # contact changes up to here are applied
+    state.setdefault("pending", [])  # [contacts mark, changes mark, running transaction ids], oldest first
+    return state
+
+
+def _save_state(folder: Path, state: dict[str, Any]) -> None:
+    path = folder / EXPORT_STATE
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(state))
+    os.replace(tmp, path)
+
+
+def _contact_table(rows: list[tuple], keys: dict[int, str], key: bytes) -> pa.Table:
+    columns: dict[str, list[Any]] = {name: [] for name in CONTACTS_ARROW.names}
+    for cid, pid, caisse, chan, direction, motive, started, answered, responded, on_appt, waited in rows:
+        pkey = keys.get(pid)
+        if pkey is None:
+            if len(keys) > 1_000_000:
+                keys.clear()
+            pkey = keys[pid] = person_key(pid, key)
+        columns["contact_id"].append(str(cid))
+        columns["person_key"].append(pkey)
+        columns["caisse"].append(caisse)
+        columns["channel"].append(chan)
+        columns["direction"].append(direction)
+        columns["motive"].append(motive)
+        columns["started_at"].append(started)
+        columns["answered"].append(answered)
+        columns["responded_at"].append(responded)
+        columns["on_appointment"].append(on_appt)
+        columns["waited_seconds"].append(waited)
+    return pa.Table.from_pydict(columns, schema=CONTACTS_ARROW)
+
+
+class _Writer:
+    """Writes contact rows as part files named after their first and last id."""
+
+    def __init__(self, folder: Path, key: bytes, on_batch: Callable[[int], None] | None) -> None:
+        self.folder, self.key, self.on_batch = folder, key, on_batch
+        self.keys: dict[int, str] = {}
+        self.contacts = self.parts = 0
+
+    def write(self, rows: list[tuple]) -> None:
+        table = _contact_table(rows, self.keys, self.key)
+        _write_atomic(table, self.folder / f"part-{rows[0][0]:012d}-{rows[-1][0]:012d}.parquet")
+        self.contacts += len(rows)
+        self.parts += 1
+        if self.on_batch is not None:
+            self.on_batch(len(rows))
+
+
+def _exported_ids(folder: Path, above: int) -> pa.Array:
+    """The contact ids (int64) of the part files that may hold ids above `above`."""
+    chunks = [
+        pq.read_table(path, columns=["contact_id"]).column("contact_id").combine_chunks()
+        for _first, last, path in _parts(folder)
+        if last > above
+    ]
+    if not chunks:
+        return pa.array([], pa.int64())
+    return pa.concat_arrays([chunk.cast(pa.int64()) for chunk in chunks])
+
+
+def _export_contacts(writer: _Writer, *, floor: int, batch_size: int) -> None:
+    """Write every visible contact above `floor` that no part holds yet: first those committed late below the
+    high-water mark (a transaction that committed after a higher id was exported), then the new ones."""
+    folder = writer.folder
+    last = high_water(folder.parent)
+    if floor < last:
+        exported = _exported_ids(folder, floor)
+        start = floor
+        while start < last:
+            stop = min(start + 10 * batch_size, last)
+            ids = pa.array(
+                list(Contact.objects.filter(id__gt=start, id__lte=stop).values_list("id", flat=True)),
+                pa.int64(),
+            )
+            missing = ids.filter(pc.invert(pc.is_in(ids, value_set=exported))).to_pylist()
+            for i in range(0, len(missing), batch_size):
+                rows = list(
+                    Contact.objects.filter(id__in=missing[i : i + batch_size])
+                    .order_by("id")
+                    .values_list(*CONTACT_FIELDS)
+                )
+                if rows:
+                    writer.write(rows)
+            start = stop
+    while True:
+        rows = list(
+            Contact.objects.filter(id__gt=last).order_by("id").values_list(*CONTACT_FIELDS)[:batch_size]
+        )
+        if not rows:
+            break
+        writer.write(rows)
+        last = rows[-1][0]
+
+
+def _apply_changes(writer: _Writer, *, since: int, batch_size: int) -> int:
+    """Rewrite, in place, the part files holding contacts changed or deleted (crm.ContactChange) after change
+    `since`: each part keeps its name and holds each contact once, with its current values (a deleted contact
+    leaves its part). Re-applying a change rewrites nothing. Returns the number of contacts re-exported."""
+    changed = sorted(set(ContactChange.objects.filter(id__gt=since).values_list("contact_id", flat=True)))
+    if not changed:
+        return 0
+    count = 0
+    for first, last, path in _parts(writer.folder):
+        lo = bisect.bisect_left(changed, first)
+        hi = bisect.bisect_right(changed, last)
+        if lo == hi:
+            continue
+        candidates = changed[lo:hi]
+        table = pq.read_table(path)
+        ids = table.column("contact_id").cast(pa.int64())
+        inside = pc.is_in(ids, value_set=pa.array(candidates, pa.int64()))
+        held = set(ids.filter(inside).to_pylist())
+        if not held:
+            continue
+        current: list[tuple] = []
+        ordered = sorted(held)
+        for i in range(0, len(ordered), batch_size):
+            current += Contact.objects.filter(id__in=ordered[i : i + batch_size]).values_list(*CONTACT_FIELDS)
+        fresh = _contact_table(sorted(current), writer.keys, writer.key)
+        kept = table.filter(pc.invert(inside))
+        rewritten = pa.concat_tables([kept, fresh])
+        rewritten = rewritten.take(pc.sort_indices(rewritten.column("contact_id").cast(pa.int64())))
+        before = table.take(pc.sort_indices(ids))
+        if rewritten.equals(before):
+            continue  # already applied by an earlier run
+        _write_atomic(rewritten, path)
+        writer.parts += 1
+        count += len(held)
+    return count
 
 
 def export_warehouse(
@@ -129,12 +308,20 @@ def export_warehouse(
     on_batch: Callable[[int], None] | None = None,
     persons_bucket: int = PERSONS_BUCKET,
 ) -> ExportReport:
-    """Append the contacts recorded since the last export, then rewrite the person parts that changed."""
+    """Append the contacts recorded since the last export (and those committed late below it), rewrite the parts
+    of the contacts changed since, then the person parts that changed. See docs/analytics.md for the rule that
+    no contact committed late is skipped, on PostgreSQL too."""
     if not actor.sees_all_caisses:
         raise Forbidden("the warehouse export covers every caisse: a national role is required")
     if batch_size < 1:
         raise InvalidInput.from_fields({"batch_size": "must be 1 or more"})
-    out = Path(out)
+    with export_lock(out):
+        return _export(Path(out), batch_size=batch_size, on_batch=on_batch, persons_bucket=persons_bucket)
+
+
+def _export(
+    out: Path, *, batch_size: int, on_batch: Callable[[int], None] | None, persons_bucket: int
+) -> ExportReport:
     contacts_dir, persons_dir = out / "contacts", out / "persons"
     contacts_dir.mkdir(parents=True, exist_ok=True)
     persons_dir.mkdir(parents=True, exist_ok=True)
@@ -142,71 +329,79 @@ def export_warehouse(
         for stale in folder.glob("*.tmp"):  # what a crash left half-written
             stale.unlink()
     key = pseudonym_key()
-    keys: dict[int, str] = {}
-    last = high_water(out)
-    written = parts = 0
-    while True:
-        rows = list(
-            Contact.objects.filter(id__gt=last).order_by("id").values_list(*CONTACT_FIELDS)[:batch_size]
-        )
-        if not rows:
-            break
-        columns: dict[str, list[Any]] = {name: [] for name in CONTACTS_ARROW.names}
-        for cid, pid, caisse, chan, direction, motive, started, answered, responded, on_appt, waited in rows:
-            pkey = keys.get(pid)
-            if pkey is None:
-                pkey = keys[pid] = person_key(pid, key)
-            columns["contact_id"].append(str(cid))
-            columns["person_key"].append(pkey)
-            columns["caisse"].append(caisse)
-            columns["channel"].append(chan)
-            columns["direction"].append(direction)
-            columns["motive"].append(motive)
-            columns["started_at"].append(started)
-            columns["answered"].append(answered)
-            columns["responded_at"].append(responded)
-            columns["on_appointment"].append(on_appt)
-            columns["waited_seconds"].append(waited)
-        if len(keys) > 1_000_000:
-            keys.clear()
-        first_id, last_id = rows[0][0], rows[-1][0]
-        table = pa.Table.from_pydict(columns, schema=CONTACTS_ARROW)
-        _write_atomic(table, contacts_dir / f"part-{first_id:012d}-{last_id:012d}.parquet")
-        last = last_id
-        written += len(rows)
-        parts += 1
-        if on_batch is not None:
-            on_batch(len(rows))
+    state = _load_state(contacts_dir)
+    floor, changes_floor = state["floor"], state["changes_floor"]
+    # Where the database stands before reading: ids up to these marks can only still change through the
+    # transactions running now; once none of them runs any more, those ids are final.
+    start = _position()
+    pending = [*state["pending"], [start.contacts, start.changes, start.running]]
+    writer = _Writer(contacts_dir, key, on_batch)
+    _export_contacts(writer, floor=floor, batch_size=batch_size)
+    now_running = set(_position().running)
+    resolved = [p for p in pending if not now_running.intersection(p[2])]
+    if resolved:
+        # Every id up to the resolved marks is committed or never will be, and visible to every read from now:
+        # one more pass writes those that committed since the first one.
+        _export_contacts(writer, floor=floor, batch_size=batch_size)
+    changed = _apply_changes(writer, since=changes_floor, batch_size=batch_size)
+    if resolved:
+        floor = max(floor, *(p[0] for p in resolved))
+        changes_floor = max(changes_floor, *(p[1] for p in resolved))
+    state.update(
+        floor=floor,
+        changes_floor=changes_floor,
+        pending=[p for p in pending if p not in resolved and (p[0] > floor or p[1] > changes_floor)],
+    )
+    _save_state(contacts_dir, state)
     persons = _export_persons(persons_dir, key, persons_bucket)
-    return ExportReport(contacts=written, parts=parts, high_water=last, persons=persons)
+    return ExportReport(
+        contacts=writer.contacts,
+        parts=writer.parts,
+        high_water=high_water(out),
+        persons=persons,
+        changed=changed,
+        floor=floor,
+    )
+
+
+def prune_change_log(*, actor: Actor, channel: Channel, out: Path | str) -> int:
+    """Delete the contact changes this warehouse has applied for good (up to its changes floor); returns how many.
+    Only for the one warehouse fed by this database: another export directory would miss them."""
+    if not actor.sees_all_caisses:
+        raise Forbidden("the warehouse export covers every caisse: a national role is required")
+    out = Path(out)
+    with export_lock(out):
+        floor = _load_state(out / "contacts")["changes_floor"]
+        deleted, _per_model = ContactChange.objects.filter(id__lte=floor).delete()
+    return deleted
 
 
 def _persons_state(bucket_size: int) -> dict[str, list[Any]]:
-    """One fingerprint per range of `bucket_size` person ids: what a change to a person or an account moves."""
+    """One fingerprint per range of `bucket_size` person ids: what a change to a person or an account moves.
+
+    Per caisse of the range: the number and the sum of the ids of its persons (a person moving to another
+    caisse changes both caisses' figures, whether or not the writer bumped updated_at), the latest
+    updated_at, and the number, highest id and latest opening of their accounts."""
     rows = (
         Person.objects.annotate(bucket=F("id") / bucket_size)
-        .values("bucket")
+        .values("bucket", "caisse_id")
         .annotate(
             n=Count("id"),
-            last=Max("id"),
+            ids=Sum("id"),
             updated=Max("updated_at"),
             accounts=Count("account"),
             last_account=Max("account__id"),
             opened=Max("account__opened_at"),
         )
-        .order_by("bucket")
+        .order_by("bucket", "caisse_id")
     )
-    return {
-        str(r["bucket"]): [
-            r["n"],
-            r["last"],
-            str(r["updated"]),
-            r["accounts"],
-            r["last_account"],
-            str(r["opened"]),
-        ]
-        for r in rows
-    }
+    state: dict[str, list[Any]] = {}
+    for r in rows:
+        state.setdefault(str(r["bucket"]), []).append(
+            [r["caisse_id"], r["n"], int(r["ids"]), str(r["updated"]), r["accounts"], r["last_account"],
+             str(r["opened"])]
+        )  # fmt: skip
+    return state
 
 
 def _export_persons(folder: Path, key: bytes, bucket_size: int = PERSONS_BUCKET) -> int | None:
@@ -234,9 +429,9 @@ def _export_persons(folder: Path, key: bytes, bucket_size: int = PERSONS_BUCKET)
         )
         table = pa.Table.from_pydict(
             {
-                "person_key": [person_key(pid, key) for pid, _, _ in rows],
-                "caisse": [caisse for _, caisse, _ in rows],
-                "account_opened_at": [opened for _, _, opened in rows],
+                "person_key": [person_key(pid, key) for pid, _caisse, _opened in rows],
+                "caisse": [caisse for _pid, caisse, _opened in rows],
+                "account_opened_at": [opened for _pid, _caisse, opened in rows],
             },
             schema=PERSONS_ARROW,
         )
@@ -494,7 +689,7 @@ def dashboard(*, actor: Actor, channel: Channel, year: int, caisse: str | None =
         rank = ranks[-1][0] if ranks and ranks[-1][3] == b.points else position  # ties share a rank
         ranks.append((rank, b.caisse, names.get(b.caisse, ""), b.points))
     own = actor.caisse_code
-    own_rank = next(((r, len(ranks)) for r, c, _, _ in ranks if c == own), None)
+    own_rank = next(((r, len(ranks)) for r, c, _name, _points in ranks if c == own), None)
     if actor.sees_all_caisses:
         bonus = [(b.caisse, names.get(b.caisse, ""), b.points, b.indicators_met) for b in result.bonus]
         if caisse is not None:
@@ -525,3 +720,115 @@ def dashboard(*, actor: Actor, channel: Channel, year: int, caisse: str | None =
         bonus=bonus,
         channels=channels,
     )
+
+
+# ------------------------------------------------------------------------------------------------ export runs
+# path -> (file descriptor, depth, thread) of the export locks this process holds
+_held_locks: dict[str, tuple[int, int, int]] = {}
+_held_guard = threading.Lock()
+
+
+@contextmanager
+def export_lock(out: Path | str) -> Iterator[None]:
+    """One export at a time on a warehouse directory (every process of this host, every thread): Conflict when
+    another holds it. Re-entrant within one thread (a run holds it around the export it calls)."""
+    path = Path(out)
+    path.mkdir(parents=True, exist_ok=True)
+    name = str((path / ".export.lock").resolve())
+    me = threading.get_ident()
+    busy = Conflict(_("an export of this warehouse is already running"))
+    with _held_guard:
+        held = _held_locks.get(name)
+        if held is not None:
+            if held[2] != me:
+                raise busy
+            _held_locks[name] = (held[0], held[1] + 1, me)
+        else:
+            fd = os.open(name, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                raise busy from None
+            _held_locks[name] = (fd, 1, me)
+    try:
+        yield
+    finally:
+        with _held_guard:
+            fd, depth, _thread = _held_locks[name]
+            if depth > 1:
+                _held_locks[name] = (fd, depth - 1, me)
+            else:
+                del _held_locks[name]
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                os.close(fd)
+
+
+def check_export_actor(actor: Actor) -> None:
+    if not actor.sees_all_caisses:
+        raise Forbidden(_("the warehouse export is reserved to the national role"))
+
+
+def request_export(
+    *, actor: Actor, channel: Channel, trigger: str = ExportTrigger.API
+) -> tuple[ExportRun, bool]:
+    """Queue a run of the export (run by the worker after the commit). A run already waiting is returned instead
+    (created False): asking twice queues one run."""
+    check_export_actor(actor)
+    waiting = ExportRun.objects.filter(status=ExportStatus.QUEUED).first()
+    if waiting is not None:
+        return waiting, False
+    try:
+        with transaction.atomic():
+            run = ExportRun.objects.create(trigger=trigger, requested_by=actor.user)
+    except IntegrityError:  # another request queued one meanwhile
+        return ExportRun.objects.get(status=ExportStatus.QUEUED), False
+    if trigger == ExportTrigger.API:
+        from omniguichet.analytics.tasks import run_export_task
+
+        transaction.on_commit(lambda: run_export_task.enqueue(run.pk))
+    return run, True
+
+
+def run_export(*, actor: Actor, channel: Channel, run_id: int) -> ExportRun:
+    """Run a queued export on the platform's warehouse, then compute the dashboards' figures again. The run
+    records what was written, or the error. Conflict when another export holds the warehouse."""
+    check_export_actor(actor)
+    out = Path(settings.ANALYTICS_WAREHOUSE_DIR)
+    with export_lock(out):
+        # Holding the lock, no export runs anywhere: a run still marked running was cut short (a killed worker).
+        ExportRun.objects.filter(status=ExportStatus.RUNNING).update(
+            status=ExportStatus.FAILED, finished_at=timezone.now(), error="interrupted"
+        )
+        started = ExportRun.objects.filter(pk=run_id, status=ExportStatus.QUEUED).update(
+            status=ExportStatus.RUNNING, started_at=timezone.now()
+        )
+        run = ExportRun.objects.get(pk=run_id)
+        if not started:
+            return run  # already run (a task delivered twice)
+        try:
+            report = export_warehouse(actor=actor, channel=channel, out=out)
+            precompute_dashboards(actor=actor, channel=channel)
+        except Exception as exc:
+            run.status, run.error = ExportStatus.FAILED, f"{type(exc).__name__}: {exc}"[:2000]
+            run.finished_at = timezone.now()
+            run.save(update_fields=["status", "error", "finished_at"])
+            raise
+        run.status, run.finished_at = ExportStatus.DONE, timezone.now()
+        run.contacts, run.changed, run.parts = report.contacts, report.changed, report.parts
+        run.persons, run.high_water, run.floor = report.persons, report.high_water, report.floor
+        run.save()
+    return run
+
+
+def export_run(*, actor: Actor, channel: Channel, run_id: int) -> ExportRun:
+    check_export_actor(actor)
+    run = ExportRun.objects.filter(pk=run_id).first() if 0 < run_id < 2**63 else None
+    if run is None:
+        raise NotFound(_("no such export"))
+    return run
+
+
+def recent_exports(*, actor: Actor, channel: Channel, limit: int = 20) -> list[ExportRun]:
+    check_export_actor(actor)
+    return list(ExportRun.objects.order_by("-id")[:limit])

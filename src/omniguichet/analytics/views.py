@@ -8,10 +8,10 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from omniguichet.analytics import charts, services
 from omniguichet.core.actors import Actor, Channel
@@ -88,6 +88,9 @@ def _page(request: HttpRequest, actor: Actor, caisse: str | None) -> HttpRespons
         "sees_all": actor.sees_all_caisses,
         "table_labels": TABLE_LABELS,
     }
+    if actor.sees_all_caisses:  # the national role sees the last warehouse export and may start one
+        latest = services.recent_exports(actor=actor, channel=Channel.BACKOFFICE, limit=1)
+        context["last_export"] = latest[0] if latest else None
     try:
         board = services.dashboard(actor=actor, channel=Channel.BACKOFFICE, year=year, caisse=caisse)
     except services.NoWarehouse:
@@ -171,3 +174,14 @@ def national_csv(request: HttpRequest, actor: Actor, table: str) -> HttpResponse
 @analytics_required
 def caisse_csv(request: HttpRequest, actor: Actor, code: str, table: str) -> HttpResponse:
     return _csv(request, actor, code, table)
+
+
+@require_POST
+@analytics_required
+def export(request: HttpRequest, actor: Actor) -> HttpResponse:
+    """Queue a warehouse export (national role), run by the worker; the dashboards are refreshed after it."""
+    try:
+        services.request_export(actor=actor, channel=Channel.BACKOFFICE)
+    except Forbidden:
+        return HttpResponseForbidden(_("The warehouse export is reserved to the national role."))
+    return redirect("analytics:national")

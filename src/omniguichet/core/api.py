@@ -122,6 +122,7 @@ def me(request: HttpRequest) -> MeOut:
 
 def register_routers() -> None:
     from omniguichet.accounts.api import router as accounts_router
+    from omniguichet.analytics.api import router as analytics_router
     from omniguichet.appointments.api import router as appointments_router
     from omniguichet.cases.api import router as cases_router
     from omniguichet.crm.api import router as crm_router
@@ -138,6 +139,7 @@ def register_routers() -> None:
     api.add_router("/", teleservices_router)
     api.add_router("/", documents_router)
     api.add_router("/", appointments_router)
+    api.add_router("/", analytics_router)
 
 
 register_routers()

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from omniguichet.crm.models import Contact, Motive, RecordAccess
+from omniguichet.crm.models import Contact, ContactChange, Motive, RecordAccess
 
 
 @admin.register(Motive)
@@ -42,4 +42,18 @@ class RecordAccessAdmin(admin.ModelAdmin):
         return False  # an audit trail is not edited
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ContactChange)
+class ContactChangeAdmin(admin.ModelAdmin):
+    """The change log of contacts, written by database triggers for the warehouse export: read only."""
+
+    list_display = ["id", "contact_id", "changed_at"]
+    search_fields = ["=contact_id"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
         return False

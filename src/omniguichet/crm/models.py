@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 
 from omniguichet.core.actors import CONTACT_CHANNEL_CHOICES, CONTACT_CHANNEL_VALUES, ActorKind, Channel
@@ -135,6 +136,25 @@ class Contact(models.Model):
     def is_online_action(self) -> bool:
         """Something the person did themselves online (shown as such in the record)."""
         return self.actor_kind == ActorKind.INSURED and self.channel in SELF_SERVICE_CHANNELS
+
+
+class ContactChange(models.Model):
+    """One change of an already-recorded contact (update or deletion), for the analytics warehouse export.
+
+    Written only by database triggers (migration 0006): every UPDATE of an exported column and every DELETE of
+    a contact, whichever code runs it (a service, a queryset update(), the admin, raw SQL). Inserting a contact
+    writes nothing here: the export finds new contacts by id. A small append-only log, never read by a screen.
+    """
+
+    contact_id = models.BigIntegerField(_("contact id"))
+    changed_at = models.DateTimeField(_("changed at"), db_default=Now())
+
+    class Meta:
+        verbose_name = _("contact change")
+        verbose_name_plural = _("contact changes")
+
+    def __str__(self) -> str:
+        return f"contact {self.contact_id} changed"
 
 
 class RecordAccess(models.Model):

@@ -11,13 +11,15 @@ from omniguichet.core.errors import ServiceError
 
 
 class Command(BaseCommand):
-    help = "The pseudonymised contact warehouse (Parquet): `warehouse export --out DIR`."
+    help = (
+        "The pseudonymised contact warehouse (Parquet): `warehouse export --out DIR`, `warehouse prune-log`."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
         export = sub.add_parser(
             "export",
-            help="append the contacts new since the last export and rewrite the person parts that changed",
+            help="append the new contacts, rewrite the parts of changed contacts and the person parts that changed",
         )
         export.add_argument(
             "--out", type=Path, default=None, help="warehouse directory (default: var/warehouse)"
@@ -29,10 +31,24 @@ class Command(BaseCommand):
             action="store_true",
             help="do not compute the dashboards' figures (this year and last year) after the export",
         )
+        prune = sub.add_parser(
+            "prune-log",
+            help="delete the contact changes the warehouse has applied for good (crm change log)",
+        )
+        prune.add_argument(
+            "--out", type=Path, default=None, help="warehouse directory (default: var/warehouse)"
+        )
 
     def handle(self, *args, **options) -> None:
         out = options["out"] or Path(settings.ANALYTICS_WAREHOUSE_DIR)
         actor = Actor.system("warehouse export")
+        if options["action"] == "prune-log":
+            try:
+                deleted = services.prune_change_log(actor=actor, channel=Channel.BACKOFFICE, out=out)
+            except ServiceError as exc:
+                raise CommandError(exc.message) from None
+            self.stdout.write(f"{deleted} applied contact change(s) deleted from the change log")
+            return
         console = Console(file=self.stdout._out, stderr=False)  # type: ignore[arg-type]
         pending = services.pending_contacts(out=out)
         progress = Progress(
@@ -57,7 +73,8 @@ class Command(BaseCommand):
             raise CommandError(exc.message) from None
         persons = "unchanged" if report.persons is None else f"{report.persons} written"
         self.stdout.write(
-            f"{report.contacts} contacts in {report.parts} new part(s) (up to contact id {report.high_water}); "
+            f"{report.contacts} contacts written, {report.changed} changed since their export, "
+            f"{report.parts} part(s) written (up to contact id {report.high_water}, final up to {report.floor}); "
             f"persons: {persons}; warehouse: {out}"
         )
         if (
