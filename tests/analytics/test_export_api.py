@@ -14,6 +14,7 @@ from django_tasks_db.models import DBTaskResult
 from omniguichet.analytics import services, tasks
 from omniguichet.analytics.models import ExportRun, ExportStatus
 from omniguichet.core.actors import Actor, Channel
+from omniguichet.core.db import is_postgresql
 from omniguichet.core.errors import Conflict
 from omniguichet.crm.services import record_contact
 from omniguichet.referential.models import Role
@@ -98,7 +99,13 @@ def test_the_national_role_queues_an_export_the_worker_runs(supervisor, contacts
     assert status.status_code == 200
     done = status.json()
     assert (done["status"], done["contacts"], done["changed"], done["error"]) == ("done", 3, 0, "")
-    assert done["high_water"] == done["floor"] == contacts[-1].pk
+    assert done["high_water"] == contacts[-1].pk
+    if is_postgresql():
+        # The floor reaches the mark only once every transaction running at the export has ended, anywhere in
+        # the cluster (the other test process may have one open): before that it stays where it was, never above.
+        assert done["floor"] in (0, done["high_water"])
+    else:
+        assert done["floor"] == done["high_water"]
     assert done["started_at"] and done["finished_at"]
     assert (settings.ANALYTICS_WAREHOUSE_DIR / "contacts").is_dir()
     # The dashboards' figures (this year and last year) were computed after the export.

@@ -358,6 +358,12 @@ class PopulationGenerator:
 
 
 def _produce(make_chunks: Callable[[], Iterable[Any]], queue) -> None:
+    import signal
+
+    # A forked child inherits the parent's handlers (e.g. the worker's graceful SIGTERM); the parent's
+    # terminate() must end it at once.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     try:
         for chunk in make_chunks():
             queue.put(chunk)
