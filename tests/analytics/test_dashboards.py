@@ -253,3 +253,19 @@ def test_each_indicator_has_its_trend_chart_and_the_channel_mix_is_drawn(exporte
     assert ">80.0 %</text>" in mix.group(0) and ">20.0 %</text>" in mix.group(0)
     # Every asset comes from the platform: no script, style sheet or image from another host.
     assert not re.search(r'<(script|link|img)\b[^>]*(src|href)="(https?:)?//', html)
+
+
+def test_the_bonus_weights_setting_counts_in_the_dashboards(exported, supervisor, settings):
+    from omniguichet.analytics.apps import check_bonus_weights
+
+    settings.ANALYTICS_BONUS_WEIGHTS = "phone_answer_rate=3,account_rate=0.5"
+    assert check_bonus_weights() == []
+    bonus = {r["caisse"]: r for r in rows(logged(supervisor).get("/analytics/national/bonus.csv?year=2025"))}
+    # 751 meets recontact_rate (1), account_rate (0.5) and phone_answer_rate (3); 011 misses the phone target.
+    assert (bonus["751"]["points"], bonus["751"]["indicators_met"]) == (
+        "4.5",
+        "recontact_rate;account_rate;phone_answer_rate",
+    )
+    assert "phone_answer_rate" not in bonus["011"]["indicators_met"]
+    settings.ANALYTICS_BONUS_WEIGHTS = "speed=3"
+    assert [e.id for e in check_bonus_weights()] == ["analytics.E001"]
