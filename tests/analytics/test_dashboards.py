@@ -226,3 +226,46 @@ def test_the_national_role_starts_a_warehouse_export_from_the_dashboard(
     assert len(callbacks) == 1  # the task is enqueued after the commit
     assert "Last warehouse export: requested" in national.get("/analytics/").content.decode()
     assert "queued" in national.get("/analytics/").content.decode()
+
+
+def test_each_indicator_has_its_trend_chart_and_the_channel_mix_is_drawn(exported, supervisor):
+    import re
+
+    html = logged(supervisor).get("/analytics/?year=2025").content.decode()
+    panels = dict(re.findall(r'<section class="og-panel" id="panel-(\w+)">(.*?)</section>', html, re.S))
+    assert list(panels) == list(engine.INDICATORS)
+    for name, body in panels.items():
+        assert body.count('<svg xmlns="http://www.w3.org/2000/svg"') == 1, name
+    # The phone panel: the national line by month (April 2025: 2 of 3 answered; June: 0 of 1) against the
+    # dashed target of 50 % (2024: 1 of 2); months without a call leave gaps.
+    phone = panels["phone_answer_rate"]
+    assert phone.count('class="og-target"') == 1
+    assert phone.count('class="og-values"') == 2  # April and June: two separate points, not one line
+    assert "<title>04: 66.7 %</title>" in phone and "<title>06: 0.0 %</title>" in phone
+    # No 2024 e-mail: no target, no target line.
+    assert 'class="og-target"' not in panels["email_48h_rate"]
+    # The channel mix: 4 phone calls and 1 web visit inbound in 2025, drawn as bars of 80 % and 20 %.
+    mix = re.search(r'<svg[^>]*aria-label="Channel mix of inbound contacts".*?</svg>', html, re.S)
+    assert mix is not None
+    bars = dict(re.findall(r'>([^<>]+)</text><rect [^>]*width="([\d.]+)"', mix.group(0)))
+    assert float(bars["web account"]) > 0
+    assert float(bars["phone"]) == pytest.approx(4 * float(bars["web account"]))
+    assert ">80.0 %</text>" in mix.group(0) and ">20.0 %</text>" in mix.group(0)
+    # Every asset comes from the platform: no script, style sheet or image from another host.
+    assert not re.search(r'<(script|link|img)\b[^>]*(src|href)="(https?:)?//', html)
+
+
+def test_the_bonus_weights_setting_counts_in_the_dashboards(exported, supervisor, settings):
+    from omniguichet.analytics.apps import check_bonus_weights
+
+    settings.ANALYTICS_BONUS_WEIGHTS = "phone_answer_rate=3,account_rate=0.5"
+    assert check_bonus_weights() == []
+    bonus = {r["caisse"]: r for r in rows(logged(supervisor).get("/analytics/national/bonus.csv?year=2025"))}
+    # 751 meets recontact_rate (1), account_rate (0.5) and phone_answer_rate (3); 011 misses the phone target.
+    assert (bonus["751"]["points"], bonus["751"]["indicators_met"]) == (
+        "4.5",
+        "recontact_rate;account_rate;phone_answer_rate",
+    )
+    assert "phone_answer_rate" not in bonus["011"]["indicators_met"]
+    settings.ANALYTICS_BONUS_WEIGHTS = "speed=3"
+    assert [e.id for e in check_bonus_weights()] == ["analytics.E001"]

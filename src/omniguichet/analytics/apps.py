@@ -1,9 +1,28 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.core import checks
+
+
+def check_bonus_weights(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """OMNIGUICHET_BONUS_WEIGHTS is refused at start-up, not by every dashboard page."""
+    from django.conf import settings
+
+    from omniguichet.analytics import engine
+
+    try:
+        engine.parse_weights(settings.ANALYTICS_BONUS_WEIGHTS)
+    except ValueError as exc:
+        return [checks.Error(f"OMNIGUICHET_BONUS_WEIGHTS: {exc}", id="analytics.E001")]
+    return []
 
 
 class AnalyticsConfig(AppConfig):
     name = "omniguichet.analytics"
     label = "analytics"
+
+    def ready(self) -> None:
+        checks.register(check_bonus_weights)
 
     def on_worker_start(self) -> None:
         """Called by `omniguichet worker` before it polls: make sure the scheduled export chain runs."""

@@ -12,7 +12,8 @@ from omniguichet.core.errors import ServiceError
 
 class Command(BaseCommand):
     help = (
-        "The pseudonymised contact warehouse (Parquet): `warehouse export --out DIR`, `warehouse prune-log`."
+        "The pseudonymised contact warehouse (Parquet): `warehouse export --out DIR`, `warehouse prune-log`, "
+        "`warehouse import --contacts FILE [--persons FILE]` (external history in the warehouse schema)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -39,9 +40,41 @@ class Command(BaseCommand):
             "--out", type=Path, default=None, help="warehouse directory (default: var/warehouse)"
         )
 
+        history = sub.add_parser(
+            "import",
+            help="import external history in the warehouse schema (Parquet or CSV), checked before anything is "
+            "written; importing the same files again writes nothing",
+        )
+        history.add_argument(
+            "--contacts", type=Path, required=True, help="contacts (Parquet, directory, CSV)"
+        )
+        history.add_argument("--persons", type=Path, default=None, help="persons (Parquet, directory, CSV)")
+        history.add_argument(
+            "--out", type=Path, default=None, help="warehouse directory (default: var/warehouse)"
+        )
+
     def handle(self, *args, **options) -> None:
         out = options["out"] or Path(settings.ANALYTICS_WAREHOUSE_DIR)
         actor = Actor.system("warehouse export")
+        if options["action"] == "import":
+            try:
+                imported = services.import_history(
+                    actor=actor,
+                    channel=Channel.BACKOFFICE,
+                    contacts=options["contacts"],
+                    persons=options["persons"],
+                    out=out,
+                )
+            except ServiceError as exc:
+                raise CommandError(exc.message) from None
+            if imported.already_imported:
+                self.stdout.write(f"already imported as {imported.name}: nothing written")
+            else:
+                self.stdout.write(
+                    f"{imported.contacts} contacts and {imported.persons} persons imported "
+                    f"as {imported.name} into {out}"
+                )
+            return
         if options["action"] == "prune-log":
             try:
                 deleted = services.prune_change_log(actor=actor, channel=Channel.BACKOFFICE, out=out)
