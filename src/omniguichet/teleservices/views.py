@@ -381,6 +381,10 @@ def verify(request: HttpRequest, code: str = "") -> HttpResponse:
         "checked": bool(code),
         "rights_from": dt.date.fromisoformat(content["rights_from"]) if content.get("rights_from") else None,
         "rights_to": dt.date.fromisoformat(content["rights_to"]) if content.get("rights_to") else None,
+        # A certificate of daily allowances: the period it covers and the total paid.
+        "period_from": dt.date.fromisoformat(content["date_from"]) if content.get("date_from") else None,
+        "period_to": dt.date.fromisoformat(content["date_to"]) if content.get("date_to") else None,
+        "total": Decimal(content["total"]) if content.get("total") else None,
     }
     return render(
         request, "teleservices/verify.html", context, status=404 if code and not attestation else 200
