@@ -4,16 +4,18 @@ person's behalf. Each use is one request and one contact with the surface's chan
 a surface the declaration leaves out answers 403 with the reason."""
 
 import datetime as dt
+import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from omniguichet.crm.models import Contact
+from omniguichet.referential.models import ContactPoint
 from omniguichet.referential.validators import compose_nir
 from omniguichet.teleservices import services
 from omniguichet.teleservices.models import TeleserviceRequest
-from tests.accounts.conftest import PASSWORD
+from tests.accounts.conftest import PASSWORD, sent_codes
 from tests.conftest import make_user
 from tests.crm.conftest import client_for
 from tests.teleservices.conftest import PDF_B64, PDF_BYTES, use
@@ -116,3 +118,47 @@ def test_in_the_agent_console(code, person, history, caisse_paris):
     assert response.status_code == 302, response.content.decode()[-2000:]
     assert agent.get(response["Location"]).status_code == 200
     _one_use(code, "reception", "agent")
+
+
+def _code_form(html: str) -> dict:
+    """The hidden inputs of the second step's form on the result page."""
+    form = html[html.index('id="code-form"') :]
+    form = form[: form.index("</form>")]
+    return dict(re.findall(r'type="hidden" name="([a-z_]+)" value="([^"]*)"', form))
+
+
+@pytest.mark.parametrize("surface", ["web", "agent"])
+def test_a_contact_change_is_confirmed_by_its_code_on_the_pages(surface, web, person, caisse_paris):
+    if surface == "web":
+        client, form_url = web, "/compte/services/changement_contact/"
+        extra: dict = {}
+    else:
+        client = Client()
+        client.force_login(make_user("agent-751", caisse=caisse_paris))
+        client.get(f"/agent/persons/{person.pk}/")
+        form_url, extra = f"/agent/persons/{person.pk}/services/changement_contact/", {"channel": "phone"}
+    first = client.post(form_url, {"kind": "email", "value": "nouveau@example.org", "idempotency_key": "c-1",
+                                   **extra})  # fmt: skip
+    result = client.get(first["Location"]).content.decode()
+    hidden = _code_form(result)
+    assert hidden["kind"] == "email" and hidden["challenge"]
+    sent = sent_codes()[-1]
+    assert sent["to"] == "nouveau@example.org"
+    wrong = client.post(form_url, {**hidden, "code": "12"})
+    assert wrong.status_code == 422 and "the code has 6 digits" in wrong.content.decode()
+    # The page that comes back is still the second step: the code to type again, the request kept.
+    again = wrong.content.decode()
+    assert 'name="code"' in again and f'value="{hidden["challenge"]}"' in again
+    assert 'name="value" value="' not in again.replace(
+        'type="hidden" id="id_value" name="value" value=""', ""
+    )
+    done = client.post(form_url, {**hidden, "code": sent["code"]})
+    assert done.status_code == 302
+    assert "is now nouveau@example.org" in client.get(done["Location"]).content.decode()
+    point = ContactPoint.objects.get(person=person, kind="email")
+    assert point.value == "nouveau@example.org" and point.verified
+    channel = "web" if surface == "web" else "phone"
+    assert list(Contact.objects.filter(motive_id="changement_contact").values_list("channel", flat=True)) == [
+        channel,
+        channel,
+    ]
