@@ -215,3 +215,28 @@ def test_a_second_factor_without_any_verified_point_refuses_the_login_clearly(pr
     callback = _through_provider(browser, provider["rp"])
     assert callback.status_code == 403 and "contact your caisse" in callback.text
     assert browser.get(f"{provider['rp']}/compte/", allow_redirects=False).status_code == 302
+
+
+def test_an_id_token_with_another_nonce_is_refused(provider, make_person):
+    """The platform keeps the nonce it sent with the state; an ID token carrying another one (a replayed or
+    injected token) does not log anyone in, even a linked identity that would otherwise enter directly."""
+    from django.contrib.sessions.backends.db import SessionStore
+
+    _linked_person(make_person, second_factor=False, mobile=True)
+    browser = _browser_logged_in_at_provider(provider["op"])
+    start = browser.get(f"{provider['rp']}/compte/franceconnect/authenticate/?next=/compte/",
+                        allow_redirects=False)  # fmt: skip
+    authorize = start.headers["Location"]
+    state = parse_qs(urlparse(authorize).query)["state"][0]
+    # The platform's session (localhost), not the provider's (127.0.0.1).
+    key = next(c.value for c in browser.cookies if c.name == "sessionid" and c.domain != "127.0.0.1")
+    session = SessionStore(session_key=key)
+    states = session["oidc_states"]
+    assert states[state]["nonce"]
+    states[state]["nonce"] = "not-the-nonce-sent"
+    session["oidc_states"] = states
+    session.save()
+    back = browser.get(authorize, allow_redirects=False)
+    callback = browser.get(back.headers["Location"], allow_redirects=False)
+    assert callback.status_code in (302, 400) and callback.headers.get("Location") != "/compte/"
+    assert browser.get(f"{provider['rp']}/compte/", allow_redirects=False).status_code == 302  # not logged in

@@ -35,3 +35,18 @@ def test_seed_append_adds_to_the_new_persons_only():
         Person.objects.filter(account__isnull=False, reimbursements__isnull=False).distinct().count()
         == holders
     )
+
+
+def test_every_service_is_open_to_the_demo_logins():
+    """The demo logins can use every service of the catalogue on the web (rights open, sick pay paid, adult
+    holders), and the statement of each has reimbursements to list."""
+    from omniguichet.core.actors import Actor
+    from omniguichet.teleservices import services
+
+    call_command("seed", persons=300, no_progress=True, stdout=io.StringIO())
+    for person in Person.objects.filter(account__user__isnull=False):
+        actor = Actor(kind="insured", person_id=person.pk, user=person.account.user)
+        offered = services.offered_services(actor=actor, channel="web")
+        assert {v.code for v in offered} == set(services.CATALOGUE)
+        assert [(v.code, v.reason) for v in offered if not v.available] == []
+        assert Reimbursement.objects.filter(person=person).exists()

@@ -282,3 +282,23 @@ def test_a_request_rolled_back_after_its_deposit_leaves_no_file(app, person, mon
         use(app, "changement_rib", good)
     assert not Document.objects.exists() and not TeleserviceRequest.objects.exists()
     assert stored_files(_document_settings) == []
+
+
+def test_changement_contact_of_the_mobile_by_sms_code_and_uniqueness(app, person, make_person):
+    other = make_person(family_name="Autre")
+    ContactPoint.objects.create(
+        person=other, kind="mobile", value="+33611111111", verified=True, verified_at=timezone.now()
+    )
+    taken = use(app, "changement_contact", {"kind": "mobile", "value": "06 11 11 11 11"})
+    assert taken.status_code == 409
+    not_mobile = use(app, "changement_contact", {"kind": "mobile", "value": "01 23 45 67 89"})
+    assert not_mobile.status_code == 422 and "value" in not_mobile.json()["error"]["fields"]
+    step1 = use(app, "changement_contact", {"kind": "mobile", "value": "06 12 34 56 78"})
+    assert step1.status_code == 201 and step1.json()["status"] == "awaiting_code"
+    sent = sent_codes()[-1]
+    assert (sent["to"], sent["channel"]) == ("+33612345678", "sms")
+    challenge = step1.json()["result"]["challenge"]
+    step2 = use(app, "changement_contact", {"kind": "mobile", "challenge": challenge, "code": sent["code"]})
+    assert step2.status_code == 201 and step2.json()["status"] == "done"
+    point = ContactPoint.objects.get(person=person, kind="mobile", verified=True)
+    assert point.value == "+33612345678"

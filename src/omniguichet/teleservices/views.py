@@ -30,10 +30,20 @@ KINDS = {"date": "text", "choice": "select", "file": "file", "hidden": "hidden"}
 
 
 def _form_fields(service: services.Teleservice, data: Any, errors: dict) -> list[dict]:
+    # The second step of a code-confirmed change (its form is on the result page): when it comes back with an
+    # error, the form stays the second step (the code to type again, the rest kept hidden), not the first.
+    second_step = bool(data.get("challenge")) and "challenge" in service.field_map()
     out = []
     for f in service.fields:
+        if second_step:
+            typed = f.name == "code"
+            value = "" if typed else data.get(f.name, "")
+            kind = "text" if typed else "hidden"
+            code_hint = "one-time-code" if typed else ""
+            out.append(field(f.name, f.label, kind=kind, value=value, errors=errors, autocomplete=code_hint))
+            continue
         if f.name in ("challenge", "code"):
-            continue  # the second step of a code-confirmed change has its own form on the result page
+            continue
         kind = KINDS.get(f.kind, "text")
         choices = [("", "—"), *f.choices] if kind == "select" and not f.required else list(f.choices)
         out.append(
@@ -381,6 +391,10 @@ def verify(request: HttpRequest, code: str = "") -> HttpResponse:
         "checked": bool(code),
         "rights_from": dt.date.fromisoformat(content["rights_from"]) if content.get("rights_from") else None,
         "rights_to": dt.date.fromisoformat(content["rights_to"]) if content.get("rights_to") else None,
+        # A certificate of daily allowances: the period it covers and the total paid.
+        "period_from": dt.date.fromisoformat(content["date_from"]) if content.get("date_from") else None,
+        "period_to": dt.date.fromisoformat(content["date_to"]) if content.get("date_to") else None,
+        "total": Decimal(content["total"]) if content.get("total") else None,
     }
     return render(
         request, "teleservices/verify.html", context, status=404 if code and not attestation else 200
