@@ -84,7 +84,14 @@ def test_carte_europeenne(app, person):
     response = use(app, "carte_europeenne", {"departure_date": dt.date.today().isoformat()})
     assert response.status_code == 201 and response.json()["status"] == "pending"
     assert "provisional replacement certificate" in response.json()["message"]
-    assert CardOrder.objects.get().kind == "ehic"
+    order = CardOrder.objects.get()
+    assert order.kind == "ehic"
+    # The card is made by the back office: the order opens a case the person follows, due when the card is.
+    from omniguichet.cases.models import Case
+
+    case = Case.objects.get(person=person)
+    assert (case.case_type, case.reference) == ("european_card", f"TS-CEAM-{order.request_id}")
+    assert case.expected_decision_on == order.expected_by
     again = use(app, "carte_europeenne")
     assert again.status_code == 409 and again.json()["error"]["code"] == "already_ordered"
     assert use(app, "carte_europeenne", {"departure_date": "2001-01-01"}).status_code == 422
@@ -106,7 +113,13 @@ def test_perte_vol_vitale(app, person):
     assert use(app, "perte_vol_vitale", {"reason": "stolen", "declared_on": tomorrow}).status_code == 422
     response = use(app, "perte_vol_vitale", {"reason": "stolen", "declared_on": dt.date.today().isoformat()})
     assert response.status_code == 201 and "new carte Vitale is ordered" in response.json()["message"]
-    assert CardOrder.objects.get().reason == "stolen"
+    order = CardOrder.objects.get()
+    assert order.reason == "stolen"
+    from omniguichet.cases.models import Case
+
+    assert list(Case.objects.filter(person=person).values_list("case_type", "reference")) == [
+        ("vitale_card", f"TS-VITALE-{order.request_id}")
+    ]
 
 
 def test_changement_adresse(app, person):

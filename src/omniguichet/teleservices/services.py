@@ -906,13 +906,38 @@ def _card_order(s: Submission, kind: str, reason: str, days: int) -> CardOrder:
             _("a card was already ordered less than %(d)d days ago; it is on its way") % {"d": days},
             code="already_ordered",
         )
-    return CardOrder.objects.create(
+    order = CardOrder.objects.create(
         person=s.person,
         kind=kind,
         reason=reason,
         request=s.request,
         ordered_at=timezone.now(),
         expected_by=timezone.localdate() + dt.timedelta(days=days),
+    )
+    _open_card_case(s, kind, order.expected_by)
+    return order
+
+
+CARD_CASE_TYPES = {CardKind.EHIC: ("european_card", "TS-CEAM"), CardKind.VITALE: ("vitale_card", "TS-VITALE")}
+
+
+def card_case_reference(kind: str, request: TeleserviceRequest) -> str:
+    """The reference of the case a card order opens: one per request, so a replay finds the same case."""
+    return f"{CARD_CASE_TYPES[kind][1]}-{request.pk}"
+
+
+def _open_card_case(s: Submission, kind: str, expected_by: dt.date) -> None:
+    """A card is made by the back office: the order opens a case (like the CSS request), so the person follows
+    it in their cases and the back office's "card shipped" event lands on it (it numbers from 2 on)."""
+    from omniguichet.cases.services import open_case_from_request
+
+    open_case_from_request(
+        actor=s.actor,
+        channel=s.channel,
+        person=s.person,
+        case_type=CARD_CASE_TYPES[kind][0],
+        reference=card_case_reference(kind, s.request),
+        expected_decision_on=expected_by,
     )
 
 
