@@ -3,6 +3,7 @@ authorise, call one service, render."""
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from django.conf import settings
@@ -56,8 +57,10 @@ def _deposit_page(
         "purpose": purpose,
         "types": [(t, DocumentType(t).label) for t in purpose.expected_types if t in DocumentType.values],
         "error": "",
+        # One key per page shown: a double submit (or a resent form) makes one deposit.
+        "idempotency_key": data.get("idempotency_key", "") or secrets.token_urlsafe(18),
     }
-    if not purpose.is_open:
+    if not purpose.is_open and request.method != "POST":  # a POST goes on: it may be a replay of a deposit made
         context["error"] = purpose.refusal or services.closed_refusal()
         return render(request, template, context, status=409)
     if request.method == "POST":
@@ -66,6 +69,7 @@ def _deposit_page(
                 actor=actor, channel=channel, purpose_kind=kind, purpose_ref=ref,
                 document_type=data.get("document_type", ""),
                 files=services.read_uploads(request.FILES.getlist("files")),
+                idempotency_key=request.POST.get("idempotency_key", ""),
             )  # fmt: skip
         except ServiceError as exc:
             context["error"] = exc.message
@@ -219,7 +223,7 @@ def for_person(request: HttpRequest, actor: Actor, person_id: int) -> HttpRespon
                 result = services.deposit_documents(
                     actor=actor, channel=data.get("channel", ""), purpose_kind=kind or "request",
                     purpose_ref=ref, document_type=data.get("document_type", ""), files=files,
-                    person_id=person_id,
+                    person_id=person_id, idempotency_key=data.get("idempotency_key", ""),
                 )  # fmt: skip
                 messages.success(
                     request, _("%(n)d document(s) received. Thank you.") % {"n": len(result.documents)}
@@ -241,6 +245,7 @@ def for_person(request: HttpRequest, actor: Actor, person_id: int) -> HttpRespon
         "types": DocumentType.choices,
         "channels": [(c.value, c.label) for c in services.AGENT_CHANNELS],
         "error": error,
+        "idempotency_key": secrets.token_urlsafe(18),  # one deposit per form shown, however often it is sent
     }
     return render(request, "documents/for_person.html", context, status=status)
 
