@@ -60,7 +60,8 @@ def _deposit_page(
         # One key per page shown: a double submit (or a resent form) makes one deposit.
         "idempotency_key": data.get("idempotency_key", "") or secrets.token_urlsafe(18),
     }
-    if not purpose.is_open and request.method != "POST":  # a POST goes on: it may be a replay of a deposit made
+    # A closed purpose: the page says why. A POST goes on to the service: it may replay a deposit already made.
+    if not purpose.is_open and request.method != "POST":
         context["error"] = purpose.refusal or services.closed_refusal()
         return render(request, template, context, status=409)
     if request.method == "POST":
