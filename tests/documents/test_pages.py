@@ -317,3 +317,24 @@ def test_a_routing_rule_edited_in_the_admin_routes_the_next_deposit(insured_acto
         document_type="bank_details", files=[("rib.pdf", make_pdf())],
     )  # fmt: skip
     assert (result.documents[0].basket.caisse_id, result.documents[0].basket.kind) == ("751", "droits")
+
+
+def test_the_document_is_shown_with_the_persons_record_beside_it(documents, agent_paris, insured):
+    from django.utils import timezone
+
+    from omniguichet.crm.models import Contact, RecordAccess
+
+    doc = documents[0]
+    person, _user = insured
+    page = logged(agent_paris).get(f"/agent/baskets/documents/{doc.pk}/").content.decode()
+    beside = page.split('id="person-record"', 1)[1].split("</div>", 1)[0]
+    # The record's facts, its sections (the document itself among the recent documents) and the last contacts.
+    assert person.birth_date.strftime("%d/%m/%Y") in beside and person.caisse.name in beside
+    assert "Recent documents" in beside and f"/agent/baskets/documents/{doc.pk}/" in beside
+    last = beside.split('id="last-contacts">', 1)[1].split("</ul>", 1)[0]
+    deposit_contact = Contact.objects.get(person=person)  # the deposit's own contact
+    when = timezone.localtime(deposit_contact.started_at).strftime("%d/%m/%Y")
+    assert deposit_contact.motive.label in last and when in last
+    # Opening it is an opening of the record: written in its access log, with why.
+    access = RecordAccess.objects.get(person=person, user=agent_paris)
+    assert access.purpose == "Processing of a file"

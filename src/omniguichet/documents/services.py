@@ -964,6 +964,23 @@ def get_document(*, actor: Actor, document_id: int) -> Document:
     return document
 
 
+RECORD_BESIDE_CONTACTS = 5
+
+
+def document_with_record(*, actor: Actor, document_id: int, purpose: str) -> tuple[Document, Any]:
+    """A document and, to show beside it, its person's customer record (crm.services.open_record: the opening
+    is written in the record's access log with its purpose, as any opening of a record is), with the last few
+    contacts of the timeline."""
+    from omniguichet.crm.services import open_record
+
+    document = get_document(actor=actor, document_id=document_id)
+    record = open_record(
+        actor=actor, channel=Channel.BACKOFFICE, person_id=document.person_id, purpose=purpose,
+        limit=RECORD_BESIDE_CONTACTS,
+    )  # fmt: skip
+    return document, record
+
+
 def document_content(*, actor: Actor, document_id: int) -> tuple[Document, bytes]:
     """The decrypted file, for an agent of the document's caisse only."""
     document = get_document(actor=actor, document_id=document_id)

@@ -254,8 +254,9 @@ def for_person(request: HttpRequest, actor: Actor, person_id: int) -> HttpRespon
 @require_GET
 @agent_required
 def document(request: HttpRequest, actor: Actor, document_id: int) -> HttpResponse:
+    purpose = str(PURPOSES[2])  # "Processing of a file": the record's access log names why it was opened
     try:
-        doc = services.get_document(actor=actor, document_id=document_id)
+        doc, record = services.document_with_record(actor=actor, document_id=document_id, purpose=purpose)
     except NotFound:
         raise Http404(_("no such document")) from None
     targets = [s.basket for s in services.list_baskets(actor=actor) if s.basket.caisse_id == doc.caisse_id]
@@ -264,12 +265,16 @@ def document(request: HttpRequest, actor: Actor, document_id: int) -> HttpRespon
         "documents/document.html",
         {
             "doc": doc,
-            "person": doc.person,
-            "nir_masked": mask_nir(doc.person.nir),
+            "person": record.person,
+            "record": record,
+            "record_sections": [
+                (_("Open cases"), record.open_cases),
+                (_("Next appointments"), record.next_appointments),
+                (_("Recent documents"), record.recent_documents),
+            ],
+            "nir_masked": mask_nir(record.person.nir),
             "targets": [b for b in targets if b.pk != doc.basket_id],
-            "purpose_label": str(
-                PURPOSES[2]
-            ),  # "Processing of a file": the audit trail names why the record opens
+            "purpose_label": purpose,
         },
     )
 
