@@ -74,7 +74,18 @@ def test_deposit_then_processing_in_the_right_basket(
     row.locator("a").click()
     page.wait_for_selector(f"tr[data-document='{document.pk}']")
     page.wait_for_load_state("load")  # the keyboard script is deferred: bound once the page has loaded
-    page.keyboard.press("j")  # keyboard: first document, then open it
+    # Keyboard: j = first document, x = select it, c = claim the selection.
+    page.keyboard.press("j")
+    page.wait_for_selector(f"tr[data-document='{document.pk}'].og-focus")
+    page.keyboard.press("x")
+    assert page.is_checked(f"#select-{document.pk}")
+    with page.expect_navigation():
+        page.keyboard.press("c")
+    assert "agent-751" in page.text_content(f"tr[data-document='{document.pk}']")
+    document.refresh_from_db()
+    assert (document.status, document.claimed_by) == ("claimed", agent)
+    page.wait_for_load_state("load")
+    page.keyboard.press("j")  # then open it: j, Enter
     page.wait_for_selector(f"tr[data-document='{document.pk}'].og-focus")
     page.keyboard.press("Enter")
     page.wait_for_url(f"**/agent/baskets/documents/{document.pk}/")
