@@ -86,3 +86,33 @@ def test_another_persons_or_a_closed_appointment_is_refused(insured, site_paris,
             actor=actor, channel=Channel.WEB, purpose_kind="appointment", purpose_ref=str(appointment.pk),
             document_type="sick_leave_form", files=[("arret.pdf", make_pdf())],
         )  # fmt: skip
+
+
+def test_the_persons_appointments_are_listed_among_their_deposit_purposes(
+    insured, site_paris, make_person, django_assert_num_queries
+):
+    """The lister of the "appointment" purpose (issue 6): the person's documents page, the kiosk and the API list
+    the booked appointments whose motive asks for documents, in one query; not another person's, not a cancelled
+    or past one, not one whose motive asks for nothing."""
+    person, actor = insured
+    appointment = _book(actor, site_paris)
+    with django_assert_num_queries(1):
+        listed = services.list_deposit_purposes(person)
+    assert [(p.kind, p.ref) for p in listed] == [("appointment", str(appointment.pk))]
+    assert listed[0].purpose.expected_types == ("sick_leave_form", "salary_certificate")
+    found = documents.open_purposes(actor=actor)
+    assert ("appointment", str(appointment.pk)) in [(p.kind, p.ref) for p in found]
+    client = Client()
+    client.force_login(person.account.user)
+    page = client.get("/compte/documents/")
+    assert f'data-purpose="appointment-{appointment.pk}"'.encode() in page.content
+    # Nothing for another person; nothing once the appointment is cancelled or over.
+    stranger = make_person()
+    assert services.list_deposit_purposes(stranger) == []
+    past = timezone.now() - dt.timedelta(hours=2)
+    Appointment.objects.filter(pk=appointment.pk).update(start=past, end=past + dt.timedelta(minutes=30))
+    assert services.list_deposit_purposes(person) == []
+    Appointment.objects.filter(pk=appointment.pk).update(
+        start=at(next_workday(), 9), end=at(next_workday(), 9) + dt.timedelta(minutes=30), status="cancelled"
+    )
+    assert services.list_deposit_purposes(person) == []

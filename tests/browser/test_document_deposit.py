@@ -1,12 +1,14 @@
-"""In chromium: a person deposits bank details for the change-of-bank-details request, an agent of the person's
-caisse finds the document in the reimbursements basket and accepts it; an agent of another caisse cannot see it."""
+"""In chromium: a person deposits bank details during the change-of-bank-details online service, an agent of the
+person's caisse finds the document in the reimbursements basket and accepts it; an agent of another caisse cannot
+see it."""
 
 from django.utils import timezone
 
 from omniguichet.accounts.models import Account
-from omniguichet.documents.models import Document, DocumentRequest
+from omniguichet.documents.models import Document
 from omniguichet.documents.services import generate_key, seed_baskets
 from omniguichet.referential.models import User
+from omniguichet.teleservices.models import TeleserviceRequest
 from tests.conftest import make_user
 from tests.documents.conftest import make_pdf
 
@@ -38,30 +40,31 @@ def test_deposit_then_processing_in_the_right_basket(
     person = make_person(family_name="Martin", given_names="Claire")
     user = User.objects.create_user(username=person.nir, password=PASSWORD)
     Account.objects.create(person=person, user=user, opened_at=timezone.now())
-    request = DocumentRequest.objects.create(
-        person=person, document_types=["bank_details"], label="Changement de coordonnées bancaires"
-    )
     agent = make_user("agent-751", role="backoffice_agent", caisse=caisse_paris)
     other = make_user("agent-011", role="backoffice_agent", caisse=caisse_ain)
     base = live_server.url
 
-    # The person, in their account, sends their bank details for the open request.
-    page.goto(f"{base}/compte/documents/")
+    # The person, in their account, uses the change-of-bank-details service and sends their bank details with it.
+    page.goto(f"{base}/compte/services/changement_rib/")
     assert "/compte/connexion/" in page.url  # the online account's own login
     page.fill("#id_nir", person.nir)
     page.fill("#id_password", PASSWORD)
     page.click("#login-submit")
-    page.wait_for_url(f"{base}/compte/documents/")
-    page.click(f"[data-request='{request.pk}'] a")
-    assert page.text_content("#purpose") == "Changement de coordonnées bancaires"
+    page.wait_for_url(f"{base}/compte/services/changement_rib/")
+    assert page.text_content("#service-title") == "Changement de coordonnées bancaires"
+    page.fill("#id_iban", "FR76 3000 6000 0112 3456 7890 189")
+    page.fill("#id_holder", "Claire Martin")
     page.set_input_files(
-        "#files", files=[{"name": "rib.pdf", "mimeType": "application/pdf", "buffer": make_pdf()}]
+        "#id_rib_document", files=[{"name": "rib.pdf", "mimeType": "application/pdf", "buffer": make_pdf()}]
     )
-    page.click("#deposit-submit")
-    page.wait_for_url(f"{base}/compte/documents/")
+    page.click("#service-submit")
+    page.wait_for_url(f"{base}/compte/demandes/*/")
+    request = TeleserviceRequest.objects.get(person=person, service="changement_rib")
+    page.goto(f"{base}/compte/documents/")
     assert "rib.pdf" in page.text_content("#my-documents")
     document = Document.objects.get()
     assert (document.basket.caisse_id, document.basket.kind) == ("751", "remboursements")
+    assert (document.purpose_kind, document.purpose_ref) == ("teleservice", str(request.pk))
     page.context.clear_cookies()
 
     # An agent of the Paris caisse finds it in the reimbursements basket, opens it and accepts it.
@@ -71,7 +74,18 @@ def test_deposit_then_processing_in_the_right_basket(
     row.locator("a").click()
     page.wait_for_selector(f"tr[data-document='{document.pk}']")
     page.wait_for_load_state("load")  # the keyboard script is deferred: bound once the page has loaded
-    page.keyboard.press("j")  # keyboard: first document, then open it
+    # Keyboard: j = first document, x = select it, c = claim the selection.
+    page.keyboard.press("j")
+    page.wait_for_selector(f"tr[data-document='{document.pk}'].og-focus")
+    page.keyboard.press("x")
+    assert page.is_checked(f"#select-{document.pk}")
+    with page.expect_navigation():
+        page.keyboard.press("c")
+    assert "agent-751" in page.text_content(f"tr[data-document='{document.pk}']")
+    document.refresh_from_db()
+    assert (document.status, document.claimed_by) == ("claimed", agent)
+    page.wait_for_load_state("load")
+    page.keyboard.press("j")  # then open it: j, Enter
     page.wait_for_selector(f"tr[data-document='{document.pk}'].og-focus")
     page.keyboard.press("Enter")
     page.wait_for_url(f"**/agent/baskets/documents/{document.pk}/")

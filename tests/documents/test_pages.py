@@ -268,3 +268,73 @@ def test_agent_asks_for_and_deposits_documents_on_behalf(insured, agent_paris, a
     assert refused.status_code == 422 and "the file is a ZIP file" in refused.content.decode()
     assert Document.objects.count() == 1
     assert f'value="request:{request.pk}"' in client.get(url).content.decode()
+
+
+def test_the_basket_shows_each_documents_age_and_deadline_and_counts_the_overdue(documents, agent_paris):
+    import datetime as dt
+    import re
+
+    from django.utils import timezone
+
+    late, fresh = documents
+    now = timezone.now()
+    Document.objects.filter(pk=late.pk).update(
+        received_at=now - dt.timedelta(days=4, hours=1), deadline=now - dt.timedelta(days=2)
+    )
+    Document.objects.filter(pk=fresh.pk).update(deadline=now + dt.timedelta(days=10))
+    client = logged(agent_paris)
+    index = client.get("/agent/baskets/").content.decode()
+    row = re.search(r'<tr data-basket="remboursements">.*?</tr>', index, re.S).group(0)
+    assert re.search(r"<td data-count>2</td>\s*<td><span[^>]*>1</span></td>", row), row
+    listing = client.get(f"/agent/baskets/{late.basket_id}/").content.decode()
+    rows = dict(re.findall(r'<tr data-document="(\d+)"[^>]*>(.*?)</tr>', listing, re.S))
+    # Oldest first; the age ("4 days") and the deadline date, with an "overdue" badge only when past.
+    assert list(rows) == [str(late.pk), str(fresh.pk)]
+    day = lambda moment: timezone.localtime(moment).strftime("%d/%m/%Y")  # noqa: E731
+    assert "4\xa0days" in rows[str(late.pk)] and day(now - dt.timedelta(days=2)) in rows[str(late.pk)]
+    assert "overdue" in rows[str(late.pk)] and "overdue" not in rows[str(fresh.pk)]
+    assert day(now + dt.timedelta(days=10)) in rows[str(fresh.pk)]
+
+
+def test_a_routing_rule_edited_in_the_admin_routes_the_next_deposit(insured_actor, rib_request, make_person):
+    from omniguichet.documents.models import RoutingRule
+    from tests.conftest import make_user
+
+    admin = make_user("admin", role="national_supervisor")
+    admin.is_staff = admin.is_superuser = True
+    admin.save()
+    client = logged(admin)
+    rule = RoutingRule.objects.get(document_type="bank_details", purpose_kind="")
+    page = client.get(f"/admin/documents/routingrule/{rule.pk}/change/")
+    assert page.status_code == 200
+    response = client.post(
+        f"/admin/documents/routingrule/{rule.pk}/change/",
+        {"document_type": "bank_details", "purpose_kind": "", "processing_kind": "droits"},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    result = services.deposit_documents(
+        actor=insured_actor, channel="web", purpose_kind="request", purpose_ref=str(rib_request.pk),
+        document_type="bank_details", files=[("rib.pdf", make_pdf())],
+    )  # fmt: skip
+    assert (result.documents[0].basket.caisse_id, result.documents[0].basket.kind) == ("751", "droits")
+
+
+def test_the_document_is_shown_with_the_persons_record_beside_it(documents, agent_paris, insured):
+    from django.utils import timezone
+
+    from omniguichet.crm.models import Contact, RecordAccess
+
+    doc = documents[0]
+    person, _user = insured
+    page = logged(agent_paris).get(f"/agent/baskets/documents/{doc.pk}/").content.decode()
+    beside = page.split('id="person-record"', 1)[1].split("</div>", 1)[0]
+    # The record's facts, its sections (the document itself among the recent documents) and the last contacts.
+    assert person.birth_date.strftime("%d/%m/%Y") in beside and person.caisse.name in beside
+    assert "Recent documents" in beside and f"/agent/baskets/documents/{doc.pk}/" in beside
+    last = beside.split('id="last-contacts">', 1)[1].split("</ul>", 1)[0]
+    deposit_contact = Contact.objects.get(person=person)  # the deposit's own contact
+    when = timezone.localtime(deposit_contact.started_at).strftime("%d/%m/%Y")
+    assert deposit_contact.motive.label in last and when in last
+    # Opening it is an opening of the record: written in its access log, with why.
+    access = RecordAccess.objects.get(person=person, user=agent_paris)
+    assert access.purpose == "Processing of a file"

@@ -15,10 +15,10 @@ class AppointmentsConfig(AppConfig):
         register_record_section("next_appointments", next_appointments_section)
         # "Documents to bring or deposit beforehand": the person deposits the motive's documents for the
         # appointment (documents app, purpose kind "appointment").
-        from omniguichet.appointments.services import resolve_deposit_purpose
+        from omniguichet.appointments.services import list_deposit_purposes, resolve_deposit_purpose
         from omniguichet.documents.services import register_deposit_purpose
 
-        register_deposit_purpose("appointment", resolve_deposit_purpose)
+        register_deposit_purpose("appointment", resolve_deposit_purpose, lister=list_deposit_purposes)
         # The free-slot search caches the weekly pattern of the sites; a change drops it.
         for model in (Site, OpeningHours, AgentAvailability):
             post_save.connect(

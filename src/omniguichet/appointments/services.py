@@ -1416,3 +1416,32 @@ def load_appointment_motives(model: Any = AppointmentMotive) -> int:
     if any(f.name == "deposit_types" for f in model._meta.get_fields()):
         load_deposit_types(model)
     return len(MOTIVES)
+
+
+# --- the person's appointments to deposit documents for (added by the documents session, issue 6) -------------
+def list_deposit_purposes(person: Person) -> list[Any]:
+    """The lister of the deposit purpose "appointment" (documents app): the person's booked appointments not yet
+    over whose motive asks for documents, ONE query. Listed on the person's documents page and at the kiosk,
+    like their document requests and their cases' awaited documents."""
+    from omniguichet.documents.services import DepositPurpose, OpenPurpose
+
+    now = timezone.now()
+    found = []
+    for appointment in (
+        Appointment.objects.select_related("motive")
+        .filter(person_id=person.pk, status=Status.BOOKED, end__gt=now)
+        .order_by("start")
+    ):
+        if not appointment.motive.deposit_types:
+            continue
+        purpose = DepositPurpose(
+            label=_("Appointment of %(when)s: %(motive)s")
+            % {"when": _local(appointment.start), "motive": appointment.motive.label},
+            expected_types=tuple(appointment.motive.deposit_types),
+            is_open=True,
+            person_id=appointment.person_id,
+            processing_hint=PROCESSING_BY_CONTACT_MOTIVE.get(appointment.motive.contact_motive_id, "general"),
+            deadline=appointment.start,
+        )
+        found.append(OpenPurpose("appointment", str(appointment.pk), purpose, appointment.created_at))
+    return found

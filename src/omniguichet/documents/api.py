@@ -73,12 +73,14 @@ class DepositOut(Schema):
 
 @router.post(
     "/documents/deposits",
-    response={201: DepositOut, **ERRORS},
+    response={200: DepositOut, 201: DepositOut, **ERRORS},
     summary="Deposit documents for a purpose (all files or none)",
     description="Multipart form: `purpose_kind` (request, teleservice, case_request, appointment), "
     "`purpose_ref`, `document_type`, one or more `files` (PDF, JPEG, PNG). An insured person deposits for "
     "themselves (`channel` app, web or kiosk; default app); an agent deposits on behalf of a person of their "
-    "caisse (`person_id`, `channel` reception, phone, email or letter; default reception).",
+    "caisse (`person_id`, `channel` reception, phone, email or letter; default reception). Optional "
+    "`idempotency_key` (or the `Idempotency-Key` header; at most 64 letters, digits or - _ . :): a retry with "
+    "the same key for the same person answers 200 with the first deposit instead of making a second one.",
 )
 def create_deposit(
     request: HttpRequest,
@@ -88,6 +90,7 @@ def create_deposit(
     files: File[list[UploadedFile]],
     channel: Form[str] = "",
     person_id: Form[int | None] = None,
+    idempotency_key: Form[str] = "",
 ):
     actor = _actor(request)
     if not channel:
@@ -100,10 +103,11 @@ def create_deposit(
         document_type=document_type,
         files=services.read_uploads(files),
         person_id=person_id,
+        idempotency_key=idempotency_key or request.headers.get("Idempotency-Key", ""),
     )
     deposit = result.deposit
     return Status(
-        201,
+        200 if result.replayed else 201,
         DepositOut(
             id=deposit.pk,
             purpose_kind=deposit.purpose_kind,

@@ -144,10 +144,20 @@ class Deposit(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(_("deposited at"), auto_now_add=True)
+    # The caller's key (API header Idempotency-Key, the web form's hidden field): a retried deposit with the same
+    # key for the same person returns the first deposit instead of making a second one. Empty: no key.
+    idempotency_key = models.CharField(_("idempotency key"), max_length=64, blank=True, default="")
 
     class Meta:
         verbose_name = _("deposit")
         verbose_name_plural = _("deposits")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="deposit_idempotent_once",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"deposit {self.pk} ({self.purpose_kind} {self.purpose_ref})"

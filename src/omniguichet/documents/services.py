@@ -9,6 +9,7 @@ import datetime as dt
 import hashlib
 import io
 import os
+import re
 import secrets
 import socket
 import struct
@@ -22,7 +23,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -700,6 +701,24 @@ def seed_baskets() -> int:
 class DepositResult:
     deposit: Deposit
     documents: list[Document] = field(default_factory=list)
+    replayed: bool = False  # True: the same idempotency key again, the first deposit returned unchanged
+
+
+IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_.:\-]{1,64}")
+
+
+def _replayed_deposit(person: Person, key: str, purpose_kind: str, purpose_ref: str) -> DepositResult | None:
+    """The deposit already made with this key by this person (None when none). The key names one deposit: used
+    again for another purpose, it is refused rather than silently answered with an unrelated deposit."""
+    if not key:
+        return None
+    deposit = Deposit.objects.filter(person_id=person.pk, idempotency_key=key).first()
+    if deposit is None:
+        return None
+    if (deposit.purpose_kind, deposit.purpose_ref) != (purpose_kind, purpose_ref):
+        raise Conflict(_("this idempotency key was already used for another deposit"))
+    documents = list(Document.objects.filter(deposit_id=deposit.pk).select_related("basket").order_by("id"))
+    return DepositResult(deposit=deposit, documents=documents, replayed=True)
 
 
 def _scoped_person(actor: Actor, person_id: int | None) -> Person:
@@ -732,11 +751,15 @@ def deposit_documents(
     files: Sequence[tuple[str, bytes]],
     person_id: int | None = None,
     with_contact: bool = True,
+    idempotency_key: str = "",
 ) -> DepositResult:
     """Deposit files for a purpose: checks, encryption, routing, one Contact. All or nothing.
 
     `with_contact=False` is for a caller that records the interaction itself (a teleservice request sent with
-    its document is one contact in the record, not two)."""
+    its document is one contact in the record, not two). `idempotency_key` (optional, at most 64 letters, digits
+    or - _ . :): the same key again for the same person returns the first deposit (`replayed=True`), nothing
+    checked, stored or recorded again, even when the purpose has closed since (e.g. a case's document now
+    received); two simultaneous deposits with one key make one deposit."""
     allowed = INSURED_CHANNELS if actor.kind == ActorKind.INSURED else AGENT_CHANNELS
     fields: dict[str, str] = {}
     if actor.kind != ActorKind.SYSTEM and channel not in allowed:
@@ -748,9 +771,15 @@ def deposit_documents(
         fields["purpose_ref"] = _("between 1 and 64 characters")
     if purpose_kind not in _resolvers:
         fields["purpose_kind"] = _("must be one of %(all)s") % {"all": ", ".join(registered_purpose_kinds())}
+    idempotency_key = idempotency_key or ""
+    if idempotency_key and not IDEMPOTENCY_KEY.fullmatch(idempotency_key):
+        fields["idempotency_key"] = _("at most 64 letters, digits or - _ . :")
     if fields:
         raise InvalidInput.from_fields(fields)
     person = _scoped_person(actor, person_id)
+    replayed = _replayed_deposit(person, idempotency_key, purpose_kind, purpose_ref)
+    if replayed is not None:
+        return replayed
     purpose = resolve_purpose(person=person, kind=purpose_kind, ref=purpose_ref)
     if not purpose.is_open:
         raise Conflict(purpose.refusal or closed_refusal())
@@ -780,6 +809,7 @@ def deposit_documents(
                 channel=channel,
                 actor_kind=actor.kind,
                 agent=actor.user if actor.kind == ActorKind.AGENT else None,
+                idempotency_key=idempotency_key,
             )
             documents = []
             for item in checked:
@@ -819,9 +849,14 @@ def deposit_documents(
                 )
             if purpose.on_deposit is not None:
                 purpose.on_deposit(documents, channel)
-    except BaseException:
+    except BaseException as exc:
         for name in stored:  # nothing half-written: files of a rolled-back deposit go too
             document_storage().delete(name)
+        if isinstance(exc, IntegrityError) and idempotency_key:
+            # A concurrent twin with the same key (a double submit) committed first: answer with its deposit.
+            twin = _replayed_deposit(person, idempotency_key, purpose_kind, purpose_ref)
+            if twin is not None:
+                return twin
         raise
     return DepositResult(deposit=deposit, documents=documents)
 
@@ -927,6 +962,23 @@ def get_document(*, actor: Actor, document_id: int) -> Document:
     if document is None:
         raise NotFound(_("no such document"))
     return document
+
+
+RECORD_BESIDE_CONTACTS = 5
+
+
+def document_with_record(*, actor: Actor, document_id: int, purpose: str) -> tuple[Document, Any]:
+    """A document and, to show beside it, its person's customer record (crm.services.open_record: the opening
+    is written in the record's access log with its purpose, as any opening of a record is), with the last few
+    contacts of the timeline."""
+    from omniguichet.crm.services import open_record
+
+    document = get_document(actor=actor, document_id=document_id)
+    record = open_record(
+        actor=actor, channel=Channel.BACKOFFICE, person_id=document.person_id, purpose=purpose,
+        limit=RECORD_BESIDE_CONTACTS,
+    )  # fmt: skip
+    return document, record
 
 
 def document_content(*, actor: Actor, document_id: int) -> tuple[Document, bytes]:

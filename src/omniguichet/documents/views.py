@@ -3,6 +3,7 @@ authorise, call one service, render."""
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from django.conf import settings
@@ -56,8 +57,11 @@ def _deposit_page(
         "purpose": purpose,
         "types": [(t, DocumentType(t).label) for t in purpose.expected_types if t in DocumentType.values],
         "error": "",
+        # One key per page shown: a double submit (or a resent form) makes one deposit.
+        "idempotency_key": data.get("idempotency_key", "") or secrets.token_urlsafe(18),
     }
-    if not purpose.is_open:
+    # A closed purpose: the page says why. A POST goes on to the service: it may replay a deposit already made.
+    if not purpose.is_open and request.method != "POST":
         context["error"] = purpose.refusal or services.closed_refusal()
         return render(request, template, context, status=409)
     if request.method == "POST":
@@ -66,6 +70,7 @@ def _deposit_page(
                 actor=actor, channel=channel, purpose_kind=kind, purpose_ref=ref,
                 document_type=data.get("document_type", ""),
                 files=services.read_uploads(request.FILES.getlist("files")),
+                idempotency_key=request.POST.get("idempotency_key", ""),
             )  # fmt: skip
         except ServiceError as exc:
             context["error"] = exc.message
@@ -219,7 +224,7 @@ def for_person(request: HttpRequest, actor: Actor, person_id: int) -> HttpRespon
                 result = services.deposit_documents(
                     actor=actor, channel=data.get("channel", ""), purpose_kind=kind or "request",
                     purpose_ref=ref, document_type=data.get("document_type", ""), files=files,
-                    person_id=person_id,
+                    person_id=person_id, idempotency_key=data.get("idempotency_key", ""),
                 )  # fmt: skip
                 messages.success(
                     request, _("%(n)d document(s) received. Thank you.") % {"n": len(result.documents)}
@@ -241,6 +246,7 @@ def for_person(request: HttpRequest, actor: Actor, person_id: int) -> HttpRespon
         "types": DocumentType.choices,
         "channels": [(c.value, c.label) for c in services.AGENT_CHANNELS],
         "error": error,
+        "idempotency_key": secrets.token_urlsafe(18),  # one deposit per form shown, however often it is sent
     }
     return render(request, "documents/for_person.html", context, status=status)
 
@@ -248,8 +254,9 @@ def for_person(request: HttpRequest, actor: Actor, person_id: int) -> HttpRespon
 @require_GET
 @agent_required
 def document(request: HttpRequest, actor: Actor, document_id: int) -> HttpResponse:
+    purpose = str(PURPOSES[2])  # "Processing of a file": the record's access log names why it was opened
     try:
-        doc = services.get_document(actor=actor, document_id=document_id)
+        doc, record = services.document_with_record(actor=actor, document_id=document_id, purpose=purpose)
     except NotFound:
         raise Http404(_("no such document")) from None
     targets = [s.basket for s in services.list_baskets(actor=actor) if s.basket.caisse_id == doc.caisse_id]
@@ -258,12 +265,16 @@ def document(request: HttpRequest, actor: Actor, document_id: int) -> HttpRespon
         "documents/document.html",
         {
             "doc": doc,
-            "person": doc.person,
-            "nir_masked": mask_nir(doc.person.nir),
+            "person": record.person,
+            "record": record,
+            "record_sections": [
+                (_("Open cases"), record.open_cases),
+                (_("Next appointments"), record.next_appointments),
+                (_("Recent documents"), record.recent_documents),
+            ],
+            "nir_masked": mask_nir(record.person.nir),
             "targets": [b for b in targets if b.pk != doc.basket_id],
-            "purpose_label": str(
-                PURPOSES[2]
-            ),  # "Processing of a file": the audit trail names why the record opens
+            "purpose_label": purpose,
         },
     )
 
