@@ -918,7 +918,10 @@ def _card_order(s: Submission, kind: str, reason: str, days: int) -> CardOrder:
     return order
 
 
-CARD_CASE_TYPES: dict[str, tuple[str, str]] = {CardKind.EHIC: ("european_card", "TS-CEAM"), CardKind.VITALE: ("vitale_card", "TS-VITALE")}
+CARD_CASE_TYPES: dict[str, tuple[str, str]] = {
+    CardKind.EHIC: ("european_card", "TS-CEAM"),
+    CardKind.VITALE: ("vitale_card", "TS-VITALE"),
+}
 
 
 def card_case_reference(kind: str, request: TeleserviceRequest) -> str:
