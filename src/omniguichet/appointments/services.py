@@ -854,14 +854,23 @@ def offer_freed_slot(
     return entry
 
 
-def accept_offer(*, token: str) -> Appointment:
+def offer_from_link(token: str) -> tuple[WaitingListEntry, dt.datetime]:
+    """The waiting-list entry and the freed start an offer link was made for. A forged, altered or expired link:
+    InvalidInput (nothing to show); an offer already used or since closed: Conflict."""
     data = _unsign(token, OFFER_SALT, dt.timedelta(hours=settings.APPOINTMENTS_OFFER_HOURS))
-    entry = WaitingListEntry.objects.select_related("motive").filter(pk=_int(data.get("w"))).first()
+    entry = WaitingListEntry.objects.select_related("motive", "site").filter(pk=_int(data.get("w"))).first()
     start = None
     with contextlib.suppress(ValueError):
         start = dt.datetime.fromisoformat(str(data.get("s")))
-    if entry is None or start is None or entry.status != WaitStatus.WAITING:
-        raise InvalidInput.from_fields({"token": _("this offer is no longer valid")})
+    if entry is None or start is None or timezone.is_naive(start):
+        raise InvalidInput.from_fields({"token": _("this link is not valid")})
+    if entry.status != WaitStatus.WAITING:
+        raise Conflict(_("this offer is no longer valid"))
+    return entry, start
+
+
+def accept_offer(*, token: str) -> Appointment:
+    entry, start = offer_from_link(token)
     actor = link_actor(entry.person_id)
     with transaction.atomic():
         later = Appointment.objects.filter(

@@ -252,13 +252,18 @@ def video(request: HttpRequest, room: str) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def offer(request: HttpRequest, token: str) -> HttpResponse:
-    if request.method == "POST":
-        try:
+    """A freed slot offered to the waiting list (the signed link of the offer): shown, then booked on POST. A
+    forged or expired link: 400; an offer already used or a slot taken meanwhile: 409; nothing booked."""
+    try:
+        if request.method == "POST":
             appointment = services.accept_offer(token=token)
-        except (InvalidInput, Conflict, NotFound) as exc:
-            return render(request, "appointments/link_refused.html", {"reason": _error_text(exc)}, status=409)
-        return redirect("appointments:manage", token=services.manage_token(appointment))
-    return render(request, "appointments/offer.html", {"token": token})
+            return redirect("appointments:manage", token=services.manage_token(appointment))
+        entry, start = services.offer_from_link(token)
+    except (InvalidInput, Conflict, NotFound) as exc:
+        status = 400 if isinstance(exc, InvalidInput) and "token" in exc.fields else 409
+        return render(request, "appointments/link_refused.html", {"reason": _error_text(exc)}, status=status)
+    when = f"{start.astimezone(services.PARIS):%d/%m/%Y %H:%M}"
+    return render(request, "appointments/offer.html", {"token": token, "entry": entry, "when": when})
 
 
 # --- the agent's pages --------------------------------------------------------------------------------------
