@@ -198,7 +198,7 @@ def test_a_capped_person_is_skipped_and_the_next_one_gets_the_offer(
     from omniguichet.referential.models import ContactPoint
 
     settings.APPOINTMENTS_MAX_OFFERS = 2
-    first, actor = insured
+    first, _actor = insured
     second = make_person()
     ContactPoint.objects.create(
         person=second, kind="mobile", value="+33611111111", verified=True, verified_at=timezone.now()
@@ -208,11 +208,10 @@ def test_a_capped_person_is_skipped_and_the_next_one_gets_the_offer(
     for person in (first, second):  # the insured person waits first
         services.join_waiting_list(actor=agent, channel=Channel.PHONE, person_id=person.pk, site_id=site_paris.pk,
                                    motive="ij_dossier", earliest=day, latest=day)  # fmt: skip
-    booked = [
-        services.book(actor=agent, channel=Channel.PHONE, person_id=make_person().pk, site_id=site_paris.pk,
-                      motive="ij_dossier", start=at(day, h))  # fmt: skip
-        for h in (9, 10, 11)
-    ]
+    booked = []
+    for h in (9, 10, 11):
+        booked.append(services.book(actor=agent, channel=Channel.PHONE, person_id=make_person().pk,
+                                    site_id=site_paris.pk, motive="ij_dossier", start=at(day, h)))  # fmt: skip
     for appointment in booked:
         with django_capture_on_commit_callbacks(execute=True):
             services.cancel(actor=agent, channel=Channel.PHONE, appointment_id=appointment.pk)
