@@ -167,6 +167,9 @@ def test_kiosk_and_display_pages(insured, site_paris):
     assert b"A001" in partial.content and b"<html" not in partial.content
     for name in (person.family_name, person.given_names, person.nir):
         assert name.encode() not in display.content and name.encode() not in partial.content
+    # The serving order is stated where visitors see it.
+    rule = b"appointment holders first (tickets R), then priority needs (P), then the other visitors (A)"
+    assert rule in display.content and rule in client.get(f"/reception/{site_paris.pk}/kiosk").content
 
 
 def test_desk_pages(client, insured, site_paris, agent_paris, agent_ain):
