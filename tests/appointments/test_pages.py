@@ -321,3 +321,33 @@ def test_callback_answered_is_a_resolved_phone_contact(
     assert (contact.answered, contact.outcome, contact.note, contact.subject_ref) == (
         True, "resolved", "Réglé", str(appointment.pk),
     )  # fmt: skip
+
+
+def test_person_joins_the_waiting_list_from_the_account(web, insured, site_paris, site_ain):
+    person, _actor = insured
+    page = web.get("/compte/rendez-vous/")
+    assert b'id="waiting-form"' in page.content
+    day = next_workday()
+    body = {"motive": "ij_dossier", "site": site_paris.pk, "earliest": str(day), "latest": str(day)}
+    joined = web.post("/compte/rendez-vous/liste-attente/", body)
+    assert joined.status_code == 302 and joined.url == "/compte/rendez-vous/?waiting=1"
+    entry = WaitingListEntry.objects.get(person=person)
+    assert (entry.site, entry.motive_id, entry.earliest, entry.latest) == (site_paris, "ij_dossier", day, day)
+    assert b'id="waiting-done"' in web.get(joined.url).content
+    twice = web.post("/compte/rendez-vous/liste-attente/", body)
+    assert twice.status_code == 409 and b'id="waiting-error"' in twice.content
+    refusals = [
+        ({**body, "latest": "2026-13-45"}, 422, b"a date is required"),
+        (
+            {**body, "earliest": str(day), "latest": str(day - dt.timedelta(days=1))},
+            422,
+            b"must not be before",
+        ),
+        ({**body, "site": site_ain.pk}, 422, b"no such site"),  # another caisse's site: like a missing one
+        ({**body, "motive": "nope"}, 422, b"unknown appointment motive"),
+    ]
+    for data, status, reason in refusals:
+        response = web.post("/compte/rendez-vous/liste-attente/", data)
+        assert response.status_code == status and reason in response.content, (data, response.status_code)
+    assert WaitingListEntry.objects.count() == 1
+    assert Client().post("/compte/rendez-vous/liste-attente/", body).status_code == 302  # login first

@@ -109,7 +109,12 @@ def my_appointments(request: HttpRequest, actor: Actor) -> HttpResponse:
             error = _error_text(exc)
         else:
             return redirect("appointments:mine_detail", appointment_id=appointment.pk)
-    context = {
+    return render(request, "appointments/mine.html", _mine_context(request, actor, error=error),
+                  status=422 if error else 200)  # fmt: skip
+
+
+def _mine_context(request: HttpRequest, actor: Actor, **extra: Any) -> dict[str, Any]:
+    return {
         "appointments": services.list_appointments(actor=actor),
         "motives": services.active_motives(),
         "sites": list(services.visible_sites(actor=actor).order_by("name")),
@@ -117,9 +122,41 @@ def my_appointments(request: HttpRequest, actor: Actor) -> HttpResponse:
         "site": _int(request.POST.get("site") or request.GET.get("site")),
         "cases": services.open_cases(actor=actor),
         "case_ref": (request.POST.get("case_ref") or request.GET.get("case", ""))[:40],
-        "error": error,
+        "waiting_done": request.GET.get("waiting") == "1",
+        "error": "",
+        "waiting_error": "",
+        **extra,
     }
-    return render(request, "appointments/mine.html", context, status=422 if error else 200)
+
+
+def _date_field(request: HttpRequest, name: str, fields: dict[str, str]) -> dt.date | None:
+    value = None
+    with contextlib.suppress(ValueError):
+        value = parse_date(request.POST.get(name, "")[:10])
+    if value is None:
+        fields[name] = _("a date is required (YYYY-MM-DD)")
+    return value
+
+
+@require_POST
+@insured_required
+def my_waiting_list(request: HttpRequest, actor: Actor) -> HttpResponse:
+    """Join the waiting list for a site and a motive between two dates (freed slots are offered by SMS/e-mail)."""
+    fields: dict[str, str] = {}
+    earliest, latest = _date_field(request, "earliest", fields), _date_field(request, "latest", fields)
+    try:
+        if fields or earliest is None or latest is None:
+            raise InvalidInput.from_fields(fields)
+        services.join_waiting_list(
+            actor=actor, channel=Channel.WEB, site_id=_int(request.POST.get("site")) or 0,
+            motive=request.POST.get("motive", "")[:40], earliest=earliest, latest=latest,
+        )  # fmt: skip
+    except (InvalidInput, NotFound, Conflict) as exc:
+        context = _mine_context(request, actor, waiting_error=_error_text(exc))
+        return render(
+            request, "appointments/mine.html", context, status=409 if isinstance(exc, Conflict) else 422
+        )
+    return redirect(reverse("appointments:mine") + "?waiting=1")
 
 
 @require_GET
