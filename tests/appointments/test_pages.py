@@ -351,3 +351,26 @@ def test_person_joins_the_waiting_list_from_the_account(web, insured, site_paris
         assert response.status_code == status and reason in response.content, (data, response.status_code)
     assert WaitingListEntry.objects.count() == 1
     assert Client().post("/compte/rendez-vous/liste-attente/", body).status_code == 302  # login first
+
+
+def test_the_offer_cap_counts_every_waiting_list_entry_of_the_person(
+    insured, make_person, site_paris, agent_paris, caisse_paris, settings, django_capture_on_commit_callbacks
+):
+    """Waiting at two sites, the person receives at most APPOINTMENTS_MAX_OFFERS offers in all."""
+    from tests.appointments.conftest import make_site
+
+    settings.APPOINTMENTS_MAX_OFFERS = 1
+    person, actor = insured
+    other_site = make_site(caisse_paris, [agent_paris], name="Agence Nord")
+    day = next_workday()
+    for site in (site_paris, other_site):
+        services.join_waiting_list(actor=actor, channel=Channel.WEB, site_id=site.pk, motive="ij_dossier",
+                                   earliest=day, latest=day)  # fmt: skip
+    agent = Actor.agent(agent_paris)
+    for site, hour in ((site_paris, 9), (other_site, 14)):
+        taken = services.book(actor=agent, channel=Channel.PHONE, person_id=make_person().pk, site_id=site.pk,
+                              motive="ij_dossier", start=at(day, hour))  # fmt: skip
+        with django_capture_on_commit_callbacks(execute=True):
+            services.cancel(actor=agent, channel=Channel.PHONE, appointment_id=taken.pk)
+    assert len(_offer_links(person)) == 1
+    assert sorted(WaitingListEntry.objects.values_list("offers_sent", flat=True)) == [0, 1]

@@ -22,7 +22,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -823,6 +823,13 @@ def offer_freed_slot(
         return None
     day = start.astimezone(PARIS).date()
     cap = settings.APPOINTMENTS_MAX_OFFERS
+    # The cap is per person: the offers of all their live waiting-list entries (several sites or motives) count.
+    offers_to_person = (
+        WaitingListEntry.objects.filter(person_id=OuterRef("person_id"), status=WaitStatus.WAITING)
+        .values("person_id")
+        .annotate(total=Sum("offers_sent"))
+        .values("total")
+    )
     with transaction.atomic():
         entry = (
             WaitingListEntry.objects.select_for_update(of=("self",))
@@ -831,6 +838,8 @@ def offer_freed_slot(
                 site_id=site_id, motive_id=motive, status=WaitStatus.WAITING, earliest__lte=day, latest__gte=day,
                 offers_sent__lt=cap,
             )
+            .alias(offers_to_person=Subquery(offers_to_person))
+            .filter(offers_to_person__lt=cap)
             .exclude(person_id=freed_by or 0)
             .order_by("created_at", "pk")
             .first()
