@@ -219,6 +219,9 @@ def test_reschedule_keeps_the_old_one_if_the_new_slot_is_taken(
     )
     first.refresh_from_db()
     assert (first.status, moved.status, moved.start) == (Status.CANCELLED, Status.BOOKED, at(day, 9, 15))
+    # The refused move recorded nothing; the move is one contact about the new appointment.
+    [move] = Contact.objects.filter(person=first.person, note__startswith="Appointment moved")
+    assert (move.subject_kind, move.subject_ref, move.channel) == ("appointment", str(moved.pk), "web")
 
 
 def test_phone_appointment_needs_a_number(make_person, site_paris, phone_motive, agent_paris):

@@ -162,6 +162,8 @@ def test_freed_slot_is_offered_to_the_waiting_list_with_a_cap(
     link = next(w for w in offers[0].body.split() if "/rendez-vous/offre/" in w).replace(
         "https://omniguichet.test", ""
     )
+    shown = Client().get(link)
+    assert shown.status_code == 200 and f"{day:%d/%m/%Y} 09:00".encode() in shown.content
     accepted = Client().post(link)
     assert accepted.status_code == 302
     booked = Appointment.objects.get(person=person, status=Status.BOOKED)
@@ -174,7 +176,73 @@ def test_freed_slot_is_offered_to_the_waiting_list_with_a_cap(
     entry.refresh_from_db()
     assert entry.status == "booked"
     assert Client().post(link).status_code == 409  # used once
-    assert Client().post("/rendez-vous/offre/forged/").status_code == 409
+    assert Client().get(link).status_code == 409
+    for method in ("get", "post"):
+        forged = getattr(Client(), method)("/rendez-vous/offre/forged/")
+        assert forged.status_code == 400 and b"this link is not valid" in forged.content
+
+
+def _offer_links(person=None):
+    return [
+        next(w for w in m.body.split() if "/rendez-vous/offre/" in w).replace("https://omniguichet.test", "")
+        for m in sent("sms", person)
+        if "/rendez-vous/offre/" in m.body
+    ]
+
+
+def test_a_capped_person_is_skipped_and_the_next_one_gets_the_offer(
+    insured, make_person, site_paris, agent_paris, settings, django_capture_on_commit_callbacks
+):
+    from django.utils import timezone
+
+    from omniguichet.referential.models import ContactPoint
+
+    settings.APPOINTMENTS_MAX_OFFERS = 2
+    first, _actor = insured
+    second = make_person()
+    ContactPoint.objects.create(
+        person=second, kind="mobile", value="+33611111111", verified=True, verified_at=timezone.now()
+    )
+    day = next_workday()
+    agent = Actor.agent(agent_paris)
+    for person in (first, second):  # the insured person waits first
+        services.join_waiting_list(actor=agent, channel=Channel.PHONE, person_id=person.pk, site_id=site_paris.pk,
+                                   motive="ij_dossier", earliest=day, latest=day)  # fmt: skip
+    booked = []
+    for h in (9, 10, 11):
+        booked.append(services.book(actor=agent, channel=Channel.PHONE, person_id=make_person().pk,
+                                    site_id=site_paris.pk, motive="ij_dossier", start=at(day, h)))  # fmt: skip
+    for appointment in booked:
+        with django_capture_on_commit_callbacks(execute=True):
+            services.cancel(actor=agent, channel=Channel.PHONE, appointment_id=appointment.pk)
+    # The first in line gets the first two offers (the cap), the third goes to the next person.
+    assert (len(_offer_links(first)), len(_offer_links(second))) == (2, 1)
+    assert dict(WaitingListEntry.objects.values_list("person", "offers_sent")) == {first.pk: 2, second.pk: 1}
+    assert "11:00" in sent("sms", second)[-1].body
+
+
+def test_an_expired_or_altered_offer_link_books_nothing(
+    insured, make_person, site_paris, agent_paris, settings, django_capture_on_commit_callbacks
+):
+    person, actor = insured
+    day = next_workday()
+    services.join_waiting_list(actor=actor, channel=Channel.WEB, site_id=site_paris.pk, motive="ij_dossier",
+                               earliest=day, latest=day)  # fmt: skip
+    agent = Actor.agent(agent_paris)
+    other = services.book(actor=agent, channel=Channel.PHONE, person_id=make_person().pk, site_id=site_paris.pk,
+                          motive="ij_dossier", start=at(day, 9))  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=True):
+        services.cancel(actor=agent, channel=Channel.PHONE, appointment_id=other.pk)
+    [link] = _offer_links(person)
+    token = link.rstrip("/").rsplit("/", 1)[-1]
+    altered = link.replace(token, token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB"))
+    assert Client().post(altered).status_code == 400
+    settings.APPOINTMENTS_OFFER_HOURS = -1
+    for method in ("get", "post"):
+        expired = getattr(Client(), method)(link)
+        assert expired.status_code == 400 and b"this link has expired" in expired.content
+    assert not Appointment.objects.filter(person=person).exists()
+    assert WaitingListEntry.objects.get().status == "waiting"
 
 
 def test_agent_books_from_the_console(client, agent_paris, agent_ain, site_paris, make_person):
@@ -253,3 +321,56 @@ def test_callback_answered_is_a_resolved_phone_contact(
     assert (contact.answered, contact.outcome, contact.note, contact.subject_ref) == (
         True, "resolved", "Réglé", str(appointment.pk),
     )  # fmt: skip
+
+
+def test_person_joins_the_waiting_list_from_the_account(web, insured, site_paris, site_ain):
+    person, _actor = insured
+    page = web.get("/compte/rendez-vous/")
+    assert b'id="waiting-form"' in page.content
+    day = next_workday()
+    body = {"motive": "ij_dossier", "site": site_paris.pk, "earliest": str(day), "latest": str(day)}
+    joined = web.post("/compte/rendez-vous/liste-attente/", body)
+    assert joined.status_code == 302 and joined.url == "/compte/rendez-vous/?waiting=1"
+    entry = WaitingListEntry.objects.get(person=person)
+    assert (entry.site, entry.motive_id, entry.earliest, entry.latest) == (site_paris, "ij_dossier", day, day)
+    assert b'id="waiting-done"' in web.get(joined.url).content
+    twice = web.post("/compte/rendez-vous/liste-attente/", body)
+    assert twice.status_code == 409 and b'id="waiting-error"' in twice.content
+    refusals = [
+        ({**body, "latest": "2026-13-45"}, 422, b"a date is required"),
+        (
+            {**body, "earliest": str(day), "latest": str(day - dt.timedelta(days=1))},
+            422,
+            b"must not be before",
+        ),
+        ({**body, "site": site_ain.pk}, 422, b"no such site"),  # another caisse's site: like a missing one
+        ({**body, "motive": "nope"}, 422, b"unknown appointment motive"),
+    ]
+    for data, status, reason in refusals:
+        response = web.post("/compte/rendez-vous/liste-attente/", data)
+        assert response.status_code == status and reason in response.content, (data, response.status_code)
+    assert WaitingListEntry.objects.count() == 1
+    assert Client().post("/compte/rendez-vous/liste-attente/", body).status_code == 302  # login first
+
+
+def test_the_offer_cap_counts_every_waiting_list_entry_of_the_person(
+    insured, make_person, site_paris, agent_paris, caisse_paris, settings, django_capture_on_commit_callbacks
+):
+    """Waiting at two sites, the person receives at most APPOINTMENTS_MAX_OFFERS offers in all."""
+    from tests.appointments.conftest import make_site
+
+    settings.APPOINTMENTS_MAX_OFFERS = 1
+    person, actor = insured
+    other_site = make_site(caisse_paris, [agent_paris], name="Agence Nord")
+    day = next_workday()
+    for site in (site_paris, other_site):
+        services.join_waiting_list(actor=actor, channel=Channel.WEB, site_id=site.pk, motive="ij_dossier",
+                                   earliest=day, latest=day)  # fmt: skip
+    agent = Actor.agent(agent_paris)
+    for site, hour in ((site_paris, 9), (other_site, 14)):
+        taken = services.book(actor=agent, channel=Channel.PHONE, person_id=make_person().pk, site_id=site.pk,
+                              motive="ij_dossier", start=at(day, hour))  # fmt: skip
+        with django_capture_on_commit_callbacks(execute=True):
+            services.cancel(actor=agent, channel=Channel.PHONE, appointment_id=taken.pk)
+    assert len(_offer_links(person)) == 1
+    assert sorted(WaitingListEntry.objects.values_list("offers_sent", flat=True)) == [0, 1]

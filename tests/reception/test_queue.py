@@ -167,6 +167,9 @@ def test_kiosk_and_display_pages(insured, site_paris):
     assert b"A001" in partial.content and b"<html" not in partial.content
     for name in (person.family_name, person.given_names, person.nir):
         assert name.encode() not in display.content and name.encode() not in partial.content
+    # The serving order is stated where visitors see it.
+    rule = b"appointment holders first (tickets R), then priority needs (P), then the other visitors (A)"
+    assert rule in display.content and rule in client.get(f"/reception/{site_paris.pk}/kiosk").content
 
 
 def test_desk_pages(client, insured, site_paris, agent_paris, agent_ain):
@@ -273,3 +276,34 @@ def test_agent_lists_the_sites_of_their_caisse(client, site_paris, site_ain, age
     client.force_login(agent_paris)
     page = client.get("/reception/").content.decode()
     assert f"/reception/{site_paris.pk}/desk" in page and f"/reception/{site_ain.pk}/" not in page
+
+
+def test_the_display_never_shows_the_agents_login_as_the_desk(site_paris, agent_paris):
+    """Called without a desk name (the API or an empty field), the screen shows a neutral label."""
+    services.take_ticket(site_id=site_paris.pk, motive="autre")
+    ticket = services.call_next(actor=Actor.agent(agent_paris), site_id=site_paris.pk, desk="  ")
+    assert ticket.desk == "Desk"
+    board = services.display_board(site_id=site_paris.pk)
+    assert board.called == [(ticket.number, "Desk")]
+    page = Client().get(f"/reception/{site_paris.pk}/display").content.decode()
+    assert ticket.number in page and agent_paris.username not in page
+
+
+def test_the_desk_counts_visitors_called_within_20_minutes(site_paris, agent_paris):
+    """Waiting and service times per ticket feed the "received within 20 minutes" indicator."""
+    agent = Actor.agent(agent_paris)
+    waits = {}
+    for minutes in (5, 19, 21, 45):
+        ticket = services.take_ticket(site_id=site_paris.pk, motive="autre")
+        Ticket.objects.filter(pk=ticket.pk).update(arrived_at=timezone.now() - dt.timedelta(minutes=minutes))
+        called = services.call_next(actor=agent, site_id=site_paris.pk)
+        closed = services.close_visit(actor=agent, ticket_id=called.pk)
+        waits[minutes] = (closed.waited_seconds, closed.service_seconds)
+    left = services.take_ticket(site_id=site_paris.pk, motive="autre")
+    services.mark_left(actor=agent, ticket_id=left.pk)  # left without being served: not counted
+    services.take_ticket(site_id=site_paris.pk, motive="autre")  # still waiting: not counted
+    state = services.desk_state(actor=agent, site_id=site_paris.pk)
+    assert (state.served_today, state.within_target) == (4, 2)
+    for minutes, (waited, served) in waits.items():
+        assert minutes * 60 - 5 <= waited <= minutes * 60 + 5 and 0 <= served < 5
+    assert len(state.waiting) == 1

@@ -22,7 +22,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -823,6 +823,13 @@ def offer_freed_slot(
         return None
     day = start.astimezone(PARIS).date()
     cap = settings.APPOINTMENTS_MAX_OFFERS
+    # The cap is per person: the offers of all their live waiting-list entries (several sites or motives) count.
+    offers_to_person = (
+        WaitingListEntry.objects.filter(person_id=OuterRef("person_id"), status=WaitStatus.WAITING)
+        .values("person_id")
+        .annotate(total=Sum("offers_sent"))
+        .values("total")
+    )
     with transaction.atomic():
         entry = (
             WaitingListEntry.objects.select_for_update(of=("self",))
@@ -831,6 +838,8 @@ def offer_freed_slot(
                 site_id=site_id, motive_id=motive, status=WaitStatus.WAITING, earliest__lte=day, latest__gte=day,
                 offers_sent__lt=cap,
             )
+            .alias(offers_to_person=Subquery(offers_to_person))
+            .filter(offers_to_person__lt=cap)
             .exclude(person_id=freed_by or 0)
             .order_by("created_at", "pk")
             .first()
@@ -854,14 +863,23 @@ def offer_freed_slot(
     return entry
 
 
-def accept_offer(*, token: str) -> Appointment:
+def offer_from_link(token: str) -> tuple[WaitingListEntry, dt.datetime]:
+    """The waiting-list entry and the freed start an offer link was made for. A forged, altered or expired link:
+    InvalidInput (nothing to show); an offer already used or since closed: Conflict."""
     data = _unsign(token, OFFER_SALT, dt.timedelta(hours=settings.APPOINTMENTS_OFFER_HOURS))
-    entry = WaitingListEntry.objects.select_related("motive").filter(pk=_int(data.get("w"))).first()
+    entry = WaitingListEntry.objects.select_related("motive", "site").filter(pk=_int(data.get("w"))).first()
     start = None
     with contextlib.suppress(ValueError):
         start = dt.datetime.fromisoformat(str(data.get("s")))
-    if entry is None or start is None or entry.status != WaitStatus.WAITING:
-        raise InvalidInput.from_fields({"token": _("this offer is no longer valid")})
+    if entry is None or start is None or timezone.is_naive(start):
+        raise InvalidInput.from_fields({"token": _("this link is not valid")})
+    if entry.status != WaitStatus.WAITING:
+        raise Conflict(_("this offer is no longer valid"))
+    return entry, start
+
+
+def accept_offer(*, token: str) -> Appointment:
+    entry, start = offer_from_link(token)
     actor = link_actor(entry.person_id)
     with transaction.atomic():
         later = Appointment.objects.filter(

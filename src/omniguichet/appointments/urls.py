@@ -6,6 +6,7 @@ app_name = "appointments"
 urlpatterns = [
     path("compte/rendez-vous/", views.my_appointments, name="mine"),
     path("compte/rendez-vous/creneaux/", views.my_slots, name="mine_slots"),
+    path("compte/rendez-vous/liste-attente/", views.my_waiting_list, name="mine_waiting_list"),
     path("compte/rendez-vous/<int:appointment_id>/", views.my_appointment, name="mine_detail"),
     path("compte/rendez-vous/<int:appointment_id>/ics", views.my_appointment_ics, name="mine_ics"),
     path("compte/rendez-vous/<int:appointment_id>/annuler", views.my_cancel, name="mine_cancel"),

@@ -109,7 +109,12 @@ def my_appointments(request: HttpRequest, actor: Actor) -> HttpResponse:
             error = _error_text(exc)
         else:
             return redirect("appointments:mine_detail", appointment_id=appointment.pk)
-    context = {
+    return render(request, "appointments/mine.html", _mine_context(request, actor, error=error),
+                  status=422 if error else 200)  # fmt: skip
+
+
+def _mine_context(request: HttpRequest, actor: Actor, **extra: Any) -> dict[str, Any]:
+    return {
         "appointments": services.list_appointments(actor=actor),
         "motives": services.active_motives(),
         "sites": list(services.visible_sites(actor=actor).order_by("name")),
@@ -117,9 +122,41 @@ def my_appointments(request: HttpRequest, actor: Actor) -> HttpResponse:
         "site": _int(request.POST.get("site") or request.GET.get("site")),
         "cases": services.open_cases(actor=actor),
         "case_ref": (request.POST.get("case_ref") or request.GET.get("case", ""))[:40],
-        "error": error,
+        "waiting_done": request.GET.get("waiting") == "1",
+        "error": "",
+        "waiting_error": "",
+        **extra,
     }
-    return render(request, "appointments/mine.html", context, status=422 if error else 200)
+
+
+def _date_field(request: HttpRequest, name: str, fields: dict[str, str]) -> dt.date | None:
+    value = None
+    with contextlib.suppress(ValueError):
+        value = parse_date(request.POST.get(name, "")[:10])
+    if value is None:
+        fields[name] = _("a date is required (YYYY-MM-DD)")
+    return value
+
+
+@require_POST
+@insured_required
+def my_waiting_list(request: HttpRequest, actor: Actor) -> HttpResponse:
+    """Join the waiting list for a site and a motive between two dates (freed slots are offered by SMS/e-mail)."""
+    fields: dict[str, str] = {}
+    earliest, latest = _date_field(request, "earliest", fields), _date_field(request, "latest", fields)
+    try:
+        if fields or earliest is None or latest is None:
+            raise InvalidInput.from_fields(fields)
+        services.join_waiting_list(
+            actor=actor, channel=Channel.WEB, site_id=_int(request.POST.get("site")) or 0,
+            motive=request.POST.get("motive", "")[:40], earliest=earliest, latest=latest,
+        )  # fmt: skip
+    except (InvalidInput, NotFound, Conflict) as exc:
+        context = _mine_context(request, actor, waiting_error=_error_text(exc))
+        return render(
+            request, "appointments/mine.html", context, status=409 if isinstance(exc, Conflict) else 422
+        )
+    return redirect(reverse("appointments:mine") + "?waiting=1")
 
 
 @require_GET
@@ -252,13 +289,18 @@ def video(request: HttpRequest, room: str) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def offer(request: HttpRequest, token: str) -> HttpResponse:
-    if request.method == "POST":
-        try:
+    """A freed slot offered to the waiting list (the signed link of the offer): shown, then booked on POST. A
+    forged or expired link: 400; an offer already used or a slot taken meanwhile: 409; nothing booked."""
+    try:
+        if request.method == "POST":
             appointment = services.accept_offer(token=token)
-        except (InvalidInput, Conflict, NotFound) as exc:
-            return render(request, "appointments/link_refused.html", {"reason": _error_text(exc)}, status=409)
-        return redirect("appointments:manage", token=services.manage_token(appointment))
-    return render(request, "appointments/offer.html", {"token": token})
+            return redirect("appointments:manage", token=services.manage_token(appointment))
+        entry, start = services.offer_from_link(token)
+    except (InvalidInput, Conflict, NotFound) as exc:
+        status = 400 if isinstance(exc, InvalidInput) and "token" in exc.fields else 409
+        return render(request, "appointments/link_refused.html", {"reason": _error_text(exc)}, status=status)
+    when = f"{start.astimezone(services.PARIS):%d/%m/%Y %H:%M}"
+    return render(request, "appointments/offer.html", {"token": token, "entry": entry, "when": when})
 
 
 # --- the agent's pages --------------------------------------------------------------------------------------

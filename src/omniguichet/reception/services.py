@@ -171,7 +171,8 @@ def call_next(*, actor: Actor, site_id: int, desk: str = "") -> Ticket | None:
     ticket.status = TicketStatus.CALLED
     ticket.called_at = timezone.now()
     ticket.called_by = actor.user
-    ticket.desk = (desk or actor.label)[:20]
+    # The waiting-room screen shows the desk: a neutral label when none is given, never the agent's login.
+    ticket.desk = (desk.strip() or _("Desk"))[:20]
     ticket.save(update_fields=["status", "called_at", "called_by", "desk"])
     return ticket
 
