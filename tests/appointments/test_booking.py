@@ -66,6 +66,11 @@ def test_insured_books_and_everything_follows(
     [line] = sink_lines(settings.OUTREACH_OUTBOX_DIR, "sms")
     assert line["to"] == "+33698765432" and line["key"] == sms.idempotency_key
     assert len(mail.outbox) == 1 and mail.outbox[0].to == ["marie.lefevre@orange.example"]
+    # The e-mail carries the .ics, built when it left (the appointment's state then).
+    [(name, content, mimetype)] = mail.outbox[0].attachments
+    assert (name, mimetype) == ("rendez-vous.ics", "text/calendar")
+    calendar = content.decode() if isinstance(content, bytes) else content
+    assert calendar == services.ics(appointment) and "STATUS:CONFIRMED" in calendar
     # The 48-hour reminder waits in the task queue.
     from django_tasks_db.models import DBTaskResult
 

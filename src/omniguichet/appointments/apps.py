@@ -19,6 +19,12 @@ class AppointmentsConfig(AppConfig):
         from omniguichet.documents.services import register_deposit_purpose
 
         register_deposit_purpose("appointment", resolve_deposit_purpose, lister=list_deposit_purposes)
+        # The confirmation, reminder and cancellation e-mails carry the appointment's .ics.
+        from omniguichet.appointments.services import ics_attachments
+        from omniguichet.crm.models import SubjectKind
+        from omniguichet.outreach.services import register_email_attachments
+
+        register_email_attachments(SubjectKind.APPOINTMENT, ics_attachments)
         # The free-slot search caches the weekly pattern of the sites; a change drops it.
         for model in (Site, OpeningHours, AgentAvailability):
             post_save.connect(

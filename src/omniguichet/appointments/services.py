@@ -1047,6 +1047,18 @@ def ics(appointment: Appointment) -> str:
     return "\r\n".join(_fold_line(line) for line in lines) + "\r\n"
 
 
+def ics_attachments(messages: list) -> dict[int, list[tuple[str, bytes, str]]]:
+    """The .ics of each appointment e-mail (registered with outreach's e-mail provider): built when the e-mail
+    leaves, so a moved or cancelled appointment sends its current state. One query."""
+    ids = {int(m.subject_ref) for m in messages if m.subject_ref.isdigit()}
+    appointments = Appointment.objects.select_related("site", "motive").in_bulk(ids)
+    return {
+        m.pk: [("rendez-vous.ics", ics(appointments[int(m.subject_ref)]).encode(), "text/calendar")]
+        for m in messages
+        if m.subject_ref.isdigit() and int(m.subject_ref) in appointments
+    }
+
+
 def qr_svg(text: str) -> str:
     import io
 

@@ -18,7 +18,7 @@ import string
 import urllib.error
 import urllib.request
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -761,9 +761,33 @@ class FileSink:
         cls._known.clear()
 
 
+EmailAttachment = tuple[str, bytes, str]  # file name, content, MIME type
+AttachmentProvider = Callable[[list[OutboundMessage]], dict[int, list[EmailAttachment]]]
+_email_attachments: dict[str, AttachmentProvider] = {}
+
+
+def register_email_attachments(subject_kind: str, provider: AttachmentProvider) -> None:
+    """Let the app that owns a kind of subject attach files to its e-mails (e.g. the appointment's .ics). They are
+    built when the e-mail is sent, from the subject's state at that moment, and never stored in the ledger.
+    `provider(messages)` returns the attachments by message id (one query for all of them)."""
+    _email_attachments[subject_kind] = provider
+
+
+def email_attachments(messages: list[OutboundMessage]) -> dict[int, list[EmailAttachment]]:
+    by_kind: dict[str, list[OutboundMessage]] = defaultdict(list)
+    for m in messages:
+        if m.subject_kind in _email_attachments:
+            by_kind[m.subject_kind].append(m)
+    found: dict[int, list[EmailAttachment]] = {}
+    for kind, group in by_kind.items():
+        found.update(_email_attachments[kind](group))
+    return found
+
+
 class SmtpEmailProvider:
     """E-mail through Django's e-mail backend (SMTP in production). The Message-ID comes from the idempotency
-    key, so that a message sent twice after a crash is recognisable downstream."""
+    key, so that a message sent twice after a crash is recognisable downstream. Apps may attach files to their
+    subjects' e-mails (`register_email_attachments`)."""
 
     def send(self, messages: list[OutboundMessage]) -> dict[int, SendOutcome]:
         import smtplib
@@ -777,6 +801,7 @@ class SmtpEmailProvider:
         except (OSError, smtplib.SMTPException) as exc:
             return {m.pk: SendOutcome(False, error=f"smtp: {exc}"[:500]) for m in messages}
         try:
+            attachments = email_attachments(messages)
             for m in messages:
                 message_id = f"<{m.idempotency_key.replace(':', '.').replace(' ', '')[:150]}@{domain}>"
                 email = mail.EmailMessage(
@@ -787,6 +812,8 @@ class SmtpEmailProvider:
                     connection=connection,
                     headers={"Message-ID": message_id, "X-Idempotency-Key": m.idempotency_key},
                 )
+                for name, content, mimetype in attachments.get(m.pk, ()):
+                    email.attach(name, content, mimetype)
                 try:
                     email.send()
                     outcomes[m.pk] = SendOutcome(True, message_id)
