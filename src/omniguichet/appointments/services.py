@@ -215,6 +215,11 @@ class Slot:
     end: dt.datetime
 
 
+def site_names(site_ids: Iterable[int]) -> dict[int, str]:
+    """The names of these sites, by id (one query), e.g. to label free slots."""
+    return dict(Site.objects.filter(pk__in=set(site_ids)).values_list("pk", "name"))
+
+
 class Schedule:
     """Opening hours, closures and agents' availability of some sites, and the busy periods of their agents, read
     a few days at a time. Times are handled as integer epoch seconds inside (comparing aware datetimes costs a

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from omniguichet.appointments import services
-from omniguichet.appointments.models import Appointment, Mode, Site
+from omniguichet.appointments.models import Appointment, Mode
 from omniguichet.core.actors import Actor, Channel, insured_actor
 from omniguichet.core.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
 from omniguichet.crm.models import Outcome
@@ -76,7 +76,7 @@ def _slots_context(
     except (InvalidInput, NotFound) as exc:
         context["error"] = _error_text(exc)
         return context
-    sites = dict(Site.objects.filter(pk__in={s.site_id for s in slots}).values_list("pk", "name"))
+    sites = services.site_names(s.site_id for s in slots)
     days: dict[dt.date, list[dict[str, Any]]] = {}
     for slot in slots:
         local = slot.start.astimezone(services.PARIS)

@@ -860,6 +860,12 @@ class CaseView:
     awaited_documents: list[RequestedDocument]
     timeline: list[TimelineEntry]
 
+    @property
+    def decision_expected_on(self) -> dt.date | None:
+        """The expected decision date, while a decision is still awaited (not once accepted, refused, closed)."""
+        awaiting = (CaseStatus.OPEN, CaseStatus.WAITING_DOCUMENTS, CaseStatus.IN_PROGRESS)
+        return self.case.expected_decision_on if self.case.status in awaiting else None
+
 
 def my_cases(*, actor: Actor, channel: str = Channel.WEB, limit: int = 20) -> list[CaseView]:
     """The acting insured person's cases, newest first, each with its timeline in plain words (4 queries)."""
