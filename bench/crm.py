@@ -270,6 +270,30 @@ def _send_batches(job: tuple[str, list[str]]) -> int:
     return created
 
 
+def _print_floor(search_cases: list[tuple[str, str]], search_raw: list[float]) -> None:
+    """The framework floor: the same search URLs served by a django-ninja endpoint that does nothing
+    (bench/floor_urls.py), through the same WSGI handler and middleware, against the search's raw SQL."""
+    from django.test.utils import override_settings
+
+    with override_settings(ROOT_URLCONF="bench.floor_urls"):
+        client = _WsgiClient("unused")
+        for _kind, url in search_cases[:20]:
+            client.get(url)
+        floor: list[float] = []
+        for _kind, url in search_cases:
+            started = time.perf_counter()
+            response = client.get(url)
+            floor.append(time.perf_counter() - started)
+            assert response.status_code == 200, response.content[:300]
+    f50, _f95, f99 = _ms(floor)
+    r50, _r95, r99 = _ms(search_raw)
+    print(
+        f"  floor: a django-ninja endpoint doing nothing (no token, no SQL), same URLs and middleware: p50 {f50:.2f}"
+        f"  p99 {f99:.2f} ms = {f50 / r50:.2f}x / {f99 / r99:.2f}x the search's raw SQL (p50 / p99): what the "
+        "stack alone costs"
+    )
+
+
 def _timed(action: Callable[[], object]) -> float:
     started = time.perf_counter()
     action()
@@ -384,6 +408,8 @@ def _bench(engine: str, persons: int, contacts: int) -> None:
             f"      target p99 <= {target:.0f} ms: {_verdict(met_time)}; p50 and p99 <= {RATIO_MAX:.0f}x raw SQL: "
             f"{_verdict(met_ratio)}; {notes[name]}"
         )
+
+    _print_floor(search_cases, search["raw"])
 
     batches = _ingestion_batches(rng, uuid.uuid4().hex[:8], BATCHES * (1 + SENDERS))
 
