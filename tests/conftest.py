@@ -5,6 +5,7 @@ import pytest
 from django.core.cache import cache
 from django.utils import translation
 
+from omniguichet.appointments.services import forget_weekly_patterns
 from omniguichet.core.actors import Actor
 from omniguichet.referential.models import Caisse, Person, Role, User
 from omniguichet.referential.validators import compose_nir
@@ -19,6 +20,7 @@ def _test_settings(settings):
     # Assertions read the English source messages; the French ones are checked by tests that ask for French.
     settings.LANGUAGE_CODE = "en"
     cache.clear()  # cached figures must not leak from one test to the next
+    forget_weekly_patterns()  # nor the free-slot search's schedule (rolled-back sites keep their ids)
     with translation.override("en"):
         yield
 

@@ -114,5 +114,5 @@ def test_query_counts_are_locked(web, insured, person, django_assert_num_queries
         assert web.get(f"/compte/messages/{message.pk}/").status_code == 200
     app = client_for(insured)
     unread = InboxMessage.objects.filter(person=person, read_at__isnull=True).first()
-    with django_assert_num_queries(5):  # token + its last use + account + message + the update
+    with django_assert_num_queries(4):  # token (with the account) + its last use + message + the update
         assert app.post(f"/api/v1/me/inbox/{unread.pk}/read").status_code == 200

@@ -351,3 +351,28 @@ def test_messages_in_french_once_each(insured, site_paris, motive):
     assert sms.body.count("Présentez ce code à la borne") == 1
     assert email.body.count("Pour l'ajouter à votre agenda (.ics)") == 1
     assert email.body.count("Vous pouvez les déposer dès maintenant dans votre compte") == 1
+
+
+def test_search_reads_little_once_the_schedule_is_cached(
+    make_person, site_paris, motive, agent_paris, settings, django_assert_num_queries
+):
+    """With the weekly pattern, the caisse's sites and the motive cached, a search that finds its slots on its
+    first day reads the closures and one window of busy periods; a new motive duration is seen at once."""
+    settings.APPOINTMENTS_SCHEDULE_CACHE_SECONDS = 600
+    agent = Actor.agent(agent_paris)
+    day = next_workday(2)
+
+    def search():
+        return services.find_free_slots(actor=agent, channel=Channel.PHONE, motive=motive.pk, date_from=day,
+                                        date_to=day + dt.timedelta(days=30), limit=3)  # fmt: skip
+
+    for _ in range(2):  # both agents busy from 8:45 to 9:15
+        services.book(actor=agent, channel=Channel.PHONE, person_id=make_person().pk, site_id=site_paris.pk,
+                      motive=motive.pk, start=at(day, 8, 45))  # fmt: skip
+    search()
+    with django_assert_num_queries(2):
+        slots = search()
+    assert [s.start for s in slots] == [at(day, 9, 15), at(day, 9, 30), at(day, 9, 45)]
+    motive.duration_minutes = 60
+    motive.save()
+    assert [s.end - s.start for s in search()] == [dt.timedelta(minutes=60)] * 3

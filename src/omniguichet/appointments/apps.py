@@ -8,7 +8,7 @@ class AppointmentsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_delete, post_save
 
-        from omniguichet.appointments.models import AgentAvailability, OpeningHours, Site
+        from omniguichet.appointments.models import AgentAvailability, AppointmentMotive, OpeningHours, Site
         from omniguichet.appointments.services import forget_weekly_patterns, next_appointments_section
         from omniguichet.crm.services import register_record_section
 
@@ -25,8 +25,9 @@ class AppointmentsConfig(AppConfig):
         from omniguichet.outreach.services import register_email_attachments
 
         register_email_attachments(SubjectKind.APPOINTMENT, ics_attachments)
-        # The free-slot search caches the weekly pattern of the sites; a change drops it.
-        for model in (Site, OpeningHours, AgentAvailability):
+        # The free-slot search caches the weekly pattern of the sites, the sites of a caisse and the motives; a
+        # change drops them.
+        for model in (Site, OpeningHours, AgentAvailability, AppointmentMotive):
             post_save.connect(
                 forget_weekly_patterns, sender=model, dispatch_uid=f"forget-patterns-save-{model.__name__}"
             )

@@ -13,7 +13,7 @@ import contextlib
 import datetime as dt
 import secrets
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -150,7 +150,10 @@ def _caisse_of(actor: Actor, person: Person | None) -> str | None:
 
 def visible_sites(*, actor: Actor, person: Person | None = None) -> QuerySet[Site]:
     """Active sites a person may book at (their caisse's) or an agent works with (their caisse's)."""
-    caisse = _caisse_of(actor, person)
+    return _active_sites(_caisse_of(actor, person))
+
+
+def _active_sites(caisse: str | None) -> QuerySet[Site]:
     sites = Site.objects.filter(active=True)
     return sites if caisse is None else sites.filter(caisse_id=caisse)
 
@@ -162,12 +165,17 @@ def _site(actor: Actor, site_id: int | None, person: Person | None = None) -> Si
     return site
 
 
-def _motive(code: str | None) -> AppointmentMotive:
-    motive = AppointmentMotive.objects.filter(pk=(code or "")[:40], active=True).first()
-    if motive is None:
-        raise InvalidInput.from_fields(
-            {"motive": _("unknown appointment motive %(m)s") % {"m": (code or "")[:40]}}
+def _motive(code: str | None, *, cached: bool = False) -> AppointmentMotive:
+    """An active motive by its code (the search may read it from the schedule cache; booking reads it fresh)."""
+    code = (code or "")[:40]
+    if cached:
+        motive = _search_cached(
+            ("motive", code), lambda: AppointmentMotive.objects.filter(pk=code, active=True).first()
         )
+    else:
+        motive = AppointmentMotive.objects.filter(pk=code, active=True).first()
+    if motive is None:
+        raise InvalidInput.from_fields({"motive": _("unknown appointment motive %(m)s") % {"m": code}})
     return motive
 
 
@@ -231,9 +239,11 @@ class Schedule:
         self.site_ids = site_ids
         self.grid, self.windows, self.agents = _weekly_pattern(site_ids, cached=cached)
         self.closed: set[tuple[int, dt.date]] = set()
-        for site_id, first, last in SiteClosure.objects.filter(
-            site_id__in=site_ids, last_day__gte=first_day, first_day__lte=last_day
-        ).values_list("site_id", "first_day", "last_day"):
+        for site_id, first, last in (
+            SiteClosure.objects.filter(site_id__in=site_ids, last_day__gte=first_day, first_day__lte=last_day)
+            .order_by()
+            .values_list("site_id", "first_day", "last_day")
+        ):
             day = max(first, first_day)
             while day <= min(last, last_day):
                 self.closed.add((site_id, day))
@@ -246,11 +256,14 @@ class Schedule:
 
     def busy_until(self, start: int, until: int) -> None:
         """Make sure the agents' booked periods are read from `start` (the first time) up to `until` (epoch
-        seconds). They are read forward in windows of growing length (4 hours, then 8, 16... up to a week): a
-        search that finds its slots in the first hours of the first day reads only those hours."""
+        seconds). They are read forward in windows of growing length (4 hours, then 8, 16... up to a week), each
+        from the instant asked for: a search that finds its slots in the first hours of the first day reads only
+        those hours. The search asks in time order."""
         if self._loaded is not None and until <= self._loaded:
             return
-        low = self._loaded if self._loaded is not None else start
+        # A window starts at the instant asked for: the hours between the last window and it (a night, a closed
+        # day) are never asked about, so they are not read.
+        low = start if self._loaded is None else max(self._loaded, start)
         high = max(until, low + self._window)
         self._window = min(self._window * 2, 7 * 86_400)
         starts, ends = self._starts, self._ends
@@ -306,31 +319,46 @@ class Schedule:
 
 
 WeeklyPattern = tuple[dict[int, int], dict[tuple[int, int], dict[tuple[int, int, int], list[int]]], set[int]]
-_pattern_cache: dict[tuple[int, ...], tuple[float, WeeklyPattern]] = {}
+# What the free-slot search reads on every call and what rarely changes: the weekly pattern of a set of sites,
+# the active sites of a caisse, a motive. Kept APPOINTMENTS_SCHEDULE_CACHE_SECONDS in this process.
+_search_cache: dict[tuple[Any, ...], tuple[float, Any]] = {}
 
 
 def forget_weekly_patterns(**_kwargs: Any) -> None:
-    """Drop the cached weekly patterns (connected to the saves and deletions of sites, hours, availability)."""
-    _pattern_cache.clear()
+    """Drop what the search caches (connected to the saves and deletions of sites, hours, availability,
+    motives)."""
+    _search_cache.clear()
+
+
+def _search_cached(key: tuple[Any, ...], read: Callable[[], Any]) -> Any:
+    import time
+
+    ttl = settings.APPOINTMENTS_SCHEDULE_CACHE_SECONDS
+    if ttl <= 0:
+        return read()
+    hit = _search_cache.get(key)
+    if hit is not None and hit[0] > time.monotonic():
+        return hit[1]
+    value = read()
+    if len(_search_cache) > 5000:
+        _search_cache.clear()
+    _search_cache[key] = (time.monotonic() + ttl, value)
+    return value
 
 
 def _weekly_pattern(site_ids: list[int], *, cached: bool) -> WeeklyPattern:
     """The grid of each site and, per (site, weekday), the windows where opening hours and an agent's
     availability meet: {(start minute, end minute, opening minute): [agents]}."""
-    import time
-
-    key = tuple(sorted(site_ids))
-    ttl = settings.APPOINTMENTS_SCHEDULE_CACHE_SECONDS
-    if cached and ttl > 0:
-        hit = _pattern_cache.get(key)
-        if hit is not None and hit[0] > time.monotonic():
-            return hit[1]
+    if cached:
+        return _search_cached(("pattern", *sorted(site_ids)), lambda: _weekly_pattern(site_ids, cached=False))
     openings: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)
-    for site_id, weekday, opens, closes in OpeningHours.objects.filter(site_id__in=site_ids).values_list(
-        "site_id", "weekday", "opens", "closes"
+    for site_id, weekday, opens, closes in (
+        OpeningHours.objects.filter(site_id__in=site_ids)
+        .order_by()
+        .values_list("site_id", "weekday", "opens", "closes")
     ):
         openings[(site_id, weekday)].append((_minutes(opens), _minutes(closes)))
-    grid = dict(Site.objects.filter(pk__in=site_ids).values_list("pk", "slot_minutes"))
+    grid = dict(Site.objects.filter(pk__in=site_ids).order_by().values_list("pk", "slot_minutes"))
     windows: dict[tuple[int, int], dict[tuple[int, int, int], list[int]]] = defaultdict(
         lambda: defaultdict(list)
     )
@@ -341,12 +369,7 @@ def _weekly_pattern(site_ids: list[int], *, cached: bool) -> WeeklyPattern:
             if lo < hi:
                 windows[(site_id, weekday)][(lo, hi, open_minute)].append(agent_id)
                 agents.add(agent_id)
-    pattern: WeeklyPattern = (grid, {k: dict(v) for k, v in windows.items()}, agents)
-    if cached and ttl > 0:
-        if len(_pattern_cache) > 5000:
-            _pattern_cache.clear()
-        _pattern_cache[key] = (time.monotonic() + ttl, pattern)
-    return pattern
+    return grid, {k: dict(v) for k, v in windows.items()}, agents
 
 
 def _availability_rows(site_ids: list[int]) -> list[tuple[int, int, int, int, int]]:
@@ -387,7 +410,8 @@ def _busy_rows(agent_ids: Iterable[int], low: dt.datetime, high: dt.datetime) ->
 # otherwise build a Python object per value, which costs more than the query. One expression per database.
 def _sql_epoch(column: str) -> str:
     if connection.vendor == "postgresql":
-        return f"CAST(EXTRACT(EPOCH FROM {column}) AS BIGINT)"
+        # date_part gives a double precision, cheaper to compute than EXTRACT's numeric for every row.
+        return f"CAST(date_part('epoch', {column}) AS BIGINT)"
     return f"CAST(strftime('%%s', {column}) AS INTEGER)"  # SQLite stores UTC text
 
 
@@ -409,7 +433,7 @@ def find_free_slots(
     earliest first, within the motive's booking delays. Days are scanned in growing chunks and the scan stops
     as soon as `limit` slots are found, so the search costs a few queries whatever the period asked."""
     person = _person_for(actor, person_id) if (person_id or actor.kind == ActorKind.INSURED) else None
-    appointment_motive = _motive(motive)
+    appointment_motive = _motive(motive, cached=True)
     limit = max(1, min(limit, MAX_SLOTS))
     now = timezone.now()
     earliest, latest = _booking_bounds(appointment_motive, now)
@@ -424,7 +448,10 @@ def find_free_slots(
     if site_id is not None:
         site_ids = [_site(actor, site_id, person).pk]
     else:
-        site_ids = list(visible_sites(actor=actor, person=person).values_list("pk", flat=True))
+        caisse = _caisse_of(actor, person)
+        site_ids = _search_cached(
+            ("sites", caisse), lambda: list(_active_sites(caisse).order_by("pk").values_list("pk", flat=True))
+        )
         if len(site_ids) > 50:
             raise InvalidInput.from_fields({"site": _("choose a site")})
     if not site_ids or last_day < first_day:

@@ -46,9 +46,12 @@ def issue_token(*, user: User, days: int | None = None, label: str = "") -> tupl
     return token, secret
 
 
-# Every API request runs it: compiled once (core.db.PreparedQuery).
+# Every API request runs it: compiled once (core.db.PreparedQuery). The login's online account (insured persons)
+# comes in the same query: endpoints open to persons and agents look at it to tell who is acting.
 _TOKEN_BY_HASH = PreparedQuery(
-    lambda *, key_hash: ApiToken.objects.select_related("user", "user__caisse").filter(key_hash=key_hash)[:1]
+    lambda *, key_hash: ApiToken.objects.select_related("user", "user__caisse", "user__account").filter(
+        key_hash=key_hash
+    )[:1]
 )
 
 
