@@ -149,3 +149,22 @@ def test_waiting_list_via_api(insured, site_paris):
     body["latest"] = str(today - dt.timedelta(days=1))
     bad = client.post("/api/v1/appointments/waiting-list", body, content_type="application/json")
     assert bad.status_code == 422 and "latest" in bad.json()["error"]["fields"]
+
+
+def test_a_motive_that_is_not_a_code_is_refused_before_any_query(insured, site_paris, motive):
+    """Motive codes are slugs: a NUL byte or a space is an unknown motive (422), on SQLite as on PostgreSQL, where
+    a NUL byte in a query parameter would otherwise be a server error; booking refuses it the same way."""
+    person, _actor = insured
+    client = client_for(person.account.user)
+    for code in ("ij\x00dossier", "ij dossier", "é"):
+        for response in (
+            client.get("/api/v1/appointments/slots", {"motive": code}),
+            client.post(
+                "/api/v1/appointments",
+                {"site": site_paris.pk, "motive": code, "start": at(next_workday(), 9).isoformat()},
+                content_type="application/json",
+            ),
+        ):
+            assert response.status_code == 422, (code, response.content)
+            assert "motive" in response.json()["error"]["fields"]
+    assert not Appointment.objects.exists()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import datetime as dt
+import re
 import secrets
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -165,10 +166,15 @@ def _site(actor: Actor, site_id: int | None, person: Person | None = None) -> Si
     return site
 
 
+_SLUG = re.compile(r"[-a-zA-Z0-9_]+")
+
+
 def _motive(code: str | None, *, cached: bool = False) -> AppointmentMotive:
     """An active motive by its code (the search may read it from the schedule cache; booking reads it fresh)."""
     code = (code or "")[:40]
-    if cached:
+    if not _SLUG.fullmatch(code):  # codes are slugs: anything else (a NUL byte...) is unknown, not a query
+        motive = None
+    elif cached:
         motive = _search_cached(
             ("motive", code), lambda: AppointmentMotive.objects.filter(pk=code, active=True).first()
         )
