@@ -1,14 +1,17 @@
 """In chromium, from booking to the desk: a person books in their account, the outbound message ledger sends the
-SMS confirmation (the SMS file provider holds it) with its QR code link, the kiosk check-in with that code gives a
-ticket, the waiting-room display shows the number (never the name), the agent calls next and sees the record,
-closes the visit, and the timeline shows the booking and the visit with its waiting time."""
+SMS confirmation (the SMS file provider holds it) with its QR code link, the QR code read from the page gives a
+ticket at the kiosk, the waiting-room display shows the number (never the name), the agent calls next and sees
+the record, closes the visit, and the timeline shows the booking and the visit with its waiting time."""
 
 import datetime as dt
+import io
 import json
 import re
 
+import zxingcpp
 from django.test import Client
 from django.utils import timezone
+from PIL import Image
 
 from omniguichet.accounts.models import Account
 from omniguichet.appointments.models import Appointment
@@ -77,6 +80,9 @@ def test_book_check_in_call_and_close(live_server, page, make_person, caisse_par
     assert sms["to"] == "+33698765432" and qr_link in sms["text"] and sms["key"] == queued.idempotency_key
     page.goto(qr_link)
     assert page.locator(".og-qr svg").count() == 1
+    # The QR code as the kiosk's camera would see it: a screenshot of what chromium drew, decoded.
+    [decoded] = zxingcpp.read_barcodes(Image.open(io.BytesIO(page.locator(".og-qr svg").screenshot())))
+    assert decoded.format == zxingcpp.BarcodeFormat.QRCode and decoded.text == appointment.checkin_code
     assert "Lefèvre" not in page.content() and "LEFÈVRE" not in page.content()
 
     # The appointment is for a later day (booking delays): the visit happens on its day, here made today.
@@ -90,7 +96,7 @@ def test_book_check_in_call_and_close(live_server, page, make_person, caisse_par
     # 4. At the kiosk, the code from the confirmation gives a ticket.
     kiosk = page.context.browser.new_context(locale="fr-FR").new_page()
     kiosk.goto(f"{base}/reception/{site.pk}/kiosk")
-    kiosk.fill("#code", appointment.checkin_code)
+    kiosk.fill("#code", decoded.text)  # what the QR code holds
     kiosk.click("#take-ticket")
     number = kiosk.inner_text("#ticket-number").strip()
     assert number == "R001"

@@ -1103,7 +1103,9 @@ def qr_svg(text: str) -> str:
     import segno
 
     buffer = io.BytesIO()
-    segno.make(text, error="m").save(buffer, kind="svg", scale=6, border=2, xmldecl=False, svgns=True)
+    # A full QR code, never a Micro QR (which segno picks for short texts): kiosk and phone scanners may not read
+    # Micro QR.
+    segno.make(text, error="m", micro=False).save(buffer, kind="svg", scale=6, border=2, xmldecl=False, svgns=True)
     return buffer.getvalue().decode()
 
 
