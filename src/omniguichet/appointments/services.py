@@ -1105,7 +1105,9 @@ def qr_svg(text: str) -> str:
     buffer = io.BytesIO()
     # A full QR code, never a Micro QR (which segno picks for short texts): kiosk and phone scanners may not read
     # Micro QR.
-    segno.make(text, error="m", micro=False).save(buffer, kind="svg", scale=6, border=2, xmldecl=False, svgns=True)
+    segno.make(text, error="m", micro=False).save(
+        buffer, kind="svg", scale=6, border=2, xmldecl=False, svgns=True
+    )
     return buffer.getvalue().decode()
 
 
