@@ -42,12 +42,13 @@ BATCHES = 5
 SENDERS = 2  # concurrent senders for the sustained ingestion figure
 
 
-def _database_url(base_url: str | None, var_dir: str) -> str:
+def _database_url(base_url: str | None, var_dir: str, name: str = "crm") -> str:
+    """A fresh database for a bench: a SQLite file in var_dir, or a new database in the PostgreSQL cluster."""
     if not base_url:
-        return f"sqlite:///{var_dir}/crm.sqlite3"
+        return f"sqlite:///{var_dir}/{name}.sqlite3"
     import psycopg
 
-    db_name = f"bench_crm_{uuid.uuid4().hex[:8]}"
+    db_name = f"bench_{name}_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(base_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{db_name}"')
     return base_url.rsplit("/", 1)[0] + "/" + db_name

@@ -22,22 +22,11 @@ import os
 import random
 import tempfile
 import time
-import uuid
 
+from bench.crm import _database_url
 from bench.seed import _setup
 
 CHANGED = 10_000  # recent contacts changed; a tenth of that among the older ones
-
-
-def _database_url(base_url: str | None, var_dir: str) -> str:
-    if not base_url:
-        return f"sqlite:///{var_dir}/warehouse.sqlite3"
-    import psycopg
-
-    db_name = f"bench_wh_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(base_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{db_name}"')
-    return base_url.rsplit("/", 1)[0] + "/" + db_name
 
 
 def _baseline(out: str) -> tuple[float, int]:
@@ -67,7 +56,7 @@ def main() -> None:
     parser.add_argument("--contacts", type=int, default=2_000_000)
     args = parser.parse_args()
     var_dir = tempfile.mkdtemp(prefix="bench-warehouse-")
-    url = _database_url(os.environ.get("DATABASE_URL"), var_dir)
+    url = _database_url(os.environ.get("DATABASE_URL"), var_dir, "wh")
     os.environ.setdefault("OMNIGUICHET_PSEUDONYM_KEY", "bench-warehouse")
     _setup(url, var_dir)
     from django.db import connection

@@ -8,6 +8,7 @@ import struct
 import threading
 
 import pytest
+from bench.pdf_checks import _hand_written_pdf
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
@@ -89,19 +90,7 @@ def test_page_limit(settings):
 
 def many_objects_pdf(count: int) -> bytes:
     """A PDF written by hand: one page, then `count` small objects (what a hostile file makes the checks chew on)."""
-    out = io.BytesIO()
-    out.write(b"%PDF-1.7\n")
-    bodies = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-              b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>"] + [b"<< /A [1 2] >>"] * count  # fmt: skip
-    offsets = []
-    for number, body in enumerate(bodies, 1):
-        offsets.append(out.tell())
-        out.write(b"%d 0 obj\n%s\nendobj\n" % (number, body))
-    xref = out.tell()
-    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(bodies) + 1))
-    out.write(b"".join(b"%010d 00000 n \n" % offset for offset in offsets))
-    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(bodies) + 1, xref))
-    return out.getvalue()
+    return _hand_written_pdf([b"<< /A [1 2] >>"] * count)
 
 
 def test_the_checks_of_one_pdf_are_bounded_in_time(settings):

@@ -29,11 +29,10 @@ class RefuseNulBytes:
         if not fields:
             fields = {"path": reason}
         if request.path_info.startswith("/api/"):
-            from omniguichet.core.api import api
+            from omniguichet.core.api import _error
 
             message = "; ".join(f"{name}: {why}" for name, why in fields.items())
-            body = {"error": {"code": "invalid", "message": message, "fields": fields}}
-            return api.create_response(request, body, status=422)
+            return _error(request, 422, "invalid", message, fields)
         return HttpResponseBadRequest(
             ", ".join(fields) + " : " + reason, content_type="text/plain; charset=utf-8"
         )
