@@ -14,7 +14,7 @@ from django.utils import timezone
 from PIL import Image
 
 from omniguichet.accounts.models import Account
-from omniguichet.appointments.models import Appointment
+from omniguichet.appointments.models import Appointment, AppointmentMotive
 from omniguichet.crm.models import Contact
 from omniguichet.outreach.models import OutboundMessage
 from omniguichet.outreach.services import drain
@@ -62,7 +62,15 @@ def test_book_check_in_call_and_close(live_server, page, make_person, caisse_par
     page.select_option("#site", str(site.pk))
     page.wait_for_load_state("networkidle")  # the slot list is reloaded after each choice
     page.wait_for_selector("#slots input[name=slot]", state="attached")
-    first_slot = page.locator("#slots input[name=slot]").first
+    # The first slot a few minutes clear of the motive's minimum delay: one at its very edge may fall inside it
+    # between the search and the click (a refusal then, rightly).
+    clear_of = timezone.now() + dt.timedelta(hours=AppointmentMotive.objects.get(pk="ij_dossier").min_delay_hours,
+                                             minutes=5)  # fmt: skip
+    first_slot = next(
+        slot
+        for slot in page.locator("#slots input[name=slot]").all()
+        if dt.datetime.fromisoformat(slot.get_attribute("value").split("|")[1]) >= clear_of
+    )
     page.click(f"label[for={first_slot.get_attribute('id')}]")
     assert first_slot.is_checked()
     page.click("#book")
