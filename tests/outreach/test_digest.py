@@ -34,18 +34,20 @@ def test_sms_beyond_the_cap_are_merged_into_one_digest_when_released(mobile_only
     start = paris(2026, 6, 10, 10, 0)
     sent = [sms(mobile_only, f"m{i}", f"Message {i}", start + dt.timedelta(minutes=i)) for i in range(5)]
     assert [m.capped for m in sent] == [False, False, False, True, True]
-    assert dispatch_due(now=start + dt.timedelta(hours=1)).sent == 3
+    assert dispatch_due(now=start + dt.timedelta(minutes=2)).sent == 3  # all three go at 10:02
     assert merge_released(now=start + dt.timedelta(hours=2)) == 0  # the capped ones are not due yet
 
-    # The next day at 10:00 the 4th is released: the 5th, still pending, is merged with it.
-    released = paris(2026, 6, 11, 10, 0, 30)
+    # The next day the 4th is released: the 5th, still pending, is merged with it; the digest goes once the
+    # first of the three has left the 24 hours (sent at 10:02, not at its planned 10:00).
+    assert dispatch_due(now=paris(2026, 6, 11, 10, 1)).held == 1
+    released = paris(2026, 6, 11, 10, 2, 30)
     assert dispatch_due(now=released).sent == 1
     digest = OutboundMessage.objects.get(rule="digest")
     assert digest.idempotency_key == f"digest:sms:{sent[3].pk}"
     assert (digest.state, digest.recipient, digest.not_before) == (
         "sent",
         "+33612345678",
-        paris(2026, 6, 11, 10, 0),
+        paris(2026, 6, 11, 10, 2),  # moved by the cap at 10:01 to the first moment a place is free
     )
     assert digest.body == "2 messages grouped together:\nMessage 3\nMessage 4"
     for member in OutboundMessage.objects.filter(pk__in=[sent[3].pk, sent[4].pk]):
@@ -64,12 +66,13 @@ def test_sms_beyond_the_cap_are_merged_into_one_digest_when_released(mobile_only
 def test_merged_messages_free_their_places_under_the_cap(mobile_only):
     start = paris(2026, 6, 10, 10, 0)
     sent = [sms(mobile_only, f"m{i}", f"Message {i}", start + dt.timedelta(minutes=i)) for i in range(5)]
-    dispatch_due(now=start + dt.timedelta(hours=1))
-    dispatch_due(now=paris(2026, 6, 11, 10, 0, 30))  # digest of the 4th and 5th, sent at 10:00
-    # In the 24 hours ending 11 June 10:05 only the digest was sent (at 10:00): two more SMS fit.
+    dispatch_due(now=start + dt.timedelta(minutes=4))  # the first three go at 10:04
+    dispatch_due(now=paris(2026, 6, 11, 10, 4, 30))  # digest of the 4th and 5th, sent at 10:04:30
+    # In the 24 hours ending 11 June 10:05 only the digest was sent: two more SMS fit; the third waits until the
+    # digest's send time (not its planned time, 10:00) leaves the 24 hours.
     later = [sms(mobile_only, f"n{i}", f"New {i}", paris(2026, 6, 11, 10, 5)) for i in range(3)]
     assert [m.not_before for m in later[:2]] == [paris(2026, 6, 11, 10, 5)] * 2
-    assert later[2].capped and later[2].not_before == paris(2026, 6, 12, 10, 0)
+    assert later[2].capped and later[2].not_before == paris(2026, 6, 12, 10, 4, 30)
     assert sent[4].pk != later[2].pk
 
 

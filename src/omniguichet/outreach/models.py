@@ -28,6 +28,14 @@ class MessageState(models.TextChoices):
     MERGED = "merged", _("merged into a digest")
 
 
+class CapPolicy(models.TextChoices):
+    """How a message stands under its channel's frequency cap (checked again whenever its send time moves)."""
+
+    MERGE = "merge", _("held by the cap, merged into a digest when released")
+    DEFER = "defer", _("held by the cap, sent whole when released")
+    EXEMPT = "exempt", _("asked for by the person: never held by the cap (still counted)")
+
+
 class OutboundMessage(models.Model):
     """One message to one person on one channel. Written (with its idempotency key) before any attempt to send
     it; the dispatcher sends what is queued and due, at least once, and the providers drop what they already
@@ -57,6 +65,9 @@ class OutboundMessage(models.Model):
     # An SMS the platform starts: never sent during the quiet hours, even when it became due before them. (A
     # message the person is waiting for, a one-time code, is not.)
     quiet_hours = models.BooleanField(_("held during the SMS quiet hours"), default=False)
+    cap_policy = models.CharField(
+        _("frequency cap"), max_length=6, choices=CapPolicy.choices, default=CapPolicy.EXEMPT
+    )
     merged_into = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="merged",
         verbose_name=_("merged into"), db_index=False,
@@ -77,6 +88,12 @@ class OutboundMessage(models.Model):
             models.Index(fields=["not_before"], condition=Q(state="queued"), name="outbound_due_idx"),
             # The person's messages (frequency cap, record, account).
             models.Index(fields=["person", "channel", "not_before"], name="outbound_person_idx"),
+            # The cap at claim time: the person's messages really sent in the last day.
+            models.Index(
+                fields=["person", "channel", "sent_at"],
+                condition=Q(sent_at__isnull=False),
+                name="outbound_person_sent_idx",
+            ),
             models.Index(
                 fields=["provider_ref"], condition=~Q(provider_ref=""), name="outbound_provider_ref_idx"
             ),
@@ -102,6 +119,9 @@ class OutboundMessage(models.Model):
                 condition=Q(channel__in=MessageChannel.values), name="outbound_channel_known"
             ),
             models.CheckConstraint(condition=Q(state__in=MessageState.values), name="outbound_state_known"),
+            models.CheckConstraint(
+                condition=Q(cap_policy__in=CapPolicy.values), name="outbound_cap_policy_known"
+            ),
             models.CheckConstraint(
                 condition=Q(state="queued")
                 | Q(state="failed")

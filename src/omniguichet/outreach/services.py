@@ -38,6 +38,7 @@ from omniguichet.core.db import bulk_insert_rows, values_subquery
 from omniguichet.core.errors import Forbidden, InvalidInput
 from omniguichet.core.text import check_text
 from omniguichet.outreach.models import (
+    CapPolicy,
     InboxMessage,
     MessageChannel,
     MessageRule,
@@ -218,21 +219,46 @@ def daily_caps() -> dict[str, int]:
     return {MessageChannel.SMS: _setting("OUTREACH_SMS_DAILY_CAP", 3), **_setting("OUTREACH_DAILY_CAPS", {})}
 
 
-def schedule(channel: str, at: dt.datetime, planned: list[dt.datetime]) -> dt.datetime:
-    """When a message of this channel planned at `at` goes, given the person's other messages of the channel
-    (`planned`, sorted; updated in place): SMS outside the quiet hours, and at most the channel's daily cap in
-    any 24 hours ending at it (beyond: deferred until the window frees up)."""
-    quiet = outside_quiet_hours if channel == MessageChannel.SMS else (lambda t: t)
+DAY = dt.timedelta(hours=24)
+
+
+def _paris_midnight(at: dt.datetime, days: int = 0) -> dt.datetime:
+    """Midnight (Paris time) starting the calendar day of `at`, or `days` later (23, 24 or 25 hours a day)."""
+    return dt.datetime.combine(
+        at.astimezone(PARIS).date() + dt.timedelta(days=days), dt.time(0), tzinfo=PARIS
+    )
+
+
+def next_send_time(
+    channel: str, at: dt.datetime, sent: Sequence[dt.datetime], *, quiet: bool = True
+) -> dt.datetime:
+    """The first moment at or after `at` when one more message of this channel may go to a person whose other
+    messages go (or went) at the times `sent`: for an SMS held by the quiet hours (`quiet`), outside them; and
+    fewer than the channel's cap both in the 24 hours ending then and in that Paris calendar day. The rule in
+    full, with its edge cases: docs/cases-and-messages.md, "Quiet hours and frequency cap"."""
+    hold = outside_quiet_hours if (channel == MessageChannel.SMS and quiet) else (lambda t: t)
     cap = daily_caps().get(channel)
-    day = dt.timedelta(hours=24)
-    t = quiet(at)
-    for _round in range(50):
+    t = hold(at)
+    for _round in range(100):
         if not cap:
             break
-        window = [x for x in planned if t - day < x <= t]
-        if len(window) < cap:
-            break
-        t = quiet(window[len(window) - cap] + day)
+        window = sorted(x for x in sent if t - DAY < x <= t)
+        if len(window) >= cap:  # wait until the oldest of the last `cap` leaves the 24 hours
+            t = hold(window[len(window) - cap] + DAY)
+            continue
+        midnight = _paris_midnight(t)
+        if sum(1 for x in sent if midnight <= x <= t) >= cap:  # the day is full: the next one
+            t = hold(_paris_midnight(t, days=1))
+            continue
+        break
+    return t
+
+
+def schedule(channel: str, at: dt.datetime, planned: list[dt.datetime]) -> dt.datetime:
+    """When a message of this channel planned at `at` is expected to go, given the person's other messages of
+    the channel (`planned`, their send times or expected send times; updated in place). A forecast: the cap is
+    enforced again on the real send times when the dispatcher claims the message (`_hold_to_cap`)."""
+    t = next_send_time(channel, at, planned)
     planned.append(t)
     planned.sort()
     return t
@@ -243,21 +269,22 @@ def schedule_sms(at: dt.datetime, planned: list[dt.datetime]) -> dt.datetime:
 
 
 def _planned(person_ids: Iterable[int], since: dt.datetime) -> dict[tuple[int, str], list[dt.datetime]]:
-    """The send times of the persons' messages on the capped channels since then, by (person, channel)."""
+    """The send times of the persons' messages on the capped channels since then, by (person, channel): when a
+    message went (not the time it was planned for, which the quiet hours, a retry or a stopped worker may have
+    moved), or, for one still queued, its planned time."""
     planned: dict[tuple[int, str], list[dt.datetime]] = defaultdict(list)
     ids = list(person_ids)
     channels = [c for c, cap in daily_caps().items() if cap]
     if not ids or not channels:
         return planned
     rows = (
-        OutboundMessage.objects.filter(
-            person_id__in=values_subquery(ids, of="bigint"), channel__in=channels, not_before__gt=since
-        )
+        OutboundMessage.objects.filter(person_id__in=values_subquery(ids, of="bigint"), channel__in=channels)
+        .filter(Q(sent_at__gt=since) | Q(sent_at__isnull=True, not_before__gt=since))
         .exclude(state__in=[MessageState.FAILED, MessageState.MERGED])
-        .values_list("person_id", "channel", "not_before")
+        .values_list("person_id", "channel", "not_before", "sent_at")
     )
-    for person_id, channel, when in rows:
-        planned[person_id, channel].append(when)
+    for person_id, channel, not_before, sent_at in rows:
+        planned[person_id, channel].append(sent_at or not_before)
     for times in planned.values():
         times.sort()
     return planned
@@ -344,7 +371,7 @@ class Planned:
 LEDGER_COLUMNS = [
     "idempotency_key", "person_id", "channel", "recipient", "subject", "body", "state", "not_before", "attempts",
     "last_error", "provider_ref", "rule", "motive", "subject_kind", "subject_ref", "created_at", "capped",
-    "quiet_hours",
+    "quiet_hours", "cap_policy",
 ]  # fmt: skip
 
 
@@ -357,7 +384,7 @@ def write_ledger(planned: Sequence[Planned], *, now: dt.datetime | None = None) 
     now = now or timezone.now()
     reach = load_reach({p.person.pk: p.person for p in planned}.values())
     earliest = min(min(p.at for p in planned), now)
-    times = _planned({p.person.pk for p in planned}, earliest - dt.timedelta(hours=24))
+    times = _planned({p.person.pk for p in planned}, earliest - dt.timedelta(hours=26))
     capped_channels = {c for c, cap in daily_caps().items() if cap}
     adapt = connection.ops.adapt_datetimefield_value
     created = adapt(now)
@@ -367,6 +394,7 @@ def write_ledger(planned: Sequence[Planned], *, now: dt.datetime | None = None) 
         for channel in choose_channels(person_reach, item.policy):
             short = channel in (MessageChannel.SMS, MessageChannel.PUSH)
             at, capped = item.at, False
+            policy = CapPolicy.MERGE if item.mergeable else CapPolicy.DEFER
             if channel in capped_channels or channel == MessageChannel.SMS:
                 at = schedule(channel, item.at, times[item.person.pk, channel])
                 quiet = outside_quiet_hours(item.at) if channel == MessageChannel.SMS else item.at
@@ -376,7 +404,7 @@ def write_ledger(planned: Sequence[Planned], *, now: dt.datetime | None = None) 
                 key, item.person.pk, channel, person_reach.recipient(channel)[:254],
                 "" if short else item.subject[:200], item.sms_body if short else item.body, MessageState.QUEUED,
                 adapt(at), 0, "", "", item.rule, item.motive, item.subject_kind, item.subject_ref, created, capped,
-                channel == MessageChannel.SMS,
+                channel == MessageChannel.SMS, policy,
             )  # fmt: skip
     if not rows:
         return 0
@@ -869,11 +897,13 @@ class DispatchReport:
     sent: int = 0
     retried: int = 0
     failed: int = 0
+    held: int = 0  # due, but moved later by the frequency cap
 
     def add(self, other: DispatchReport) -> None:
         self.sent += other.sent
         self.retried += other.retried
         self.failed += other.failed
+        self.held += other.held
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -970,36 +1000,99 @@ def _digest(members: list[OutboundMessage], now: dt.datetime) -> OutboundMessage
         idempotency_key=f"digest:{first.channel}:{first.pk}", person_id=first.person_id, channel=first.channel,
         recipient=first.recipient, subject=subject[:200], body=body, state=MessageState.QUEUED,
         not_before=first.not_before, rule="digest", motive=first.motive, created_at=now,
-        quiet_hours=first.quiet_hours,
+        quiet_hours=first.quiet_hours, cap_policy=CapPolicy.DEFER,
     )  # fmt: skip
 
 
-def _claim(limit: int, now: dt.datetime) -> list[OutboundMessage]:
+def _claim(limit: int, now: dt.datetime) -> tuple[list[OutboundMessage], int]:
+    """Take the due messages for this dispatcher (a lease), after checking each one's place under its channel's
+    cap at this moment, its real send time: those that would break it get a later time instead (and join the
+    next digest when they may be merged), in the same transaction. Returns the messages taken and how many were
+    held back."""
     lease = dt.timedelta(seconds=_setting("OUTREACH_CLAIM_SECONDS", 60))
     with transaction.atomic():
-        due = (
+        due = list(
             OutboundMessage.objects.filter(_claimable(now))
             .order_by("not_before")
             .select_for_update(skip_locked=True)
-            .values_list("pk", flat=True)[:limit]
+            .values_list("pk", "person_id", "channel", "cap_policy", "quiet_hours", "capped", "not_before")[
+                :limit
+            ]
         )
-        ids = list(due)
-        if not ids:
-            return []
-        OutboundMessage.objects.filter(pk__in=values_subquery(ids, of="bigint")).update(
-            claimed_until=now + lease, attempts=F("attempts") + 1
+        if not due:
+            return [], 0
+        held = _hold_to_cap(due, now)
+        by_change: dict[tuple[dt.datetime, bool], list[int]] = defaultdict(list)
+        for pk, change in held.items():
+            by_change[change].append(pk)
+        for (not_before, capped), pks in by_change.items():
+            OutboundMessage.objects.filter(pk__in=values_subquery(pks, of="bigint")).update(
+                not_before=not_before, capped=capped
+            )
+        ids = [row[0] for row in due if row[0] not in held]
+        if ids:
+            OutboundMessage.objects.filter(pk__in=values_subquery(ids, of="bigint")).update(
+                claimed_until=now + lease, attempts=F("attempts") + 1
+            )
+    if not ids:
+        return [], len(held)
+    return list(OutboundMessage.objects.filter(pk__in=values_subquery(ids, of="bigint"))), len(held)
+
+
+def _hold_to_cap(due: list[tuple], now: dt.datetime) -> dict[int, tuple[dt.datetime, bool]]:
+    """Of these due messages (pk, person, channel, cap policy, quiet hours, capped, not before), those that may
+    not go now under their channel's cap, with their new time and capped flag. The count is made on what the
+    person really got: messages sent (their `sent_at`) and messages in flight with another dispatcher (counted as
+    going now), so a message moved by the quiet hours, a retry, a stopped worker or a merge is counted where it
+    really lands. The persons' rows are locked (FOR NO KEY UPDATE on PostgreSQL; SQLite writes one transaction at
+    a time) so that two dispatchers never both admit the last place of one person."""
+    caps = {channel: cap for channel, cap in daily_caps().items() if cap}
+    under = sorted(
+        (row for row in due if row[2] in caps and row[3] != CapPolicy.EXEMPT),
+        key=lambda row: (row[6], row[0]),
+    )
+    if not under:
+        return {}
+    persons = sorted({row[1] for row in under})
+    list(
+        Person.objects.filter(pk__in=values_subquery(persons, of="bigint"))
+        .order_by("pk")
+        .select_for_update(no_key=True)
+        .values_list("pk", flat=True)
+    )
+    since = now - dt.timedelta(hours=26)  # covers the 24 hours and the Paris day (25 hours at most)
+    went: dict[tuple[int, str], list[dt.datetime]] = defaultdict(list)
+    for person_id, channel, sent_at in (
+        OutboundMessage.objects.filter(
+            person_id__in=values_subquery(persons, of="bigint"), channel__in=list(caps)
         )
-    return list(OutboundMessage.objects.filter(pk__in=values_subquery(ids, of="bigint")))
+        .filter(Q(sent_at__gt=since) | Q(state=MessageState.QUEUED, claimed_until__gte=now))
+        .values_list("person_id", "channel", "sent_at")
+    ):
+        went[person_id, channel].append(sent_at or now)
+    for _pk, person_id, channel, policy, *_rest in due:  # a code the person asked for goes now, and counts
+        if channel in caps and policy == CapPolicy.EXEMPT:
+            went[person_id, channel].append(now)
+    held: dict[int, tuple[dt.datetime, bool]] = {}
+    for pk, person_id, channel, policy, quiet, capped, _not_before in under:
+        times = went[person_id, channel]
+        at = next_send_time(channel, now, times, quiet=quiet)
+        if at <= now:
+            times.append(now)
+        else:
+            held[pk] = (at, capped or policy == CapPolicy.MERGE)
+    return held
 
 
 def dispatch_due(*, limit: int = 500, now: dt.datetime | None = None) -> DispatchReport:
     """Send one batch of due messages (claimed first, so that two dispatchers never take the same ones)."""
     from omniguichet.cases.services import update_rows
 
+    simulated = now is not None  # a caller's clock (tests, simulations): the send times follow it too
     now = now or timezone.now()
     merge_released(now=now, limit=limit)
-    messages = _claim(limit, now)
-    report = DispatchReport()
+    messages, held = _claim(limit, now)
+    report = DispatchReport(held=held)
     if not messages:
         return report
     by_channel: dict[str, list[OutboundMessage]] = defaultdict(list)
@@ -1014,7 +1107,7 @@ def dispatch_due(*, limit: int = 500, now: dt.datetime | None = None) -> Dispatc
             outcomes.update(
                 {m.pk: SendOutcome(False, error=f"{type(exc).__name__}: {exc}"[:500]) for m in group}
             )
-    done = timezone.now()
+    done = now if simulated else timezone.now()
     max_attempts = _setting("OUTREACH_MAX_ATTEMPTS", 6)
     system = Actor.system("outreach")
     with transaction.atomic():
@@ -1075,7 +1168,7 @@ def drain(*, limit: int | None = None, max_batches: int = 1000) -> DispatchRepor
     for _batch in range(max_batches):
         report = dispatch_due(limit=limit)
         total.add(report)
-        if not (report.sent or report.retried or report.failed):
+        if not (report.sent or report.retried or report.failed or report.held):
             break
     return total
 
