@@ -824,3 +824,29 @@ def test_insee_code_of_a_nir_is_valid(code):
 def test_insee_code_refusals(value, code, message):
     exc = refused(validate_insee_code, value)
     assert (exc.code, exc.messages[0]) == (code, message)
+
+
+# --------------------------------------------------------------------------------------------------------
+# French messages of the newer rules (referential/locale)
+# --------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("validator", "value", "french"),
+    [
+        (validate_nir, with_key("1841375056001"), "le mois de naissance 13 n'est pas possible"),
+        (validate_siren, "7328293", "doit comporter 9 chiffres, 7 reçus"),
+        (
+            validate_siret,
+            "35600000000012",
+            "la somme des chiffres d'un SIRET de La Poste doit être un multiple de 5",
+        ),
+        (validate_postcode, "99001", "aucun code postal français ne commence par 99"),
+        (validate_insee_code, "7505", "doit comporter 5 caractères : le département"),
+    ],
+)
+def test_new_messages_are_translated_into_french(validator, value, french):
+    from django.utils import translation
+
+    with translation.override("fr"):
+        assert refused(validator, value).messages[0].startswith(french)
