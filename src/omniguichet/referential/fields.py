@@ -37,10 +37,6 @@ class NormalisingFormField(forms.CharField):
         return value if value in self.empty_values else self.normalise(value)
 
 
-def _strip(value: str) -> str:
-    return value.strip()
-
-
 class ValidatedCharField(models.CharField):
     """A CharField carrying one validator of `referential.validators`.
 
@@ -49,8 +45,6 @@ class ValidatedCharField(models.CharField):
     the length itself, Django's generic "at most N characters" is left out so that one message says it.
     """
 
-    validator: ClassVar[Callable[[str], str]]
-    compact: ClassVar[Callable[[str], str]] = staticmethod(_strip)
     default_max_length: ClassVar[int]
     validator_checks_length: ClassVar[bool] = True
 
@@ -60,6 +54,14 @@ class ValidatedCharField(models.CharField):
         super().__init__(*args, **kwargs)
         if self.validator_checks_length:
             self.validators[:] = [v for v in self.validators if not isinstance(v, MaxLengthValidator)]
+
+    @staticmethod
+    def validator(value: str) -> str:
+        raise NotImplementedError
+
+    @staticmethod
+    def compact(value: str) -> str:
+        return value.strip()
 
     def deconstruct(self) -> Any:
         # To migrations, a plain CharField with its validator: the column is the same, so these fields change no

@@ -167,7 +167,7 @@ class Person(models.Model):
         """The rules spanning several fields (the NIR against the sex, birth date and place; the rights period),
         the same function as the service, so that the admin refuses what the API refuses."""
         super().clean()
-        excluded = getattr(self, "_clean_exclude", set())
+        excluded: set[str] = getattr(self, "_clean_exclude", set())
         compared = {"nir", "sex", "birth_date", "birth_place"}
         errors = validators.person_errors(
             nir=None if compared & excluded else self.nir,
