@@ -3,7 +3,7 @@
 Each field carries the validator of `referential.validators` that the services use, so that the admin, model
 forms and `Model.full_clean()` refuse what the API refuses, with the same message. Each also normalises what a
 person types the way the services do (spaces and dots removed, upper case, a phone written nationally turned into
-E.164) before validating: in the form field's `to_python` for forms, in the model field's `to_python` for
+E.164) before validating: in the form field's `to_python` for forms, in the model field's `clean()` for
 `full_clean()`. Rules spanning several fields are in the models' `clean()`.
 """
 
@@ -75,9 +75,11 @@ class ValidatedCharField(models.CharField):
         except ValidationError:
             return type(self).compact(value)
 
-    def to_python(self, value: Any) -> Any:
-        value = super().to_python(value)
-        return value if value in (None, "") else self.normalise(value)
+    def clean(self, value: Any, model_instance: Any) -> Any:
+        # Model.full_clean() stores what this returns. Not in to_python(): lookups call it, and a query for
+        # part of a value (nir__startswith="1 84") must not be rewritten.
+        value = self.to_python(value)
+        return super().clean(value if value in (None, "") else self.normalise(value), model_instance)
 
     def formfield(self, **kwargs: Any) -> Any:
         defaults: dict[str, Any] = {
