@@ -125,6 +125,7 @@ def test_admin_add_person_refuses_what_the_api_refuses_with_its_message(admin, a
     api_errors = api_field_errors(api, "/api/v1/persons", person_json(form), language)
     admin_errors = admin_form_errors(admin, "/admin/referential/person/add/", form, language)
     assert admin_errors[field] == [api_errors[field]]
+    assert set(admin_errors) == {field}  # and nothing else is reported against the other fields
     assert Person.objects.count() == 0
 
 
@@ -183,6 +184,7 @@ def test_admin_change_person_refuses_what_the_api_refuses_with_its_message(
     path = f"/admin/referential/person/{person.pk}/change/"
     admin_errors = admin_form_errors(admin, path, form, language)
     assert admin_errors[field] == [api_errors[field]]
+    assert set(admin_errors) == {field}  # and nothing else is reported against the other fields
     person.refresh_from_db()
     assert (person.nir, person.birth_date) == (nir, dt.date(1984, 12, 3))
 
