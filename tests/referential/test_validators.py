@@ -850,3 +850,18 @@ def test_new_messages_are_translated_into_french(validator, value, french):
 
     with translation.override("fr"):
         assert refused(validator, value).messages[0].startswith(french)
+
+
+@given(local_parts, domains, st.data())
+def test_address_with_a_space_a_double_dot_or_no_at_sign_is_refused(local, domain, data):
+    address = f"{local}@{domain}"
+    position = data.draw(st.integers(1, len(local)))
+    for broken in (
+        address[:position] + " " + address[position:],
+        f"{local}..x@{domain}",
+        address.replace("@", ""),
+        f"{local}@{domain}@{domain}",
+    ):
+        exc = refused(validate_email_address, broken)
+        assert exc.code == "invalid"
+        assert exc.messages[0].startswith("is not a valid e-mail address: ")
