@@ -126,6 +126,17 @@ def test_contact_points_and_identifiers_are_valid(seeded):
     assert Employer.objects.count() == 15 and Professional.objects.count() == 10
 
 
+def test_every_seeded_row_passes_the_checks_the_admin_makes(seeded):
+    """The seed writes rows in bulk, past the model validators: each one must still pass them (field validators
+    and the models' clean(), as the admin would run them), so that editing a demo person in the admin works."""
+    for model in (Person, Employer, Professional, ContactPoint):
+        for row in model.objects.all():
+            before = {f.attname: getattr(row, f.attname) for f in model._meta.concrete_fields}
+            row.full_clean(validate_unique=False, validate_constraints=False)
+            after = {f.attname: getattr(row, f.attname) for f in model._meta.concrete_fields}
+            assert after == before, f"{model.__name__} {row.pk} is not stored in its normalised form"
+
+
 def test_demo_users_one_agent_per_caisse_and_a_supervisor(seeded):
     agents = User.objects.filter(username__startswith="agent-")
     assert agents.count() == 101

@@ -17,15 +17,20 @@ from omniguichet.referential.validators import (
     nir_identity_errors,
     parse_nir,
     validate_email_address,
+    validate_insee_code,
     validate_mobile_phone,
     validate_nir,
+    validate_phone_number,
+    validate_postcode,
     validate_rpps,
+    validate_siren,
     validate_siret,
 )
 
 DIGITS = "0123456789"
 SEX_OF_DIGIT = {"1": "M", "2": "F", "7": "M", "8": "F"}
-UNKNOWN_MONTHS = [20, *range(30, 43), 50]
+# INSEE: a pseudo-month 20-42 or 50-99 when the civil status gives no birth month.
+UNKNOWN_MONTHS = [*range(20, 43), *range(50, 100)]
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -236,9 +241,9 @@ VALID_NIR = with_key("1841275056001")
         pytest.param(with_key("1841375056001"), "month", id="month-13"),
         pytest.param(with_key("1840075056001"), "month", id="month-00"),
         pytest.param(with_key("1841975056001"), "month", id="month-19"),
-        pytest.param(with_key("1842175056001"), "month", id="month-21"),
+        pytest.param(with_key("1841675056001"), "month", id="month-16"),
         pytest.param(with_key("1844375056001"), "month", id="month-43"),
-        pytest.param(with_key("1845175056001"), "month", id="month-51"),
+        pytest.param(with_key("1844975056001"), "month", id="month-49"),
         pytest.param(with_key("1841200056001"), "department", id="department-00"),
         pytest.param(with_key("1841297905001"), "department", id="overseas-979"),
         pytest.param(with_key("1841297005001"), "department", id="overseas-970"),
@@ -602,3 +607,261 @@ def test_simple_address_round_trips_to_lower_case(local, domain, data):
 )
 def test_non_ascii_digits_are_refused_as_format(validator, value):
     assert refused(validator, value).code == "format"
+
+
+# --------------------------------------------------------------------------------------------------------
+# NIR pseudo-months (INSEE): 20-42 and 50-99 when the civil status gives no month; 00, 13-19, 43-49 never.
+# --------------------------------------------------------------------------------------------------------
+
+
+@given(nir_cases(), st.sampled_from([0, *range(13, 20), *range(43, 50)]))
+def test_impossible_month_is_refused_even_with_its_key(case, month):
+    nir, _parts = case
+    first13 = nir[:3] + f"{month:02d}" + nir[5:13]
+    exc = refused(validate_nir, with_key(first13))
+    assert exc.code == "month"
+    assert exc.messages[0] == (
+        f"the birth month {month:02d} is not possible (01-12, or 20-42, 50-99 when unknown)"
+    )
+
+
+@pytest.mark.parametrize("month", [20, 21, 29, 30, 42, 50, 51, 99])
+def test_every_pseudo_month_is_accepted(month):
+    nir = with_key(f"184{month:02d}99350012")
+    assert validate_nir(nir) == nir
+    assert not parse_nir(nir).month_known
+
+
+# --------------------------------------------------------------------------------------------------------
+# SIREN, and La Poste's SIRETs
+# --------------------------------------------------------------------------------------------------------
+
+sirens = st.text(DIGITS, min_size=8, max_size=8).map(lambda first8: first8 + luhn_check_digit(first8))
+
+
+@given(sirens)
+def test_generated_siren_is_valid(siren):
+    assert validate_siren(siren) == siren
+    assert validate_siren(f"{siren[:3]} {siren[3:6]} {siren[6:]}") == siren
+
+
+@given(sirens, st.integers(0, 8), st.integers(1, 9))
+def test_siren_single_digit_change_is_refused(siren, position, shift):
+    changed = siren[:position] + str((int(siren[position]) + shift) % 10) + siren[position + 1 :]
+    exc = refused(validate_siren, changed)
+    assert exc.code == "checksum"
+    assert exc.messages[0] == "the check digit does not match (Luhn)"
+
+
+@pytest.mark.parametrize(
+    ("value", "code"), [("73282932", "length"), ("7328293200", "length"), ("73282932A", "format")]
+)
+def test_siren_structural_refusals(value, code):
+    assert refused(validate_siren, value).code == code
+
+
+def test_la_poste_siren_is_luhn_valid():
+    assert validate_siren("356 000 000") == "356000000"
+
+
+@st.composite
+def la_poste_sirets(draw):
+    """An establishment of La Poste: SIREN 356000000, a NIC of 4 digits and a last digit that brings the sum of
+    the 14 digits to a multiple of 5 (their rule instead of Luhn)."""
+    nic4 = draw(st.text(DIGITS, min_size=4, max_size=4))
+    first13 = "356000000" + nic4
+    total = sum(map(int, first13))
+    last = draw(st.sampled_from([d for d in range(10) if (total + d) % 5 == 0]))
+    siret = first13 + str(last)
+    assume(siret != "35600000000048")  # the head office follows Luhn
+    return siret
+
+
+@given(la_poste_sirets())
+def test_la_poste_siret_is_valid_when_its_digits_add_up_to_a_multiple_of_5(siret):
+    assert validate_siret(siret) == siret
+
+
+@given(la_poste_sirets(), st.integers(9, 13), st.integers(1, 9))
+def test_la_poste_siret_with_a_changed_digit_is_refused_naming_the_rule(siret, position, shift):
+    changed = siret[:position] + str((int(siret[position]) + shift) % 10) + siret[position + 1 :]
+    assume(shift % 5 != 0 or int(siret[position]) + shift >= 10)  # the sum must stop being a multiple of 5
+    total = sum(map(int, changed))
+    assume(total % 5 != 0)
+    exc = refused(validate_siret, changed)
+    assert exc.code == "checksum"
+    assert exc.messages[0] == (
+        f"the digits of a La Poste SIRET must add up to a multiple of 5, they add up to {total}"
+    )
+
+
+def test_la_poste_head_office_follows_luhn():
+    assert validate_siret("356 000 000 00048") == "35600000000048"
+
+
+# --------------------------------------------------------------------------------------------------------
+# Phone numbers: any number to call, a mobile for SMS
+# --------------------------------------------------------------------------------------------------------
+
+# Prefixes checked against phonenumbers' metadata: every 10-digit number under them is valid.
+MOBILE_PREFIXES = ["060", "061", "062", "064", "065", "066", "067", "068", *[f"07{d}" for d in range(3, 10)]]
+LANDLINE_PREFIXES = ["01", "03", "09"]
+
+mobiles = st.tuples(st.sampled_from(MOBILE_PREFIXES), st.text(DIGITS, min_size=7, max_size=7)).map("".join)
+landlines = st.tuples(st.sampled_from(LANDLINE_PREFIXES), st.text(DIGITS, min_size=8, max_size=8)).map(
+    "".join
+)
+
+
+def spaced_pairs(national: str) -> str:
+    return " ".join(national[i : i + 2] for i in range(0, 10, 2))
+
+
+@given(mobiles)
+def test_generated_mobile_is_valid_in_every_written_form(national):
+    e164 = "+33" + national[1:]
+    for written in (
+        national,
+        spaced_pairs(national),
+        e164,
+        "0033" + national[1:],
+        national.replace("0", "0.", 1),
+    ):
+        assert validate_mobile_phone(written) == e164
+        assert validate_phone_number(written) == e164
+
+
+@given(mobiles, st.sampled_from("139"))
+def test_mobile_turned_into_a_landline_is_refused_for_sms_but_callable(national, digit):
+    landline = "0" + digit + national[2:]
+    exc = refused(validate_mobile_phone, landline)
+    assert exc.code == "not_mobile"
+    assert exc.messages[0] == "is not a mobile number (SMS cannot reach it)"
+    assert validate_phone_number(landline) == "+33" + landline[1:]
+
+
+@given(landlines)
+def test_generated_landline_is_a_phone_number_not_a_mobile(national):
+    assert validate_phone_number(spaced_pairs(national)) == "+33" + national[1:]
+    assert refused(validate_mobile_phone, national).code == "not_mobile"
+
+
+@given(st.one_of(mobiles, landlines), st.integers(2, 9))
+def test_phone_with_a_digit_missing_or_added_is_refused(national, position):
+    for changed in (national[:position] + national[position + 1 :], national + national[position]):
+        for validator in (validate_phone_number, validate_mobile_phone):
+            exc = refused(validator, changed)
+            assert exc.code == "invalid"
+            assert exc.messages[0] == "is not a valid phone number"
+
+
+# --------------------------------------------------------------------------------------------------------
+# Postcodes and INSEE place codes
+# --------------------------------------------------------------------------------------------------------
+
+postcode_prefixes = st.sampled_from([*[f"{n:02d}" for n in range(96)], "97", "98"])
+postcodes = st.tuples(postcode_prefixes, st.text(DIGITS, min_size=3, max_size=3)).map("".join)
+
+
+@given(postcodes)
+def test_generated_postcode_is_valid(postcode):
+    assert validate_postcode(postcode) == postcode
+    assert validate_postcode(f" {postcode[:2]} {postcode[2:]} ") == postcode
+
+
+@given(postcodes, st.sampled_from(["96", "99"]))
+def test_postcode_of_no_department_is_refused(postcode, prefix):
+    exc = refused(validate_postcode, prefix + postcode[2:])
+    assert exc.code == "department"
+    assert exc.messages[0] == f"no French postcode starts with {prefix}"
+
+
+@given(postcodes, st.integers(0, 4), st.sampled_from(["A", "O", "-", "\u00b2"]))
+def test_postcode_with_a_character_changed_or_missing_is_refused(postcode, position, char):
+    for changed in (
+        postcode[:position] + char + postcode[position + 1 :],
+        postcode[:position] + postcode[position + 1 :],
+    ):
+        exc = refused(validate_postcode, changed)
+        assert exc.code == "format"
+        assert exc.messages[0] == "must have 5 digits"
+
+
+insee_codes = st.one_of(
+    st.tuples(metropolitan_departments, three_digit_communes).map("".join),
+    st.tuples(st.sampled_from(["2A", "2B", "20"]), three_digit_communes).map("".join),
+    st.tuples(st.integers(971, 978).map(str), st.integers(1, 99).map(_two)).map("".join),
+    st.tuples(st.just("99"), st.integers(100, 990).map(str)).map("".join),
+)
+
+
+@given(insee_codes)
+def test_generated_insee_code_is_valid(code):
+    assert validate_insee_code(code) == code
+    assert validate_insee_code(code.lower()) == code
+
+
+@given(insee_codes)
+def test_insee_code_of_a_nir_is_valid(code):
+    # Every birth place a NIR can carry is an INSEE code the person's birth_place field accepts.
+    nir = with_key(f"18412{code}001")
+    assert parse_nir(nir).birth_place == validate_insee_code(code)
+
+
+@pytest.mark.parametrize(
+    ("value", "code", "message"),
+    [
+        ("7505", "format", "must have 5 characters: the department (2 digits, 2A or 2B) then the commune"),
+        ("2C004", "format", "must have 5 characters: the department (2 digits, 2A or 2B) then the commune"),
+        ("75O56", "format", "must have 5 characters: the department (2 digits, 2A or 2B) then the commune"),
+        ("00056", "department", "the department 00 does not exist"),
+        ("97912", "department", "the overseas department 979 does not exist (971-978)"),
+        ("75000", "commune", "the commune or country code cannot be zero"),
+        ("97100", "commune", "the commune or country code cannot be zero"),
+        ("99000", "commune", "the commune or country code cannot be zero"),
+    ],
+)
+def test_insee_code_refusals(value, code, message):
+    exc = refused(validate_insee_code, value)
+    assert (exc.code, exc.messages[0]) == (code, message)
+
+
+# --------------------------------------------------------------------------------------------------------
+# French messages of the newer rules (referential/locale)
+# --------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("validator", "value", "french"),
+    [
+        (validate_nir, with_key("1841375056001"), "le mois de naissance 13 n'est pas possible"),
+        (validate_siren, "7328293", "doit comporter 9 chiffres, 7 reçus"),
+        (
+            validate_siret,
+            "35600000000012",
+            "la somme des chiffres d'un SIRET de La Poste doit être un multiple de 5",
+        ),
+        (validate_postcode, "99001", "aucun code postal français ne commence par 99"),
+        (validate_insee_code, "7505", "doit comporter 5 caractères : le département"),
+    ],
+)
+def test_new_messages_are_translated_into_french(validator, value, french):
+    from django.utils import translation
+
+    with translation.override("fr"):
+        assert refused(validator, value).messages[0].startswith(french)
+
+
+@given(local_parts, domains, st.data())
+def test_address_with_a_space_a_double_dot_or_no_at_sign_is_refused(local, domain, data):
+    address = f"{local}@{domain}"
+    position = data.draw(st.integers(1, len(local)))
+    for broken in (
+        address[:position] + " " + address[position:],
+        f"{local}..x@{domain}",
+        address.replace("@", ""),
+        f"{local}@{domain}@{domain}",
+    ):
+        exc = refused(validate_email_address, broken)
+        assert exc.code == "invalid"
+        assert exc.messages[0].startswith("is not a valid e-mail address: ")

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from omniguichet.cases.models import Case
 from omniguichet.crm.models import Motive
+from omniguichet.referential.fields import PhoneField, PostcodeField
 from omniguichet.referential.models import Caisse, Person
 
 
@@ -31,7 +32,7 @@ class Site(models.Model):
     )
     name = models.CharField(_("name"), max_length=120)
     address_line = models.CharField(_("address"), max_length=200, blank=True)
-    postcode = models.CharField(_("postcode"), max_length=5, blank=True)
+    postcode = PostcodeField(_("postcode"), max_length=5, blank=True)
     city = models.CharField(_("city"), max_length=100, blank=True)
     # Appointments start on this grid (minutes after the opening of each period).
     slot_minutes = models.PositiveSmallIntegerField(_("slot grid (minutes)"), default=15)
@@ -208,7 +209,7 @@ class Appointment(models.Model):
         related_name="+",
         db_index=False,
     )
-    phone = models.CharField(_("phone number to call back"), max_length=20, blank=True)
+    phone = PhoneField(_("phone number to call back"), max_length=20, blank=True)
     note = models.CharField(_("note"), max_length=500, blank=True)
     # The case of the back office this appointment is about ("book an appointment about this file").
     case = models.ForeignKey(

@@ -536,7 +536,7 @@ def _check_delays(motive: AppointmentMotive, start: dt.datetime, now: dt.datetim
 def _callback_phone(person: Person, phone: str) -> str:
     if phone.strip():
         try:
-            return validators.validate_mobile_phone(phone)
+            return validators.validate_phone_number(phone)  # a landline can be called back too
         except ValidationError as exc:
             raise InvalidInput.from_fields({"phone": " ".join(str(m) for m in exc.messages)}) from None
     known = (

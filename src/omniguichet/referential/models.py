@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import ClassVar
 
 from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from omniguichet.core.text import fold
+from omniguichet.referential import validators
+from omniguichet.referential.fields import InseeCodeField, NirField, PostcodeField, RppsField, SiretField
 
 
 class Caisse(models.Model):
@@ -92,7 +95,7 @@ class Sex(models.TextChoices):
 class Person(models.Model):
     """An insured person (assuré). Dependants (children) are attached to a parent's record."""
 
-    nir = models.CharField(_("NIR"), max_length=15, unique=True)
+    nir = NirField(_("NIR"), max_length=15, unique=True)
     given_names = models.CharField(_("given names"), max_length=150)
     family_name = models.CharField(_("family name"), max_length=100)
     usage_name = models.CharField(_("usage name"), max_length=100, blank=True)
@@ -101,9 +104,9 @@ class Person(models.Model):
     usage_name_folded = models.CharField(max_length=100, editable=False, blank=True)
     birth_date = models.DateField(_("birth date"))
     sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices)
-    birth_place = models.CharField(_("birth place (INSEE code)"), max_length=5)
+    birth_place = InseeCodeField(_("birth place (INSEE code)"), max_length=5)
     address_line = models.CharField(_("address"), max_length=200, blank=True)
-    postcode = models.CharField(_("postcode"), max_length=5, blank=True)
+    postcode = PostcodeField(_("postcode"), max_length=5, blank=True)
     city = models.CharField(_("city"), max_length=100, blank=True)
     caisse = models.ForeignKey(
         Caisse, verbose_name=_("caisse of affiliation"), on_delete=models.PROTECT, related_name="persons"
@@ -155,6 +158,29 @@ class Person(models.Model):
         self.usage_name_folded = fold(self.usage_name)
         super().save(*args, **kwargs)
 
+    def clean_fields(self, exclude=None) -> None:
+        # Remembered for clean(): a field left out (a form refused it already) is not compared with the others.
+        self._clean_exclude = set(exclude or ())
+        super().clean_fields(exclude=exclude)
+
+    def clean(self) -> None:
+        """The rules spanning several fields (the NIR against the sex, birth date and place; the rights period),
+        the same function as the service, so that the admin refuses what the API refuses."""
+        super().clean()
+        excluded: set[str] = getattr(self, "_clean_exclude", set())
+        compared = {"nir", "sex", "birth_date", "birth_place"}
+        errors = validators.person_errors(
+            nir=None if compared & excluded else self.nir,
+            sex=self.sex,
+            birth_date=self.birth_date,
+            birth_place=self.birth_place,
+            rights_from=self.rights_from,
+            rights_to=self.rights_to,
+        )
+        errors = {name: reason for name, reason in errors.items() if name not in excluded}
+        if errors:
+            raise ValidationError(errors)
+
     @property
     def display_name(self) -> str:
         name = self.usage_name or self.family_name
@@ -162,14 +188,14 @@ class Person(models.Model):
 
 
 class Employer(models.Model):
-    siret = models.CharField(_("SIRET"), max_length=14, unique=True)
+    siret = SiretField(_("SIRET"), max_length=14, unique=True)
     name = models.CharField(_("name"), max_length=200)
     name_folded = models.CharField(max_length=200, editable=False, db_index=True)
     caisse = models.ForeignKey(
         Caisse, verbose_name=_("caisse"), on_delete=models.PROTECT, related_name="employers"
     )
     address_line = models.CharField(_("address"), max_length=200, blank=True)
-    postcode = models.CharField(_("postcode"), max_length=5, blank=True)
+    postcode = PostcodeField(_("postcode"), max_length=5, blank=True)
     city = models.CharField(_("city"), max_length=100, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
@@ -200,7 +226,7 @@ class Profession(models.TextChoices):
 
 
 class Professional(models.Model):
-    rpps = models.CharField(_("RPPS"), max_length=11, unique=True)
+    rpps = RppsField(_("RPPS"), max_length=11, unique=True)
     given_names = models.CharField(_("given names"), max_length=150)
     family_name = models.CharField(_("family name"), max_length=100)
     family_name_folded = models.CharField(max_length=100, editable=False, db_index=True)
@@ -265,6 +291,21 @@ class ContactPoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.value}"
+
+    def clean(self) -> None:
+        """The value is checked and normalised according to its kind, as the service does: an e-mail
+        lower-cased, a mobile in E.164."""
+        super().clean()
+        check = {
+            ContactPointKind.EMAIL: validators.validate_email_address,
+            ContactPointKind.MOBILE: validators.validate_mobile_phone,
+        }.get(self.kind)  # type: ignore[call-overload]
+        if check is None or not self.value:
+            return  # the kind's own choices, or the value's "required", say why
+        try:
+            self.value = check(self.value)
+        except ValidationError as exc:
+            raise ValidationError({"value": exc.messages}) from None
 
 
 class PreferredChannel(models.TextChoices):

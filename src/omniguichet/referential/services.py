@@ -91,27 +91,26 @@ def create_person(
         ("usage_name", usage_name, 100),
         ("address_line", address_line, 200),
         ("city", city, 100),
-        ("birth_place", birth_place, 5),
     ):
         check_text(fields, name, value, max_length)
+    clean_place = collect(fields, "birth_place", validators.validate_insee_code, birth_place)
     for name, value in (("given_names", given_names), ("family_name", family_name)):
         if name not in fields and not value.strip():
             fields[name] = _("is required")
     _check_choice(fields, "sex", sex, Sex.values)
     _check_choice(fields, "status", status, PersonStatus.values)
-    if birth_date > timezone.localdate():
-        fields["birth_date"] = _("cannot be in the future")
-    if rights_from and rights_to and rights_to < rights_from:
-        fields["rights_to"] = _("must not be before rights_from")
-    if postcode and not (len(postcode) == 5 and postcode.isascii() and postcode.isdigit()):
-        fields["postcode"] = _("must have 5 digits")
+    clean_postcode = collect(fields, "postcode", validators.validate_postcode, postcode) if postcode else ""
     caisse = _find_caisse(fields, caisse_code)
-    if clean_nir and "sex" not in fields and "birth_date" not in fields:
-        fields.update(
-            validators.nir_identity_errors(
-                clean_nir, sex=sex, birth_date=birth_date, birth_place=birth_place.upper()
-            )
-        )
+    # The rules spanning several fields: the same function as Person.clean(), so the admin refuses the same.
+    for name, reason in validators.person_errors(
+        nir=clean_nir,
+        sex=sex,
+        birth_date=birth_date,
+        birth_place=clean_place or "",
+        rights_from=rights_from,
+        rights_to=rights_to,
+    ).items():
+        fields.setdefault(name, reason)
     parent = None
     if parent_id is not None:
         parent = visible_persons(actor=actor).filter(pk=parent_id).first()
@@ -119,7 +118,7 @@ def create_person(
             fields["parent_id"] = _("no such person")
     if fields:
         raise InvalidInput.from_fields(fields)
-    assert caisse is not None and clean_nir is not None
+    assert caisse is not None and clean_nir is not None and clean_place is not None
     _require_caisse_access(actor, caisse.code)
     person = Person(
         nir=clean_nir,
@@ -128,9 +127,9 @@ def create_person(
         usage_name=" ".join(usage_name.split()),
         birth_date=birth_date,
         sex=sex,
-        birth_place=birth_place.upper(),
+        birth_place=clean_place,
         address_line=address_line.strip(),
-        postcode=postcode,
+        postcode=clean_postcode or "",
         city=city.strip(),
         caisse=caisse,
         status=status,

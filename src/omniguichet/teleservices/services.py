@@ -29,7 +29,7 @@ from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength, Val
 from omniguichet.accounts import services as accounts
 from omniguichet.accounts.models import AccountStatus
 from omniguichet.core.actors import Actor, ActorKind, Channel, scope_to_caisse
-from omniguichet.core.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
+from omniguichet.core.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError, collect
 from omniguichet.core.text import check_text
 from omniguichet.crm.models import Outcome, SubjectKind
 from omniguichet.crm.services import record_contact
@@ -229,10 +229,9 @@ def clean_input(
             else:
                 data[spec.name] = parsed
         elif spec.kind == "postcode":
-            if not re.fullmatch(r"[0-9]{5}", value):
-                fields[spec.name] = _("must have 5 digits")
-            else:
-                data[spec.name] = value
+            postcode = collect(fields, spec.name, validators.validate_postcode, value)
+            if postcode is not None:
+                data[spec.name] = postcode
         elif spec.kind == "iban":
             try:
                 data[spec.name] = validate_iban(value)
