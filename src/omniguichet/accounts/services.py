@@ -426,9 +426,8 @@ def authenticate(*, nir: Any, password: Any, channel: str) -> LoginResult:
         .first()
     )
     if account is None or account.user is None:
-        check_password(
-            password, _dummy_hash()
-        )  # the time of a real check: no hint that the NIR has no account
+        # The time of a real check: no hint that the NIR has no account.
+        check_password(password, _dummy_hash())
         raise _wrong_credentials()
     now = timezone.now()
     if account.locked_until and account.locked_until > now:
