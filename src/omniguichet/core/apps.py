@@ -1,4 +1,9 @@
+import importlib.abc
+import importlib.machinery
 import importlib.util
+import sys
+from collections.abc import Callable, Sequence
+from types import ModuleType
 
 from django.apps import AppConfig
 
@@ -8,6 +13,64 @@ class CoreConfig(AppConfig):
     label = "core"
 
 
+# --- wiring between apps, done when first needed ---------------------------------------------------------------
+_after_import: dict[str, list[Callable[[], None]]] = {}
+
+
+class _AfterImportFinder(importlib.abc.MetaPathFinder):
+    """Runs the callbacks of `when_imported` right after their module has been executed.
+
+    It finds the module with the other finders and only wraps the `exec_module` of that one loader instance, so
+    the module keeps its real loader (sources in tracebacks, resources)."""
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname not in _after_import:
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None:
+                break
+        else:
+            return None
+        loader = spec.loader
+        if loader is None or not hasattr(loader, "exec_module"):
+            return spec
+        run_module = loader.exec_module
+
+        def exec_module(module: ModuleType) -> None:
+            run_module(module)
+            for callback in _after_import.pop(fullname, []):
+                callback()
+
+        loader.exec_module = exec_module  # type: ignore[method-assign]
+        return spec
+
+
+_finder = _AfterImportFinder()
+
+
+def when_imported(module: str, callback: Callable[[], None]) -> None:
+    """Run `callback()` once `module` is imported: now if it already is, otherwise right after its import.
+
+    Apps plug into another app's services (record sections, deposit purposes, event handlers...) from their
+    `AppConfig.ready()`. Importing those services there made every process, `omniguichet help` included, import
+    every app's services (issue 15). The registries live in the services they serve, so a registration is only
+    needed once that module exists: `ready()` calls `when_imported("omniguichet.crm.services", register)` and
+    the callback imports what it registers.
+    """
+    if module in sys.modules:
+        callback()
+        return
+    _after_import.setdefault(module, []).append(callback)
+    if _finder not in sys.meta_path:
+        sys.meta_path.insert(0, _finder)
+
+
+# --- django-ninja's assets ---------------------------------------------------------------------------------------
 def _ninja_package_dir() -> str:
     """django-ninja's directory, found without importing the package (find_spec of a top-level name)."""
     spec = importlib.util.find_spec("ninja")
