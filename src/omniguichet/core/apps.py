@@ -4,8 +4,10 @@ import importlib.util
 import sys
 from collections.abc import Callable, Sequence
 from types import ModuleType
+from typing import Any
 
 from django.apps import AppConfig
+from django.utils.module_loading import import_string
 
 
 class CoreConfig(AppConfig):
@@ -59,8 +61,9 @@ def when_imported(module: str, callback: Callable[[], None]) -> None:
     Apps plug into another app's services (record sections, deposit purposes, event handlers...) from their
     `AppConfig.ready()`. Importing those services there made every process, `omniguichet help` included, import
     every app's services (issue 15). The registries live in the services they serve, so a registration is only
-    needed once that module exists: `ready()` calls `when_imported("omniguichet.crm.services", register)` and
-    the callback imports what it registers.
+    needed once that module exists: `ready()` calls `when_imported("omniguichet.crm.services", register)`.
+    The callback may import the module it registers into (executed by then), but it registers its own
+    functions through `lazy_function`: the callback can run while its own services are still being imported.
     """
     if module in sys.modules:
         callback()
@@ -68,6 +71,21 @@ def when_imported(module: str, callback: Callable[[], None]) -> None:
     _after_import.setdefault(module, []).append(callback)
     if _finder not in sys.meta_path:
         sys.meta_path.insert(0, _finder)
+
+
+def lazy_function(path: str) -> Callable[..., Any]:
+    """A function that imports `path` ("package.module.name") on its first call, then calls it."""
+    target: Callable[..., Any] | None = None
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        nonlocal target
+        if target is None:
+            target = import_string(path)
+        return target(*args, **kwargs)
+
+    call.__name__ = path.rpartition(".")[2]
+    call.__qualname__ = path
+    return call
 
 
 # --- django-ninja's assets ---------------------------------------------------------------------------------------

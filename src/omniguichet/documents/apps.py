@@ -1,13 +1,14 @@
 from django.apps import AppConfig
 
-from omniguichet.core.apps import when_imported
+from omniguichet.core.apps import lazy_function, when_imported
 
 
 def _record_section() -> None:
     from omniguichet.crm.services import register_record_section
-    from omniguichet.documents import services
 
-    register_record_section("recent_documents", services.recent_documents_section)
+    register_record_section(
+        "recent_documents", lazy_function("omniguichet.documents.services.recent_documents_section")
+    )
 
 
 class DocumentsConfig(AppConfig):

@@ -1,13 +1,12 @@
 from django.apps import AppConfig
 
-from omniguichet.core.apps import when_imported
+from omniguichet.core.apps import lazy_function, when_imported
 
 
 def _event_handler() -> None:
     from omniguichet.cases.services import register_event_handler
-    from omniguichet.outreach.services import on_case_events
 
-    register_event_handler(on_case_events)
+    register_event_handler(lazy_function("omniguichet.outreach.services.on_case_events"))
 
 
 class OutreachConfig(AppConfig):

@@ -1,20 +1,20 @@
 from django.apps import AppConfig
 
-from omniguichet.core.apps import when_imported
+from omniguichet.core.apps import lazy_function, when_imported
+
+SERVICES = "omniguichet.teleservices.services"
 
 
 def _inbox_provider() -> None:
     from omniguichet.accounts.services import register_inbox_provider
-    from omniguichet.teleservices.services import inbox_items
 
-    register_inbox_provider(inbox_items)
+    register_inbox_provider(lazy_function(f"{SERVICES}.inbox_items"))
 
 
 def _deposit_purpose() -> None:
     from omniguichet.documents.services import register_deposit_purpose
-    from omniguichet.teleservices.services import resolve_deposit_purpose
 
-    register_deposit_purpose("teleservice", resolve_deposit_purpose)
+    register_deposit_purpose("teleservice", lazy_function(f"{SERVICES}.resolve_deposit_purpose"))
 
 
 class TeleservicesConfig(AppConfig):
