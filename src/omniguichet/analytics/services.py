@@ -307,16 +307,36 @@ def export_warehouse(
     batch_size: int = 100_000,
     on_batch: Callable[[int], None] | None = None,
     persons_bucket: int = PERSONS_BUCKET,
+    trigger: str = ExportTrigger.COMMAND,
 ) -> ExportReport:
     """Append the contacts recorded since the last export (and those committed late below it), rewrite the parts
     of the contacts changed since, then the person parts that changed. See docs/analytics.md for the rule that
-    no contact committed late is skipped, on PostgreSQL too."""
+    no contact committed late is skipped, on PostgreSQL too.
+
+    An export of the platform's warehouse (ANALYTICS_WAREHOUSE_DIR) is recorded as an ExportRun whatever started
+    it (the command line, a task, the page through `run_export`), so that the analytics page says when it last
+    ran; an export to another directory (a copy, a bench) is not the platform's and is not recorded."""
     if not actor.sees_all_caisses:
         raise Forbidden("the warehouse export covers every caisse: a national role is required")
     if batch_size < 1:
         raise InvalidInput.from_fields({"batch_size": "must be 1 or more"})
     with export_lock(out):
-        return _export(Path(out), batch_size=batch_size, on_batch=on_batch, persons_bucket=persons_bucket)
+        if not is_platform_warehouse(out):
+            return _export(Path(out), batch_size=batch_size, on_batch=on_batch, persons_bucket=persons_bucket)
+        _fail_interrupted_runs()
+        run = ExportRun.objects.create(
+            trigger=trigger, requested_by=actor.user, status=ExportStatus.RUNNING, started_at=timezone.now()
+        )
+        with _recording(run):
+            report = _export(
+                Path(out), batch_size=batch_size, on_batch=on_batch, persons_bucket=persons_bucket
+            )
+        _record_done(run, report)
+        return report
+
+
+def is_platform_warehouse(out: Path | str) -> bool:
+    return Path(out).resolve() == Path(settings.ANALYTICS_WAREHOUSE_DIR).resolve()
 
 
 def _export(
@@ -796,29 +816,45 @@ def run_export(*, actor: Actor, channel: Channel, run_id: int) -> ExportRun:
     check_export_actor(actor)
     out = Path(settings.ANALYTICS_WAREHOUSE_DIR)
     with export_lock(out):
-        # Holding the lock, no export runs anywhere: a run still marked running was cut short (a killed worker).
-        ExportRun.objects.filter(status=ExportStatus.RUNNING).update(
-            status=ExportStatus.FAILED, finished_at=timezone.now(), error="interrupted"
-        )
+        _fail_interrupted_runs()
         started = ExportRun.objects.filter(pk=run_id, status=ExportStatus.QUEUED).update(
             status=ExportStatus.RUNNING, started_at=timezone.now()
         )
         run = ExportRun.objects.get(pk=run_id)
         if not started:
             return run  # already run (a task delivered twice)
-        try:
-            report = export_warehouse(actor=actor, channel=channel, out=out)
+        with _recording(run):
+            report = _export(out, batch_size=100_000, on_batch=None, persons_bucket=PERSONS_BUCKET)
             precompute_dashboards(actor=actor, channel=channel)
-        except Exception as exc:
-            run.status, run.error = ExportStatus.FAILED, f"{type(exc).__name__}: {exc}"[:2000]
-            run.finished_at = timezone.now()
-            run.save(update_fields=["status", "error", "finished_at"])
-            raise
-        run.status, run.finished_at = ExportStatus.DONE, timezone.now()
-        run.contacts, run.changed, run.parts = report.contacts, report.changed, report.parts
-        run.persons, run.high_water, run.floor = report.persons, report.high_water, report.floor
-        run.save()
+        _record_done(run, report)
     return run
+
+
+def _fail_interrupted_runs() -> None:
+    """Called holding the export lock, when no export runs anywhere: a run still marked running was cut short
+    (a killed worker or command)."""
+    ExportRun.objects.filter(status=ExportStatus.RUNNING).update(
+        status=ExportStatus.FAILED, finished_at=timezone.now(), error="interrupted"
+    )
+
+
+@contextmanager
+def _recording(run: ExportRun) -> Iterator[None]:
+    """The run records the error of whatever fails inside."""
+    try:
+        yield
+    except BaseException as exc:
+        run.status, run.error = ExportStatus.FAILED, f"{type(exc).__name__}: {exc}"[:2000]
+        run.finished_at = timezone.now()
+        run.save(update_fields=["status", "error", "finished_at"])
+        raise
+
+
+def _record_done(run: ExportRun, report: ExportReport) -> None:
+    run.status, run.finished_at = ExportStatus.DONE, timezone.now()
+    run.contacts, run.changed, run.parts = report.contacts, report.changed, report.parts
+    run.persons, run.high_water, run.floor = report.persons, report.high_water, report.floor
+    run.save()
 
 
 def export_run(*, actor: Actor, channel: Channel, run_id: int) -> ExportRun:
