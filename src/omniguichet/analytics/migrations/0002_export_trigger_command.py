@@ -5,24 +5,30 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('analytics', '0001_export_runs'),
+        ("analytics", "0001_export_runs"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='exportrun',
-            name='export_trigger_known',
+            model_name="exportrun",
+            name="export_trigger_known",
         ),
         migrations.AlterField(
-            model_name='exportrun',
-            name='trigger',
-            field=models.CharField(choices=[('api', 'requested'), ('schedule', 'schedule'), ('command', 'command line')], max_length=12, verbose_name='trigger'),
+            model_name="exportrun",
+            name="trigger",
+            field=models.CharField(
+                choices=[("api", "requested"), ("schedule", "schedule"), ("command", "command line")],
+                max_length=12,
+                verbose_name="trigger",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='exportrun',
-            constraint=models.CheckConstraint(condition=models.Q(('trigger__in', ['api', 'schedule', 'command'])), name='export_trigger_known'),
+            model_name="exportrun",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("trigger__in", ["api", "schedule", "command"])),
+                name="export_trigger_known",
+            ),
         ),
     ]
