@@ -204,11 +204,13 @@ def main() -> None:
     parser.add_argument("--contacts", type=int, default=200_000, help="demo warehouse contacts (make demo's)")
     parser.add_argument("--persons", type=int, default=40_000)
     parser.add_argument("--skip-kpi", action="store_true")
+    parser.add_argument("--skip-help", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp:
         var_dir = Path(tmp)
         print(f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} at the start")
-        bench_help(var_dir, args.repeat, args.before)
+        if not args.skip_help:
+            bench_help(var_dir, args.repeat, args.before)
         if not args.skip_kpi:
             bench_kpi(var_dir, args.repeat, args.contacts, args.persons)
         print(
