@@ -119,3 +119,9 @@ bench-appointments: setup
 bench-warehouse: setup
 	$(BIN)/python -m bench.warehouse
 	pg_virtualenv -t sh -c 'DATABASE_URL="postgres://$$PGUSER:$$PGPASSWORD@$$PGHOST:$${PGPORT:-5432}/$$PGDATABASE" $(BIN)/python -m bench.warehouse'
+
+# The command line's start-up (issue 15): `omniguichet help` against bare Django, `omniguichet kpi` against its
+# DuckDB statements alone (a minute or two).
+.PHONY: bench-startup
+bench-startup: setup
+	$(BIN)/python -m bench.startup

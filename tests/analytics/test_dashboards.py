@@ -217,7 +217,7 @@ def test_the_national_role_starts_a_warehouse_export_from_the_dashboard(
     assert manager.get("/analytics/export/").status_code == 405
     national = logged(supervisor)
     page = national.get("/analytics/").content.decode()
-    assert "No warehouse export has run from the platform yet." in page  # and no warehouse yet either
+    assert "No warehouse export has been recorded yet." in page  # and no warehouse yet either
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = national.post("/analytics/export/")
     assert response.status_code == 302 and response["Location"] == "/analytics/"

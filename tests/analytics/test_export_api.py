@@ -124,10 +124,10 @@ def test_a_failed_export_says_why(supervisor, contacts, settings, monkeypatch):
     run, created = services.request_export(actor=Actor.agent(supervisor), channel=Channel.BACKOFFICE)
     assert created
 
-    def broken(**kwargs):
+    def broken(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(services, "export_warehouse", broken)
+    monkeypatch.setattr(services, "_export", broken)
     with pytest.raises(OSError):
         services.run_export(actor=Actor.system(), channel=Channel.BACKOFFICE, run_id=run.pk)
     run.refresh_from_db()

@@ -18,7 +18,7 @@ ERRORS = {401: ErrorOut, 403: ErrorOut}
 
 class ExportRunOut(Schema):
     id: int
-    trigger: str = Field(..., description="api (requested) or schedule")
+    trigger: str = Field(..., description="api (requested), schedule or command (the command line)")
     status: str = Field(..., description="queued, running, done or failed")
     requested_at: dt.datetime
     started_at: dt.datetime | None

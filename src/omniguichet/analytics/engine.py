@@ -23,10 +23,13 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-import duckdb
+if TYPE_CHECKING:
+    # DuckDB is imported where it is used (connect, load_source): start-up and the URL conf never pay it.
+    import duckdb
+
 
 PARIS = ZoneInfo("Europe/Paris")
 UTC = dt.UTC
@@ -275,6 +278,8 @@ def load_source(
     check_values: bool = True,
 ) -> None:
     """Create the view `role` over the source with the documented column types, or raise SchemaError."""
+    import duckdb
+
     kind, files = _files(role, path)
     if kind == "parquet":
         raw = f"read_parquet({_sql_list(files)})"
@@ -400,6 +405,8 @@ def _check_values(
 
 
 def connect(*, memory_limit: str | None = None, threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    import duckdb
+
     con = duckdb.connect(":memory:")
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET enable_progress_bar = false")

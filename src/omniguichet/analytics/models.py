@@ -16,6 +16,7 @@ class ExportStatus(models.TextChoices):
 class ExportTrigger(models.TextChoices):
     API = "api", _("requested")
     SCHEDULE = "schedule", _("schedule")
+    COMMAND = "command", _("command line")
 
 
 class ExportRun(models.Model):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import fcntl
+import functools
 import hashlib
 import hmac
 import json
@@ -25,11 +26,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Max, Sum
@@ -45,6 +43,9 @@ from omniguichet.core.keys import key_from_file
 from omniguichet.crm.models import Contact, ContactChange
 from omniguichet.referential.models import Person, Role
 
+if TYPE_CHECKING:
+    import pyarrow as pa
+
 PART_RE = re.compile(r"^part-(\d{12})-(\d{12})\.parquet$")
 PERSONS_STATE = "_state.json"
 EXPORT_STATE = "_export.json"  # in contacts/: the floor, the changes applied, the marks still pending
@@ -52,23 +53,39 @@ PERSONS_BUCKET = 1_000_000  # person ids per persons part file
 CACHE_DIR = "_kpi"
 ANALYTICS_ROLES = {Role.MANAGER, Role.NATIONAL_SUPERVISOR}
 
-_UTC = pa.timestamp("us", tz="UTC")
-CONTACTS_ARROW = pa.schema(
-    [
-        ("contact_id", pa.string()),
-        ("person_key", pa.string()),
-        ("caisse", pa.string()),
-        ("channel", pa.string()),
-        ("direction", pa.string()),
-        ("motive", pa.string()),
-        ("started_at", _UTC),
-        ("answered", pa.bool_()),
-        ("responded_at", _UTC),
-        ("on_appointment", pa.bool_()),
-        ("waited_seconds", pa.int64()),
-    ]
-)
-PERSONS_ARROW = pa.schema([("person_key", pa.string()), ("caisse", pa.string()), ("account_opened_at", _UTC)])
+
+# pyarrow is imported where it is used: the URL conf loads these services, and pyarrow costs every web server
+# and command process a tenth of a second (issue 15).
+@functools.cache
+def _contacts_arrow() -> pa.Schema:
+    import pyarrow as pa
+
+    utc = pa.timestamp("us", tz="UTC")
+    return pa.schema(
+        [
+            ("contact_id", pa.string()),
+            ("person_key", pa.string()),
+            ("caisse", pa.string()),
+            ("channel", pa.string()),
+            ("direction", pa.string()),
+            ("motive", pa.string()),
+            ("started_at", utc),
+            ("answered", pa.bool_()),
+            ("responded_at", utc),
+            ("on_appointment", pa.bool_()),
+            ("waited_seconds", pa.int64()),
+        ]
+    )
+
+
+@functools.cache
+def _persons_arrow() -> pa.Schema:
+    import pyarrow as pa
+
+    utc = pa.timestamp("us", tz="UTC")
+    return pa.schema([("person_key", pa.string()), ("caisse", pa.string()), ("account_opened_at", utc)])
+
+
 CONTACT_FIELDS = (
     "id",
     "person_id",
@@ -110,6 +127,8 @@ class ExportReport:
 
 
 def _write_atomic(table: pa.Table, path: Path) -> None:
+    import pyarrow.parquet as pq
+
     tmp = path.with_name(path.name + ".tmp")
     pq.write_table(table, tmp, compression="zstd")
     with open(tmp, "rb") as handle:
@@ -178,7 +197,9 @@ def _save_state(folder: Path, state: dict[str, Any]) -> None:
 
 
 def _contact_table(rows: list[tuple], keys: dict[int, str], key: bytes) -> pa.Table:
-    columns: dict[str, list[Any]] = {name: [] for name in CONTACTS_ARROW.names}
+    import pyarrow as pa
+
+    columns: dict[str, list[Any]] = {name: [] for name in _contacts_arrow().names}
     for cid, pid, caisse, chan, direction, motive, started, answered, responded, on_appt, waited in rows:
         pkey = keys.get(pid)
         if pkey is None:
@@ -196,7 +217,7 @@ def _contact_table(rows: list[tuple], keys: dict[int, str], key: bytes) -> pa.Ta
         columns["responded_at"].append(responded)
         columns["on_appointment"].append(on_appt)
         columns["waited_seconds"].append(waited)
-    return pa.Table.from_pydict(columns, schema=CONTACTS_ARROW)
+    return pa.Table.from_pydict(columns, schema=_contacts_arrow())
 
 
 class _Writer:
@@ -218,6 +239,9 @@ class _Writer:
 
 def _exported_ids(folder: Path, above: int) -> pa.Array:
     """The contact ids (int64) of the part files that may hold ids above `above`."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     chunks = [
         pq.read_table(path, columns=["contact_id"]).column("contact_id").combine_chunks()
         for _first, last, path in _parts(folder)
@@ -231,6 +255,9 @@ def _exported_ids(folder: Path, above: int) -> pa.Array:
 def _export_contacts(writer: _Writer, *, floor: int, batch_size: int) -> None:
     """Write every visible contact above `floor` that no part holds yet: first those committed late below the
     high-water mark (a transaction that committed after a higher id was exported), then the new ones."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     folder = writer.folder
     last = high_water(folder.parent)
     if floor < last:
@@ -266,6 +293,10 @@ def _apply_changes(writer: _Writer, *, since: int, batch_size: int) -> int:
     """Rewrite, in place, the part files holding contacts changed or deleted (crm.ContactChange) after change
     `since`: each part keeps its name and holds each contact once, with its current values (a deleted contact
     leaves its part). Re-applying a change rewrites nothing. Returns the number of contacts re-exported."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
     changed = sorted(set(ContactChange.objects.filter(id__gt=since).values_list("contact_id", flat=True)))
     if not changed:
         return 0
@@ -307,16 +338,36 @@ def export_warehouse(
     batch_size: int = 100_000,
     on_batch: Callable[[int], None] | None = None,
     persons_bucket: int = PERSONS_BUCKET,
+    trigger: str = ExportTrigger.COMMAND,
 ) -> ExportReport:
     """Append the contacts recorded since the last export (and those committed late below it), rewrite the parts
     of the contacts changed since, then the person parts that changed. See docs/analytics.md for the rule that
-    no contact committed late is skipped, on PostgreSQL too."""
+    no contact committed late is skipped, on PostgreSQL too.
+
+    An export of the platform's warehouse (ANALYTICS_WAREHOUSE_DIR) is recorded as an ExportRun whatever started
+    it (the command line, a task, the page through `run_export`), so that the analytics page says when it last
+    ran; an export to another directory (a copy, a bench) is not the platform's and is not recorded."""
     if not actor.sees_all_caisses:
         raise Forbidden("the warehouse export covers every caisse: a national role is required")
     if batch_size < 1:
         raise InvalidInput.from_fields({"batch_size": "must be 1 or more"})
     with export_lock(out):
-        return _export(Path(out), batch_size=batch_size, on_batch=on_batch, persons_bucket=persons_bucket)
+        if not is_platform_warehouse(out):
+            return _export(Path(out), batch_size=batch_size, on_batch=on_batch, persons_bucket=persons_bucket)
+        _fail_interrupted_runs()
+        run = ExportRun.objects.create(
+            trigger=trigger, requested_by=actor.user, status=ExportStatus.RUNNING, started_at=timezone.now()
+        )
+        with _recording(run):
+            report = _export(
+                Path(out), batch_size=batch_size, on_batch=on_batch, persons_bucket=persons_bucket
+            )
+        _record_done(run, report)
+        return report
+
+
+def is_platform_warehouse(out: Path | str) -> bool:
+    return Path(out).resolve() == Path(settings.ANALYTICS_WAREHOUSE_DIR).resolve()
 
 
 def _export(
@@ -407,6 +458,8 @@ def _persons_state(bucket_size: int) -> dict[str, list[Any]]:
 def _export_persons(folder: Path, key: bytes, bucket_size: int = PERSONS_BUCKET) -> int | None:
     """Rewrite the person parts (one per range of person ids) whose persons or accounts changed since the last
     export; returns the number of persons written (None: nothing changed)."""
+    import pyarrow as pa
+
     state = _persons_state(bucket_size)
     state_file = folder / PERSONS_STATE
     previous: dict[str, Any] = json.loads(state_file.read_text()) if state_file.exists() else {}
@@ -433,7 +486,7 @@ def _export_persons(folder: Path, key: bytes, bucket_size: int = PERSONS_BUCKET)
                 "caisse": [caisse for _pid, caisse, _opened in rows],
                 "account_opened_at": [opened for _pid, _caisse, opened in rows],
             },
-            schema=PERSONS_ARROW,
+            schema=_persons_arrow(),
         )
         _write_atomic(table, target)
         count += len(rows)
@@ -796,29 +849,45 @@ def run_export(*, actor: Actor, channel: Channel, run_id: int) -> ExportRun:
     check_export_actor(actor)
     out = Path(settings.ANALYTICS_WAREHOUSE_DIR)
     with export_lock(out):
-        # Holding the lock, no export runs anywhere: a run still marked running was cut short (a killed worker).
-        ExportRun.objects.filter(status=ExportStatus.RUNNING).update(
-            status=ExportStatus.FAILED, finished_at=timezone.now(), error="interrupted"
-        )
+        _fail_interrupted_runs()
         started = ExportRun.objects.filter(pk=run_id, status=ExportStatus.QUEUED).update(
             status=ExportStatus.RUNNING, started_at=timezone.now()
         )
         run = ExportRun.objects.get(pk=run_id)
         if not started:
             return run  # already run (a task delivered twice)
-        try:
-            report = export_warehouse(actor=actor, channel=channel, out=out)
+        with _recording(run):
+            report = _export(out, batch_size=100_000, on_batch=None, persons_bucket=PERSONS_BUCKET)
             precompute_dashboards(actor=actor, channel=channel)
-        except Exception as exc:
-            run.status, run.error = ExportStatus.FAILED, f"{type(exc).__name__}: {exc}"[:2000]
-            run.finished_at = timezone.now()
-            run.save(update_fields=["status", "error", "finished_at"])
-            raise
-        run.status, run.finished_at = ExportStatus.DONE, timezone.now()
-        run.contacts, run.changed, run.parts = report.contacts, report.changed, report.parts
-        run.persons, run.high_water, run.floor = report.persons, report.high_water, report.floor
-        run.save()
+        _record_done(run, report)
     return run
+
+
+def _fail_interrupted_runs() -> None:
+    """Called holding the export lock, when no export runs anywhere: a run still marked running was cut short
+    (a killed worker or command)."""
+    ExportRun.objects.filter(status=ExportStatus.RUNNING).update(
+        status=ExportStatus.FAILED, finished_at=timezone.now(), error="interrupted"
+    )
+
+
+@contextmanager
+def _recording(run: ExportRun) -> Iterator[None]:
+    """The run records the error of whatever fails inside."""
+    try:
+        yield
+    except BaseException as exc:
+        run.status, run.error = ExportStatus.FAILED, f"{type(exc).__name__}: {exc}"[:2000]
+        run.finished_at = timezone.now()
+        run.save(update_fields=["status", "error", "finished_at"])
+        raise
+
+
+def _record_done(run: ExportRun, report: ExportReport) -> None:
+    run.status, run.finished_at = ExportStatus.DONE, timezone.now()
+    run.contacts, run.changed, run.parts = report.contacts, report.changed, report.parts
+    run.persons, run.high_water, run.floor = report.persons, report.high_water, report.floor
+    run.save()
 
 
 def export_run(*, actor: Actor, channel: Channel, run_id: int) -> ExportRun:

@@ -1146,15 +1146,6 @@ def merge_timeline(backoffice: list[TimelineEntry], platform: list[TimelineEntry
     return merged
 
 
-def register_case_deposits() -> None:
-    """Plug the "case_request" deposit purpose into the documents app (from CasesConfig.ready())."""
-    from omniguichet.documents.services import register_deposit_purpose
-
-    register_deposit_purpose(
-        "case_request", resolve_case_request, lister=list_case_requests, on_rejected=reopen_case_request
-    )
-
-
 # --- cases the platform opens itself (added by the online services, issue 4) -------------------------------
 PLATFORM_SOURCE = "platform"
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
-from ninja import NinjaAPI, Schema
+from django.shortcuts import render
+from ninja import NinjaAPI, Schema, Swagger
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
@@ -32,6 +35,25 @@ class ErrorOut(Schema):
     error: ErrorBody
 
 
+class LocalSwagger(Swagger):
+    """Swagger UI from the assets django-ninja ships, served by staticfiles (no CDN at run time).
+
+    ninja renders its own template only when the string "ninja" is in INSTALLED_APPS (otherwise it falls back to
+    a CDN page); the platform installs ninja's templates and static files through `core.apps.NinjaAssetsConfig`,
+    so that start-up does not import ninja, and renders the page here.
+    """
+
+    def render_page(self, request: HttpRequest, api: NinjaAPI, **kwargs: object) -> HttpResponse:
+        self.settings["url"] = self.get_openapi_url(api, kwargs)
+        context = {
+            "swagger_settings": json.dumps(self.settings, indent=1),
+            "api": api,
+            # Bearer tokens only: no auth of the API relies on the session cookie, so no CSRF token is needed.
+            "add_csrf": any(getattr(a, "csrf", False) for a in api.auth or ()),  # type: ignore[union-attr]
+        }
+        return render(request, self.template, context)
+
+
 api = NinjaAPI(
     title="omniguichet API",
     version="1",
@@ -39,6 +61,7 @@ api = NinjaAPI(
     '(`omniguichet token --user NAME`). Errors: `{"error": {"code", "message", "fields"}}`.',
     auth=BearerToken(),
     urls_namespace="api-v1",
+    docs=LocalSwagger(),
 )
 
 

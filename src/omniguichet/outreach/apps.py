@@ -1,15 +1,21 @@
 from django.apps import AppConfig
 
+from omniguichet.core.apps import lazy_function, when_imported
+
+
+def _event_handler() -> None:
+    from omniguichet.cases.services import register_event_handler
+
+    register_event_handler(lazy_function("omniguichet.outreach.services.on_case_events"))
+
 
 class OutreachConfig(AppConfig):
     name = "omniguichet.outreach"
     label = "outreach"
 
     def ready(self) -> None:
-        from omniguichet.cases.services import register_event_handler
-        from omniguichet.outreach.services import on_case_events
-
-        register_event_handler(on_case_events)
+        # Registered when the case ingestion's services are imported, not at start-up (issue 15).
+        when_imported("omniguichet.cases.services", _event_handler)
 
     def on_worker_start(self) -> None:
         """Called by `omniguichet worker` before it polls: re-dispatch what a killed worker left behind."""

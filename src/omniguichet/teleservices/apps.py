@@ -1,14 +1,27 @@
 from django.apps import AppConfig
 
+from omniguichet.core.apps import lazy_function, when_imported
+
+SERVICES = "omniguichet.teleservices.services"
+
+
+def _inbox_provider() -> None:
+    from omniguichet.accounts.services import register_inbox_provider
+
+    register_inbox_provider(lazy_function(f"{SERVICES}.inbox_items"))
+
+
+def _deposit_purpose() -> None:
+    from omniguichet.documents.services import register_deposit_purpose
+
+    register_deposit_purpose("teleservice", lazy_function(f"{SERVICES}.resolve_deposit_purpose"))
+
 
 class TeleservicesConfig(AppConfig):
     name = "omniguichet.teleservices"
     label = "teleservices"
 
     def ready(self) -> None:
-        from omniguichet.accounts.services import register_inbox_provider
-        from omniguichet.documents.services import register_deposit_purpose
-        from omniguichet.teleservices.services import inbox_items, resolve_deposit_purpose
-
-        register_inbox_provider(inbox_items)
-        register_deposit_purpose("teleservice", resolve_deposit_purpose)
+        # Each registration runs when the services it plugs into are imported, not at start-up (issue 15).
+        when_imported("omniguichet.accounts.services", _inbox_provider)
+        when_imported("omniguichet.documents.services", _deposit_purpose)

@@ -6,6 +6,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from omniguichet.analytics import services
+from omniguichet.analytics.models import ExportTrigger
 from omniguichet.core.actors import Actor, Channel
 from omniguichet.core.errors import ServiceError
 
@@ -101,6 +102,7 @@ class Command(BaseCommand):
                     out=out,
                     batch_size=options["batch_size"],
                     on_batch=lambda n: progress.advance(task, n),
+                    trigger=ExportTrigger.COMMAND,
                 )
         except ServiceError as exc:
             raise CommandError(exc.message) from None
