@@ -163,8 +163,12 @@ def test_kiosk_and_display_pages(insured, site_paris):
     Ticket.objects.update(status="called", called_at=timezone.now(), desk="Guichet 3")
     display = client.get(f"/reception/{site_paris.pk}/display")
     assert b"A001" in display.content and b"Guichet 3" in display.content and b"every 2s" in display.content
-    partial = client.get(f"/reception/{site_paris.pk}/display", {"partial": "1"})
+    partial = client.get(
+        f"/reception/{site_paris.pk}/display", {"partial": "1"}, headers={"HX-Request": "true"}
+    )
     assert b"A001" in partial.content and b"<html" not in partial.content
+    # The fragment's URL opened directly (without htmx): the whole page.
+    assert b"<title>" in client.get(f"/reception/{site_paris.pk}/display", {"partial": "1"}).content
     for name in (person.family_name, person.given_names, person.nir):
         assert name.encode() not in display.content and name.encode() not in partial.content
     # The serving order is stated where visitors see it.

@@ -7,7 +7,8 @@ from typing import Any
 
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -56,7 +57,7 @@ def agent_required(view):
         try:
             actor = staff_actor(request.user)  # type: ignore[arg-type]
         except Forbidden:
-            return HttpResponseForbidden(_("The agent console is reserved to caisse staff."))
+            raise PermissionDenied(_("The agent console is reserved to caisse staff.")) from None
         return view(request, actor, *args, **kwargs)
 
     return wrapper
@@ -132,6 +133,9 @@ def record(request: HttpRequest, actor: Actor, person_id: int) -> HttpResponse:
 @require_GET
 @agent_required
 def timeline(request: HttpRequest, actor: Actor, person_id: int) -> HttpResponse:
+    """A page of the timeline, an htmx fragment of the record; opened directly, the record itself."""
+    if not request.htmx:  # type: ignore[attr-defined]
+        return redirect(reverse("crm:record", args=[person_id]))
     try:
         page = services.consulted_timeline(
             actor=actor,

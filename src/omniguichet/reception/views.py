@@ -74,7 +74,9 @@ def display(request: HttpRequest, site_id: int) -> HttpResponse:
         board = services.display_board(site_id=site_id)
     except NotFound:
         raise Http404(_("no such site")) from None
-    template = "reception/_board.html" if request.GET.get("partial") else "reception/display.html"
+    # The board alone for the page's own refresh (htmx); the whole page for anyone opening the URL.
+    partial = request.htmx and request.GET.get("partial")  # type: ignore[attr-defined]
+    template = "reception/_board.html" if partial else "reception/display.html"
     return render(request, template, {"site": site, "board": board})
 
 
