@@ -29,7 +29,7 @@ from omniguichet.crm.services import record_contact
 from omniguichet.documents.models import Document
 from omniguichet.documents.services import deposit_documents, generate_key, request_documents, seed_baskets
 from omniguichet.outreach.models import InboxMessage
-from omniguichet.reception.services import take_ticket
+from omniguichet.reception.services import call_next, take_ticket
 from omniguichet.referential.models import ContactPoint, Role, User
 from omniguichet.teleservices.models import Attestation
 from omniguichet.teleservices.services import use_service
@@ -50,6 +50,8 @@ class Data:
 
     person: Any = None
     site: Any = None
+    busy_site: Any = None  # a site where the agent is serving a visitor
+    visitor: Any = None
     appointment: Any = None
     video: Any = None
     callback: Any = None
@@ -79,6 +81,7 @@ class Page:
     submit: str = ""  # a selector clicked to submit the form as it is (empty or with `fill`)
     fill: tuple[tuple[str, str], ...] = ()
     wait_for: str = ""  # a selector an htmx request fills in before the check
+    keys: tuple[str, ...] = ()  # keys pressed before the check (the consoles' shortcuts open forms)
     path: str = ""  # a literal path instead of a URL name (error pages)
 
     def url(self, data: Data) -> str:
@@ -88,6 +91,7 @@ class Page:
 
     def label(self) -> str:
         extra = " (after a failed submission)" if self.submit else ""
+        extra += f" (keys {' '.join(self.keys)})" if self.keys else ""
         return f"{self.role}: {self.path or self.name}{extra}"
 
 
@@ -179,6 +183,8 @@ PAGES: list[Page] = [
     Page("crm:search", AGENT, query="?q=Lef%C3%A8vre"),
     Page("crm:search", AGENT, query="?q=%3F%3F"),
     Page("crm:record", AGENT, args=_person),
+    Page("crm:record", AGENT, args=_person, keys=("t",)),  # the contact form opened by its shortcut
+    Page("crm:record", AGENT, args=lambda d: [d.visitor.pk]),  # with the visit in progress to close
     # The timeline's htmx fragment URL opened directly: the record.
     Page("crm:timeline", AGENT, args=_person),
     Page("crm:record", AGENT, args=lambda d: [999_999_999], status=404),
@@ -201,10 +207,12 @@ PAGES: list[Page] = [
     Page("appointments:callbacks", AGENT),
     Page("documents:baskets", AGENT),
     Page("documents:basket", AGENT, args=lambda d: [d.document.basket_id]),
+    Page("documents:basket", AGENT, args=lambda d: [d.document.basket_id], keys=("j", "x")),  # a row selected
     Page("documents:document", AGENT, args=lambda d: [d.document.pk]),
     Page("documents:for_person", AGENT, args=_person),
     Page("reception:sites", AGENT),
     Page("reception:desk", AGENT, args=lambda d: [d.site.pk]),
+    Page("reception:desk", AGENT, args=lambda d: [d.busy_site.pk]),  # serving a visitor
     Page("403", AGENT, path="/analytics/", status=403),  # the dashboards are for managers and national roles
     # --- a national supervisor ---
     Page("analytics:national", SUPERVISOR, query="?year=2025"),
@@ -358,8 +366,12 @@ def _build(settings, tmp_path, caisse, make_person) -> tuple[Data, dict[str, Use
         latest=start.date() + dt.timedelta(days=30),
     )  # fmt: skip
     d.offer_token = appointments.offer_token(entry, start + dt.timedelta(days=1, hours=1))
-    # Someone waiting at the reception desk.
+    # Someone waiting at the reception desk; at another site, the agent serves a visitor identified at the kiosk.
     take_ticket(site_id=d.site.pk, code="", nir="", birth_date=None, motive="autre", priority=False)
+    d.busy_site = make_site(caisse, [users[AGENT]], name="Accueil Paris 15e")
+    d.visitor = make_person(family_name="Martin", given_names="Claire")
+    take_ticket(site_id=d.busy_site.pk, nir=d.visitor.nir, birth_date=d.visitor.birth_date, motive="autre")
+    call_next(actor=agent, site_id=d.busy_site.pk, desk="Guichet 2")
     return d, users
 
 
@@ -451,6 +463,8 @@ def test_every_page_passes_axe(live_server, make_person, caisse_paris, settings,
                         page.click(entry.submit)
                 if entry.wait_for:
                     page.wait_for_selector(entry.wait_for, state="attached")
+                for key in entry.keys:
+                    page.keyboard.press(key)
                 check_page(page, page.url, entry.label(), found)
             except PlaywrightError as exc:
                 problems.append(f"{entry.label()}: {url}: {str(exc).splitlines()[0]}")
