@@ -10,6 +10,7 @@ URL pattern that is neither in PAGES nor in NOT_PAGES (with the reason it is not
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,7 +42,8 @@ from tests.documents.conftest import make_pdf
 
 PASSWORD = "Un-mot-de-passe-solide-2026"
 ANONYMOUS, INSURED, AGENT, SUPERVISOR, KIOSK = "anonymous", "insured", "agent", "supervisor", "kiosk"
-FAILING_IMPACTS = {"serious", "critical"}
+# The impacts that fail the test; A11Y_IMPACTS=minor,moderate,serious,critical lists the lesser ones too.
+FAILING_IMPACTS = set(os.environ.get("A11Y_IMPACTS", "serious,critical").split(","))
 
 
 @dataclass
@@ -409,8 +411,6 @@ def check_page(page, url: str, label: str, found: list) -> None:
 
 
 def test_every_page_passes_axe(live_server, make_person, caisse_paris, settings, tmp_path, monkeypatch):
-    import os
-
     from axe_playwright_python.base import AXE_SCRIPT  # axe-core, as bundled in the package
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
