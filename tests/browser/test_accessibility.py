@@ -393,7 +393,8 @@ def _appointment(person, site, motive: str, start: dt.datetime, mode: str, code:
 
 
 def _report(violations: list[tuple[str, str, dict]]) -> str:
-    lines = [f"{len(violations)} accessibility violation(s) of impact serious or critical:"]
+    impacts = " or ".join(sorted(FAILING_IMPACTS))
+    lines = [f"{len(violations)} accessibility violation(s) of impact {impacts} (axe-core):"]
     for label, url, v in violations:
         targets = "; ".join(" ".join(map(str, n["target"])) for n in v["nodes"][:5])
         more = f" (+{len(v['nodes']) - 5} more)" if len(v["nodes"]) > 5 else ""
@@ -402,8 +403,8 @@ def _report(violations: list[tuple[str, str, dict]]) -> str:
 
 
 def check_page(page, url: str, label: str, found: list) -> None:
-    """Run axe-core (injected in every page of the context) on the page as it is now; keep the serious and
-    critical violations."""
+    """Run axe-core (injected in every page of the context) on the page as it is now; keep the violations of the
+    failing impacts."""
     results = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
     for violation in results["violations"]:
         if violation["impact"] in FAILING_IMPACTS:
