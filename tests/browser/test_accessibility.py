@@ -42,6 +42,7 @@ from tests.documents.conftest import make_pdf
 
 PASSWORD = "Un-mot-de-passe-solide-2026"
 ANONYMOUS, INSURED, AGENT, SUPERVISOR, KIOSK = "anonymous", "insured", "agent", "supervisor", "kiosk"
+ENGLISH = "anonymous, in English"  # a browser asking for English (Accept-Language): the pages' other language
 # The impacts that fail the test; A11Y_IMPACTS=minor,moderate,serious,critical lists the lesser ones too.
 FAILING_IMPACTS = set(os.environ.get("A11Y_IMPACTS", "serious,critical").split(","))
 
@@ -141,6 +142,11 @@ PAGES: list[Page] = [
     # The board's htmx fragment URL opened directly: the whole page.
     Page("reception:display", ANONYMOUS, args=lambda d: [d.site.pk], query="?partial=1"),
     Page("404", ANONYMOUS, path="/cette-page-n-existe-pas/", status=404),
+    # The same pages in English: the language named on <html> must follow.
+    Page("home", ENGLISH),
+    Page("footer-accessibility-status", ENGLISH),
+    Page("accounts:login", ENGLISH, submit="#login-submit"),
+    Page("404", ENGLISH, path="/this-page-does-not-exist/", status=404),
     # --- the insured person, in their online account ---
     Page("accounts:home", INSURED),
     Page("accounts:preferences", INSURED),
@@ -428,8 +434,8 @@ def test_every_page_passes_axe(live_server, make_person, caisse_paris, settings,
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         tabs = {}
-        for role in (ANONYMOUS, INSURED, AGENT, SUPERVISOR, KIOSK):
-            context = browser.new_context(locale="fr-FR")
+        for role in (ANONYMOUS, ENGLISH, INSURED, AGENT, SUPERVISOR, KIOSK):
+            context = browser.new_context(locale="en-GB" if role == ENGLISH else "fr-FR")
             context.set_default_timeout(5_000)
             context.add_init_script(script=AXE_SCRIPT)
             tabs[role] = context.new_page()
@@ -467,6 +473,11 @@ def test_every_page_passes_axe(live_server, make_person, caisse_paris, settings,
                 for key in entry.keys:
                     page.keyboard.press(key)
                 check_page(page, page.url, entry.label(), found)
+                # axe checks that a language is named; the language must also be the page's (Swagger UI: English).
+                lang = page.evaluate("document.documentElement.lang")
+                expected = "en" if entry.role == ENGLISH or entry.name == "api-v1:openapi-view" else "fr"
+                if lang != expected:
+                    problems.append(f"{entry.label()}: {page.url} says lang={lang!r}, expected {expected!r}")
             except PlaywrightError as exc:
                 problems.append(f"{entry.label()}: {url}: {str(exc).splitlines()[0]}")
         browser.close()
