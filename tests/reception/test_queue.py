@@ -232,6 +232,18 @@ def test_the_visit_is_closed_from_the_record_of_the_person_served(
     # Closing twice: a clear conflict, nothing more recorded.
     again = client.post(f"/reception/tickets/{ticket.pk}/close", {"outcome": "resolved", "next": "record"})
     assert again.status_code == 409 and Contact.objects.filter(channel="reception").count() == 1
+    # The refusal is a page of the platform (title, language, a way back), the bare reason for htmx.
+    assert (
+        b"<title>" in again.content
+        and b'<html lang="en"' in again.content
+        and b'id="error-reason"' in again.content
+    )
+    htmx = client.post(
+        f"/reception/tickets/{ticket.pk}/close", {"outcome": "resolved"}, headers={"HX-Request": "true"}
+    )
+    assert (
+        htmx.status_code == 409 and htmx["Content-Type"].startswith("text/plain") and b"<" not in htmx.content
+    )
 
 
 @pytest.mark.django_db(transaction=True)

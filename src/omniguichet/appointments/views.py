@@ -22,6 +22,7 @@ from omniguichet.appointments import services
 from omniguichet.appointments.models import Appointment, Mode
 from omniguichet.core.actors import Actor, Channel, insured_actor
 from omniguichet.core.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
+from omniguichet.core.views import error_page
 from omniguichet.crm.models import Outcome
 from omniguichet.crm.views import agent_required
 
@@ -208,7 +209,7 @@ def my_cancel(request: HttpRequest, actor: Actor, appointment_id: int) -> HttpRe
     except NotFound:
         raise Http404(_("no such appointment")) from None
     except Conflict as exc:
-        return HttpResponse(exc.message, status=409)
+        return error_page(request, exc.message, status=409)
     return redirect("appointments:mine")
 
 
@@ -392,5 +393,5 @@ def callback_outcome(request: HttpRequest, actor: Actor, appointment_id: int) ->
     except NotFound:
         raise Http404(_("no such appointment")) from None
     except (InvalidInput, Conflict) as exc:
-        return HttpResponse(_error_text(exc), status=409 if isinstance(exc, Conflict) else 422)
+        return error_page(request, _error_text(exc), status=409 if isinstance(exc, Conflict) else 422)
     return redirect(reverse("appointments:callbacks") + ("?all=1" if request.POST.get("all") == "1" else ""))

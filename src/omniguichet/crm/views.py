@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from omniguichet.core.actors import CONTACT_CHANNEL_CHOICES, Actor, Channel, staff_actor
 from omniguichet.core.errors import Forbidden, InvalidInput, NotFound
+from omniguichet.core.views import error_page
 from omniguichet.crm import services
 from omniguichet.crm.models import Outcome
 from omniguichet.referential.validators import mask_nir
@@ -174,7 +175,7 @@ def add_contact(request: HttpRequest, actor: Actor, person_id: int) -> HttpRespo
     except NotFound:
         raise Http404(_("no such person")) from None
     except InvalidInput as exc:
-        return HttpResponse(exc.message, status=422)
+        return error_page(request, exc.message, status=422)
     if request.htmx:  # type: ignore[attr-defined]
         page = services.consulted_timeline(actor=actor, person_id=person_id)
         return render(request, "crm/_timeline.html", {"person_id": person_id, **_timeline_context(page)})
