@@ -18,8 +18,8 @@ def test_the_footer_links_to_the_accessibility_statement(db, settings):
     html = page.content.decode()
     assert '<html lang="fr"' in html and "<title>Déclaration d'accessibilité — omniguichet</title>" in html
     # Honest about what was checked and how, and where to turn.
-    for words in ("non conforme", "RGAA 4.1", "axe-core", "Aucun audit", "clavier seul", "Défenseur des droits",
-                  "36 46", "Libre réponse 71120"):  # fmt: skip
+    for words in ("non conforme", "RGAA 4.1", "axe-core", "Aucun audit", "clavier seul", "Schéma pluriannuel",
+                  "Défenseur des droits", "36 46", "Libre réponse 71120"):  # fmt: skip
         assert words in html, words
 
 
