@@ -2,10 +2,12 @@ from django.contrib import admin
 from django.urls import include, path
 
 from omniguichet.core.api import api
-from omniguichet.core.views import home
+from omniguichet.core.views import accessibility, home
 
 urlpatterns = [
     path("", home, name="home"),
+    # django-dsfr's footer links its "Accessibilité" mention to the URL of this name.
+    path("accessibilite/", accessibility, name="footer-accessibility-status"),
     path("admin/", admin.site.urls),
     path("agent/", include("omniguichet.crm.urls")),
     path("api/v1/", api.urls),

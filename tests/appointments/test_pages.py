@@ -41,7 +41,9 @@ def test_person_books_from_the_account(
     assert page.status_code == 200 and b'id="booking-form"' in page.content
     day = next_workday()
     slots = web.get(
-        "/compte/rendez-vous/creneaux/", {"motive": "ij_dossier", "site": site_paris.pk, "from": day}
+        "/compte/rendez-vous/creneaux/",
+        {"motive": "ij_dossier", "site": site_paris.pk, "from": day},
+        headers={"HX-Request": "true"},
     )
     assert _slot(site_paris, at(day, 8, 30)).encode() in slots.content
     with django_capture_on_commit_callbacks(execute=True):
@@ -253,7 +255,9 @@ def test_agent_books_from_the_console(client, agent_paris, agent_ain, site_paris
     assert client.get(f"/agent/rendez-vous/{person.pk}/").status_code == 200
     day = next_workday()
     slots = client.get(
-        f"/agent/rendez-vous/{person.pk}/creneaux/", {"motive": "ij_dossier", "site": site_paris.pk}
+        f"/agent/rendez-vous/{person.pk}/creneaux/",
+        {"motive": "ij_dossier", "site": site_paris.pk},
+        headers={"HX-Request": "true"},
     )
     assert b'name="slot"' in slots.content
     response = client.post(

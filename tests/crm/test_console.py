@@ -92,4 +92,6 @@ def test_timeline_fragment_needs_an_opened_record(paris_client, paris_person):
     url = f"/agent/persons/{paris_person.pk}/timeline/"
     assert paris_client.get(url).status_code == 302  # back to the record, which audits the opening
     paris_client.get(f"/agent/persons/{paris_person.pk}/")
-    assert paris_client.get(url, {"channel": "phone"}).status_code == 200
+    assert paris_client.get(url, {"channel": "phone"}, headers={"HX-Request": "true"}).status_code == 200
+    # Opened without htmx (a new tab, a bookmark): the record itself, not a bare fragment.
+    assert paris_client.get(url).url == f"/agent/persons/{paris_person.pk}/"

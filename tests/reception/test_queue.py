@@ -163,8 +163,12 @@ def test_kiosk_and_display_pages(insured, site_paris):
     Ticket.objects.update(status="called", called_at=timezone.now(), desk="Guichet 3")
     display = client.get(f"/reception/{site_paris.pk}/display")
     assert b"A001" in display.content and b"Guichet 3" in display.content and b"every 2s" in display.content
-    partial = client.get(f"/reception/{site_paris.pk}/display", {"partial": "1"})
+    partial = client.get(
+        f"/reception/{site_paris.pk}/display", {"partial": "1"}, headers={"HX-Request": "true"}
+    )
     assert b"A001" in partial.content and b"<html" not in partial.content
+    # The fragment's URL opened directly (without htmx): the whole page.
+    assert b"<title>" in client.get(f"/reception/{site_paris.pk}/display", {"partial": "1"}).content
     for name in (person.family_name, person.given_names, person.nir):
         assert name.encode() not in display.content and name.encode() not in partial.content
     # The serving order is stated where visitors see it.
@@ -228,6 +232,18 @@ def test_the_visit_is_closed_from_the_record_of_the_person_served(
     # Closing twice: a clear conflict, nothing more recorded.
     again = client.post(f"/reception/tickets/{ticket.pk}/close", {"outcome": "resolved", "next": "record"})
     assert again.status_code == 409 and Contact.objects.filter(channel="reception").count() == 1
+    # The refusal is a page of the platform (title, language, a way back), the bare reason for htmx.
+    assert (
+        b"<title>" in again.content
+        and b'<html lang="en"' in again.content
+        and b'id="error-reason"' in again.content
+    )
+    htmx = client.post(
+        f"/reception/tickets/{ticket.pk}/close", {"outcome": "resolved"}, headers={"HX-Request": "true"}
+    )
+    assert (
+        htmx.status_code == 409 and htmx["Content-Type"].startswith("text/plain") and b"<" not in htmx.content
+    )
 
 
 @pytest.mark.django_db(transaction=True)

@@ -7,7 +7,8 @@ from functools import wraps
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -60,9 +61,9 @@ def analytics_required(view):
         try:
             actor = services.analytics_actor(request.user)
         except Forbidden:
-            return HttpResponseForbidden(
+            raise PermissionDenied(
                 _("The steering dashboards are reserved to managers and national roles.")
-            )
+            ) from None
         return view(request, actor, *args, **kwargs)
 
     return wrapper
@@ -183,5 +184,5 @@ def export(request: HttpRequest, actor: Actor) -> HttpResponse:
     try:
         services.request_export(actor=actor, channel=Channel.BACKOFFICE)
     except Forbidden:
-        return HttpResponseForbidden(_("The warehouse export is reserved to the national role."))
+        raise PermissionDenied(_("The warehouse export is reserved to the national role.")) from None
     return redirect("analytics:national")

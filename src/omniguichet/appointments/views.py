@@ -10,7 +10,8 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.dateparse import parse_date, parse_datetime
@@ -21,6 +22,7 @@ from omniguichet.appointments import services
 from omniguichet.appointments.models import Appointment, Mode
 from omniguichet.core.actors import Actor, Channel, insured_actor
 from omniguichet.core.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
+from omniguichet.core.views import error_page
 from omniguichet.crm.models import Outcome
 from omniguichet.crm.views import agent_required
 
@@ -35,9 +37,9 @@ def insured_required(view):
         try:
             actor = insured_actor(request.user)  # type: ignore[arg-type]
         except Forbidden:
-            return HttpResponseForbidden(
+            raise PermissionDenied(
                 _("These pages are reserved to insured persons with an online account.")
-            )
+            ) from None
         return view(request, actor, *args, **kwargs)
 
     return wrapper
@@ -91,6 +93,13 @@ def _slots_context(
     context["days"] = list(days.items())
     context["slots"] = slots
     return context
+
+
+def _page_instead(request: HttpRequest, url: str) -> HttpResponse:
+    """A fragment URL opened without htmx (a bookmark, a new tab): the page the fragment belongs to, with the
+    same query (a bare fragment has no title, no language, no landmarks)."""
+    query = request.GET.urlencode()
+    return redirect(f"{url}?{query}" if query else url)
 
 
 # --- the person's pages -----------------------------------------------------------------------------------
@@ -162,6 +171,9 @@ def my_waiting_list(request: HttpRequest, actor: Actor) -> HttpResponse:
 @require_GET
 @insured_required
 def my_slots(request: HttpRequest, actor: Actor) -> HttpResponse:
+    """The free slots, an htmx fragment of the booking page; opened directly, the booking page itself."""
+    if not request.htmx:  # type: ignore[attr-defined]
+        return _page_instead(request, reverse("appointments:mine"))
     context = _slots_context(
         actor, motive=request.GET.get("motive", "")[:40], site=_int(request.GET.get("site")),
         day=parse_date(request.GET.get("from", "") or "") if len(request.GET.get("from", "")) == 10 else None,
@@ -197,7 +209,7 @@ def my_cancel(request: HttpRequest, actor: Actor, appointment_id: int) -> HttpRe
     except NotFound:
         raise Http404(_("no such appointment")) from None
     except Conflict as exc:
-        return HttpResponse(exc.message, status=409)
+        return error_page(request, exc.message, status=409)
     return redirect("appointments:mine")
 
 
@@ -342,6 +354,9 @@ def agent_book(request: HttpRequest, actor: Actor, person_id: int) -> HttpRespon
 @require_GET
 @agent_required
 def agent_slots(request: HttpRequest, actor: Actor, person_id: int) -> HttpResponse:
+    """The free slots, an htmx fragment of the agent's booking page; opened directly, that page itself."""
+    if not request.htmx:  # type: ignore[attr-defined]
+        return _page_instead(request, reverse("appointments:agent_book", args=[person_id]))
     context = _slots_context(
         actor,
         motive=request.GET.get("motive", "")[:40],
@@ -378,5 +393,5 @@ def callback_outcome(request: HttpRequest, actor: Actor, appointment_id: int) ->
     except NotFound:
         raise Http404(_("no such appointment")) from None
     except (InvalidInput, Conflict) as exc:
-        return HttpResponse(_error_text(exc), status=409 if isinstance(exc, Conflict) else 422)
+        return error_page(request, _error_text(exc), status=409 if isinstance(exc, Conflict) else 422)
     return redirect(reverse("appointments:callbacks") + ("?all=1" if request.POST.get("all") == "1" else ""))

@@ -40,8 +40,11 @@ class LocalSwagger(Swagger):
 
     ninja renders its own template only when the string "ninja" is in INSTALLED_APPS (otherwise it falls back to
     a CDN page); the platform installs ninja's templates and static files through `core.apps.NinjaAssetsConfig`,
-    so that start-up does not import ninja, and renders the page here.
+    so that start-up does not import ninja, and renders the page here, from a copy of ninja's template that names
+    the page's language on <html> (ninja's has none, which screen readers and the RGAA need).
     """
+
+    template = "core/api_docs.html"
 
     def render_page(self, request: HttpRequest, api: NinjaAPI, **kwargs: object) -> HttpResponse:
         self.settings["url"] = self.get_openapi_url(api, kwargs)

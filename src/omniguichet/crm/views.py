@@ -7,7 +7,8 @@ from typing import Any
 
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -16,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from omniguichet.core.actors import CONTACT_CHANNEL_CHOICES, Actor, Channel, staff_actor
 from omniguichet.core.errors import Forbidden, InvalidInput, NotFound
+from omniguichet.core.views import error_page
 from omniguichet.crm import services
 from omniguichet.crm.models import Outcome
 from omniguichet.referential.validators import mask_nir
@@ -56,7 +58,7 @@ def agent_required(view):
         try:
             actor = staff_actor(request.user)  # type: ignore[arg-type]
         except Forbidden:
-            return HttpResponseForbidden(_("The agent console is reserved to caisse staff."))
+            raise PermissionDenied(_("The agent console is reserved to caisse staff.")) from None
         return view(request, actor, *args, **kwargs)
 
     return wrapper
@@ -132,6 +134,9 @@ def record(request: HttpRequest, actor: Actor, person_id: int) -> HttpResponse:
 @require_GET
 @agent_required
 def timeline(request: HttpRequest, actor: Actor, person_id: int) -> HttpResponse:
+    """A page of the timeline, an htmx fragment of the record; opened directly, the record itself."""
+    if not request.htmx:  # type: ignore[attr-defined]
+        return redirect(reverse("crm:record", args=[person_id]))
     try:
         page = services.consulted_timeline(
             actor=actor,
@@ -170,7 +175,7 @@ def add_contact(request: HttpRequest, actor: Actor, person_id: int) -> HttpRespo
     except NotFound:
         raise Http404(_("no such person")) from None
     except InvalidInput as exc:
-        return HttpResponse(exc.message, status=422)
+        return error_page(request, exc.message, status=422)
     if request.htmx:  # type: ignore[attr-defined]
         page = services.consulted_timeline(actor=actor, person_id=person_id)
         return render(request, "crm/_timeline.html", {"person_id": person_id, **_timeline_context(page)})

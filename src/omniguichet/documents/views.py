@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from omniguichet.accounts.views import insured_required  # the online account's login
 from omniguichet.core.actors import Actor, Channel
 from omniguichet.core.errors import InvalidInput, NotFound, ServiceError
+from omniguichet.core.views import error_page
 from omniguichet.crm.views import PURPOSES, agent_required
 from omniguichet.documents import services
 from omniguichet.documents.models import DocumentType
@@ -158,7 +159,7 @@ def basket(request: HttpRequest, actor: Actor, basket_id: int) -> HttpResponse:
     except NotFound:
         raise Http404(_("no such basket")) from None
     except InvalidInput as exc:
-        return HttpResponse(exc.message, status=422)
+        return error_page(request, exc.message, status=422)
     if request.htmx and cursor:  # type: ignore[attr-defined]
         return render(request, "documents/_rows.html", context)
     return render(request, "documents/basket.html", context)
@@ -187,11 +188,11 @@ def action(request: HttpRequest, actor: Actor) -> HttpResponse:
                 to_basket_id=int(target) if target.isdigit() else 0,
             )
         else:
-            return HttpResponse(_("unknown action"), status=422)
+            return error_page(request, _("unknown action"), status=422)
     except NotFound:
         raise Http404(_("no such basket")) from None
     except ServiceError as exc:
-        return HttpResponse(exc.message, status=exc.status)
+        return error_page(request, exc.message, status=exc.status)
     done = sum(r.ok for r in results)
     refused = [f"#{r.document_id}: {r.reason}" for r in results if not r.ok]
     messages.info(request, _("%(n)d document(s) processed.") % {"n": done})

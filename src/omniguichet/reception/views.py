@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from omniguichet.core.actors import Actor
 from omniguichet.core.errors import Conflict, InvalidInput, NotFound, ServiceError
+from omniguichet.core.views import error_page
 from omniguichet.crm.models import Outcome
 from omniguichet.crm.services import iter_motives
 from omniguichet.crm.views import agent_required
@@ -74,7 +75,9 @@ def display(request: HttpRequest, site_id: int) -> HttpResponse:
         board = services.display_board(site_id=site_id)
     except NotFound:
         raise Http404(_("no such site")) from None
-    template = "reception/_board.html" if request.GET.get("partial") else "reception/display.html"
+    # The board alone for the page's own refresh (htmx); the whole page for anyone opening the URL.
+    partial = request.htmx and request.GET.get("partial")  # type: ignore[attr-defined]
+    template = "reception/_board.html" if partial else "reception/display.html"
     return render(request, template, {"site": site, "board": board})
 
 
@@ -132,7 +135,7 @@ def close(request: HttpRequest, actor: Actor, ticket_id: int) -> HttpResponse:
     except NotFound:
         raise Http404(_("no such ticket")) from None
     except (Conflict, InvalidInput) as exc:
-        return HttpResponse(_error_text(exc), status=409 if isinstance(exc, Conflict) else 422)
+        return error_page(request, _error_text(exc), status=409 if isinstance(exc, Conflict) else 422)
     if request.POST.get("next") == "record" and ticket.person_id is not None:
         # Closed from the person's record: back to it, its timeline showing the visit.
         return redirect(
