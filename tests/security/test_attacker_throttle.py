@@ -10,7 +10,7 @@ import time
 
 import pytest
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from omniguichet.accounts import services as accounts
 from omniguichet.accounts.models import Account
@@ -391,3 +391,14 @@ def test_session_lifetimes(person, agent_paris, settings):
     staff = Client()
     staff.force_login(agent_paris)
     assert staff.session.get_expiry_age() == 1800  # not Django's 14 days
+
+
+def test_the_429_page_speaks_french(db, settings):
+    settings.LANGUAGE_CODE = "fr"
+    settings.THROTTLE_LIMITS = {"verify.address": (1, 60, 3600, 600)}
+    visitor = Client(REMOTE_ADDR=STRANGER, HTTP_ACCEPT_LANGUAGE="fr")
+    visitor.get("/verify/AAAA-BBBB-CCCC")
+    with translation.override("fr"):
+        page = visitor.get("/verify/AAAA-BBBB-CCCC")
+    body = page.content.decode()
+    assert page.status_code == 429 and "Trop de tentatives" in body and "réessayez dans" in body
