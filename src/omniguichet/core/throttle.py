@@ -141,6 +141,10 @@ def hit(name: str, key: str) -> int:
     """Count one attempt; returns the delay it imposes on the next one (seconds, 0: none). Runs in its own
     transaction (savepoint), and callers call it outside the transaction of the refused operation so that the
     count survives the operation's rollback."""
+    return _count(name, key, refuse_if_blocked=False)
+
+
+def _count(name: str, key: str, *, refuse_if_blocked: bool) -> int:
     if not key:
         return 0
     lim = limit(name)
@@ -149,13 +153,19 @@ def hit(name: str, key: str) -> int:
     with transaction.atomic():
         row = Throttle.objects.select_for_update().filter(scope=name, key_hash=key_hash).first()
         if row is None:
+            delay = lim.delay_after(1)
+            blocked = current + dt.timedelta(seconds=delay) if delay else None
             try:
                 with transaction.atomic():
-                    row = Throttle.objects.create(
-                        scope=name, key_hash=key_hash, attempts=0, window_start=current, last_at=current
-                    )
+                    Throttle.objects.create(
+                        scope=name, key_hash=key_hash, attempts=1, window_start=current, last_at=current,
+                        blocked_until=blocked,
+                    )  # fmt: skip
+                return delay
             except IntegrityError:  # created meanwhile by another process
                 row = Throttle.objects.select_for_update().get(scope=name, key_hash=key_hash)
+        if refuse_if_blocked and row.blocked_until is not None and row.blocked_until > current:
+            raise Throttled(math.ceil((row.blocked_until - current).total_seconds()), name)
         if (current - row.window_start).total_seconds() >= lim.window:
             row.attempts, row.window_start = 0, current
         row.attempts += 1
@@ -175,8 +185,12 @@ def hit_all(keys: Iterable[tuple[str, str]]) -> None:
 
 
 def attempt(keys: Iterable[tuple[str, str]]) -> None:
-    """For limits that count every request: refuse while blocked, else count this one."""
-    keys = list(keys)
+    """For limits that count every request: refuse while blocked, else count this one (on every key: a request
+    refused by one counter counts on none)."""
+    keys = [(name, key) for name, key in keys if key]
+    if len(keys) == 1:  # one counter: checked and counted under one row lock
+        _count(*keys[0], refuse_if_blocked=True)
+        return
     check_all(keys)
     hit_all(keys)
 
