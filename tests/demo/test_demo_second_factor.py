@@ -22,3 +22,12 @@ def test_demo_staff_have_the_demo_totp_key_and_the_command_prints_the_code():
         call_command("totp", user=username, stdout=out)
         assert out.getvalue().strip() == staff_otp.current_code(device)
     assert TOTPDevice.objects.count() == User.objects.filter(username__startswith="agent-").count() + 1
+
+
+def test_a_demo_database_seeded_before_the_second_factor_gets_it(make_person, caisse_paris):
+    """`make demo` runs `seed --if-empty`: on an older demo database it seeds nothing but gives the demo staff
+    their TOTP device, so that the README's `omniguichet totp` works there too."""
+    make_person()
+    User.objects.create_user(username="agent-751", password="x" * 12, role="manager", caisse=caisse_paris)
+    call_command("seed", persons=1, if_empty=True, stdout=StringIO())
+    assert TOTPDevice.objects.get(user__username="agent-751").key == DEMO_TOTP_KEY_HEX

@@ -497,12 +497,13 @@ def ensure_demo_users() -> int:
             )
         )
     User.objects.bulk_create(new_users)
-    _ensure_demo_totp_devices()
+    ensure_demo_second_factor()
     return len(new_users)
 
 
-def _ensure_demo_totp_devices() -> None:
-    """Every demo staff login without a second factor gets the demo's TOTP device (DEMO_TOTP_KEY_HEX)."""
+def ensure_demo_second_factor() -> None:
+    """Every demo staff login without a second factor gets the demo's TOTP device (DEMO_TOTP_KEY_HEX). Also run on
+    a demo database seeded before the second factor existed (`seed --if-empty`)."""
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
     staff = User.objects.filter(Q(username__startswith="agent-") | Q(username="supervisor")).exclude(
