@@ -43,6 +43,7 @@ demo: setup
 	@echo "  omniguichet runs on http://$(HOST):$(PORT)/  (Ctrl-C stops the web server and the worker)"
 	@echo "  API documentation: http://$(HOST):$(PORT)/api/v1/docs   administration: http://$(HOST):$(PORT)/admin/"
 	@echo "  demo logins: agent-751 / demo-agent-2026 (one agent-<code> per caisse), supervisor / demo-supervisor-2026"
+	@echo "  staff second factor: the code printed by $(BIN)/omniguichet totp --user agent-751 (see README)"
 	@echo "  insured persons: /compte/connexion/ with a NIR printed by the seed above and demo-assure-2026"
 	@echo
 	DEBUG=1 $(BIN)/omniguichet serve --host $(HOST) --port $(PORT)

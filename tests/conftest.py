@@ -26,6 +26,32 @@ def _test_settings(settings):
 
 
 @pytest.fixture(autouse=True)
+def _staff_second_factor(monkeypatch):
+    """Tests that log a staff member in with the test client (`client.force_login`) get a session verified by a
+    second factor, as after the real two steps (password, then TOTP code): the rule stays, the fixture gives the
+    factor. A staff login without a device gets one."""
+    from django.test import Client
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from omniguichet.core.guards import is_staff_login
+
+    original = Client.force_login
+
+    def force_login(self, user, backend=None):
+        original(self, user, backend)
+        if is_staff_login(user):
+            device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+            if device is None:
+                device = TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+            session = self.session
+            session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+            session.save()
+
+    monkeypatch.setattr(Client, "force_login", force_login)
+
+
+@pytest.fixture(autouse=True)
 def _reference_data_for_transactional_tests(request):
     """Tests in committed transactions (live servers, concurrency) end with a flush that also empties what data
     migrations loaded (caisses, contact motives, routing rules, appointment motives): load it again (idempotent)

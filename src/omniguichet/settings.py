@@ -45,6 +45,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "widget_tweaks",
     "dsfr",
     "django_tasks",
@@ -74,6 +76,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "omniguichet.core.guards.StaffSessionGuard",
+    "omniguichet.core.guards.ThrottledPage",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -198,6 +203,16 @@ OUTREACH_MAX_ATTEMPTS = int(os.environ.get("OUTREACH_MAX_ATTEMPTS", "6"))
 OUTREACH_DISPATCH_BATCH = int(os.environ.get("OUTREACH_DISPATCH_BATCH", "1000"))
 # Online account (accounts app).
 ACCOUNT_SESSION_SECONDS = int(os.environ.get("ACCOUNT_SESSION_SECONDS", "1800"))
+# Staff sessions (agent console, admin): an idle timeout and an absolute lifetime of one working day.
+STAFF_SESSION_IDLE_SECONDS = int(os.environ.get("STAFF_SESSION_IDLE_SECONDS", "1800"))
+STAFF_SESSION_MAX_SECONDS = int(os.environ.get("STAFF_SESSION_MAX_SECONDS", str(10 * 3600)))
+# Staff second factor: TOTP (django-otp); the issuer shown by authenticator apps.
+OTP_TOTP_ISSUER = "omniguichet"
+# Throttling service (core.throttle): overrides of its limits, {name: (free, first delay s, max delay s, window
+# s)}; see docs/security.md. Behind a reverse proxy, the META header that carries the client address
+# (e.g. HTTP_X_REAL_IP); empty: REMOTE_ADDR.
+THROTTLE_LIMITS: dict[str, tuple[int, int, int, int]] = {}
+THROTTLE_CLIENT_IP_HEADER = os.environ.get("THROTTLE_CLIENT_IP_HEADER", "")
 KIOSK_IDLE_SECONDS = int(os.environ.get("KIOSK_IDLE_SECONDS", "90"))
 
 # FranceConnect-style login (accounts app, mozilla-django-oidc). Empty endpoints hide the button.

@@ -1,8 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path
+from django_otp.admin import OTPAdminSite
 
 from omniguichet.core.api import api
 from omniguichet.core.views import accessibility, home
+
+# The admin asks for the staff's second factor too: its login form takes the TOTP code with the password, and a
+# session is let in only once verified (the password itself is throttled in accounts.backends.PasswordBackend).
+admin.site.__class__ = OTPAdminSite
 
 urlpatterns = [
     path("", home, name="home"),

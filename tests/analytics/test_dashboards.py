@@ -164,8 +164,9 @@ def test_pages_read_cached_figures(exported, supervisor, monkeypatch, django_ass
     assert client.get("/analytics/?year=2025").status_code == 200
     calls = []
     monkeypatch.setattr(engine, "compute", lambda **kw: calls.append(kw))
-    # session, user, the last warehouse export (national role), caisse names, and the DSFR site config twice
-    with django_assert_num_queries(6):
+    # session, user, the second factor's device (django-otp), the last warehouse export (national role), caisse
+    # names, and the DSFR site config twice
+    with django_assert_num_queries(7):
         assert client.get("/analytics/caisses/011/?year=2025").status_code == 200
     services._memo.clear()  # another process: the figures come from the cache file
     assert client.get("/analytics/?year=2025").status_code == 200

@@ -28,3 +28,15 @@ def page():
         yield context.new_page()
         context.close()
         browser.close()
+
+
+def give_second_factor(page, username: str) -> None:
+    """The second step of a staff login, after the password: the TOTP code of the user's device, computed here as
+    the authenticator app would (a login without a device is enrolled on this page first)."""
+    from omniguichet.core import staff_otp
+    from omniguichet.referential.models import User
+
+    page.wait_for_url("**/agent/login/code/**")
+    device = staff_otp.device_for(User.objects.get(username=username)).device
+    page.fill("#id_code", staff_otp.current_code(device))
+    page.click("#totp-submit")

@@ -9,6 +9,7 @@ from omniguichet.core.actors import Actor, ActorKind
 from omniguichet.crm.models import Contact, RecordAccess
 from omniguichet.crm.services import record_contact
 from omniguichet.referential.models import ContactPoint
+from tests.browser.conftest import give_second_factor
 from tests.conftest import make_user
 
 
@@ -33,6 +34,7 @@ def test_agent_finds_a_caller_and_records_the_call(live_server, page, make_perso
     page.fill("#id_username", agent.username)
     page.fill("#id_password", "not-used-here-123")
     page.press("#id_password", "Enter")
+    give_second_factor(page, agent.username)
     page.wait_for_url(f"{live_server.url}/agent/")
 
     page.keyboard.press("/")

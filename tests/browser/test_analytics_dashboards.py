@@ -8,6 +8,7 @@ from omniguichet.analytics import services
 from omniguichet.core.actors import Actor, Channel
 from omniguichet.crm.services import record_contact
 from omniguichet.referential.models import Role
+from tests.browser.conftest import give_second_factor
 from tests.conftest import make_user
 
 
@@ -34,6 +35,7 @@ def test_manager_reads_the_dashboards(
     page.fill("#id_username", manager.username)
     page.fill("#id_password", "not-used-here-123")
     page.press("#id_password", "Enter")
+    give_second_factor(page, manager.username)
     page.wait_for_url(f"{live_server.url}/analytics/?year=2025")
     assert "Vue nationale" in page.inner_text("h1")
     panel = page.locator("#panel-phone_answer_rate")

@@ -21,6 +21,7 @@ from omniguichet.outreach.services import drain
 from omniguichet.reception.models import Ticket
 from omniguichet.referential.models import ContactPoint, Role
 from tests.appointments.conftest import make_site
+from tests.browser.conftest import give_second_factor
 from tests.conftest import make_user
 
 PASSWORD = "not-used-here-123"
@@ -31,6 +32,7 @@ def _login(page, base, username, next_url):
     page.fill("#id_username", username)
     page.fill("#id_password", PASSWORD)
     page.press("#id_password", "Enter")
+    give_second_factor(page, username)
     page.wait_for_url(f"{base}{next_url}")
 
 

@@ -9,6 +9,7 @@ from omniguichet.documents.models import Document
 from omniguichet.documents.services import generate_key, seed_baskets
 from omniguichet.referential.models import User
 from omniguichet.teleservices.models import TeleserviceRequest
+from tests.browser.conftest import give_second_factor
 from tests.conftest import make_user
 from tests.documents.conftest import make_pdf
 
@@ -21,6 +22,7 @@ def login(page, base: str, username: str, next_url: str) -> None:
     page.fill("#id_username", username)
     page.fill("#id_password", PASSWORD)
     page.press("#id_password", "Enter")
+    give_second_factor(page, username)
     page.wait_for_url(f"{base}{next_url}")
 
 

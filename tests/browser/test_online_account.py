@@ -15,6 +15,7 @@ from omniguichet.core.services import issue_token
 from omniguichet.crm.models import Contact
 from omniguichet.referential.models import ContactPoint, User
 from omniguichet.referential.validators import mask_nir
+from tests.browser.conftest import give_second_factor
 from tests.conftest import make_user
 
 PASSWORD = "Un-mot-de-passe-solide-2026"
@@ -86,6 +87,7 @@ def test_one_service_on_three_channels(live_server, page, make_person, caisse_pa
     page.fill("#id_username", agent.username)
     page.fill("#id_password", "not-used-here-123")
     page.press("#id_password", "Enter")
+    give_second_factor(page, agent.username)
     page.wait_for_url(f"{live_server.url}/agent/")
     page.goto(f"{live_server.url}/agent/persons/{person.pk}/")
     page.click("#online-services")

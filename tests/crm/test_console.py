@@ -3,6 +3,7 @@
 import pytest
 from django.test import Client
 
+from omniguichet.core import staff_otp
 from omniguichet.crm.models import Contact, RecordAccess
 from tests.conftest import make_user
 
@@ -28,7 +29,15 @@ def test_login_page_logs_an_agent_in(agent_paris):
     bad = client.post("/agent/login/", {"username": "agent-paris", "password": "wrong"})
     assert bad.status_code == 200 and "Wrong username or password" in bad.content.decode()
     good = client.post("/agent/login/", {"username": "agent-paris", "password": "not-used-here-123"})
-    assert good.status_code == 302 and good["Location"] == "/agent/"
+    # The password is the first step: the second factor (TOTP) comes before the console.
+    assert good.status_code == 302 and good["Location"] == "/agent/login/code/?next=%2Fagent%2F"
+    assert client.get("/agent/")["Location"].startswith("/agent/login/code/")
+    enrol = client.get(good["Location"]).content.decode()
+    assert 'id="totp-qr"' in enrol and 'id="totp-secret"' in enrol  # no device yet: enrolment
+    device = staff_otp.device_for(agent_paris).device
+    done = client.post(good["Location"], {"code": staff_otp.current_code(device)})
+    assert done.status_code == 302 and done["Location"] == "/agent/"
+    assert client.get("/agent/").status_code == 200
 
 
 def test_search_page_and_htmx_fragment(paris_client, paris_person, ain_person):

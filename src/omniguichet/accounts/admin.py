@@ -5,7 +5,7 @@ from omniguichet.accounts.models import Account, ExternalIdentity, OneTimeCode
 
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
-    list_display = ["person", "status", "opened_at", "second_factor", "locked_until"]
+    list_display = ["person", "status", "opened_at", "second_factor"]
     list_filter = ["status", "second_factor"]
     search_fields = ["=person__nir", "person__family_name_folded", "=person__contact_points__value"]
     raw_id_fields = ["person", "user"]

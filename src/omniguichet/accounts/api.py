@@ -9,6 +9,7 @@ from omniguichet.accounts import services
 from omniguichet.core.actors import Channel, insured_actor
 from omniguichet.core.api import ErrorOut
 from omniguichet.core.services import issue_token
+from omniguichet.core.throttle import client_address
 from omniguichet.outreach.api import InboxMessageOut
 
 router = Router(tags=["accounts"])
@@ -33,11 +34,14 @@ class LoginOut(Schema):
 @router.post(
     "/account/login",
     auth=None,
-    response={200: LoginOut, 403: ErrorOut, 422: ErrorOut},
+    response={200: LoginOut, 403: ErrorOut, 422: ErrorOut, 429: ErrorOut},
     summary="App login: a bearer token, or the challenge of the SMS code to confirm",
+    description="Throttled like the web login: 429 with Retry-After (seconds) once too many attempts failed.",
 )
 def app_login(request: HttpRequest, payload: LoginIn) -> LoginOut:
-    result = services.authenticate(nir=payload.nir, password=payload.password, channel=Channel.APP)
+    result = services.authenticate(
+        nir=payload.nir, password=payload.password, channel=Channel.APP, address=client_address(request)
+    )
     if result.second_factor is not None:
         return LoginOut(
             second_factor_challenge=result.second_factor.challenge,
@@ -51,11 +55,14 @@ def app_login(request: HttpRequest, payload: LoginIn) -> LoginOut:
 @router.post(
     "/account/login/second-factor",
     auth=None,
-    response={200: LoginOut, 403: ErrorOut, 422: ErrorOut},
+    response={200: LoginOut, 403: ErrorOut, 422: ErrorOut, 429: ErrorOut},
     summary="App login, second step: the SMS code gives the bearer token",
+    description="Wrong codes are throttled per address: 429 with Retry-After (seconds).",
 )
 def app_second_factor(request: HttpRequest, payload: SecondFactorIn) -> LoginOut:
-    user = services.confirm_second_factor(challenge=payload.challenge, code=payload.code, channel=Channel.APP)
+    user = services.confirm_second_factor(
+        challenge=payload.challenge, code=payload.code, channel=Channel.APP, address=client_address(request)
+    )
     _token, secret = issue_token(user=user, days=30, label="app")
     return LoginOut(token=secret)
 

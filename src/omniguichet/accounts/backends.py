@@ -9,19 +9,32 @@ from django.contrib.auth.backends import ModelBackend
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 
 from omniguichet.accounts import services
+from omniguichet.core import throttle
+from omniguichet.core.actors import Channel
+from omniguichet.referential.models import User
 
 PENDING_SESSION_KEY = "og_oidc_pending"
 
 
 class PasswordBackend(ModelBackend):
     """Django's username/password check (agent console, admin) for staff logins only. An insured person's login
-    authenticates through the account (`accounts.services.authenticate`: lockout, second factor), never here,
-    so that no other login form can be used to guess their password or to skip their second factor."""
+    authenticates through the account (`accounts.services.authenticate`: throttle, second factor), never here,
+    so that no other login form can be used to guess their password or to skip their second factor.
+
+    Every check goes through the throttling service (per login and address, per login, per address): while a
+    counter is blocked, `Throttled` is raised before the password is even looked at, and the page answers 429."""
 
     def authenticate(self, request, username=None, password=None, **kwargs):
-        user = super().authenticate(request, username=username, password=password, **kwargs)
-        if user is not None and hasattr(user, "account"):
+        if username is None or password is None:
             return None
+        address = throttle.client_address(request)
+        throttle.check_all(throttle.login_keys(str(username), address))
+        user = super().authenticate(request, username=username, password=password, **kwargs)
+        if user is None or hasattr(user, "account"):
+            known = User._default_manager.filter(username=username).first()
+            throttle.login_failed(str(username), address, user=known, channel=Channel.BACKOFFICE)
+            return None
+        throttle.login_succeeded(str(username), address)
         return user
 
 

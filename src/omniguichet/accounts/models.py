@@ -1,4 +1,4 @@
-"""The online account (compte): the login of an insured person, its lockout, second factor and one-time codes."""
+"""The online account (compte): the login of an insured person, its second factor and one-time codes."""
 
 from django.conf import settings
 from django.db import models
@@ -26,9 +26,7 @@ class Account(models.Model):
     status = models.CharField(
         _("status"), max_length=16, choices=AccountStatus.choices, default=AccountStatus.ACTIVE
     )
-    # Lockout after repeated wrong passwords: kept here, per account, so every web worker sees the same count.
-    failed_logins = models.PositiveSmallIntegerField(_("consecutive failed logins"), default=0, db_default=0)
-    locked_until = models.DateTimeField(_("locked until"), null=True, blank=True)
+    # No lock any more: wrong passwords are throttled by core.throttle (a stranger could lock a person out).
     second_factor = models.BooleanField(_("second factor by SMS"), default=False, db_default=False)
 
     class Meta:

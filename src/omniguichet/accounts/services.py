@@ -1,4 +1,4 @@
-"""The online account: activation, password login with lockout, second factor, password reset, preferences,
+"""The online account: activation, password login (throttled), second factor, password reset, preferences,
 and the one-time codes that prove a person holds a phone, an e-mail address or a postal address."""
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 
 from omniguichet.accounts.models import Account, AccountStatus, CodeDelivery, CodePurpose, OneTimeCode
+from omniguichet.core import throttle
 from omniguichet.core.actors import Actor, ActorKind
-from omniguichet.core.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError, collect
+from omniguichet.core.errors import Conflict, Forbidden, InvalidInput, NotFound, collect
 from omniguichet.core.text import check_text
 from omniguichet.referential import services as referential
 from omniguichet.referential import validators
@@ -37,18 +38,11 @@ from omniguichet.referential.models import (
     User,
 )
 
-MAX_FAILED_LOGINS = 5
-LOCK_DURATION = dt.timedelta(minutes=15)
 CODE_LIFETIME = dt.timedelta(minutes=10)
 LETTER_CODE_LIFETIME = dt.timedelta(days=15)
 MAX_CODE_ATTEMPTS = 5
 # At most this many codes of one purpose per person and hour: a code cannot be used to flood a phone.
 MAX_CODES_PER_HOUR = 5
-
-
-class Locked(ServiceError):
-    status = 403
-    code = "locked"
 
 
 # --- sending one-time codes ----------------------------------------------------------------------------------
@@ -190,24 +184,48 @@ def issue_code(*, person: Person, purpose: str, delivery: str, target: str) -> O
     return otc
 
 
-def check_code(*, challenge: str, code: str, purpose: str) -> OneTimeCode:
-    """The unused, unexpired code behind the challenge if `code` matches; each wrong try counts."""
+def _wrong_code() -> InvalidInput:
+    return InvalidInput.from_fields({"code": _("wrong or expired code: check it, or ask for a new code")})
+
+
+def check_code(
+    *, challenge: str, code: str, purpose: str, address: str = "", channel: str = ""
+) -> OneTimeCode:
+    """The unused, unexpired code behind the challenge if `code` matches; each wrong try counts, on the code
+    (5 at most) and on the throttle of the client's address. An unknown, expired, used or exhausted challenge
+    gets the same answer as a wrong code: the decoy challenge given when a NIR matches nobody (activation,
+    password reset) must not be told apart from a real one."""
     fields: dict[str, str] = {}
-    if check_text(fields, "challenge", challenge, 64) is None or not challenge:
-        raise InvalidInput.from_fields({"challenge": _("unknown or expired request; ask for a new code")})
+    if not isinstance(challenge, str) or check_text(fields, "challenge", challenge, 64) is None:
+        challenge = ""
     code = (code or "").strip().replace(" ", "") if isinstance(code, str) else ""
     if not (len(code) == 6 and code.isdigit()):
         raise InvalidInput.from_fields({"code": _("the code has 6 digits")})
-    otc = OneTimeCode.objects.select_related("person").filter(challenge=challenge, purpose=purpose).first()
+    throttle.check("code.address", address)
+    otc = (
+        OneTimeCode.objects.select_related("person").filter(challenge=challenge, purpose=purpose).first()
+        if challenge
+        else None
+    )
     now = timezone.now()
-    if otc is None or otc.used_at is not None or otc.expires_at <= now:
-        raise InvalidInput.from_fields({"challenge": _("unknown or expired request; ask for a new code")})
-    if otc.attempts >= MAX_CODE_ATTEMPTS:
-        raise InvalidInput.from_fields({"code": _("too many wrong codes; ask for a new code")})
+    if otc is None or otc.used_at is not None or otc.expires_at <= now or otc.attempts >= MAX_CODE_ATTEMPTS:
+        throttle.hit("code.address", address)
+        raise _wrong_code()
     if not hmac.compare_digest(otc.code_hash, _hash_code(challenge, code)):
         OneTimeCode.objects.filter(pk=otc.pk).update(attempts=F("attempts") + 1)
-        left = MAX_CODE_ATTEMPTS - otc.attempts - 1
-        raise InvalidInput.from_fields({"code": _("wrong code (%(n)d attempts left)") % {"n": max(left, 0)}})
+        throttle.hit("code.address", address)
+        if purpose == CodePurpose.SECOND_FACTOR:
+            user_id = (
+                Account.objects.filter(person_id=otc.person_id).values_list("user_id", flat=True).first()
+            )
+            if user_id is not None:
+                from omniguichet.core.models import LoginFailure
+
+                LoginFailure.objects.create(
+                    user_id=user_id, at=throttle.now(), channel=channel, factor="code",
+                    address=throttle.shown_address(address),
+                )  # fmt: skip
+        raise _wrong_code()
     return otc
 
 
@@ -239,20 +257,6 @@ def _parse_birth_date(fields: dict[str, str], value: Any) -> dt.date | None:
     return parsed
 
 
-def _identified_person(nir: Any, birth_date: Any) -> Person:
-    fields: dict[str, str] = {}
-    clean_nir = collect(fields, "nir", validators.validate_nir, nir if isinstance(nir, str) else "")
-    birth = _parse_birth_date(fields, birth_date)
-    if fields or birth is None:
-        raise InvalidInput.from_fields(fields)
-    person = Person.objects.filter(nir=clean_nir, birth_date=birth).first()
-    if person is None:
-        raise InvalidInput.from_fields(
-            {"nir": _("this social security number and birth date do not match an insured person")}
-        )
-    return person
-
-
 def _verified_point(person: Person, kind: str) -> ContactPoint | None:
     return (
         ContactPoint.objects.filter(person=person, kind=kind, verified=True).order_by("-verified_at").first()
@@ -275,44 +279,110 @@ def _check_password(fields: dict[str, str], password: Any, password2: Any, user:
 
 
 # --- activation ----------------------------------------------------------------------------------------------
-def start_activation(*, nir: Any, birth_date: Any, delivery: Any, channel: str) -> OneTimeCode:
-    """Step 1: the person gives their NIR and birth date; a code goes to their verified mobile or by letter."""
+def _identity(nir: Any, birth_date: Any, fields: dict[str, str]) -> tuple[str | None, dt.date | None]:
+    """The NIR and birth date as typed, checked for their form only (which tells nothing about anyone)."""
+    clean_nir = collect(fields, "nir", validators.validate_nir, nir if isinstance(nir, str) else "")
+    birth = _parse_birth_date(fields, birth_date)
+    return clean_nir, birth
+
+
+def _decoy_challenge() -> str:
+    """A challenge that names no code: kept in the session like a real one when the NIR matches nobody, so that
+    the next page and its answers are the same (check_code answers it like a wrong code)."""
+    return secrets.token_urlsafe(24)
+
+
+def _decoy(purpose: str, delivery: str) -> OneTimeCode:
+    """What start_activation and start_password_reset return when no code was sent: a code never saved (pk None)
+    whose challenge is a decoy. Callers keep only its challenge, like a real one's."""
+    return OneTimeCode(challenge=_decoy_challenge(), purpose=purpose, delivery=delivery)
+
+
+def _notify(person: Person, *, key: str, subject: str, body: str, sms: str) -> None:
+    """A message that must not appear on the screen (it would tell a stranger that the person has an account)
+    goes to a channel only the person controls: their verified e-mail, else their verified mobile. At most one
+    per key (the key carries the hour: no flood)."""
+    from omniguichet.outreach.services import send_on_request
+
+    email = _verified_point(person, ContactPointKind.EMAIL)
+    mobile = _verified_point(person, ContactPointKind.MOBILE)
+    point = email or mobile
+    if point is None:
+        return
+    channel = "email" if point is email else "sms"
+    hour = timezone.now().strftime("%Y%m%d%H")
+    with transaction.atomic():
+        send_on_request(
+            actor=Actor.system("accounts"),
+            person=person,
+            idempotency_key=f"{key}-{person.pk}-{hour}",
+            channel=channel,
+            recipient=point.value,
+            subject=subject,
+            body=body if channel == "email" else sms,
+            motive=CODE_MOTIVE,
+        )
+
+
+def start_activation(
+    *, nir: Any, birth_date: Any, delivery: Any, channel: str, address: str = ""
+) -> OneTimeCode:
+    """Step 1: the person gives their NIR and birth date; a code goes to their verified mobile or by letter
+    (by letter when SMS was asked but no verified mobile is known). Returns the code (its challenge is kept for
+    step 2).
+
+    The answer is the same whoever the NIR belongs to: a NIR and birth date that match nobody, or a person whose
+    account is already active, get a decoy (an unsaved code with a decoy challenge); the person with an active
+    account is told so by e-mail or SMS, never on the screen. Every request counts on the throttle (per NIR, per
+    address)."""
+    fields: dict[str, str] = {}
     if delivery not in (CodeDelivery.SMS, CodeDelivery.LETTER):
-        person_fields: dict[str, str] = {"delivery": _("choose SMS or letter")}
-        try:
-            _identified_person(nir, birth_date)
-        except InvalidInput as exc:
-            person_fields.update(exc.fields)
-        raise InvalidInput.from_fields(person_fields)
-    person = _identified_person(nir, birth_date)
+        fields["delivery"] = _("choose SMS or letter")
+    clean_nir, birth = _identity(nir, birth_date, fields)
+    if fields or clean_nir is None or birth is None:
+        raise InvalidInput.from_fields(fields)
+    throttle.attempt([("start.nir", clean_nir), ("start.address", address)])
+    decoy = _decoy(CodePurpose.ACTIVATION, str(delivery))
+    person = Person.objects.filter(nir=clean_nir, birth_date=birth).first()
+    if person is None:
+        return decoy
     account = Account.objects.filter(person=person).first()
-    if account is not None and account.status != AccountStatus.ACTIVE:
-        raise Forbidden(
-            _("this online account is %(s)s: contact your caisse") % {"s": account.get_status_display()},
-            code="account",
-        )
     if account is not None and account.user_id is not None:
-        raise Conflict(
-            _("an online account is already active for this person; log in or reset your password"),
-            fields={"nir": _("account already active")},
+        _notify(
+            person,
+            key="activation-active",
+            subject=_("Your online account is already active"),
+            body=_(
+                "Hello,\n\nSomeone asked to activate your health insurance online account, which is already "
+                "active. To log in, use your social security number and your password; if you forgot it, choose "
+                '"Forgotten password".\n\nIf you did not ask for it, you have nothing to do.'
+            ),
+            sms=_(
+                "Health insurance: your online account is already active. Log in, or choose Forgotten password. "
+                "If you did not ask for it, ignore this message."
+            ),
         )
-    if delivery == CodeDelivery.SMS:
-        mobile = _verified_point(person, ContactPointKind.MOBILE)
-        if mobile is None:
-            raise InvalidInput.from_fields(
-                {"delivery": _("no verified mobile number is known for you: choose the letter")}
-            )
-        target = mobile.value
+        return decoy
+    if account is not None and account.status != AccountStatus.ACTIVE:
+        return decoy
+    mobile = _verified_point(person, ContactPointKind.MOBILE) if delivery == CodeDelivery.SMS else None
+    if mobile is not None:
+        send_by, target = CodeDelivery.SMS, mobile.value
+    elif person.address_line:
+        send_by, target = CodeDelivery.LETTER, _postal_address(person)
     else:
-        if not person.address_line:
-            raise InvalidInput.from_fields({"delivery": _("no postal address is known for you")})
-        target = _postal_address(person)
-    return issue_code(person=person, purpose=CodePurpose.ACTIVATION, delivery=delivery, target=target)
+        return decoy
+    try:
+        otc = issue_code(person=person, purpose=CodePurpose.ACTIVATION, delivery=send_by, target=target)
+    except Forbidden:  # too many codes this hour: the throttle on the NIR normally refuses first
+        return decoy
+    return otc
 
 
 def letter_challenge(fields: dict[str, str], nir: Any) -> str:
     """The challenge of the activation code a letter brought to the holder of this NIR (the letter arrives days
-    after the session that asked for it ended, so the person gives their NIR with the code)."""
+    after the session that asked for it ended, so the person gives their NIR with the code). When none waits, a
+    decoy: the code is then refused like a wrong one, and the answer says nothing of the NIR."""
     clean = collect(fields, "nir", validators.validate_nir, nir if isinstance(nir, str) else "")
     if clean is None:
         return ""
@@ -327,14 +397,18 @@ def letter_challenge(fields: dict[str, str], nir: Any) -> str:
         .order_by("-created_at")
         .first()
     )
-    if otc is None:
-        fields["nir"] = _("no activation letter is waiting for this number; ask for a new code")
-        return ""
-    return otc.challenge
+    return otc.challenge if otc is not None else _decoy_challenge()
 
 
 def complete_activation(
-    *, challenge: Any, code: Any, password: Any, password2: Any, channel: str, nir: Any = None
+    *,
+    challenge: Any,
+    code: Any,
+    password: Any,
+    password2: Any,
+    channel: str,
+    nir: Any = None,
+    address: str = "",
 ) -> User:
     """Step 2: the code and a password; the account is opened (or its existing row gets its login). Without the
     challenge (a code received by letter), the NIR names the code."""
@@ -345,7 +419,13 @@ def complete_activation(
     otc = None
     if challenge or not fields:
         try:
-            otc = check_code(challenge=challenge, code=code, purpose=CodePurpose.ACTIVATION)
+            otc = check_code(
+                challenge=challenge,
+                code=code,
+                purpose=CodePurpose.ACTIVATION,
+                address=address,
+                channel=channel,
+            )
         except InvalidInput as exc:
             fields.update({k: v for k, v in exc.fields.items() if k not in fields})
     if fields or otc is None:
@@ -373,9 +453,7 @@ def complete_activation(
         except IntegrityError:
             raise Conflict(_("an online account is already active for this person")) from None
         account.user = user
-        account.failed_logins = 0
-        account.locked_until = None
-        account.save(update_fields=["user", "failed_logins", "locked_until"])
+        account.save(update_fields=["user"])
     return user
 
 
@@ -389,8 +467,8 @@ class LoginResult:
 
 @functools.cache
 def _dummy_hash() -> str:
-    """A password hash to check against when the NIR has no account, so that the answer takes as long as a real
-    check. Computed once, when first needed: a hash at import time cost every process ~0.35 s (issue 15)."""
+    """A hash to check a password against when the NIR has no account (the same time as a real check). Made on
+    first use, not at import: the hasher is deliberately slow."""
     return make_password("not-a-real-password")
 
 
@@ -398,58 +476,47 @@ def _wrong_credentials() -> InvalidInput:
     return InvalidInput.from_fields({"password": _("wrong social security number or password")})
 
 
-def _locked_error(account: Account) -> Locked:
-    until = timezone.localtime(account.locked_until)
-    return Locked(
-        _(
-            "your account is locked after %(n)d wrong passwords; try again after %(time)s "
-            "or reset your password"
-        )
-        % {"n": MAX_FAILED_LOGINS, "time": until.strftime("%H:%M")},
-        fields={"password": _("locked until %(time)s") % {"time": until.strftime("%H:%M")}},
-    )
-
-
-def authenticate(*, nir: Any, password: Any, channel: str) -> LoginResult:
-    """Password login by NIR. Wrong passwords are counted per account; the 5th locks it for 15 minutes."""
+def authenticate(*, nir: Any, password: Any, channel: str, address: str = "") -> LoginResult:
+    """Password login by NIR. No lock: failures are throttled (core.throttle) per (NIR, address), per NIR and per
+    address, with growing delays, so that a stranger who knows a NIR cannot lock its owner out. A NIR without an
+    account gets the same answer, status and time as a wrong password; failures of a real login are audited."""
     fields: dict[str, str] = {}
     clean_nir = collect(fields, "nir", validators.validate_nir, nir if isinstance(nir, str) else "")
     if not isinstance(password, str) or not password:
         fields["password"] = _("enter your password")
     elif check_text(fields, "password", password, 128) is None:
         pass
-    if fields:
+    if fields or clean_nir is None:
         raise InvalidInput.from_fields(fields)
+    throttle.check_all(throttle.login_keys(clean_nir, address))
     account = (
         Account.objects.select_related("user", "person")
         .filter(person__nir=clean_nir, user__isnull=False)
         .first()
     )
-    if account is None or account.user is None:
-        # The time of a real check: no hint that the NIR has no account.
-        check_password(password, _dummy_hash())
+    user = account.user if account is not None else None
+    if account is None or user is None:
+        check_password(password, _dummy_hash())  # the same time as a real check
+        throttle.login_failed(clean_nir, address, channel=channel)
         raise _wrong_credentials()
-    now = timezone.now()
-    if account.locked_until and account.locked_until > now:
-        raise _locked_error(account)
-    user = account.user
     if not user.check_password(password):
-        Account.objects.filter(pk=account.pk).update(failed_logins=F("failed_logins") + 1)
-        account.refresh_from_db(fields=["failed_logins"])
-        if account.failed_logins >= MAX_FAILED_LOGINS:
-            account.locked_until = now + LOCK_DURATION
-            account.failed_logins = 0
-            account.save(update_fields=["locked_until", "failed_logins"])
-            raise _locked_error(account)
+        throttle.login_failed(clean_nir, address, user=user, channel=channel)
         raise _wrong_credentials()
+    throttle.login_succeeded(clean_nir, address)
     if account.status != AccountStatus.ACTIVE or not user.is_active:
         raise Forbidden(_("this online account is %(s)s") % {"s": account.get_status_display()})
-    if account.failed_logins or account.locked_until:
-        Account.objects.filter(pk=account.pk).update(failed_logins=0, locked_until=None)
     otc = second_factor_code(account)
     if otc is not None:
         return LoginResult(user=None, second_factor=otc)
     return LoginResult(user=user)
+
+
+def recent_failed_logins(*, actor: Actor) -> list[Any]:
+    """The failed logins to my account in the last 30 days (wrong passwords and codes), newest first."""
+    account = account_of(actor=actor)
+    if account.user is None:
+        return []
+    return throttle.recent_login_failures(user=account.user)
 
 
 def second_factor_code(account: Account) -> OneTimeCode | None:
@@ -487,8 +554,10 @@ def external_login(*, user: User, channel: str) -> LoginResult:
     return LoginResult(user=user)
 
 
-def confirm_second_factor(*, challenge: Any, code: Any, channel: str) -> User:
-    otc = check_code(challenge=challenge, code=code, purpose=CodePurpose.SECOND_FACTOR)
+def confirm_second_factor(*, challenge: Any, code: Any, channel: str, address: str = "") -> User:
+    otc = check_code(
+        challenge=challenge, code=code, purpose=CodePurpose.SECOND_FACTOR, address=address, channel=channel
+    )
     _consume(otc)
     account = Account.objects.select_related("user").get(person=otc.person)
     if account.user is None:
@@ -497,31 +566,64 @@ def confirm_second_factor(*, challenge: Any, code: Any, channel: str) -> User:
 
 
 # --- password reset ------------------------------------------------------------------------------------------
-def start_password_reset(*, nir: Any, birth_date: Any, channel: str) -> OneTimeCode:
-    """A code to the verified mobile, or else the verified e-mail, of an activated account."""
-    person = _identified_person(nir, birth_date)
-    if not Account.objects.filter(person=person, user__isnull=False).exists():
-        raise InvalidInput.from_fields({"nir": _("no online account is active for you: activate one")})
+def start_password_reset(*, nir: Any, birth_date: Any, channel: str, address: str = "") -> OneTimeCode:
+    """A code to the verified mobile, or else the verified e-mail, of an activated account. Returns the code (its
+    challenge is kept for the next step): a decoy when the NIR and birth date match no account that can receive a
+    code, so that the answer is the same for anyone (a person without an active account is told by e-mail or
+    SMS)."""
+    fields: dict[str, str] = {}
+    clean_nir, birth = _identity(nir, birth_date, fields)
+    if fields or clean_nir is None or birth is None:
+        raise InvalidInput.from_fields(fields)
+    throttle.attempt([("start.nir", clean_nir), ("start.address", address)])
+    decoy = _decoy(CodePurpose.PASSWORD_RESET, CodeDelivery.SMS)
+    person = Person.objects.filter(nir=clean_nir, birth_date=birth).first()
+    if person is None:
+        return decoy
+    if not Account.objects.filter(person=person, user__isnull=False, status=AccountStatus.ACTIVE).exists():
+        _notify(
+            person,
+            key="reset-no-account",
+            subject=_("You have no active online account"),
+            body=_(
+                "Hello,\n\nSomeone asked for a new password for your health insurance online account, but no "
+                'account is active for you. To open one, choose "Activate my online account".\n\nIf you did '
+                "not ask for it, you have nothing to do."
+            ),
+            sms=_(
+                "Health insurance: no online account is active for you. To open one, choose Activate my online "
+                "account. If you did not ask for it, ignore this message."
+            ),
+        )
+        return decoy
     point = _verified_point(person, ContactPointKind.MOBILE) or _verified_point(
         person, ContactPointKind.EMAIL
     )
     if point is None:
-        raise InvalidInput.from_fields(
-            {"nir": _("no verified phone or e-mail is known for you: ask your caisse for help")}
-        )
+        return decoy
     delivery = CodeDelivery.SMS if point.kind == ContactPointKind.MOBILE else CodeDelivery.EMAIL
-    return issue_code(
-        person=person, purpose=CodePurpose.PASSWORD_RESET, delivery=delivery, target=point.value
-    )
+    try:
+        otc = issue_code(
+            person=person, purpose=CodePurpose.PASSWORD_RESET, delivery=delivery, target=point.value
+        )
+    except Forbidden:  # too many codes this hour: the throttle on the NIR normally refuses first
+        return decoy
+    return otc
 
 
 def complete_password_reset(
-    *, challenge: Any, code: Any, password: Any, password2: Any, channel: str
+    *, challenge: Any, code: Any, password: Any, password2: Any, channel: str, address: str = ""
 ) -> User:
     fields: dict[str, str] = {}
     otc = None
     try:
-        otc = check_code(challenge=challenge, code=code, purpose=CodePurpose.PASSWORD_RESET)
+        otc = check_code(
+            challenge=challenge,
+            code=code,
+            purpose=CodePurpose.PASSWORD_RESET,
+            address=address,
+            channel=channel,
+        )
     except InvalidInput as exc:
         fields.update(exc.fields)
     user = None
@@ -534,7 +636,6 @@ def complete_password_reset(
         _consume(otc)
         user.set_password(password)
         user.save(update_fields=["password"])
-        Account.objects.filter(user=user).update(failed_logins=0, locked_until=None)
     return user
 
 
@@ -646,12 +747,14 @@ def start_contact_change(*, actor: Actor, channel: str, person: Person, kind: An
 
 
 def confirm_contact_change(
-    *, actor: Actor, channel: str, person: Person, challenge: Any, code: Any
+    *, actor: Actor, channel: str, person: Person, challenge: Any, code: Any, address: str = ""
 ) -> ContactPoint:
     """The code sent to the new point: it becomes the person's verified point of its kind (the old one goes)."""
-    otc = check_code(challenge=challenge, code=code, purpose=CodePurpose.CONTACT_CHANGE)
+    otc = check_code(
+        challenge=challenge, code=code, purpose=CodePurpose.CONTACT_CHANGE, address=address, channel=channel
+    )
     if otc.person_id != person.pk:
-        raise InvalidInput.from_fields({"challenge": _("unknown or expired request; ask for a new code")})
+        raise _wrong_code()
     kind = ContactPointKind.MOBILE if otc.delivery == CodeDelivery.SMS else ContactPointKind.EMAIL
     with transaction.atomic():
         _consume(otc)

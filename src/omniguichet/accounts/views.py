@@ -20,6 +20,7 @@ from omniguichet.accounts import services
 from omniguichet.accounts.models import CodeDelivery
 from omniguichet.core.actors import Actor, Channel, insured_actor
 from omniguichet.core.errors import Forbidden, InvalidInput, ServiceError
+from omniguichet.core.throttle import client_address
 from omniguichet.referential.models import ConsentPurpose, PreferredChannel
 
 BACKEND = "omniguichet.accounts.backends.PasswordBackend"
@@ -99,7 +100,10 @@ def login_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         try:
             result = services.authenticate(
-                nir=data.get("nir", ""), password=data.get("password", ""), channel=Channel.WEB
+                nir=data.get("nir", ""),
+                password=data.get("password", ""),
+                channel=Channel.WEB,
+                address=client_address(request),
             )
         except ServiceError as exc:
             context.update(error_context(exc))
@@ -208,7 +212,10 @@ def second_factor_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         try:
             user = services.confirm_second_factor(
-                challenge=challenge, code=request.POST.get("code", ""), channel=Channel.WEB
+                challenge=challenge,
+                code=request.POST.get("code", ""),
+                channel=Channel.WEB,
+                address=client_address(request),
             )
         except ServiceError as exc:
             context.update(error_context(exc))
@@ -256,12 +263,14 @@ def activation_view(request: HttpRequest) -> HttpResponse:
                 birth_date=data.get("birth_date", ""),
                 delivery=data.get("delivery", ""),
                 channel=Channel.WEB,
+                address=client_address(request),
             )
         except ServiceError as exc:
             context.update(error_context(exc))
         else:
+            # The same next page whoever the NIR belongs to; what it says depends only on what was asked.
             request.session["og_activation"] = otc.challenge
-            request.session["og_activation_delivery"] = otc.delivery
+            request.session["og_activation_delivery"] = data.get("delivery", "")
             return redirect("accounts:activation_code")
     context["fields"] = [
         field(
@@ -326,6 +335,7 @@ def activation_code_view(request: HttpRequest) -> HttpResponse:
                 password=data.get("password", ""),
                 password2=data.get("password2", ""),
                 channel=Channel.WEB,
+                address=client_address(request),
             )
         except ServiceError as exc:
             context.update(error_context(exc))
@@ -350,9 +360,15 @@ def activation_code_view(request: HttpRequest) -> HttpResponse:
         title=_("Activate my account"),
         intro=_("Give your social security number and the code of the letter you received.")
         if not challenge
-        else _("Your code will arrive by letter within a few days; it is valid 15 days.")
+        else _(
+            "If your details match an insured person, your code will arrive by letter within a few days; it is "
+            "valid 15 days."
+        )
         if letter
-        else _("A code was sent by SMS to your verified mobile; it is valid 10 minutes."),
+        else _(
+            "If your details match an insured person, a code was sent by SMS to your verified mobile (valid 10 "
+            "minutes), or by letter when no verified mobile is known for you."
+        ),
     )
     return render(request, "accounts/code.html", context, status=422 if context["errors"] else 200)
 
@@ -364,7 +380,10 @@ def reset_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         try:
             otc = services.start_password_reset(
-                nir=data.get("nir", ""), birth_date=data.get("birth_date", ""), channel=Channel.WEB
+                nir=data.get("nir", ""),
+                birth_date=data.get("birth_date", ""),
+                channel=Channel.WEB,
+                address=client_address(request),
             )
         except ServiceError as exc:
             context.update(error_context(exc))
@@ -404,6 +423,7 @@ def reset_code_view(request: HttpRequest) -> HttpResponse:
                 password=data.get("password", ""),
                 password2=data.get("password2", ""),
                 channel=Channel.WEB,
+                address=client_address(request),
             )
         except ServiceError as exc:
             context.update(error_context(exc))
@@ -413,7 +433,10 @@ def reset_code_view(request: HttpRequest) -> HttpResponse:
     context.update(
         fields=_password_fields(context["errors"]),
         title=_("Choose a new password"),
-        intro=_("A code was sent to your verified mobile or e-mail; it is valid 10 minutes."),
+        intro=_(
+            "If your details match an online account, a code was sent to its verified mobile or e-mail; it is "
+            "valid 10 minutes."
+        ),
     )
     return render(request, "accounts/code.html", context, status=422 if context["errors"] else 200)
 
@@ -522,10 +545,15 @@ def preferences_view(request: HttpRequest, actor: Actor) -> HttpResponse:
 @require_http_methods(["GET"])
 @insured_required
 def accesses_view(request: HttpRequest, actor: Actor) -> HttpResponse:
-    """Who opened my customer record, when and why (the audit trail the design promises the person)."""
+    """Who opened my customer record, when and why (the audit trail the design promises the person), and the
+    failed logins to my account (wrong passwords and codes) of the last 30 days."""
     from omniguichet.crm.services import my_record_accesses
 
-    return render(request, "accounts/accesses.html", {"accesses": my_record_accesses(actor=actor)})
+    context = {
+        "accesses": my_record_accesses(actor=actor),
+        "failures": services.recent_failed_logins(actor=actor),
+    }
+    return render(request, "accounts/accesses.html", context)
 
 
 @require_http_methods(["GET"])

@@ -13,6 +13,7 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
 
+from omniguichet.core import throttle
 from omniguichet.core.errors import ServiceError
 from omniguichet.core.services import authenticate_token
 
@@ -22,6 +23,11 @@ class BearerToken(HttpBearer):
         user = authenticate_token(token)
         if user is not None:
             request.user = user
+        else:
+            # Wrong tokens are counted per address (a right one costs nothing more): past the limit, 429.
+            address = throttle.client_address(request)
+            throttle.check("api.token", address)
+            throttle.hit("api.token", address)
         return user
 
 
@@ -88,6 +94,13 @@ def shaped_response(request: HttpRequest, body: object, status: int = 200) -> Ht
 @api.exception_handler(ServiceError)
 def on_service_error(request: HttpRequest, exc: ServiceError) -> HttpResponse:
     return _error(request, exc.status, exc.code, exc.message, exc.fields)
+
+
+@api.exception_handler(throttle.Throttled)
+def on_throttled(request: HttpRequest, exc: throttle.Throttled) -> HttpResponse:
+    response = _error(request, 429, exc.code, exc.message)
+    response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @api.exception_handler(NinjaValidationError)

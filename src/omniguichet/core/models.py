@@ -40,3 +40,51 @@ class ApiToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None and self.expires_at > timezone.now()
+
+
+class Throttle(models.Model):
+    """One counter of the throttling service (core.throttle): attempts of one kind (`scope`) from one key (an
+    account, an address, a pair of both...) within a window, and the time before which the next one is refused.
+
+    The key is kept as an HMAC, never in clear (it may be a NIR or an address). A table rather than the cache:
+    every web process sees the same counters, and they survive a restart.
+    """
+
+    scope = models.CharField(_("scope"), max_length=32)
+    key_hash = models.CharField(max_length=64)
+    attempts = models.PositiveIntegerField(_("attempts in the window"), default=0)
+    window_start = models.DateTimeField(_("window start"))
+    last_at = models.DateTimeField(_("last attempt"))
+    blocked_until = models.DateTimeField(_("blocked until"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("throttle counter")
+        verbose_name_plural = _("throttle counters")
+        constraints = [models.UniqueConstraint(fields=["scope", "key_hash"], name="throttle_scope_key_once")]
+        indexes = [models.Index(fields=["last_at"], name="throttle_last_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key_hash[:8]}… ({self.attempts})"
+
+
+class LoginFailure(models.Model):
+    """The audit of failed logins: a wrong password or a wrong second-factor code, for a known login (staff or
+    an insured person's account). The person reads their own in their account; staff ones are for the admin."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="login_failures"
+    )
+    at = models.DateTimeField(_("at"))
+    channel = models.CharField(_("channel"), max_length=16)
+    # What failed: "password" or "code" (second factor).
+    factor = models.CharField(_("factor"), max_length=16, default="password")
+    # The client address, shortened (the last part of an IPv4 address, the last 80 bits of an IPv6 one dropped).
+    address = models.CharField(_("address"), max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("failed login")
+        verbose_name_plural = _("failed logins")
+        indexes = [models.Index(fields=["user", "at"], name="login_failure_user_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.at:%Y-%m-%d %H:%M} {self.factor}"

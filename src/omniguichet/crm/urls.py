@@ -7,6 +7,7 @@ app_name = "crm"
 urlpatterns = [
     path("", views.console, name="console"),
     path("login/", views.LoginView.as_view(), name="login"),
+    path("login/code/", views.second_factor, name="second_factor"),
     path("logout/", LogoutView.as_view(), name="logout"),
     path("search/", views.search, name="search"),
     path("persons/<int:person_id>/", views.record, name="record"),

@@ -5,18 +5,23 @@ from __future__ import annotations
 from functools import wraps
 from typing import Any
 
+from django.contrib.auth import login as auth_login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_otp import login as otp_login
 
+from omniguichet.core import staff_otp, throttle
 from omniguichet.core.actors import CONTACT_CHANNEL_CHOICES, Actor, Channel, staff_actor
 from omniguichet.core.errors import Forbidden, InvalidInput, NotFound
+from omniguichet.core.guards import is_staff_login
 from omniguichet.core.views import error_page
 from omniguichet.crm import services
 from omniguichet.crm.models import Outcome
@@ -45,12 +50,56 @@ AGENT_CHANNELS = [Channel.PHONE, Channel.RECEPTION, Channel.EMAIL, Channel.LETTE
 
 
 class LoginView(auth_views.LoginView):
+    """The password, first of the two steps of a staff login (throttled in the authentication backend); the
+    second factor comes next (second_factor below)."""
+
     template_name = "crm/login.html"
     redirect_authenticated_user = True
 
+    def form_valid(self, form):
+        auth_login(self.request, form.get_user())
+        return redirect(reverse("crm:second_factor") + "?" + urlencode({"next": self.get_success_url()}))
+
+
+def _local_next(request: HttpRequest, default: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target.startswith("/") and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return default
+
+
+@require_http_methods(["GET", "POST"])
+def second_factor(request: HttpRequest) -> HttpResponse:
+    """The second step of a staff login: the code of the authenticator app (TOTP). A login with no device yet
+    enrols one here: its secret and QR code are shown until the first right code confirms it."""
+    user = request.user
+    if not is_staff_login(user):
+        return redirect("crm:login")
+    next_url = _local_next(request, reverse("crm:console"))
+    if user.is_verified():  # type: ignore[union-attr]
+        return redirect(next_url)
+    error = ""
+    if request.method == "POST":
+        device = staff_otp.verify(
+            user=user, code=request.POST.get("code", ""), address=throttle.client_address(request)
+        )
+        if device is not None:
+            otp_login(request, device)
+            return redirect(next_url)
+        error = _("Wrong or expired code: type the code your app shows now.")
+    enrolment = staff_otp.device_for(user)
+    context = {
+        "enrolling": enrolment.enrolling,
+        "secret": enrolment.secret if enrolment.enrolling else "",
+        "qr_svg": enrolment.qr_svg() if enrolment.enrolling else "",
+        "error": error,
+        "next": next_url,
+    }
+    return render(request, "crm/second_factor.html", context, status=422 if error else 200)
+
 
 def agent_required(view):
-    """Logged in with a staff role; the view receives the actor."""
+    """Logged in with a staff role and its second factor; the view receives the actor."""
 
     @login_required
     @wraps(view)
@@ -59,6 +108,8 @@ def agent_required(view):
             actor = staff_actor(request.user)  # type: ignore[arg-type]
         except Forbidden:
             raise PermissionDenied(_("The agent console is reserved to caisse staff.")) from None
+        if not getattr(request.user, "is_verified", lambda: False)():
+            return redirect(reverse("crm:second_factor") + "?" + urlencode({"next": request.get_full_path()}))
         return view(request, actor, *args, **kwargs)
 
     return wrapper

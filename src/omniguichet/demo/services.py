@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 from faker.providers.address.fr_FR import Provider as AddressProvider
 from faker.providers.company.fr_FR import Provider as CompanyProvider
@@ -56,6 +56,10 @@ from omniguichet.referential.validators import nir_key
 
 DEMO_AGENT_PASSWORD = "demo-agent-2026"
 DEMO_SUPERVISOR_PASSWORD = "demo-supervisor-2026"
+# The second factor of the demo's staff logins: one TOTP key for all of them, published (README), so that anyone
+# trying the demo can log in: `omniguichet totp --user agent-751` prints the current code, or an authenticator app
+# given the base32 key N5WW42LHOVUWG2DFOQWWIZLNN4WWWZLZ computes it. Never for a real deployment.
+DEMO_TOTP_KEY_HEX = "6f6d6e69677569636865742d64656d6f2d6b6579"  # b"omniguichet-demo-key"
 ACCOUNT_RATE = 0.77  # share of adults with an online account (77% in 2021)
 ACCOUNTS_SINCE = dt.date(2008, 1, 1)  # the online account opened at the end of 2007
 # Reserved example domains (RFC 2606 style): a demo must never e-mail a real mailbox.
@@ -493,7 +497,21 @@ def ensure_demo_users() -> int:
             )
         )
     User.objects.bulk_create(new_users)
+    ensure_demo_second_factor()
     return len(new_users)
+
+
+def ensure_demo_second_factor() -> None:
+    """Every demo staff login without a second factor gets the demo's TOTP device (DEMO_TOTP_KEY_HEX). Also run on
+    a demo database seeded before the second factor existed (`seed --if-empty`)."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    staff = User.objects.filter(Q(username__startswith="agent-") | Q(username="supervisor")).exclude(
+        pk__in=TOTPDevice.objects.values("user_id")
+    )
+    TOTPDevice.objects.bulk_create(
+        TOTPDevice(user=user, name="demo", key=DEMO_TOTP_KEY_HEX, confirmed=True) for user in staff
+    )
 
 
 def seed_population(

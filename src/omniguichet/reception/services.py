@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from omniguichet.appointments.models import Appointment, Site
 from omniguichet.appointments.models import Status as AppointmentStatus
 from omniguichet.appointments.services import day_bounds
+from omniguichet.core import throttle
 from omniguichet.core.actors import Actor, ActorKind, Channel
 from omniguichet.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from omniguichet.crm.models import Motive, Outcome, SubjectKind
@@ -82,13 +83,34 @@ def _todays_appointment(site: Site, person: Person, today: dt.date) -> Appointme
     )
 
 
-@transaction.atomic
 def take_ticket(
     *, site_id: int, code: str = "", nir: str = "", birth_date: dt.date | None = None, motive: str = "",
-    priority: bool = False, channel: str = Channel.KIOSK,
+    priority: bool = False, channel: str = Channel.KIOSK, address: str = "",
 ) -> Ticket:  # fmt: skip
     """A ticket at the kiosk: with the check-in code of an appointment (typed or scanned from its QR code), with
-    NIR and birth date, or anonymous (neither given). Scanning the same appointment twice gives the same ticket."""
+    NIR and birth date, or anonymous (neither given). Scanning the same appointment twice gives the same ticket.
+
+    Throttled (core.throttle): wrong check-in codes per address, identifications per address and per NIR (every
+    one: a NIR and birth date that match nobody get an anonymous ticket, the same answer as a right pair)."""
+    clean_code = "".join(code.split()).upper()[:16]
+    if clean_code:
+        throttle.check("kiosk.code", address)
+    elif nir or birth_date:
+        throttle.attempt([("kiosk.identity", address), ("kiosk.nir", "".join(nir.split()).upper())])
+    try:
+        return _take_ticket(
+            site_id=site_id, code=clean_code, nir=nir, birth_date=birth_date, motive=motive, priority=priority
+        )
+    except InvalidInput as exc:
+        if clean_code and "code" in exc.fields:
+            throttle.hit("kiosk.code", address)
+        raise
+
+
+@transaction.atomic
+def _take_ticket(
+    *, site_id: int, code: str, nir: str, birth_date: dt.date | None, motive: str, priority: bool
+) -> Ticket:
     site = kiosk_site(site_id)
     now = timezone.now()
     today = timezone.localdate(now)
@@ -126,16 +148,10 @@ def take_ticket(
             fields["birth_date"] = _("is required with the NIR")
         if fields or birth_date is None:
             raise InvalidInput.from_fields(fields)
+        # No match: an anonymous ticket, like a walk-in (the desk identifies the person); the kiosk must not tell
+        # a stranger whether a NIR and birth date are right.
         person = Person.objects.filter(nir=nir, birth_date=birth_date, caisse_id=site.caisse_id).first()
-        if person is None:
-            raise InvalidInput.from_fields(
-                {
-                    "nir": _(
-                        "no match for this NIR and birth date here: check them, or take a ticket without them"
-                    )
-                }
-            )
-        appointment = _todays_appointment(site, person, today)
+        appointment = _todays_appointment(site, person, today) if person is not None else None
         if appointment is not None and Ticket.objects.filter(appointment=appointment).exists():
             appointment = None  # already checked in with the code: this is another visit
     if appointment is not None:

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from omniguichet.core.actors import Actor
 from omniguichet.core.errors import Conflict, InvalidInput, NotFound, ServiceError
+from omniguichet.core.throttle import client_address
 from omniguichet.core.views import error_page
 from omniguichet.crm.models import Outcome
 from omniguichet.crm.services import iter_motives
@@ -59,7 +60,7 @@ def kiosk(request: HttpRequest, site_id: int) -> HttpResponse:
             ticket = services.take_ticket(
                 site_id=site.pk, code=request.POST.get("code", "")[:40], nir=request.POST.get("nir", "")[:30],
                 birth_date=birth_date, motive=request.POST.get("motive", "")[:40],
-                priority=request.POST.get("priority") == "yes",
+                priority=request.POST.get("priority") == "yes", address=client_address(request),
             )  # fmt: skip
         except InvalidInput as exc:
             context["error"], context["errors"] = _error_text(exc), exc.fields

@@ -20,6 +20,7 @@ from omniguichet.accounts import services as accounts
 from omniguichet.accounts.views import BACKEND, error_context, field, insured_required
 from omniguichet.core.actors import Actor, Channel, insured_actor
 from omniguichet.core.errors import Forbidden, NotFound, ServiceError
+from omniguichet.core.throttle import attempt, client_address
 from omniguichet.crm.views import agent_required
 from omniguichet.referential.services import get_person
 from omniguichet.referential.validators import mask_nir
@@ -260,10 +261,14 @@ def kiosk_login(request: HttpRequest) -> HttpResponse:
                     challenge=request.session.get("og_kiosk_challenge", ""),
                     code=data.get("code", ""),
                     channel=Channel.KIOSK,
+                    address=client_address(request),
                 )
                 return _kiosk_open(request, user)
             result = accounts.authenticate(
-                nir=data.get("nir", ""), password=data.get("password", ""), channel=Channel.KIOSK
+                nir=data.get("nir", ""),
+                password=data.get("password", ""),
+                channel=Channel.KIOSK,
+                address=client_address(request),
             )
             if result.second_factor is None:
                 return _kiosk_open(request, result.user)
@@ -383,6 +388,8 @@ def agent_document(request: HttpRequest, actor: Actor, request_id: int) -> HttpR
 @require_GET
 def verify(request: HttpRequest, code: str = "") -> HttpResponse:
     code = code or request.GET.get("code", "")
+    if code:  # every check counts on the address's throttle (codes cannot be tried in bulk); the form is free
+        attempt([("verify.address", client_address(request))])
     attestation = services.verify_attestation(code=code) if code else None
     content = attestation.content if attestation else {}
     context = {

@@ -17,6 +17,7 @@ from omniguichet.demo.documents import seed_documents
 from omniguichet.demo.services import (
     DEMO_AGENT_PASSWORD,
     DEMO_SUPERVISOR_PASSWORD,
+    ensure_demo_second_factor,
     seed_contacts,
     seed_population,
 )
@@ -59,6 +60,7 @@ class Command(BaseCommand):
         if not persons and not contacts:
             raise CommandError("nothing to seed: give --persons N and/or --contacts N")
         if options["if_empty"] and Person.objects.exists():
+            ensure_demo_second_factor()  # a demo database seeded before the staff's second factor existed
             self.stdout.write("The database already has a population: nothing seeded.")
             return
         console = Console(file=self.stdout._out, stderr=False)  # type: ignore[arg-type]
@@ -107,7 +109,8 @@ class Command(BaseCommand):
         if report.users:
             self.stdout.write(
                 f"Demo logins: agent-<caisse code> / {DEMO_AGENT_PASSWORD} (e.g. agent-751), "
-                f"supervisor / {DEMO_SUPERVISOR_PASSWORD}. For demonstration only."
+                f"supervisor / {DEMO_SUPERVISOR_PASSWORD}, then the code of `omniguichet totp --user NAME` (second "
+                "factor). For demonstration only."
             )
 
     def _seed_contacts(self, console: Console, options: dict) -> None:
