@@ -239,6 +239,15 @@ PAGES: list[Page] = [
         "reception:kiosk", KIOSK, args=lambda d: [d.site.pk], submit="#take-ticket", fill=(("#nir", "123"),)
     ),
     Page("reception:kiosk", KIOSK, args=lambda d: [d.site.pk], submit="#take-ticket"),  # the ticket page
+    # --- a staff login's second step (last: the anonymous tab is then half logged in) ---
+    Page("crm:second_factor", ANONYMOUS),  # no login in progress: back to the login page
+    Page(
+        "crm:login",
+        ANONYMOUS,
+        submit="main form button[type=submit]",
+        fill=(("#id_username", "accueil-751"), ("#id_password", "not-used-here-123")),
+    ),  # the password is right: the second step, enrolling the authenticator app (QR code)
+    Page("crm:second_factor", ANONYMOUS, submit="#totp-submit", fill=(("#id_code", "000000"),)),
 ]
 
 # URL patterns that are not pages drawn by the platform, and why.
