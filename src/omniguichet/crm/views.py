@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from omniguichet.core.actors import CONTACT_CHANNEL_CHOICES, Actor, Channel, staff_actor
 from omniguichet.core.errors import Forbidden, InvalidInput, NotFound
+from omniguichet.core.http import LocalNextMixin
 from omniguichet.crm import services
 from omniguichet.crm.models import Outcome
 from omniguichet.referential.validators import mask_nir
@@ -42,9 +43,13 @@ CHANNEL_ICONS = {
 AGENT_CHANNELS = [Channel.PHONE, Channel.RECEPTION, Channel.EMAIL, Channel.LETTER]
 
 
-class LoginView(auth_views.LoginView):
+class LoginView(LocalNextMixin, auth_views.LoginView):
     template_name = "crm/login.html"
     redirect_authenticated_user = True
+
+
+class LogoutView(LocalNextMixin, auth_views.LogoutView):
+    pass
 
 
 def agent_required(view):
