@@ -129,8 +129,13 @@ def test_changement_adresse(app, person):
     assert response.status_code == 201
     person.refresh_from_db()
     assert (person.address_line, person.postcode) == ("8 avenue Foch", "75016")
-    bad = use(app, "changement_adresse", {"address_line": "x" * 201, "postcode": "ABCDE", "city": "\x00"})
+    bad = use(app, "changement_adresse", {"address_line": "x" * 201, "postcode": "ABCDE", "city": "x" * 201})
     assert set(bad.json()["error"]["fields"]) == {"address_line", "postcode", "city"}
+    # A control character is refused before the service, the field named by its place in the body.
+    bad = use(
+        app, "changement_adresse", {"address_line": "8 avenue Foch", "postcode": "75016", "city": "\x00"}
+    )
+    assert set(bad.json()["error"]["fields"]) == {"data.city"}
     person.refresh_from_db()
     assert person.postcode == "75016"
 

@@ -7,10 +7,10 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import login, logout
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
@@ -20,6 +20,7 @@ from omniguichet.accounts import services
 from omniguichet.accounts.models import CodeDelivery
 from omniguichet.core.actors import Actor, Channel, insured_actor
 from omniguichet.core.errors import Forbidden, InvalidInput, ServiceError
+from omniguichet.core.http import local_path, next_path
 from omniguichet.core.throttle import client_address
 from omniguichet.referential.models import ConsentPurpose, PreferredChannel
 
@@ -65,16 +66,9 @@ def insured_required(view):
                 actor = None
             if actor is not None:
                 return view(request, actor, *args, **kwargs)
-        return redirect(f"{reverse('accounts:login')}?next={request.get_full_path()}")
+        return redirect(f"{reverse('accounts:login')}?{urlencode({'next': request.get_full_path()})}")
 
     return wrapper
-
-
-def _safe_next(request: HttpRequest, default: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return target
-    return default
 
 
 def _open_session(request: HttpRequest, user) -> None:
@@ -93,7 +87,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {
         "errors": {},
         "message": "",
-        "next": _safe_next(request, ""),
+        "next": next_path(request),
         "franceconnect": bool(settings.OIDC_OP_AUTHORIZATION_ENDPOINT),
     }
     data = request.POST
@@ -112,7 +106,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
             if result.second_factor is not None:
                 return _ask_second_factor(request, result.second_factor, context["next"])
             _open_session(request, result.user)
-            return redirect(_safe_next(request, reverse("accounts:home")))
+            return HttpResponseRedirect(next_path(request, reverse("accounts:home")))
     context["fields"] = [
         field(
             "nir",
@@ -179,7 +173,7 @@ def _external_login(request: HttpRequest, user, next_url: str) -> HttpResponse:
     if result.second_factor is not None:
         return _ask_second_factor(request, result.second_factor, next_url)
     _open_session(request, result.user)
-    return redirect(next_url)
+    return HttpResponseRedirect(local_path(next_url) or reverse("accounts:home"))
 
 
 class FranceConnectCallbackView(OIDCAuthenticationCallbackView):
@@ -189,7 +183,8 @@ class FranceConnectCallbackView(OIDCAuthenticationCallbackView):
     @property
     def success_url(self) -> str:
         # The settings' LOGIN_REDIRECT_URL is the agent console's: an insured person goes to their account.
-        return self.request.session.get("oidc_login_next") or reverse("accounts:home")
+        # mozilla-django-oidc keeps `next` when it names this host; only a local path is honoured here.
+        return local_path(self.request.session.get("oidc_login_next")) or reverse("accounts:home")
 
     def login_success(self) -> HttpResponse:
         if not hasattr(self.user, "account"):  # not an online account (cannot happen with our backend)
@@ -220,9 +215,9 @@ def second_factor_view(request: HttpRequest) -> HttpResponse:
         except ServiceError as exc:
             context.update(error_context(exc))
         else:
-            target = request.session.get("og_next") or reverse("accounts:home")
+            target = local_path(request.session.get("og_next")) or reverse("accounts:home")
             _open_session(request, user)
-            return redirect(target)
+            return HttpResponseRedirect(target)
     delivery = request.session.get("og_second_factor_delivery")
     context["fields"] = [
         field("code", code_label(delivery), errors=context["errors"], autocomplete="one-time-code")

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import logging
 
 from django.conf import settings
+from django.core import signals
 from django.core.exceptions import RequestDataTooBig
+from django.db import DatabaseError, DataError, IntegrityError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema, Swagger
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
@@ -123,6 +127,10 @@ def on_authentication_error(request: HttpRequest, exc: AuthenticationError) -> H
 
 @api.exception_handler(RequestDataTooBig)
 def on_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    return too_big(request)
+
+
+def too_big(request: HttpRequest) -> HttpResponse:
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     message = f"the request body is larger than {limit // (1024 * 1024)} MB"
     return _error(request, 413, "too_large", f"body: {message}", {"body": message})
@@ -139,6 +147,43 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
         # ninja's "Cannot parse request body": bad input like any other, with the field it concerns.
         return _error(request, 422, "invalid", f"body: {exc}", {"body": str(exc)})
     return _error(request, exc.status_code, "http_error", str(exc))
+
+
+# Logged like Django logs an unhandled exception (its handlers, e-mail to admins included, still see it).
+request_logger = logging.getLogger("django.request")
+
+
+def _report(request: HttpRequest, exc: Exception) -> None:
+    """What Django does with an unhandled exception: the log, and the signal error trackers listen to (Django's
+    test client re-raises the exception on it, so a test still sees the real error)."""
+    request_logger.error("%s: %s %s", type(exc).__name__, request.method, request.path, exc_info=exc)
+    signals.got_request_exception.send(sender=None, request=request)
+
+
+@api.exception_handler(DatabaseError)
+def on_database_error(request: HttpRequest, exc: DatabaseError) -> HttpResponse:
+    """A database error no service turned into a ServiceError still answers in the API's format, never with the
+    HTML 500 page, and without the database's own message (it may quote values or the schema)."""
+    _report(request, exc)
+    if isinstance(exc, DataError):
+        reason = _("a value was refused by the database")
+        return _error(request, 422, "invalid", f"body: {reason}", {"body": reason})
+    if isinstance(exc, IntegrityError):
+        return _error(request, 409, "conflict", _("the request conflicts with data already recorded"))
+    if isinstance(exc, OperationalError):  # locked, unreachable, out of connections: worth a retry
+        response = _error(request, 503, "unavailable", _("the service is briefly unavailable, try again"))
+        response["Retry-After"] = "5"
+        return response
+    return _error(request, 500, "server_error", _("an internal error occurred"))
+
+
+@api.exception_handler(Exception)
+def on_unexpected_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """Any other error: a 500 in the API's format (the debug page when DEBUG is on)."""
+    if settings.DEBUG:
+        raise exc
+    _report(request, exc)
+    return _error(request, 500, "server_error", _("an internal error occurred"))
 
 
 class MeOut(Schema):

@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -22,6 +22,7 @@ from omniguichet.core import staff_otp, throttle
 from omniguichet.core.actors import CONTACT_CHANNEL_CHOICES, Actor, Channel, staff_actor
 from omniguichet.core.errors import Forbidden, InvalidInput, NotFound
 from omniguichet.core.guards import is_staff_login
+from omniguichet.core.http import LocalNextMixin, next_path
 from omniguichet.core.views import error_page
 from omniguichet.crm import services
 from omniguichet.crm.models import Outcome
@@ -49,7 +50,7 @@ CHANNEL_ICONS = {
 AGENT_CHANNELS = [Channel.PHONE, Channel.RECEPTION, Channel.EMAIL, Channel.LETTER]
 
 
-class LoginView(auth_views.LoginView):
+class LoginView(LocalNextMixin, auth_views.LoginView):
     """The password, first of the two steps of a staff login (throttled in the authentication backend); the
     second factor comes next (second_factor below)."""
 
@@ -61,13 +62,6 @@ class LoginView(auth_views.LoginView):
         return redirect(reverse("crm:second_factor") + "?" + urlencode({"next": self.get_success_url()}))
 
 
-def _local_next(request: HttpRequest, default: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target.startswith("/") and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return target
-    return default
-
-
 @require_http_methods(["GET", "POST"])
 def second_factor(request: HttpRequest) -> HttpResponse:
     """The second step of a staff login: the code of the authenticator app (TOTP). A login with no device yet
@@ -75,7 +69,7 @@ def second_factor(request: HttpRequest) -> HttpResponse:
     user = request.user
     if not is_staff_login(user):
         return redirect("crm:login")
-    next_url = _local_next(request, reverse("crm:console"))
+    next_url = next_path(request, reverse("crm:console"))
     if user.is_verified():  # type: ignore[union-attr]
         return redirect(next_url)
     error = ""
@@ -96,6 +90,10 @@ def second_factor(request: HttpRequest) -> HttpResponse:
         "next": next_url,
     }
     return render(request, "crm/second_factor.html", context, status=422 if error else 200)
+
+
+class LogoutView(LocalNextMixin, auth_views.LogoutView):
+    pass
 
 
 def agent_required(view):

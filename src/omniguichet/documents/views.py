@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from omniguichet.accounts.views import insured_required  # the online account's login
 from omniguichet.core.actors import Actor, Channel
 from omniguichet.core.errors import InvalidInput, NotFound, ServiceError
+from omniguichet.core.http import local_path
 from omniguichet.core.views import error_page
 from omniguichet.crm.views import PURPOSES, agent_required
 from omniguichet.documents import services
@@ -198,7 +199,7 @@ def action(request: HttpRequest, actor: Actor) -> HttpResponse:
     messages.info(request, _("%(n)d document(s) processed.") % {"n": done})
     for line in refused:
         messages.warning(request, line)
-    back = data.get("next", "")
+    back = local_path(data.get("next")) or ""
     if not back.startswith("/agent/baskets/"):
         back = reverse("documents:baskets")
     return redirect(back)

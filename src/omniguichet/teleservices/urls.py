@@ -1,5 +1,6 @@
 from django.urls import path
 
+from omniguichet.core.http import private_noindex
 from omniguichet.teleservices import views
 
 app_name = "teleservices"
@@ -17,6 +18,7 @@ urlpatterns = [
     path("agent/persons/<int:person_id>/services/<slug:code>/", views.agent_form, name="agent_form"),
     path("agent/requests/<int:request_id>/", views.agent_request, name="agent_request"),
     path("agent/requests/<int:request_id>/document/", views.agent_document, name="agent_document"),
-    path("verify/", views.verify, name="verify_form"),
-    path("verify/<str:code>", views.verify, name="verify"),
+    # Verification pages show a holder's name to whoever has the code: never cached, never indexed.
+    path("verify/", private_noindex(views.verify), name="verify_form"),
+    path("verify/<str:code>", private_noindex(views.verify), name="verify"),
 ]
