@@ -126,3 +126,9 @@ bench-warehouse: setup
 .PHONY: bench-startup
 bench-startup: setup
 	$(BIN)/python -m bench.startup
+
+# The SMS frequency cap on real send times (issue 15): 25 simulated days, a late and sometimes stopped dispatcher.
+.PHONY: bench-sms-cap
+bench-sms-cap: setup
+	$(BIN)/python -m bench.sms_cap --persons 300 --days 25
+	pg_virtualenv -t sh -c 'DATABASE_URL="postgres://$$PGUSER:$$PGPASSWORD@$$PGHOST:$${PGPORT:-5432}/$$PGDATABASE" $(BIN)/python -m bench.sms_cap --persons 300 --days 25'

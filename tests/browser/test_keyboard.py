@@ -111,6 +111,13 @@ def test_reception_call_next_with_the_keyboard(live_server, page, make_person, c
     page.keyboard.press("Tab")
     page.keyboard.type("not-used-here-123")
     page.keyboard.press("Enter")
+    # The second factor: the code of the authenticator app, typed; Enter.
+    page.wait_for_url("**/agent/login/code/**")
+    from omniguichet.core import staff_otp
+
+    tab_to(page, "#id_code")
+    page.keyboard.type(staff_otp.current_code(staff_otp.device_for(agent).device))
+    page.keyboard.press("Enter")
     page.wait_for_url(f"{base}/reception/")
     tab_to(page, f"a[href='/reception/{site.pk}/desk']")
     page.keyboard.press("Enter")

@@ -27,6 +27,7 @@ from hypothesis import settings as hypothesis_settings
 from schemathesis.checks import not_a_server_error
 
 from omniguichet.cases.services import ingest_case_events
+from omniguichet.core import staff_otp
 from omniguichet.core.actors import Actor
 from omniguichet.core.http import local_path
 from omniguichet.core.services import issue_token
@@ -506,6 +507,9 @@ def test_insured_login_ignores_a_next_that_is_not_a_local_path(make_person, valu
         assert response["Location"] == "/compte/", value
 
 
+SECOND_STEP_TO_CONSOLE = "/agent/login/code/?next=%2Fagent%2F"
+
+
 @pytest.mark.parametrize("value", HOSTILE_NEXT)
 def test_agent_login_ignores_a_next_that_is_not_a_local_path(agent_paris, value):
     for query, extra in _next_variants(value):
@@ -513,10 +517,15 @@ def test_agent_login_ignores_a_next_that_is_not_a_local_path(agent_paris, value)
         data = {"username": "agent-paris", "password": "not-used-here-123", **extra}
         response = client.post(f"/agent/login/{query}", data)
         assert response.status_code == 302, (value, response.status_code)
-        assert response["Location"] == "/agent/", value
+        # The password is right: on to the second factor, with the way back reduced to the default page.
+        assert response["Location"] == SECOND_STEP_TO_CONSOLE, value
         # Already logged in: the login page sends the agent on, by the same rule.
         again = client.get(f"/agent/login/?next={quote(value, safe='%/:')}")
         assert again.status_code == 302 and again["Location"] == "/agent/", value
+    # The second step's own `next` follows the same rule (once: a TOTP code is good for one use).
+    code = staff_otp.current_code(staff_otp.device_for(agent_paris).device)
+    done = client.post(f"/agent/login/code/?next={quote(value, safe='%/:')}", {"code": code})
+    assert done.status_code == 302 and done["Location"] == "/agent/", value
 
 
 @pytest.mark.parametrize("value", HOSTILE_NEXT)
@@ -525,9 +534,12 @@ def test_other_next_takers_neither_fail_nor_leave_the_site(supervisor, agent_par
     supervisor.is_staff = supervisor.is_superuser = True
     supervisor.set_password(PASSWORD)
     supervisor.save()
+    device = staff_otp.set_device(user=supervisor, key_hex="3132333435363738393031323334353637383930")
     response = Client().post(
-        "/admin/login/", {"username": supervisor.username, "password": PASSWORD, "next": value}
-    )
+        "/admin/login/",
+        {"username": supervisor.username, "password": PASSWORD, "next": value, "otp_device": device.persistent_id,
+         "otp_token": staff_otp.current_code(device)},
+    )  # fmt: skip
     assert response.status_code == 302 and not urlsplit(response["Location"]).netloc, response["Location"]
     client = Client()
     client.force_login(agent_paris)
@@ -553,7 +565,7 @@ def test_local_next_paths_are_honoured(make_person, agent_paris):
         "/agent/login/",
         {"username": "agent-paris", "password": "not-used-here-123", "next": "/agent/search/?q=x"},
     )
-    assert response["Location"] == "/agent/search/?q=x"
+    assert response["Location"] == "/agent/login/code/?next=%2Fagent%2Fsearch%2F%3Fq%3Dx"
     # A page of the account sends an anonymous visitor to the login page with the way back, encoded.
     response = Client().get("/compte/preferences/", {"a": "1", "b": "2"})
     assert response["Location"] == "/compte/connexion/?next=%2Fcompte%2Fpreferences%2F%3Fa%3D1%26b%3D2"
