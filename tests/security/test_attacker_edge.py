@@ -464,10 +464,11 @@ def test_control_characters_in_every_field_of_every_form_are_refused(world):
         "POST /compte/preferences/",
         "POST /compte/documents/depot/",
         "POST /borne/connexion/",
-        "POST /reception/1/call-next",
         "GET /agent/search/",
     ):
         assert expected in probed, (expected, sorted(probed))
+    # The reception desk's call-next (the site's id differs on PostgreSQL, where sequences are not reset).
+    assert any(re.fullmatch(r"POST /reception/\d+/call-next", p) for p in probed), sorted(probed)
     assert len(probed) >= 20, sorted(probed)
 
 
