@@ -13,18 +13,19 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import phonenumbers
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from email_validator import EmailNotValidError
-from email_validator import validate_email as _validate_email
 from stdnum import luhn
 from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength
 from stdnum.fr import nir as stdnum_nir
 from stdnum.fr import siren as stdnum_siren
 from stdnum.fr import siret as stdnum_siret
+
+if TYPE_CHECKING:  # phonenumbers and email-validator are imported where used: start-up skips them (issue 15)
+    import phonenumbers
 
 # When the civil status gives no birth month (incomplete birth certificate, persons born abroad), the NIR carries
 # a pseudo-month: 20 to 42, or 50 to 99. 13-19, 43-49 and 00 never occur.
@@ -282,12 +283,9 @@ def validate_rpps(value: str) -> str:
     return rpps
 
 
-MOBILE_TYPES = frozenset(
-    {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
-)
-
-
 def _parse_phone(value: str, region: str) -> phonenumbers.PhoneNumber:
+    import phonenumbers
+
     try:
         number = phonenumbers.parse(str(value), region)
     except phonenumbers.NumberParseException:
@@ -299,6 +297,8 @@ def _parse_phone(value: str, region: str) -> phonenumbers.PhoneNumber:
 
 def validate_phone_number(value: str, *, region: str = "FR") -> str:
     """Return any valid phone number (landline, mobile, ...) in E.164; French numbers may be written nationally."""
+    import phonenumbers
+
     number = _parse_phone(value, region)
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
@@ -306,14 +306,20 @@ def validate_phone_number(value: str, *, region: str = "FR") -> str:
 def validate_mobile_phone(value: str, *, region: str = "FR") -> str:
     """Return a mobile number (one SMS can reach) in E.164 (+33612345678); French numbers may be written
     nationally."""
+    import phonenumbers
+
     number = _parse_phone(value, region)
-    if phonenumbers.number_type(number) not in MOBILE_TYPES:
+    mobile_types = {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
+    if phonenumbers.number_type(number) not in mobile_types:
         raise ValidationError(_("is not a mobile number (SMS cannot reach it)"), code="not_mobile")
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 
 def validate_email_address(value: str) -> str:
     """Return the e-mail address lower-cased, after a syntax check (no DNS lookup)."""
+    from email_validator import EmailNotValidError
+    from email_validator import validate_email as _validate_email
+
     try:
         result = _validate_email(str(value).strip(), check_deliverability=False)
     except EmailNotValidError as exc:
