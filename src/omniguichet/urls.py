@@ -2,8 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from django_otp.admin import OTPAdminSite
 
-from omniguichet.core.api import api
-from omniguichet.core.views import accessibility, home
+from omniguichet.api import api
+from omniguichet.views import accessibility, home
 
 # The admin asks for the staff's second factor too: its login form takes the TOTP code with the password, and a
 # session is let in only once verified (the password itself is throttled in accounts.backends.PasswordBackend).

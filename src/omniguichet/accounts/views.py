@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import wraps
 from typing import Any
 
 from django.conf import settings
@@ -10,76 +9,26 @@ from django.contrib.auth import login, logout
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView
 
 from omniguichet.accounts import services
+from omniguichet.accounts.forms import code_label
 from omniguichet.accounts.models import CodeDelivery
-from omniguichet.core.actors import Actor, Channel, insured_actor
-from omniguichet.core.errors import Forbidden, InvalidInput, ServiceError
+from omniguichet.core.actors import Actor, Channel
+from omniguichet.core.errors import ServiceError
 from omniguichet.core.http import local_path, next_path
 from omniguichet.core.throttle import client_address
+from omniguichet.core.web import INSURED_BACKEND as BACKEND
+from omniguichet.core.web import error_context, field, insured_required
 from omniguichet.referential.models import ConsentPurpose, PreferredChannel
-
-BACKEND = "omniguichet.accounts.backends.PasswordBackend"
-
-
-def field(
-    name: str,
-    label: Any,
-    *,
-    kind: str = "text",
-    value: Any = "",
-    errors: dict | None = None,
-    hint: Any = "",
-    choices: list | None = None,
-    required: bool = True,
-    autocomplete: str = "",
-) -> dict:
-    """What the field template needs to draw one DSFR input with its error."""
-    return {
-        "name": name,
-        "label": label,
-        "kind": kind,
-        "value": "" if value is None else value,
-        "error": (errors or {}).get(name, ""),
-        "hint": hint,
-        "choices": choices or [],
-        "required": required,
-        "autocomplete": autocomplete,
-    }
-
-
-def insured_required(view):
-    """Logged in with an online account; the view receives the actor. Others go to the login page."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        user = request.user
-        if user.is_authenticated:
-            try:
-                actor = insured_actor(user)
-            except Forbidden:
-                actor = None
-            if actor is not None:
-                return view(request, actor, *args, **kwargs)
-        return redirect(f"{reverse('accounts:login')}?{urlencode({'next': request.get_full_path()})}")
-
-    return wrapper
 
 
 def _open_session(request: HttpRequest, user) -> None:
     login(request, user, backend=BACKEND)
     request.session.set_expiry(settings.ACCOUNT_SESSION_SECONDS)
-
-
-def error_context(exc: ServiceError) -> dict[str, Any]:
-    """Field messages go under their inputs; the message of a refusal (locked, conflict...) goes on top. The
-    message of invalid input only repeats the fields, so the form says how many need correcting instead."""
-    return {"errors": exc.fields, "message": "" if isinstance(exc, InvalidInput) else exc.message}
 
 
 @require_http_methods(["GET", "POST"])
@@ -190,12 +139,6 @@ class FranceConnectCallbackView(OIDCAuthenticationCallbackView):
         if not hasattr(self.user, "account"):  # not an online account (cannot happen with our backend)
             return self.login_failure()
         return _external_login(self.request, self.user, self.success_url)
-
-
-def code_label(delivery: str | None) -> Any:
-    if delivery == CodeDelivery.EMAIL:
-        return gettext_lazy("Code received by e-mail (6 digits)")
-    return gettext_lazy("Code received by SMS (6 digits)")
 
 
 @require_http_methods(["GET", "POST"])

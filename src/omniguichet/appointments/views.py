@@ -22,9 +22,8 @@ from omniguichet.appointments import services
 from omniguichet.appointments.models import Appointment, Mode
 from omniguichet.core.actors import Actor, Channel, insured_actor
 from omniguichet.core.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
-from omniguichet.core.views import error_page
+from omniguichet.core.web import agent_required, error_page
 from omniguichet.crm.models import Outcome
-from omniguichet.crm.views import agent_required
 
 
 def insured_required(view):

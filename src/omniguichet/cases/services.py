@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-import operator
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -18,10 +17,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
-from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Model
 from django.db.models.base import ModelState
-from django.utils import dateformat, formats, timezone, translation
+from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 
@@ -38,15 +37,22 @@ from omniguichet.cases.models import (
     RequestedDocument,
 )
 from omniguichet.core.actors import CONTACT_CHANNEL_VALUES, Actor, ActorKind, Channel, scope_to_caisse
-from omniguichet.core.db import PreparedQuery, bulk_insert_rows, is_postgresql, reserve_ids, values_subquery
+from omniguichet.core.db import (
+    PreparedQuery,
+    bulk_insert_rows,
+    reserve_ids,
+    update_rows,
+    values_subquery,
+)
 from omniguichet.core.errors import Forbidden, InvalidInput, collect
-from omniguichet.core.text import check_text, parse_batch_rows
+from omniguichet.core.formatting import french_amount, french_date
+from omniguichet.core.text import MAX_BATCH_ROWS, check_text, parse_batch_rows
 from omniguichet.crm.models import Direction, SubjectKind
 from omniguichet.referential import validators
 from omniguichet.referential.models import Person, Role
 
 M = TypeVar("M", bound=Model)
-MAX_BATCH = 10_000
+MAX_BATCH = MAX_BATCH_ROWS
 MAX_ID = 2**63 - 1
 EARLIEST_EVENT = dt.datetime(1990, 1, 1, tzinfo=dt.UTC)
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
@@ -76,38 +82,6 @@ _CHANNELS = frozenset(CONTACT_CHANNEL_VALUES)
 def _member(value: Any, choices: frozenset[str]) -> bool:
     """Membership for any JSON value (a list or an object is simply not a member)."""
     return isinstance(value, str) and value in choices
-
-
-# --- French formats (templates and timelines) --------------------------------------------------------------
-@functools.lru_cache(maxsize=4096)
-def _french_amount(amount: str) -> str:
-    with translation.override("fr"):
-        text = formats.number_format(Decimal(amount), 2, use_l10n=True, force_grouping=True)
-    return f"{text}\u00a0€"
-
-
-def french_amount(amount: Decimal | str | float) -> str:
-    """1234.5 -> "1 234,50 €" (French grouping and decimal comma)."""
-    return _french_amount(str(amount))
-
-
-def french_date(value: dt.date | dt.datetime | str | None) -> str:
-    """2026-03-03 -> "3 mars 2026"."""
-    if value is None or value == "":
-        return ""
-    if isinstance(value, str):
-        value = parse_date(value) or value
-    if isinstance(value, dt.datetime):
-        value = timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
-    if not isinstance(value, dt.date):
-        return str(value)
-    return _french_day(value)
-
-
-@functools.lru_cache(maxsize=4096)
-def _french_day(value: dt.date) -> str:
-    with translation.override("fr"):
-        return dateformat.format(value, "j F Y")
 
 
 # --- event handlers (other apps) ---------------------------------------------------------------------------
@@ -713,67 +687,6 @@ def _insert_events(events: list[CaseEvent]) -> None:
          e.source, adapt(e.received_at), adapt(e.applied_at))
         for e in events
     ))  # fmt: skip
-
-
-def update_rows(objects: list[Any], fields: list[str]) -> None:
-    """Save these fields of many rows: one UPDATE joined to the rows sent as JSON on PostgreSQL, one prepared
-    UPDATE run for each row (executemany) on SQLite; both much faster than bulk_update's CASE expressions."""
-    if not objects:
-        return
-    model = type(objects[0])
-    meta = model._meta
-    columns = [meta.get_field(name) for name in fields]
-    qn = connection.ops.quote_name
-    if is_postgresql():
-        # One statement for all the rows, which travel as ONE JSON parameter (rows of [id, values...]) that the
-        # server turns into typed rows: an executemany is a round trip of work per row, and psycopg's quoting
-        # of Python lists costs more than the update itself.
-        keyed = [meta.pk, *columns]
-        if all(f.get_internal_type() in _PLAIN_FIELDS for f in keyed):  # the values are what JSON carries
-            names = [f.attname for f in keyed]
-            try:  # the values as loaded or set (no descriptor per field), as long as none is deferred
-                from_dict = operator.itemgetter(*names)
-                values = [from_dict(obj.__dict__) for obj in objects]
-            except KeyError:
-                from_attributes = operator.attrgetter(*names)
-                values = [from_attributes(obj) for obj in objects]
-        else:
-            db = connections[DEFAULT_DB_ALIAS]
-            values = [[f.get_db_prep_save(getattr(obj, f.attname), db) for f in keyed] for obj in objects]
-        rows = json.dumps(values, default=_json_value)
-        selects = ", ".join(f"(r->>{i})::{f.cast_db_type(connection)} AS c{i}" for i, f in enumerate(keyed))
-        assignments = ", ".join(f"{qn(f.column)} = v.c{i}" for i, f in enumerate(keyed) if i)
-        sql = (
-            f"UPDATE {qn(meta.db_table)} SET {assignments} "
-            f"FROM (SELECT {selects} FROM json_array_elements(%s::json) AS r) AS v "
-            f"WHERE {qn(meta.db_table)}.{qn(meta.pk.column)} = v.c0"
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [rows])
-        return
-    assignments = ", ".join(f"{qn(f.column)} = %s" for f in columns)
-    sql = f"UPDATE {qn(meta.db_table)} SET {assignments} WHERE {qn(meta.pk.column)} = %s"
-    params = [
-        [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in columns] + [obj.pk]
-        for obj in objects
-    ]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
-
-
-_PLAIN_FIELDS = frozenset({
-    "AutoField", "BigAutoField", "CharField", "SlugField", "TextField", "IntegerField", "BigIntegerField",
-    "PositiveIntegerField", "PositiveSmallIntegerField", "SmallIntegerField", "BooleanField", "DateField",
-    "DateTimeField", "ForeignKey",
-})  # fmt: skip
-
-
-def _json_value(value: Any) -> str:
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    raise TypeError(f"update_rows cannot send {type(value).__name__}")
 
 
 def _sees(actor: Actor, caisse_code: str) -> bool:

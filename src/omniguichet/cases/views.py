@@ -6,9 +6,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from omniguichet.accounts.views import insured_required  # the online account's login
 from omniguichet.cases import services
 from omniguichet.core.actors import Actor, Channel
+from omniguichet.core.web import insured_required
 
 
 @require_GET

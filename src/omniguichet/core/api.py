@@ -1,4 +1,6 @@
-"""The HTTP API under /api/v1: bearer-token authentication, the error format, and the routers of every app."""
+"""What every app's API shares: bearer-token authentication, the error format and its schemas, the handlers that
+turn errors into it, and the docs page. The API object that mounts the apps' routers is built above the apps, in
+`omniguichet.api` (the channel assembly), with `build_api()`."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema, Swagger
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.renderers import JSONRenderer
 from ninja.security import HttpBearer
 
 from omniguichet.core import throttle
@@ -67,22 +70,14 @@ class LocalSwagger(Swagger):
         return render(request, self.template, context)
 
 
-api = NinjaAPI(
-    title="omniguichet API",
-    version="1",
-    description="API of the omniguichet platform. Authenticate with `Authorization: Bearer <token>` "
-    '(`omniguichet token --user NAME`). Errors: `{"error": {"code", "message", "fields"}}`.',
-    auth=BearerToken(),
-    urls_namespace="api-v1",
-    docs=LocalSwagger(),
-)
+_renderer = JSONRenderer()
 
 
 def _error(
     request: HttpRequest, status: int, code: str, message: str, fields: dict | None = None
 ) -> HttpResponse:
-    return api.create_response(
-        request, {"error": {"code": code, "message": message, "fields": fields or {}}}, status=status
+    return shaped_response(
+        request, {"error": {"code": code, "message": message, "fields": fields or {}}}, status
     )
 
 
@@ -92,22 +87,23 @@ def shaped_response(request: HttpRequest, body: object, status: int = 200) -> Ht
     Hot endpoints use it to skip pydantic re-validating every nested object (a third of a record request);
     the OpenAPI contract test (schemathesis) checks that the bodies still match the declared schemas.
     """
-    return api.create_response(request, body, status=status)
+    return HttpResponse(
+        _renderer.render(request, body, response_status=status),
+        status=status,
+        content_type=f"{_renderer.media_type}; charset={_renderer.charset}",
+    )
 
 
-@api.exception_handler(ServiceError)
 def on_service_error(request: HttpRequest, exc: ServiceError) -> HttpResponse:
     return _error(request, exc.status, exc.code, exc.message, exc.fields)
 
 
-@api.exception_handler(throttle.Throttled)
 def on_throttled(request: HttpRequest, exc: throttle.Throttled) -> HttpResponse:
     response = _error(request, 429, exc.code, exc.message)
     response["Retry-After"] = str(exc.retry_after)
     return response
 
 
-@api.exception_handler(NinjaValidationError)
 def on_validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
     fields: dict[str, str] = {}
     for err in exc.errors:
@@ -118,14 +114,12 @@ def on_validation_error(request: HttpRequest, exc: NinjaValidationError) -> Http
     return _error(request, 422, "invalid", message, fields)
 
 
-@api.exception_handler(AuthenticationError)
 def on_authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
     response = _error(request, 401, "unauthenticated", "a valid bearer token is required")
     response["WWW-Authenticate"] = "Bearer"
     return response
 
 
-@api.exception_handler(RequestDataTooBig)
 def on_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
     return too_big(request)
 
@@ -136,12 +130,10 @@ def too_big(request: HttpRequest) -> HttpResponse:
     return _error(request, 413, "too_large", f"body: {message}", {"body": message})
 
 
-@api.exception_handler(Http404)
 def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
     return _error(request, 404, "not_found", str(exc) or "not found")
 
 
-@api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     if exc.status_code == 400:
         # ninja's "Cannot parse request body": bad input like any other, with the field it concerns.
@@ -160,7 +152,6 @@ def _report(request: HttpRequest, exc: Exception) -> None:
     signals.got_request_exception.send(sender=None, request=request)
 
 
-@api.exception_handler(DatabaseError)
 def on_database_error(request: HttpRequest, exc: DatabaseError) -> HttpResponse:
     """A database error no service turned into a ServiceError still answers in the API's format, never with the
     HTML 500 page, and without the database's own message (it may quote values or the schema)."""
@@ -177,7 +168,6 @@ def on_database_error(request: HttpRequest, exc: DatabaseError) -> HttpResponse:
     return _error(request, 500, "server_error", _("an internal error occurred"))
 
 
-@api.exception_handler(Exception)
 def on_unexpected_error(request: HttpRequest, exc: Exception) -> HttpResponse:
     """Any other error: a 500 in the API's format (the debug page when DEBUG is on)."""
     if settings.DEBUG:
@@ -186,44 +176,23 @@ def on_unexpected_error(request: HttpRequest, exc: Exception) -> HttpResponse:
     return _error(request, 500, "server_error", _("an internal error occurred"))
 
 
-class MeOut(Schema):
-    username: str
-    role: str
-    caisse: str | None
-    national: bool
+# The error handlers every API of the platform installs (see `build_api`).
+ERROR_HANDLERS: list[tuple[type[Exception], object]] = [
+    (ServiceError, on_service_error),
+    (throttle.Throttled, on_throttled),
+    (NinjaValidationError, on_validation_error),
+    (AuthenticationError, on_authentication_error),
+    (RequestDataTooBig, on_too_big),
+    (Http404, on_not_found),
+    (HttpError, on_http_error),
+    (DatabaseError, on_database_error),
+    (Exception, on_unexpected_error),
+]
 
 
-@api.get("/me", response={200: MeOut, 401: ErrorOut}, tags=["core"], summary="Who the token belongs to")
-def me(request: HttpRequest) -> MeOut:
-    user = request.user
-    return MeOut(
-        username=user.get_username(),
-        role=user.role,  # type: ignore[union-attr]
-        caisse=user.caisse_id,  # type: ignore[union-attr]
-        national=user.is_national,  # type: ignore[union-attr]
-    )
-
-
-def register_routers() -> None:
-    from omniguichet.accounts.api import router as accounts_router
-    from omniguichet.analytics.api import router as analytics_router
-    from omniguichet.appointments.api import router as appointments_router
-    from omniguichet.cases.api import router as cases_router
-    from omniguichet.crm.api import router as crm_router
-    from omniguichet.documents.api import router as documents_router
-    from omniguichet.outreach.api import router as outreach_router
-    from omniguichet.referential.api import router as referential_router
-    from omniguichet.teleservices.api import router as teleservices_router
-
-    api.add_router("/", referential_router)
-    api.add_router("/", crm_router)
-    api.add_router("/", cases_router)
-    api.add_router("/", outreach_router)
-    api.add_router("/", accounts_router)
-    api.add_router("/", teleservices_router)
-    api.add_router("/", documents_router)
-    api.add_router("/", appointments_router)
-    api.add_router("/", analytics_router)
-
-
-register_routers()
+def build_api(**kwargs: object) -> NinjaAPI:
+    """A NinjaAPI with the platform's authentication, docs page and error format; the caller mounts routers."""
+    api = NinjaAPI(auth=BearerToken(), docs=LocalSwagger(), **kwargs)  # type: ignore[arg-type]
+    for exc_class, handler in ERROR_HANDLERS:
+        api.add_exception_handler(exc_class, handler)  # type: ignore[arg-type]
+    return api

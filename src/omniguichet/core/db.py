@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import operator
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
@@ -317,3 +319,64 @@ def secondary_indexes_deferred(models: Sequence[type[Model]]) -> Iterator[None]:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         for _name, sql in indexes:
             cursor.execute(sql)
+
+
+def update_rows(objects: list[Any], fields: list[str]) -> None:
+    """Save these fields of many rows: one UPDATE joined to the rows sent as JSON on PostgreSQL, one prepared
+    UPDATE run for each row (executemany) on SQLite; both much faster than bulk_update's CASE expressions."""
+    if not objects:
+        return
+    model = type(objects[0])
+    meta = model._meta
+    columns = [meta.get_field(name) for name in fields]
+    qn = connection.ops.quote_name
+    if is_postgresql():
+        # One statement for all the rows, which travel as ONE JSON parameter (rows of [id, values...]) that the
+        # server turns into typed rows: an executemany is a round trip of work per row, and psycopg's quoting
+        # of Python lists costs more than the update itself.
+        keyed = [meta.pk, *columns]
+        if all(f.get_internal_type() in _PLAIN_FIELDS for f in keyed):  # the values are what JSON carries
+            names = [f.attname for f in keyed]
+            try:  # the values as loaded or set (no descriptor per field), as long as none is deferred
+                from_dict = operator.itemgetter(*names)
+                values = [from_dict(obj.__dict__) for obj in objects]
+            except KeyError:
+                from_attributes = operator.attrgetter(*names)
+                values = [from_attributes(obj) for obj in objects]
+        else:
+            db = connections[DEFAULT_DB_ALIAS]
+            values = [[f.get_db_prep_save(getattr(obj, f.attname), db) for f in keyed] for obj in objects]
+        rows = json.dumps(values, default=_json_value)
+        selects = ", ".join(f"(r->>{i})::{f.cast_db_type(connection)} AS c{i}" for i, f in enumerate(keyed))
+        assignments = ", ".join(f"{qn(f.column)} = v.c{i}" for i, f in enumerate(keyed) if i)
+        sql = (
+            f"UPDATE {qn(meta.db_table)} SET {assignments} "
+            f"FROM (SELECT {selects} FROM json_array_elements(%s::json) AS r) AS v "
+            f"WHERE {qn(meta.db_table)}.{qn(meta.pk.column)} = v.c0"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [rows])
+        return
+    assignments = ", ".join(f"{qn(f.column)} = %s" for f in columns)
+    sql = f"UPDATE {qn(meta.db_table)} SET {assignments} WHERE {qn(meta.pk.column)} = %s"
+    params = [
+        [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in columns] + [obj.pk]
+        for obj in objects
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
+
+
+_PLAIN_FIELDS = frozenset({
+    "AutoField", "BigAutoField", "CharField", "SlugField", "TextField", "IntegerField", "BigIntegerField",
+    "PositiveIntegerField", "PositiveSmallIntegerField", "SmallIntegerField", "BooleanField", "DateField",
+    "DateTimeField", "ForeignKey",
+})  # fmt: skip
+
+
+def _json_value(value: Any) -> str:
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"update_rows cannot send {type(value).__name__}")

@@ -53,6 +53,10 @@ def check_text(fields: dict[str, str], name: str, value: object, max_length: int
     return value
 
 
+# The most rows one ingestion batch (API call or file chunk) may carry: its rows are checked and written together.
+MAX_BATCH_ROWS = 10_000
+
+
 def ndjson_lines(text: str) -> Iterator[str]:
     """The non-blank lines of an NDJSON text, split on line feeds only (a JSON string may hold U+2028 or a form
     feed, where str.splitlines would also split)."""

@@ -2,40 +2,29 @@
 
 from __future__ import annotations
 
-from functools import wraps
 from typing import Any
 
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_otp import login as otp_login
 
 from omniguichet.core import staff_otp, throttle
-from omniguichet.core.actors import CONTACT_CHANNEL_CHOICES, Actor, Channel, staff_actor
+from omniguichet.core.actors import CONTACT_CHANNEL_CHOICES, Actor, Channel
 from omniguichet.core.errors import Forbidden, InvalidInput, NotFound
 from omniguichet.core.guards import is_staff_login
 from omniguichet.core.http import LocalNextMixin, next_path
-from omniguichet.core.views import error_page
+from omniguichet.core.web import agent_required, error_page
 from omniguichet.crm import services
 from omniguichet.crm.models import Outcome
+from omniguichet.crm.purposes import PURPOSES
 from omniguichet.referential.validators import mask_nir
 
-# Why a record is opened: written in the audit trail, which the person can read.
-PURPOSES = [
-    gettext_lazy("Incoming phone call"),
-    gettext_lazy("Visit at the reception desk"),
-    gettext_lazy("Processing of a file"),
-    gettext_lazy("Reply to a message"),
-    gettext_lazy("Call-back appointment"),
-]
 CHANNEL_ICONS = {
     "web": "fr-icon-computer-line",
     "app": "fr-icon-smartphone-line",
@@ -94,23 +83,6 @@ def second_factor(request: HttpRequest) -> HttpResponse:
 
 class LogoutView(LocalNextMixin, auth_views.LogoutView):
     pass
-
-
-def agent_required(view):
-    """Logged in with a staff role and its second factor; the view receives the actor."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            actor = staff_actor(request.user)  # type: ignore[arg-type]
-        except Forbidden:
-            raise PermissionDenied(_("The agent console is reserved to caisse staff.")) from None
-        if not getattr(request.user, "is_verified", lambda: False)():
-            return redirect(reverse("crm:second_factor") + "?" + urlencode({"next": request.get_full_path()}))
-        return view(request, actor, *args, **kwargs)
-
-    return wrapper
 
 
 def _purpose(request: HttpRequest) -> str:

@@ -16,16 +16,20 @@ from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from omniguichet.accounts.views import insured_required  # the online account's login
 from omniguichet.core.actors import Actor, Channel
 from omniguichet.core.errors import InvalidInput, NotFound, ServiceError
 from omniguichet.core.http import local_path
-from omniguichet.core.views import error_page
-from omniguichet.crm.views import PURPOSES, agent_required
+from omniguichet.core.web import (
+    KIOSK_BASE_TEMPLATE,
+    agent_required,
+    error_page,
+    insured_required,
+    kiosk_required,
+)
+from omniguichet.crm.purposes import PURPOSES
 from omniguichet.documents import services
 from omniguichet.documents.models import DocumentType
 from omniguichet.referential.validators import mask_nir
-from omniguichet.teleservices.views import KIOSK, kiosk_required  # the kiosk's session and idle end
 
 
 # --- the person's pages -------------------------------------------------------------------------------------
@@ -94,7 +98,7 @@ def deposit(request: HttpRequest, actor: Actor) -> HttpResponse:
 
 # --- the kiosk (/borne/documents/): the teleservices kiosk's session, idle end and large touch layout ---------
 def _kiosk_context() -> dict[str, Any]:
-    return {"base": KIOSK.base, "kiosk_idle_seconds": settings.KIOSK_IDLE_SECONDS}
+    return {"base": KIOSK_BASE_TEMPLATE, "kiosk_idle_seconds": settings.KIOSK_IDLE_SECONDS}
 
 
 @require_GET

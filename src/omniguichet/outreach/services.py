@@ -542,7 +542,7 @@ def caisse_names() -> dict[str, str]:
 
 def event_context(event: Any, case: Any, *, names: dict[str, str] | None = None) -> dict[str, str]:
     """The variables of a message about this event of this case (`names`: caisse_names(), read once a batch)."""
-    from omniguichet.cases.services import french_amount, french_date
+    from omniguichet.core.formatting import french_amount, french_date
 
     payload = event.payload
     ctx = _person_context(case.person)
@@ -1086,7 +1086,7 @@ def _hold_to_cap(due: list[tuple], now: dt.datetime) -> dict[int, tuple[dt.datet
 
 def dispatch_due(*, limit: int = 500, now: dt.datetime | None = None) -> DispatchReport:
     """Send one batch of due messages (claimed first, so that two dispatchers never take the same ones)."""
-    from omniguichet.cases.services import update_rows
+    from omniguichet.core.db import update_rows
 
     simulated = now is not None  # a caller's clock (tests, simulations): the send times follow it too
     now = now or timezone.now()
@@ -1197,7 +1197,7 @@ def check_receipt_actor(actor: Actor) -> None:
 def apply_receipts(*, actor: Actor, rows: list[Any]) -> list[ReceiptResult]:
     """Delivery receipts from providers: {"provider_ref" or "idempotency_key", "status": delivered|bounced|
     failed, "at"}. A sent message moves to that state; a receipt received twice changes nothing."""
-    from omniguichet.cases.services import MAX_BATCH
+    from omniguichet.core.text import MAX_BATCH_ROWS as MAX_BATCH
 
     check_receipt_actor(actor)
     if len(rows) > MAX_BATCH:

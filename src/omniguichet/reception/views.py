@@ -17,10 +17,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from omniguichet.core.actors import Actor
 from omniguichet.core.errors import Conflict, InvalidInput, NotFound, ServiceError
 from omniguichet.core.throttle import client_address
-from omniguichet.core.views import error_page
+from omniguichet.core.web import agent_required, error_page
 from omniguichet.crm.models import Outcome
 from omniguichet.crm.services import iter_motives
-from omniguichet.crm.views import agent_required
 from omniguichet.reception import services
 
 

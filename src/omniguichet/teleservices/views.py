@@ -17,11 +17,19 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from omniguichet.accounts import services as accounts
-from omniguichet.accounts.views import BACKEND, error_context, field, insured_required
-from omniguichet.core.actors import Actor, Channel, insured_actor
+from omniguichet.accounts.forms import code_label
+from omniguichet.core.actors import Actor, Channel
 from omniguichet.core.errors import Forbidden, NotFound, ServiceError
 from omniguichet.core.throttle import attempt, client_address
-from omniguichet.crm.views import agent_required
+from omniguichet.core.web import INSURED_BACKEND as BACKEND
+from omniguichet.core.web import (
+    KIOSK_BASE_TEMPLATE,
+    agent_required,
+    error_context,
+    field,
+    insured_required,
+    kiosk_required,
+)
 from omniguichet.referential.services import get_person
 from omniguichet.referential.validators import mask_nir
 from omniguichet.teleservices import services
@@ -222,25 +230,7 @@ def web_document(request: HttpRequest, actor: Actor, request_id: int) -> HttpRes
 
 
 # --- kiosk ------------------------------------------------------------------------------------------------
-KIOSK = Surface(name="kiosk", base="teleservices/base_kiosk.html")
-
-
-def kiosk_required(view):
-    """A person logged in at the kiosk; each page pushes the end of the session back by the idle time."""
-
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        actor = None
-        if request.user.is_authenticated and request.session.get("og_kiosk"):
-            try:
-                actor = insured_actor(request.user)
-            except Forbidden:
-                actor = None
-        if actor is None:
-            return redirect("teleservices:kiosk_login")
-        request.session.set_expiry(settings.KIOSK_IDLE_SECONDS)
-        return view(request, actor, *args, **kwargs)
-
-    return wrapper
+KIOSK = Surface(name="kiosk", base=KIOSK_BASE_TEMPLATE)
 
 
 def _kiosk_open(request: HttpRequest, user) -> HttpResponse:
@@ -278,8 +268,6 @@ def kiosk_login(request: HttpRequest) -> HttpResponse:
         except ServiceError as exc:
             context.update(error_context(exc), step=data.get("step", "password"))
     if context["step"] == "code":
-        from omniguichet.accounts.views import code_label
-
         context["fields"] = [
             field(
                 "code",
