@@ -961,3 +961,8 @@ def mark_all_read(*, actor: Actor, channel: str) -> int:
     return InboxMessage.objects.filter(person_id=_person_id(actor), read_at__isnull=True).update(
         read_at=timezone.now()
     )
+
+
+def count_accounts() -> int:
+    """How many online accounts exist (the home page's figure; cached there)."""
+    return Account.objects.count()

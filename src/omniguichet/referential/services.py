@@ -286,16 +286,14 @@ def create_professional(
 
 
 def referential_figures() -> dict[str, int]:
-    """Sizes shown on the home page. Counting millions of rows on every visit would be wasteful: cached a minute."""
+    """Sizes of the referential shown on the home page. Counting millions of rows on every visit would be
+    wasteful: cached a minute."""
     from django.core.cache import cache
-
-    from omniguichet.accounts.models import Account
 
     def count() -> dict[str, int]:
         return {
             "caisses": Caisse.objects.count(),
             "persons": Person.objects.count(),
-            "accounts": Account.objects.count(),
             "employers": Employer.objects.count(),
             "professionals": Professional.objects.count(),
         }
