@@ -1,0 +1,106 @@
+"""The layers of docs/architecture.md hold, and the contract that checks them would see a breach.
+
+The contracts live in pyproject.toml ([tool.importlinter]) and `make lint` runs them; these tests run them on the
+code as it is, then on a copy of the code with one deliberate breach each, which must fail.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import grimp
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCE = ROOT / "src" / "omniguichet"
+LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
+MAX_MODULE_LINES = 700
+
+
+def lint_imports(source_root: Path) -> subprocess.CompletedProcess[str]:
+    """Run the project's contracts on the package found under source_root (first on the path)."""
+    env = {**os.environ, "PYTHONPATH": str(source_root)}
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--config", str(ROOT / "pyproject.toml"), "--no-cache"],
+        cwd=source_root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.fixture
+def copy_of_the_code(tmp_path: Path) -> Path:
+    shutil.copytree(
+        SOURCE, tmp_path / "omniguichet", ignore=shutil.ignore_patterns("__pycache__", "locale", "static")
+    )
+    return tmp_path
+
+
+def add_line(module: Path, text: str) -> None:
+    module.write_text(module.read_text() + "\n\n" + text + "\n")
+
+
+def test_the_code_keeps_its_contracts():
+    result = lint_imports(SOURCE.parent)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout
+
+
+def test_an_upward_import_even_inside_a_function_breaks_the_layers(copy_of_the_code: Path):
+    add_line(
+        copy_of_the_code / "omniguichet" / "core" / "text.py",
+        "def _probe():\n    from omniguichet.cases import services  # noqa: F401",
+    )
+    result = lint_imports(copy_of_the_code)
+    assert result.returncode == 1
+    assert "omniguichet.core.text -> omniguichet.cases.services" in result.stdout
+
+
+def test_a_service_that_imports_its_tasks_breaks_the_app_layers(copy_of_the_code: Path):
+    services = copy_of_the_code / "omniguichet" / "referential" / "services.py"
+    if not services.exists():  # a package
+        services = services.with_suffix("") / "__init__.py"
+    add_line(services, "def _probe():\n    from omniguichet.referential import admin  # noqa: F401")
+    result = lint_imports(copy_of_the_code)
+    assert result.returncode == 1
+    assert "omniguichet.referential.admin" in result.stdout
+
+
+def test_a_cycle_between_two_apps_of_one_layer_breaks_the_contracts(copy_of_the_code: Path):
+    # accounts and appointments sit side by side, independent: an import either way is refused.
+    add_line(
+        copy_of_the_code / "omniguichet" / "accounts" / "models.py",
+        "def _probe():\n    from omniguichet.appointments import models  # noqa: F401",
+    )
+    result = lint_imports(copy_of_the_code)
+    assert result.returncode == 1
+    assert "omniguichet.accounts.models -> omniguichet.appointments.models" in result.stdout
+
+
+def test_no_app_views_import_another_apps_views():
+    graph = grimp.build_graph("omniguichet")
+    crossings = []
+    for module in graph.modules:
+        parts = module.split(".")
+        if len(parts) < 3 or not parts[2].startswith("views"):
+            continue
+        for imported in graph.find_modules_directly_imported_by(module):
+            other = imported.split(".")
+            if len(other) >= 3 and other[2].startswith("views") and other[1] != parts[1]:
+                crossings.append(f"{module} -> {imported}")
+    assert crossings == []
+
+
+def test_no_module_is_over_700_lines():
+    long_modules = {
+        str(path.relative_to(SOURCE)): lines
+        for path in SOURCE.rglob("*.py")
+        if "migrations" not in path.parts and (lines := len(path.read_text().splitlines())) > MAX_MODULE_LINES
+    }
+    assert long_modules == {}
