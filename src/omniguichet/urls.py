@@ -1,13 +1,14 @@
 from django.contrib import admin
 from django.urls import include, path
-from django_otp.admin import OTPAdminSite
 
 from omniguichet.api import api
+from omniguichet.core.admin import StaffAdminSite
 from omniguichet.views import accessibility, home
 
 # The admin asks for the staff's second factor too: its login form takes the TOTP code with the password, and a
-# session is let in only once verified (the password itself is throttled in accounts.backends.PasswordBackend).
-admin.site.__class__ = OTPAdminSite
+# session is let in only once verified (the password is throttled in accounts.backends.PasswordBackend, the code
+# in core.staff_otp, both audited).
+admin.site.__class__ = StaffAdminSite
 
 urlpatterns = [
     path("", home, name="home"),

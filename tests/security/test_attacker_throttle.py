@@ -128,6 +128,26 @@ def test_thirty_wrong_staff_passwords_are_throttled_and_the_right_one_waits(supe
         assert attacker.get("/admin/").status_code == 200
 
 
+def test_wrong_codes_on_the_admin_form_are_audited_and_throttled_like_the_consoles(superuser, clock, settings):
+    settings.OTP_TOTP_THROTTLE_FACTOR = 0  # django-otp's own per-device delay aside: this is ours
+    device = staff_otp.set_device(user=superuser, key_hex="3132333435363738393031323334353637383930")
+    right = staff_otp.current_code(device)
+    wrong = "000000" if right != "000000" else "111111"
+    attacker = _client(STRANGER)
+    form = {"username": superuser.username, "password": STAFF_PASSWORD, "otp_device": device.persistent_id}
+    statuses = [attacker.post("/admin/login/", {**form, "otp_token": wrong}).status_code for _ in range(7)]
+    assert statuses[:5] == [200] * 5  # the form again, the code refused
+    assert set(statuses[5:]) == {429}
+    assert LoginFailure.objects.filter(user=superuser, factor="code").count() == 5
+    refused = attacker.post("/admin/login/", {**form, "otp_token": right})
+    assert refused.status_code == 429 and not refused.wsgi_request.user.is_authenticated
+    clock.advance(31)
+    accepted = attacker.post(
+        "/admin/login/", {**form, "otp_token": staff_otp.current_code(device), "next": "/admin/"}
+    )
+    assert accepted.status_code == 302 and accepted["Location"] == "/admin/"
+
+
 def test_the_admin_needs_the_second_factor(superuser):
     client = _client(OWNER)
     response = client.post("/admin/login/", {"username": superuser.username, "password": STAFF_PASSWORD})

@@ -1,6 +1,28 @@
+from django import forms
 from django.contrib import admin
+from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
 
+from omniguichet.core import staff_otp
 from omniguichet.core.models import ApiToken, LoginFailure, Throttle
+from omniguichet.core.throttle import client_address
+
+
+class StaffAdminLoginForm(OTPAdminAuthenticationForm):
+    """The admin's login form (password and code together) checks the code like the agent console's second step:
+    through `core.staff_otp.verify`, so that wrong codes given here are throttled per login and per address and
+    written in the audit of failed logins too, and the login's own device is used whatever device is chosen."""
+
+    def _verify_token(self, user, token, device=None):
+        device = staff_otp.verify(user=user, code=token, address=client_address(self.request))
+        if device is None:
+            raise forms.ValidationError(self.otp_error_messages["invalid_token"], code="invalid_token")
+        return device
+
+
+class StaffAdminSite(OTPAdminSite):
+    """django-otp's admin site (only a session verified by a second factor is let in) with the form above."""
+
+    login_form = StaffAdminLoginForm
 
 
 @admin.register(ApiToken)
