@@ -52,35 +52,33 @@ def test_the_code_keeps_its_contracts():
     assert "0 broken" in result.stdout
 
 
-def test_an_upward_import_even_inside_a_function_breaks_the_layers(copy_of_the_code: Path):
-    add_line(
-        copy_of_the_code / "omniguichet" / "core" / "text.py",
-        "def _probe():\n    from omniguichet.cases import services  # noqa: F401",
-    )
+# One deliberate breach per contract: (module changed, import added inside a function, what the report names).
+BREACHES = {
+    "an upward import, even inside a function": (
+        "core/text.py",
+        "from omniguichet.cases import services",
+        "omniguichet.core.text -> omniguichet.cases.services",
+    ),
+    "a service importing its app's upper modules": (
+        "referential/validators.py",
+        "from omniguichet.referential import admin",
+        "omniguichet.referential.admin",
+    ),
+    "an import between two independent apps of one layer": (
+        "accounts/models.py",
+        "from omniguichet.appointments import models",
+        "omniguichet.accounts.models -> omniguichet.appointments.models",
+    ),
+}
+
+
+@pytest.mark.parametrize("breach", BREACHES.values(), ids=BREACHES.keys())
+def test_a_deliberate_breach_breaks_the_contracts(copy_of_the_code: Path, breach: tuple[str, str, str]):
+    module, statement, reported = breach
+    add_line(copy_of_the_code / "omniguichet" / module, f"def _probe():\n    {statement}  # noqa: F401")
     result = lint_imports(copy_of_the_code)
     assert result.returncode == 1
-    assert "omniguichet.core.text -> omniguichet.cases.services" in result.stdout
-
-
-def test_a_service_that_imports_its_tasks_breaks_the_app_layers(copy_of_the_code: Path):
-    services = copy_of_the_code / "omniguichet" / "referential" / "services.py"
-    if not services.exists():  # a package
-        services = services.with_suffix("") / "__init__.py"
-    add_line(services, "def _probe():\n    from omniguichet.referential import admin  # noqa: F401")
-    result = lint_imports(copy_of_the_code)
-    assert result.returncode == 1
-    assert "omniguichet.referential.admin" in result.stdout
-
-
-def test_a_cycle_between_two_apps_of_one_layer_breaks_the_contracts(copy_of_the_code: Path):
-    # accounts and appointments sit side by side, independent: an import either way is refused.
-    add_line(
-        copy_of_the_code / "omniguichet" / "accounts" / "models.py",
-        "def _probe():\n    from omniguichet.appointments import models  # noqa: F401",
-    )
-    result = lint_imports(copy_of_the_code)
-    assert result.returncode == 1
-    assert "omniguichet.accounts.models -> omniguichet.appointments.models" in result.stdout
+    assert reported in result.stdout
 
 
 def test_no_app_views_import_another_apps_views():
