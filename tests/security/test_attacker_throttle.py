@@ -128,7 +128,9 @@ def test_thirty_wrong_staff_passwords_are_throttled_and_the_right_one_waits(supe
         assert attacker.get("/admin/").status_code == 200
 
 
-def test_wrong_codes_on_the_admin_form_are_audited_and_throttled_like_the_consoles(superuser, clock, settings):
+def test_wrong_codes_on_the_admin_form_are_audited_and_throttled_like_the_consoles(
+    superuser, clock, settings
+):
     settings.OTP_TOTP_THROTTLE_FACTOR = 0  # django-otp's own per-device delay aside: this is ours
     device = staff_otp.set_device(user=superuser, key_hex="3132333435363738393031323334353637383930")
     right = staff_otp.current_code(device)
