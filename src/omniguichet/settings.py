@@ -51,7 +51,9 @@ INSTALLED_APPS = [
     "dsfr",
     "django_tasks",
     "django_tasks_db",
-    "oauth2_provider",
+    # django-oauth-toolkit is a dependency for the OIDC provider the identity app will be; until then only the tests
+    # use it (a fake FranceConnect, tests/settings.py adds it): installed here it would cost every command's start-up
+    # its validators and jwcrypto (bench/RESULTS.md, start-up).
     "omniguichet.core",
     # django-ninja's templates and static files without importing ninja at start-up (see the class).
     "omniguichet.core.apps.NinjaAssetsConfig",

@@ -1,0 +1,7 @@
+"""The project's settings, plus what only the tests use: django-oauth-toolkit as a fake FranceConnect provider
+(tests/accounts/oidc_provider.py). The platform itself does not install it until its identity app does."""
+
+from omniguichet.settings import *  # noqa: F403
+from omniguichet.settings import INSTALLED_APPS
+
+INSTALLED_APPS = [*INSTALLED_APPS, "oauth2_provider"]
