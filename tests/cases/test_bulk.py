@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from omniguichet.cases.models import Case, CaseEvent, RequestedDocument
-from omniguichet.cases.services import _instance, ingest_case_events, update_rows
+from omniguichet.cases.services import _instance, ingest_case_events
 from omniguichet.core.actors import Actor
-from omniguichet.core.db import array_literal, values_subquery
+from omniguichet.core.db import array_literal, update_rows, values_subquery
 from tests.cases.conftest import event, opened
 
 SYSTEM = Actor.system("test")

@@ -157,7 +157,7 @@ def test_a_concurrent_deposit_for_the_same_request_is_rolled_back_whole(
 
 
 def test_the_reminder_stops_once_the_document_is_deposited(insured, insured_actor, rib_case, make_person):
-    from omniguichet.outreach.services import send_document_reminders
+    from omniguichet.cases.services.messages import send_document_reminders
 
     other = make_person(family_name="Oubli")
     past = timezone.now() - dt.timedelta(days=10)

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from omniguichet.cases.models import RequestedDocument
 from omniguichet.cases.services import ingest_case_events
+from omniguichet.cases.services.messages import send_document_reminders
 from omniguichet.core.actors import Actor
 from omniguichet.crm.models import Contact
 from omniguichet.outreach.models import InboxMessage, OutboundMessage
@@ -17,7 +18,6 @@ from omniguichet.outreach.services import (
     FileSink,
     dispatch_due,
     drain,
-    send_document_reminders,
     send_to_person,
 )
 from tests.cases.conftest import event, opened
@@ -44,7 +44,7 @@ def test_a_payment_event_sends_an_sms_in_french(mobile_only, _outbox, no_quiet_h
     assert "paiement de 1\u00a0234,50\u00a0€ effectué le 3 mars 2026" in payment.body
     assert payment.subject_kind == "case" and payment.motive == "ij_suivi"
     from omniguichet.cases.models import Case, CaseEvent
-    from omniguichet.outreach.services import event_context
+    from omniguichet.cases.services.messages import event_context
 
     ctx = event_context(
         CaseEvent.objects.get(case__reference="IJ-P", sequence=2), Case.objects.get(reference="IJ-P")

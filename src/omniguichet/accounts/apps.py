@@ -1,6 +1,19 @@
 from django.apps import AppConfig
 
+from omniguichet.core.apps import lazy_function, when_imported
+
+
+def _account_reach() -> None:
+    # The ledger asks which persons have an active online account (the inbox, the app) through this registration.
+    from omniguichet.outreach.services import register_account_provider
+
+    register_account_provider(lazy_function("omniguichet.accounts.services.active_accounts"))
+
 
 class AccountsConfig(AppConfig):
     name = "omniguichet.accounts"
     label = "accounts"
+
+    def ready(self) -> None:
+        # Registered when the ledger's services are imported, not at start-up (issue 15).
+        when_imported("omniguichet.outreach.services", _account_reach)

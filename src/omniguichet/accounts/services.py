@@ -966,3 +966,14 @@ def mark_all_read(*, actor: Actor, channel: str) -> int:
 def count_accounts() -> int:
     """How many online accounts exist (the home page's figure; cached there)."""
     return Account.objects.count()
+
+
+def active_accounts(person_ids: list[int]) -> list[tuple[int, bool]]:
+    """Of these persons, those with an active online account, and whether they have a login for the app (one
+    query; the outbound ledger asks it through its registry to know who has an inbox)."""
+    from omniguichet.core.db import values_subquery
+
+    rows = Account.objects.filter(
+        person_id__in=values_subquery(person_ids, of="bigint"), status=AccountStatus.ACTIVE
+    ).values_list("person_id", "user_id")
+    return [(person_id, user_id is not None) for person_id, user_id in rows]

@@ -23,6 +23,19 @@ def _case_deposits() -> None:
     )
 
 
+def _case_messages() -> None:
+    # The messages case events trigger, written in the ledger inside the ingestion transaction.
+    from omniguichet.cases.services import register_event_handler
+
+    register_event_handler(lazy_function(f"{SERVICES}.messages.on_case_events"))
+
+
+def _document_reminders() -> None:
+    from omniguichet.outreach.services import register_periodic_job
+
+    register_periodic_job(lazy_function(f"{SERVICES}.messages.send_document_reminders"))
+
+
 class CasesConfig(AppConfig):
     name = "omniguichet.cases"
     label = "cases"
@@ -31,3 +44,16 @@ class CasesConfig(AppConfig):
         # Each registration runs when the services it plugs into are imported, not at start-up (issue 15).
         when_imported("omniguichet.crm.services", _record_section)
         when_imported("omniguichet.documents.services", _case_deposits)
+        when_imported(SERVICES, _case_messages)
+        when_imported("omniguichet.outreach.services", _document_reminders)
+        # The event kinds and variables the ledger's templates and rules are checked against (the admin needs
+        # them without the services): plain data, registered now.
+        from omniguichet.cases.message_kinds import CASE_VARIABLES, EVENT_VARIABLES
+        from omniguichet.cases.models import CaseType
+        from omniguichet.outreach.templating import EventKinds, register_event_kinds
+
+        register_event_kinds(
+            EventKinds(
+                variables=EVENT_VARIABLES, common=CASE_VARIABLES, subject_types=frozenset(CaseType.values)
+            )
+        )

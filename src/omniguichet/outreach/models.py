@@ -200,7 +200,7 @@ class MessageTemplate(models.Model):
         super().save(*args, **kwargs)
 
     def clean(self) -> None:
-        from omniguichet.outreach.services import check_template
+        from omniguichet.outreach.templating import check_template
 
         errors = check_template(self.event_type, subject=self.subject, body=self.body, sms_body=self.sms_body)
         if errors:
@@ -246,13 +246,13 @@ class MessageRule(models.Model):
         super().save(*args, **kwargs)
 
     def clean(self) -> None:
-        from omniguichet.cases.models import CaseType, EventType
-        from omniguichet.outreach.services import check_template
+        from omniguichet.outreach.templating import check_template, event_kinds
 
+        kinds = event_kinds()  # registered by the app whose events trigger messages (cases)
         errors: dict[str, str] = {}
-        if self.event_type not in EventType.values:
+        if self.event_type not in kinds.variables:
             errors["event_type"] = str(_("unknown event type"))
-        unknown = [t for t in self.case_type_list if t not in CaseType.values]
+        unknown = [t for t in self.case_type_list if t not in kinds.subject_types]
         if unknown:
             errors["case_types"] = str(_("unknown case types: %(t)s")) % {"t": ", ".join(unknown)}
         if not isinstance(self.condition, dict):

@@ -22,11 +22,17 @@ def dispatch_messages() -> int:
     return services.drain().sent
 
 
+def enqueue_dispatch() -> None:
+    """Registered with the ledger at start-up (outreach.apps): a write of the ledger asks for a dispatch."""
+    dispatch_messages.enqueue()
+
+
 @task()
 def sweep() -> int:
-    """Dispatch what became due, send the document reminders, then come back later (one chain at a time)."""
+    """Run the registered periodic jobs (cases' document reminders), dispatch what became due, then come back
+    later (one chain at a time)."""
     try:
-        reminded = services.send_document_reminders()
+        reminded = services.run_periodic_jobs()
         sent = services.drain().sent
     finally:
         _enqueue_sweep()
