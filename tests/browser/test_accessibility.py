@@ -164,7 +164,7 @@ PAGES: list[Page] = [
         submit="#deposit-submit",
     ),
     # The link of a "document missing" message: redirects to the deposit page.
-    Page("documents:case_request", INSURED, args=lambda d: [d.case_reference, d.awaited.code]),
+    Page("cases:case_request", INSURED, args=lambda d: [d.case_reference, d.awaited.code]),
     Page(
         "appointments:mine",
         INSURED,

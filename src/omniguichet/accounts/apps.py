@@ -10,6 +10,12 @@ def _account_reach() -> None:
     register_account_provider(lazy_function("omniguichet.accounts.services.active_accounts"))
 
 
+def _task_hooks() -> None:
+    from omniguichet.accounts import services
+
+    services._enqueue_redaction.set(lazy_function("omniguichet.accounts.tasks.enqueue_redaction"))
+
+
 class AccountsConfig(AppConfig):
     name = "omniguichet.accounts"
     label = "accounts"
@@ -17,3 +23,4 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         # Registered when the ledger's services are imported, not at start-up (issue 15).
         when_imported("omniguichet.outreach.services", _account_reach)
+        when_imported("omniguichet.accounts.services", _task_hooks)

@@ -8,6 +8,7 @@ import functools
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +24,8 @@ from django.utils.translation import gettext as _
 
 from omniguichet.accounts.models import Account, AccountStatus, CodeDelivery, CodePurpose, OneTimeCode
 from omniguichet.core import throttle
-from omniguichet.core.actors import Actor, ActorKind
+from omniguichet.core.actors import Actor, ActorKind, Channel
+from omniguichet.core.apps import TaskHook
 from omniguichet.core.errors import Conflict, Forbidden, InvalidInput, NotFound, collect
 from omniguichet.core.text import check_text
 from omniguichet.referential import services as referential
@@ -121,10 +123,8 @@ def _send_code(otc: OneTimeCode, code: str) -> None:
     transaction.on_commit(lambda: _enqueue_redaction(otc.pk, timezone.now() + REDACT_CHECK))
 
 
-def _enqueue_redaction(otc_id: int, at: dt.datetime) -> None:
-    from omniguichet.accounts.tasks import redact_code_message
-
-    redact_code_message.using(run_after=at).enqueue(otc_id)
+# Set by accounts.apps to the task that redacts the message of a code (accounts.tasks.enqueue_redaction).
+_enqueue_redaction = TaskHook("accounts: redact a code's message later")
 
 
 def redact_code_message(*, otc: OneTimeCode, now: dt.datetime | None = None) -> bool:
@@ -977,3 +977,16 @@ def active_accounts(person_ids: list[int]) -> list[tuple[int, bool]]:
         person_id__in=values_subquery(person_ids, of="bigint"), status=AccountStatus.ACTIVE
     ).values_list("person_id", "user_id")
     return [(person_id, user_id is not None) for person_id, user_id in rows]
+
+
+# --- what other apps offer on the account's home page (registered at start-up) ------------------------------
+_home_services: list[Callable[..., list[Any]]] = []
+
+
+def register_home_services(provider: Callable[..., list[Any]]) -> None:
+    """provider(actor=, channel=) -> the online services offered to the person (teleservices registers it)."""
+    _home_services[:] = [provider]
+
+
+def home_services(*, actor: Actor, channel: Channel) -> list[Any]:
+    return [item for provider in _home_services for item in provider(actor=actor, channel=channel)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.utils import timezone
 from django_tasks import task
 
@@ -18,5 +20,10 @@ def redact_code_message(otc_id: int) -> bool:
         return True
     if services.redact_code_message(otc=otc):
         return True
-    services._enqueue_redaction(otc.pk, max(otc.expires_at, timezone.now()))
+    enqueue_redaction(otc.pk, max(otc.expires_at, timezone.now()))
     return False
+
+
+def enqueue_redaction(otc_id: int, at: dt.datetime) -> None:
+    """Set as accounts.services' redaction hook at start-up (accounts.apps)."""
+    redact_code_message.using(run_after=at).enqueue(otc_id)

@@ -382,13 +382,11 @@ def reset_code_view(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET"])
 @insured_required
 def home(request: HttpRequest, actor: Actor) -> HttpResponse:
-    from omniguichet.teleservices.services import offered_services
-
     account = services.account_of(actor=actor)
     context = {
         "account": account,
         "person": account.person,
-        "services": offered_services(actor=actor, channel=Channel.WEB),
+        "services": services.home_services(actor=actor, channel=Channel.WEB),
         "messages": services.inbox_messages(actor=actor, limit=3),
         "unread": services.unread_count(actor=actor),
     }

@@ -3,6 +3,8 @@ from typing import Any
 from django.apps import AppConfig
 from django.core import checks
 
+from omniguichet.core.apps import lazy_function, when_imported
+
 
 def check_bonus_weights(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     """OMNIGUICHET_BONUS_WEIGHTS is refused at start-up, not by every dashboard page."""
@@ -17,12 +19,19 @@ def check_bonus_weights(app_configs: Any = None, **kwargs: Any) -> list[checks.C
     return []
 
 
+def _task_hooks() -> None:
+    from omniguichet.analytics import services
+
+    services.schedule_export.set(lazy_function("omniguichet.analytics.tasks.enqueue_export"))
+
+
 class AnalyticsConfig(AppConfig):
     name = "omniguichet.analytics"
     label = "analytics"
 
     def ready(self) -> None:
         checks.register(check_bonus_weights)
+        when_imported("omniguichet.analytics.services", _task_hooks)
 
     def on_worker_start(self) -> None:
         """Called by `omniguichet worker` before it polls: make sure the scheduled export chain runs."""

@@ -37,6 +37,7 @@ from django.utils.translation import gettext as _
 from omniguichet.analytics import engine
 from omniguichet.analytics.models import ExportRun, ExportStatus, ExportTrigger
 from omniguichet.core.actors import Actor, Channel
+from omniguichet.core.apps import TaskHook
 from omniguichet.core.db import is_postgresql
 from omniguichet.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from omniguichet.core.keys import key_from_file
@@ -776,6 +777,9 @@ def dashboard(*, actor: Actor, channel: Channel, year: int, caisse: str | None =
 
 
 # ------------------------------------------------------------------------------------------------ export runs
+# Set by analytics.apps to the task that runs a queued export in the worker (analytics.tasks.enqueue_export).
+schedule_export = TaskHook("analytics: run a queued export")
+
 # path -> (file descriptor, depth, thread) of the export locks this process holds
 _held_locks: dict[str, tuple[int, int, int]] = {}
 _held_guard = threading.Lock()
@@ -837,9 +841,7 @@ def request_export(
     except IntegrityError:  # another request queued one meanwhile
         return ExportRun.objects.get(status=ExportStatus.QUEUED), False
     if trigger == ExportTrigger.API:
-        from omniguichet.analytics.tasks import run_export_task
-
-        transaction.on_commit(lambda: run_export_task.enqueue(run.pk))
+        transaction.on_commit(lambda: schedule_export(run.pk))
     return run, True
 
 

@@ -74,3 +74,8 @@ def start_schedule() -> None:
     """On worker start: make sure one chain of scheduled exports runs (when a period is set)."""
     if _every() > 0 and not _schedule_waiting():
         scheduled_export.using(run_after=timezone.now() + dt.timedelta(seconds=_every())).enqueue()
+
+
+def enqueue_export(run_id: int) -> None:
+    """Set as analytics.services' export hook at start-up (analytics.apps)."""
+    run_export_task.enqueue(run_id)

@@ -48,6 +48,19 @@ def _forget_patterns_on_change() -> None:
         )
 
 
+def _case_appointments() -> None:
+    # A person's cases show the appointments booked about them.
+    from omniguichet.cases.services import register_case_appointments
+
+    register_case_appointments(lazy_function(f"{SERVICES}.appointments_by_case"))
+
+
+def _task_hooks() -> None:
+    from omniguichet.appointments.services import booking
+
+    booking.schedule_reminder.set(lazy_function("omniguichet.appointments.tasks.schedule_reminder"))
+
+
 class AppointmentsConfig(AppConfig):
     name = "omniguichet.appointments"
     label = "appointments"
@@ -58,6 +71,8 @@ class AppointmentsConfig(AppConfig):
         when_imported("omniguichet.documents.services", _deposit_purpose)
         when_imported("omniguichet.outreach.services", _email_attachments)
         when_imported(SERVICES, _forget_patterns_on_change)
+        when_imported(SERVICES, _task_hooks)
+        when_imported("omniguichet.cases.services", _case_appointments)
 
     def on_worker_start(self) -> None:
         """Called by `omniguichet worker`: the periodic sweep of missed appointments."""

@@ -48,3 +48,8 @@ def start_sweeping() -> None:
     """On worker start: make sure one chain of missed-appointment sweeps runs."""
     if not _sweep_waiting():
         sweep_missed.enqueue()
+
+
+def schedule_reminder(appointment_id: int, start: dt.datetime, run_after: dt.datetime) -> None:
+    """Set as appointments.services' reminder hook at start-up (appointments.apps)."""
+    send_reminder.using(run_after=run_after).enqueue(appointment_id, start.isoformat())

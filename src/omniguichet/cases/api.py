@@ -126,11 +126,9 @@ class MyCaseOut(Schema):
 @router.get("/me/cases", response={200: list[MyCaseOut], 401: ErrorOut, 403: ErrorOut},
             summary="My cases and what happened to them, in plain words (for the insured person)")  # fmt: skip
 def my_cases(request: HttpRequest) -> list[MyCaseOut]:
-    from omniguichet.appointments.services import appointments_by_case
-
     actor = insured_actor(request.user)  # type: ignore[arg-type]
     views = services.my_cases(actor=actor)
-    by_case = appointments_by_case(v.case.pk for v in views)
+    by_case = services.case_appointments([v.case.pk for v in views])
     return [
         MyCaseOut(
             reference=v.case.reference,

@@ -100,6 +100,24 @@ def lazy_function(path: str) -> Callable[..., Any]:
     return call
 
 
+class TaskHook:
+    """Work a services module hands to the worker, without importing its tasks module (which imports the
+    services: a task module imports its service, never the reverse). The services declare the hook; their app's
+    `ready()` points it at a function of the tasks module (`lazy_function`), when the services are imported."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._target: Callable[..., Any] | None = None
+
+    def set(self, target: Callable[..., Any]) -> None:
+        self._target = target
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self._target is None:
+            raise RuntimeError(f"no task behind {self.name}: its app's ready() sets it")
+        return self._target(*args, **kwargs)
+
+
 # --- django-ninja's assets ---------------------------------------------------------------------------------------
 def _ninja_package_dir() -> str:
     """django-ninja's directory, found without importing the package (find_spec of a top-level name)."""

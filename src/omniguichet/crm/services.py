@@ -17,7 +17,6 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
-from omniguichet.accounts.models import Account
 from omniguichet.core.actors import CONTACT_CHANNEL_VALUES, Actor, ActorKind, Channel, scope_to_caisse
 from omniguichet.core.db import PreparedQuery, bulk_insert_rows, insert_row, reserve_ids, values_subquery
 from omniguichet.core.errors import Forbidden, InvalidInput, NotFound, collect
@@ -475,7 +474,9 @@ class CustomerRecord:
     contact_points: list[ContactPoint]
     consents: list[Any]
     preference: ChannelPreference | None
-    account: Account | None
+    # The person's online account (accounts.Account, one-to-one), joined in the record's one query by the
+    # relation's name: crm sits below accounts and never imports it.
+    account: Any
     beneficiaries: list[Person]
     timeline: TimelinePage
     # Filled in by the apps that own them (cases, appointments, documents) through `register_record_section`.

@@ -11,8 +11,6 @@ urlpatterns = [
     path("compte/documents/depot/", views.deposit, name="deposit"),
     path("borne/documents/", views.kiosk_documents, name="kiosk"),
     path("borne/documents/depot/", views.kiosk_deposit, name="kiosk_deposit"),
-    # The deposit link of the case messages (outreach.services.deposit_url): a case's requested document.
-    path("compte/dossiers/<path:reference>/pieces/<slug:code>", views.case_request, name="case_request"),
     path("agent/baskets/", views.baskets, name="baskets"),
     path("agent/baskets/<int:basket_id>/", views.basket, name="basket"),
     path("agent/baskets/actions/", views.action, name="action"),

@@ -118,19 +118,6 @@ def kiosk_deposit(request: HttpRequest, actor: Actor) -> HttpResponse:
     )  # fmt: skip
 
 
-@require_GET
-@insured_required
-def case_request(request: HttpRequest, actor: Actor, reference: str, code: str) -> HttpResponse:
-    """The link of a "document missing" message: the deposit page of that requested document of the case."""
-    from omniguichet.cases.services import requested_document_for
-
-    try:
-        doc = requested_document_for(actor=actor, reference=reference, code=code)
-    except NotFound:
-        raise Http404(_("no such request")) from None
-    return redirect(services.deposit_link(purpose_kind="case_request", purpose_ref=str(doc.pk)))
-
-
 # --- the basket console -------------------------------------------------------------------------------------
 @require_GET
 @agent_required

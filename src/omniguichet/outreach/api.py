@@ -6,12 +6,13 @@ import datetime as dt
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
 from pydantic import BaseModel
 
-from omniguichet.cases.services import parse_event_rows
 from omniguichet.core.actors import Actor, insured_actor
 from omniguichet.core.api import ErrorOut
+from omniguichet.core.text import parse_batch_rows
 from omniguichet.outreach import services
 
 router = Router(tags=["outbound messages"])
@@ -56,7 +57,9 @@ class ReceiptsOut(BaseModel):
 def receipts(request: HttpRequest) -> dict[str, Any]:
     actor = Actor.agent(request.user)  # type: ignore[arg-type]
     services.check_receipt_actor(actor)
-    rows = parse_event_rows(request.body, request.content_type or "")
+    rows = parse_batch_rows(
+        request.body, request.content_type or "", not_a_list=_("must be a JSON array of receipts (or NDJSON)")
+    )
     results = services.apply_receipts(actor=actor, rows=rows)
     return {
         "updated": sum(r.status == "updated" for r in results),

@@ -3,6 +3,8 @@ rules and templates that turn case events into messages."""
 
 from __future__ import annotations
 
+import functools
+
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
@@ -164,9 +166,32 @@ class InboxMessage(models.Model):
         return self.subject
 
 
-def validate_channel_policy(value: str) -> None:
-    from omniguichet.outreach.services import parse_policy
+def parse_policy(policy: str) -> list[list[str]]:
+    """ "inbox+push>sms>email>letter" -> [["inbox", "push"], ["sms"], ["email"], ["letter"]]."""
+    return [list(step) for step in _parsed_policy(policy)]
 
+
+@functools.lru_cache(maxsize=256)
+def _parsed_policy(policy: str) -> tuple[tuple[str, ...], ...]:
+    """parse_policy, once per policy text (a batch chooses channels for tens of thousands of messages)."""
+    steps: list[list[str]] = []
+    seen: set[str] = set()
+    for raw_step in policy.split(">"):
+        step = [c.strip() for c in raw_step.split("+")]
+        for channel in step:
+            if channel not in MessageChannel.values:
+                raise ValueError(
+                    _("unknown channel %(c)r (one of %(all)s)")
+                    % {"c": channel, "all": ", ".join(MessageChannel.values)}
+                )
+            if channel in seen:
+                raise ValueError(_("channel %(c)s appears twice") % {"c": channel})
+            seen.add(channel)
+        steps.append(step)
+    return tuple(tuple(step) for step in steps)
+
+
+def validate_channel_policy(value: str) -> None:
     try:
         parse_policy(value)
     except ValueError as exc:

@@ -17,6 +17,13 @@ def _deposit_purpose() -> None:
     register_deposit_purpose("teleservice", lazy_function(f"{SERVICES}.resolve_deposit_purpose"))
 
 
+def _home_services() -> None:
+    # The online services offered on the account's home page.
+    from omniguichet.accounts.services import register_home_services
+
+    register_home_services(lazy_function(f"{SERVICES}.offered_services"))
+
+
 class TeleservicesConfig(AppConfig):
     name = "omniguichet.teleservices"
     label = "teleservices"
@@ -24,4 +31,5 @@ class TeleservicesConfig(AppConfig):
     def ready(self) -> None:
         # Each registration runs when the services it plugs into are imported, not at start-up (issue 15).
         when_imported("omniguichet.accounts.services", _inbox_provider)
+        when_imported("omniguichet.accounts.services", _home_services)
         when_imported("omniguichet.documents.services", _deposit_purpose)

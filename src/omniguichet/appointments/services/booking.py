@@ -42,6 +42,7 @@ from omniguichet.appointments.services.links import _int, _unsign, link_actor, p
 from omniguichet.appointments.services.reminders import notify, send_confirmation
 from omniguichet.appointments.services.slots import Schedule, _booking_bounds
 from omniguichet.core.actors import Actor, ActorKind, Channel
+from omniguichet.core.apps import TaskHook
 from omniguichet.core.errors import Conflict, InvalidInput, NotFound
 from omniguichet.crm.models import SubjectKind
 from omniguichet.crm.services import record_contact
@@ -200,16 +201,18 @@ def book(
     return appointment
 
 
-def _after_booking(appointment: Appointment, *, kind: str) -> None:
-    from omniguichet.appointments.tasks import send_reminder
+# Set by appointments.apps to the task that reminds the person before the appointment (appointments.tasks).
+schedule_reminder = TaskHook("appointments: remind the person before the appointment")
 
+
+def _after_booking(appointment: Appointment, *, kind: str) -> None:
     appointment_id, start = appointment.pk, appointment.start
 
     def later() -> None:
         send_confirmation(appointment_id, kind=kind)
         run_after = start - REMINDER_BEFORE
         if run_after > timezone.now():
-            send_reminder.using(run_after=run_after).enqueue(appointment_id, start.isoformat())
+            schedule_reminder(appointment_id, start, run_after)
 
     transaction.on_commit(later)
 

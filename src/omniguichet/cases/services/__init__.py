@@ -115,6 +115,12 @@ from omniguichet.cases.services.ingest import (
 from omniguichet.cases.services.ingest import (
     register_event_handler as register_event_handler,
 )
+from omniguichet.cases.services.links import (
+    case_appointments as case_appointments,
+)
+from omniguichet.cases.services.links import (
+    register_case_appointments as register_case_appointments,
+)
 from omniguichet.cases.services.opening import (
     PLATFORM_SOURCE as PLATFORM_SOURCE,
 )

@@ -9,6 +9,9 @@ kinds and template variables: `register_event_kinds`; periodic jobs: `register_p
 functions (`write_ledger`, `send_to_person`). The public names of the sub-modules are re-exported here.
 """
 
+from omniguichet.outreach.models import (
+    parse_policy as parse_policy,
+)
 from omniguichet.outreach.services.cap import (
     DAY as DAY,
 )
@@ -158,9 +161,6 @@ from omniguichet.outreach.services.policy import (
 )
 from omniguichet.outreach.services.policy import (
     load_reach as load_reach,
-)
-from omniguichet.outreach.services.policy import (
-    parse_policy as parse_policy,
 )
 from omniguichet.outreach.services.policy import (
     register_account_provider as register_account_provider,

@@ -21,10 +21,11 @@ from omniguichet.outreach.models import (
     MessageState,
     MessageTemplate,
     OutboundMessage,
+    parse_policy,
 )
 from omniguichet.outreach.services.cap import _planned, daily_caps, outside_quiet_hours, schedule
 from omniguichet.outreach.services.common import DEFAULT_POLICY, SMS_MAX
-from omniguichet.outreach.services.policy import choose_channels, load_reach, parse_policy
+from omniguichet.outreach.services.policy import choose_channels, load_reach
 from omniguichet.outreach.templating import (
     placeholders,
     render,

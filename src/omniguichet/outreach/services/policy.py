@@ -3,42 +3,15 @@ and what the platform knows of them (their reach)."""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-
-from django.utils.translation import gettext as _
 
 from omniguichet.core.db import values_subquery
 from omniguichet.outreach.models import (
     MessageChannel,
+    _parsed_policy,
 )
-from omniguichet.outreach.services.common import _CHANNELS
 from omniguichet.referential.models import ChannelPreference, Consent, ConsentPurpose, ContactPoint, Person
-
-
-def parse_policy(policy: str) -> list[list[str]]:
-    """ "inbox+push>sms>email>letter" -> [["inbox", "push"], ["sms"], ["email"], ["letter"]]."""
-    return [list(step) for step in _parsed_policy(policy)]
-
-
-@functools.lru_cache(maxsize=256)
-def _parsed_policy(policy: str) -> tuple[tuple[str, ...], ...]:
-    """parse_policy, once per policy text (a batch chooses channels for tens of thousands of messages)."""
-    steps: list[list[str]] = []
-    seen: set[str] = set()
-    for raw_step in policy.split(">"):
-        step = [c.strip() for c in raw_step.split("+")]
-        for channel in step:
-            if channel not in _CHANNELS:
-                raise ValueError(
-                    _("unknown channel %(c)r (one of %(all)s)") % {"c": channel, "all": ", ".join(_CHANNELS)}
-                )
-            if channel in seen:
-                raise ValueError(_("channel %(c)s appears twice") % {"c": channel})
-            seen.add(channel)
-        steps.append(step)
-    return tuple(tuple(step) for step in steps)
 
 
 @dataclass
