@@ -81,7 +81,7 @@ def test_a_failure_after_storing_removes_the_stored_files(
     def broken(**kwargs):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(services, "record_contact", broken)
+    monkeypatch.setattr(services.deposit, "record_contact", broken)  # where the deposit looks it up
     with pytest.raises(RuntimeError):
         deposit(insured_actor, rib_request, [("a.pdf", make_pdf()), ("b.pdf", make_pdf())])
     assert not Document.objects.exists() and stored_files(_document_settings) == []

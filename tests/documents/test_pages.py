@@ -6,6 +6,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from omniguichet.core.actors import Actor
+from omniguichet.core.errors import NotFound
 from omniguichet.documents import services
 from omniguichet.documents.models import Basket, Document, DocumentRequest, Transfer
 from omniguichet.outreach.models import OutboundMessage
@@ -177,7 +178,7 @@ def test_bulk_transfer_is_traced_and_counted(documents, agent_paris):
 
 def test_transfer_to_another_caisses_basket_is_404(documents, agent_paris):
     other = Basket.objects.get(caisse_id="011", kind="droits")
-    with pytest.raises(services.NotFound):
+    with pytest.raises(NotFound):
         services.transfer_documents(
             actor=Actor.agent(agent_paris), document_ids=[documents[0].pk], to_basket_id=other.pk, reason="x"
         )

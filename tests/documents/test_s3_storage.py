@@ -84,7 +84,7 @@ def test_a_failed_deposit_leaves_no_object_in_the_bucket(s3, insured_actor, rib_
     def broken(**kwargs):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(services, "record_contact", broken)
+    monkeypatch.setattr(services.deposit, "record_contact", broken)  # where the deposit looks it up
     with pytest.raises(RuntimeError):
         services.deposit_documents(
             actor=insured_actor, channel="app", purpose_kind="request", purpose_ref=str(rib_request.pk),
