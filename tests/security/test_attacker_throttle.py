@@ -15,6 +15,7 @@ from django.utils import timezone, translation
 from omniguichet.accounts import services as accounts
 from omniguichet.accounts.models import Account
 from omniguichet.core import guards, staff_otp, throttle
+from omniguichet.core.errors import InvalidInput
 from omniguichet.core.models import LoginFailure
 from omniguichet.referential.models import ContactPoint, Role, User
 from omniguichet.referential.validators import compose_nir
@@ -206,7 +207,7 @@ def test_login_takes_about_the_same_time_for_a_known_and_an_unknown_nir(person, 
 
     def timed(nir: str) -> float:
         start = time.perf_counter()
-        with pytest.raises(accounts.InvalidInput):
+        with pytest.raises(InvalidInput):
             accounts.authenticate(nir=nir, password="wrong-password", channel="web")
         return time.perf_counter() - start
 
