@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 
 import pytest
+from django.conf import settings as django_settings
 from django.test import Client
 from django.utils import translation
 
@@ -46,7 +47,7 @@ def exported(make_person, caisse_ain, caisse_paris):
     record_contact(actor=SYSTEM, channel=Channel.WEB, person=ain, motive="attestation_droits",
                    started_at=at("2025-06-01T10:00:00"))  # fmt: skip
     services.export_warehouse(
-        actor=SYSTEM, channel=Channel.BACKOFFICE, out=services.settings.ANALYTICS_WAREHOUSE_DIR
+        actor=SYSTEM, channel=Channel.BACKOFFICE, out=django_settings.ANALYTICS_WAREHOUSE_DIR
     )
 
 

@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from omniguichet.analytics import services, tasks
+from omniguichet.analytics import engine, services, tasks
 from omniguichet.analytics.models import ExportRun, ExportStatus
 from omniguichet.core.actors import Actor, Channel
 from omniguichet.core.db import is_postgresql
@@ -109,7 +109,7 @@ def test_the_national_role_queues_an_export_the_worker_runs(supervisor, contacts
     assert done["started_at"] and done["finished_at"]
     assert (settings.ANALYTICS_WAREHOUSE_DIR / "contacts").is_dir()
     # The dashboards' figures (this year and last year) were computed after the export.
-    year = dt.datetime.now(services.engine.PARIS).year
+    year = dt.datetime.now(engine.PARIS).year
     cached = sorted(p.name.split("-")[1] for p in (settings.ANALYTICS_WAREHOUSE_DIR / "_kpi").glob("*.json"))
     assert cached == [str(year - 1), str(year)]
     # The worker started the schedule: one scheduled export waits, an hour from now.
@@ -127,7 +127,7 @@ def test_a_failed_export_says_why(supervisor, contacts, settings, monkeypatch):
     def broken(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(services, "_export", broken)
+    monkeypatch.setattr(services.export, "_export", broken)  # where the export runs look it up
     with pytest.raises(OSError):
         services.run_export(actor=Actor.system(), channel=Channel.BACKOFFICE, run_id=run.pk)
     run.refresh_from_db()

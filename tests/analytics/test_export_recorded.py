@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.test import Client
 
@@ -64,10 +65,10 @@ def test_a_failed_export_is_recorded_with_its_error(supervisor, contacts, monkey
     def broken(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(services, "_export", broken)
+    monkeypatch.setattr(services.export, "_export", broken)  # where the export runs look it up
     with pytest.raises(OSError):
         services.export_warehouse(
-            actor=Actor.system(), channel=Channel.BACKOFFICE, out=services.settings.ANALYTICS_WAREHOUSE_DIR
+            actor=Actor.system(), channel=Channel.BACKOFFICE, out=django_settings.ANALYTICS_WAREHOUSE_DIR
         )
     run = ExportRun.objects.get()
     assert run.status == ExportStatus.FAILED and run.error == "OSError: disk full"

@@ -1,26 +1,12 @@
-"""Analytics services: the pseudonymised warehouse export, the cached indicators, who may see which figures.
-
-The warehouse directory holds `contacts/part-<first id>-<last id>.parquet` (contacts in id order, each contact in
-exactly one part with its current values: a contact changed after its export is rewritten in its part, found
-through the crm change log) and `persons/part-<n>.parquet` (the persons of one range of a million ids each, a
-part rewritten only when a person or an account of its range changed). Every file is written to a temporary
-name then renamed, so a crash leaves either a whole part or none. `contacts/_export.json` keeps the floor below
-which every contact id is final, and the marks waiting for transactions still running (PostgreSQL), so that a
-contact committed after a higher id was exported is not skipped (docs/analytics.md).
-"""
+"""The warehouse export: contacts and persons written as Parquet parts, incrementally and idempotently, under a
+lock, and the export runs that record each export (queued by the API, run by the worker)."""
 
 from __future__ import annotations
 
 import bisect
-import datetime as dt
 import fcntl
-import functools
-import hashlib
-import hmac
 import json
 import os
-import re
-import secrets
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -34,86 +20,28 @@ from django.db.models import Count, F, Max, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from omniguichet.analytics import engine
 from omniguichet.analytics.models import ExportRun, ExportStatus, ExportTrigger
+from omniguichet.analytics.services.common import (
+    CONTACT_FIELDS,
+    EXPORT_STATE,
+    PART_RE,
+    PERSONS_BUCKET,
+    PERSONS_STATE,
+    _contacts_arrow,
+    _persons_arrow,
+    person_key,
+    pseudonym_key,
+)
+from omniguichet.analytics.services.dashboards import precompute_dashboards
 from omniguichet.core.actors import Actor, Channel
 from omniguichet.core.apps import TaskHook
 from omniguichet.core.db import is_postgresql
 from omniguichet.core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from omniguichet.core.keys import key_from_file
 from omniguichet.crm.models import Contact, ContactChange
-from omniguichet.referential.models import Person, Role
+from omniguichet.referential.models import Person
 
 if TYPE_CHECKING:
     import pyarrow as pa
-
-PART_RE = re.compile(r"^part-(\d{12})-(\d{12})\.parquet$")
-PERSONS_STATE = "_state.json"
-EXPORT_STATE = "_export.json"  # in contacts/: the floor, the changes applied, the marks still pending
-PERSONS_BUCKET = 1_000_000  # person ids per persons part file
-CACHE_DIR = "_kpi"
-ANALYTICS_ROLES = {Role.MANAGER, Role.NATIONAL_SUPERVISOR}
-
-
-# pyarrow is imported where it is used: the URL conf loads these services, and pyarrow costs every web server
-# and command process a tenth of a second (issue 15).
-@functools.cache
-def _contacts_arrow() -> pa.Schema:
-    import pyarrow as pa
-
-    utc = pa.timestamp("us", tz="UTC")
-    return pa.schema(
-        [
-            ("contact_id", pa.string()),
-            ("person_key", pa.string()),
-            ("caisse", pa.string()),
-            ("channel", pa.string()),
-            ("direction", pa.string()),
-            ("motive", pa.string()),
-            ("started_at", utc),
-            ("answered", pa.bool_()),
-            ("responded_at", utc),
-            ("on_appointment", pa.bool_()),
-            ("waited_seconds", pa.int64()),
-        ]
-    )
-
-
-@functools.cache
-def _persons_arrow() -> pa.Schema:
-    import pyarrow as pa
-
-    utc = pa.timestamp("us", tz="UTC")
-    return pa.schema([("person_key", pa.string()), ("caisse", pa.string()), ("account_opened_at", utc)])
-
-
-CONTACT_FIELDS = (
-    "id",
-    "person_id",
-    "caisse_id",
-    "channel",
-    "direction",
-    "motive_id",
-    "started_at",
-    "answered",
-    "responded_at",
-    "on_appointment",
-    "waited_seconds",
-)
-
-
-# ------------------------------------------------------------------------------------------------ pseudonyms
-def pseudonym_key() -> bytes:
-    """The HMAC key of person pseudonyms: OMNIGUICHET_PSEUDONYM_KEY, else a file generated once under var/."""
-    from_env = os.environ.get("OMNIGUICHET_PSEUDONYM_KEY")
-    if from_env:
-        return from_env.encode()
-    return key_from_file(Path(settings.VAR_DIR) / "pseudonym_key", lambda: secrets.token_urlsafe(48)).encode()
-
-
-def person_key(person_id: int, key: bytes) -> str:
-    """The keyed pseudonym of a person: HMAC-SHA256 of the person id (never the NIR), 128 bits in hex."""
-    return hmac.new(key, str(person_id).encode(), hashlib.sha256).hexdigest()[:32]
 
 
 # ------------------------------------------------------------------------------------------------ export
@@ -503,285 +431,15 @@ def _export_persons(folder: Path, key: bytes, bucket_size: int = PERSONS_BUCKET)
     return count
 
 
-# ------------------------------------------------------------------------------------------------ indicators
-class NoWarehouse(NotFound):
-    """The platform's warehouse has not been exported yet."""
-
-
-def warehouse_sources(out: Path | str | None = None) -> tuple[Path, Path]:
-    """(contacts, persons) of the platform's own warehouse; NotFound when it has not been exported yet."""
-    out = Path(out or settings.ANALYTICS_WAREHOUSE_DIR)
-    contacts, persons = out / "contacts", out / "persons"
-    if not any(persons.glob("part-*.parquet")) or not any(contacts.glob("part-*.parquet")):
-        raise NoWarehouse(f"no warehouse in {out}: run `omniguichet warehouse export` first")
-    return contacts, persons
-
-
-def warehouse_state(out: Path | str | None = None) -> str:
-    """A fingerprint of the warehouse's files: it changes whenever an export writes anything."""
-    out = Path(out or settings.ANALYTICS_WAREHOUSE_DIR)
-    digest = hashlib.sha256()
-    for folder in ("contacts", "persons"):
-        for path in sorted((out / folder).rglob("*.parquet")):  # the parts and the imported history
-            stat = path.stat()
-            digest.update(f"{path.relative_to(out)}:{stat.st_size}:{stat.st_mtime_ns};".encode())
-    return digest.hexdigest()[:24]
-
-
-_memo: dict[tuple[str, str, int, str], engine.KpiResult] = {}
-_memo_lock = threading.Lock()
-
-
-def compute_kpi(
-    *,
-    actor: Actor,
-    channel: Channel,
-    year: int,
-    contacts: Path | str | None = None,
-    persons: Path | str | None = None,
-    weights: str | dict[str, float] | None = None,
-) -> engine.KpiResult:
-    """All indicators of `year` from the given files, or from the platform's warehouse (cached per state)."""
-    if not actor.sees_all_caisses:
-        raise Forbidden("computing the indicators of every caisse requires a national role")
-    try:
-        parsed = engine.parse_weights(weights if weights is not None else settings.ANALYTICS_BONUS_WEIGHTS)
-    except ValueError as exc:
-        raise InvalidInput.from_fields({"weights": str(exc)}) from None
-    if not 2000 <= year <= 2100:
-        raise InvalidInput.from_fields({"year": "must be between 2000 and 2100"})
-    if (contacts is None) != (persons is None):
-        raise InvalidInput.from_fields(
-            {"contacts": "give both the contacts and the persons files, or neither"}
-        )
-    if contacts is not None and persons is not None:
-        try:
-            return engine.compute(
-                contacts=contacts,
-                persons=persons,
-                year=year,
-                weights=parsed,
-                memory_limit=settings.ANALYTICS_DUCKDB_MEMORY_LIMIT,
-            )
-        except engine.SchemaError as exc:
-            raise InvalidInput.from_fields({"source": str(exc)}) from None
-    return _cached_warehouse_kpi(year, parsed)
-
-
-def _cached_warehouse_kpi(year: int, weights: dict[str, float]) -> engine.KpiResult:
-    """The warehouse's indicators, computed once per warehouse state (then read from a JSON file)."""
-    out = Path(settings.ANALYTICS_WAREHOUSE_DIR)
-    contacts, persons = warehouse_sources(out)
-    state = warehouse_state(out)
-    weights_key = hashlib.sha256(json.dumps(weights, sort_keys=True).encode()).hexdigest()[:8]
-    memo_key = (str(out), state, year, weights_key)
-    with _memo_lock:
-        if memo_key in _memo:
-            return _memo[memo_key]
-    cache_file = out / CACHE_DIR / f"{state}-{year}-{weights_key}.json"
-    if cache_file.exists():
-        result = engine.KpiResult.from_dict(json.loads(cache_file.read_text()))
-    else:
-        result = engine.compute(
-            contacts=contacts,
-            persons=persons,
-            year=year,
-            weights=weights,
-            memory_limit=settings.ANALYTICS_DUCKDB_MEMORY_LIMIT,
-        )
-        cache_file.parent.mkdir(exist_ok=True)
-        for old in cache_file.parent.glob("*.json"):
-            if not old.name.startswith(state):
-                old.unlink(missing_ok=True)  # figures of an older warehouse state
-        tmp = cache_file.with_name(cache_file.name + f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(result.to_dict()))
-        os.replace(tmp, cache_file)
-    with _memo_lock:
-        _memo.clear()  # keep one state in memory
-        _memo[memo_key] = result
-    return result
-
-
-# ------------------------------------------------------------------------------------------------ dashboards
-def precompute_dashboards(*, actor: Actor, channel: Channel, years: list[int] | None = None) -> list[int]:
-    """Compute (and cache) the figures the dashboards show first: this year and last year, in Paris."""
-    if not actor.sees_all_caisses:
-        raise Forbidden("computing the indicators of every caisse requires a national role")
-    current = dt.datetime.now(engine.PARIS).year
-    years = years or [current - 1, current]
-    for year in years:
-        dashboard_figures(actor=actor, channel=channel, year=year)
-    return years
-
-
-def analytics_actor(user: Any) -> Actor:
-    """The actor for a dashboard request: a manager of a caisse or a national role."""
-    if not (user.is_superuser or user.role in ANALYTICS_ROLES):
-        raise Forbidden("the analytics dashboards are reserved to managers and national roles")
-    if not user.is_superuser and user.role == Role.MANAGER and not user.caisse_id:
-        raise Forbidden("a manager without caisse sees no figures")
-    return Actor.agent(user)
-
-
-def dashboard_year(*, actor: Actor, channel: Channel, year: int | None = None) -> int:
-    """The year shown: the one asked for, else the current year in Paris."""
-    if year is None:
-        return dt.datetime.now(engine.PARIS).year
-    if not 2000 <= year <= 2100:
-        raise InvalidInput.from_fields({"year": "must be between 2000 and 2100"})
-    return year
-
-
-def dashboard_figures(*, actor: Actor, channel: Channel, year: int) -> engine.KpiResult:
-    """The precomputed figures of the platform's warehouse for the dashboards (every caisse: the views filter)."""
-    return _cached_warehouse_kpi(year, engine.parse_weights(settings.ANALYTICS_BONUS_WEIGHTS))
-
-
-def check_caisse_visible(*, actor: Actor, caisse: str) -> None:
-    """A manager sees their own caisse only: any other answers NotFound, exactly like an unknown one."""
-    if not actor.sees_all_caisses and actor.caisse_code != caisse:
-        raise NotFound("no such caisse")
-
-
-@dataclass(frozen=True)
-class IndicatorPanel:
-    name: str
-    value: float | None
-    target: float | None
-    met: bool
-    numerator: int
-    denominator: int
-    monthly: list[float | None]  # the 12 months of the year
-    national_monthly: list[float | None] | None  # on a caisse's view: the national line
-
-
-@dataclass
-class Dashboard:
-    """What the national or one caisse's dashboard shows, computed from the cached figures."""
-
-    year: int
-    caisse: str | None  # None: the national view
-    caisse_name: str
-    months: list[str]
-    indicators: list[IndicatorPanel]
-    ranking: list[tuple[int, str, str, float]]  # (rank, caisse, name, points); empty when not visible
-    own_rank: tuple[int, int] | None  # (rank, number of caisses) of the manager's caisse
-    bonus: list[tuple[str, str, float, tuple[str, ...]]]  # (caisse, name, points, indicators met)
-    channels: list[tuple[str, int, float]]  # (channel, inbound contacts, share)
-
-    def tables(self) -> dict[str, tuple[list[str], list[list[str]]]]:
-        """The downloadable tables: name -> (header, rows)."""
-        scope = self.caisse or "national"
-        num = engine.format_number
-        indicators = [
-            [scope, str(self.year), p.name, str(p.numerator), str(p.denominator), num(p.value), num(p.target),
-             "true" if p.met else "false"]
-            for p in self.indicators
-        ]  # fmt: skip
-        monthly = [
-            [scope, month, p.name, engine.format_number(p.monthly[i]), engine.format_number(p.target)]
-            for p in self.indicators
-            for i, month in enumerate(self.months)
-        ]
-        return {
-            "indicators": (engine.INDICATOR_COLUMNS, indicators),
-            "monthly": (["caisse", "period", "indicator", "value", "target"], monthly),
-            "ranking": (
-                ["rank", "caisse", "name", "points"],
-                [[str(r), c, n, engine.format_points(p)] for r, c, n, p in self.ranking],
-            ),
-            "bonus": (
-                ["caisse", "name", "year", "points", "indicators_met"],
-                [[c, n, str(self.year), engine.format_points(p), ";".join(m)] for c, n, p, m in self.bonus],
-            ),
-            "channels": (
-                ["caisse", "year", "channel", "contacts", "share"],
-                [[scope, str(self.year), ch, str(n), engine.format_number(s)] for ch, n, s in self.channels],
-            ),
-        }
-
-
-def dashboard(*, actor: Actor, channel: Channel, year: int, caisse: str | None = None) -> Dashboard:
-    """The national view (caisse None) or one caisse's, as the actor may see it (NotFound for another caisse)."""
-    from omniguichet.referential.models import Caisse
-
-    if caisse is not None:
-        check_caisse_visible(actor=actor, caisse=caisse)
-    result = dashboard_figures(actor=actor, channel=channel, year=year)
-    names = dict(Caisse.objects.values_list("code", "name"))
-    if caisse is not None and caisse not in names and caisse not in result.caisses():
-        raise NotFound("no such caisse")
-    months = [f"{year}-{m:02d}" for m in range(1, 13)]
-    national_year = {r.indicator: r for r in result.national("year")}
-    national_month = {(r.period, r.indicator): r.value for r in result.national("month")}
-    if caisse is None:
-        yearly = national_year
-        monthly = national_month
-    else:
-        yearly = {r.indicator: r for r in result.yearly if r.caisse == caisse}
-        monthly = {(r.period, r.indicator): r.value for r in result.monthly if r.caisse == caisse}
-    panels = []
-    for name in engine.INDICATORS:
-        row = yearly.get(name) or engine.indicator_value(
-            caisse or "national", str(year), name, 0, 0, result.targets[name]
-        )
-        panels.append(
-            IndicatorPanel(
-                name=name,
-                value=row.value,
-                target=row.target,
-                met=row.met,
-                numerator=row.numerator,
-                denominator=row.denominator,
-                monthly=[monthly.get((m, name)) for m in months],
-                national_monthly=None if caisse is None else [national_month.get((m, name)) for m in months],
-            )
-        )
-    ordered = sorted(result.bonus, key=lambda b: (-b.points, b.caisse))
-    ranks: list[tuple[int, str, str, float]] = []
-    for position, b in enumerate(ordered, start=1):
-        rank = ranks[-1][0] if ranks and ranks[-1][3] == b.points else position  # ties share a rank
-        ranks.append((rank, b.caisse, names.get(b.caisse, ""), b.points))
-    own = actor.caisse_code
-    own_rank = next(((r, len(ranks)) for r, c, _name, _points in ranks if c == own), None)
-    if actor.sees_all_caisses:
-        bonus = [(b.caisse, names.get(b.caisse, ""), b.points, b.indicators_met) for b in result.bonus]
-        if caisse is not None:
-            bonus = [row for row in bonus if row[0] == caisse]
-        ranking = ranks if caisse is None else []
-    else:
-        # A manager sees the national figures and their own caisse, not the other caisses one by one.
-        bonus = [
-            (b.caisse, names.get(b.caisse, ""), b.points, b.indicators_met)
-            for b in result.bonus
-            if b.caisse == own
-        ]
-        ranking = []
-    counts: dict[str, int] = dict.fromkeys(engine.CHANNELS, 0)
-    for c in result.channel_mix:
-        if c.period == str(year) and (caisse is None or c.caisse == caisse):
-            counts[c.channel] += c.contacts
-    total = sum(counts.values())
-    channels = [(ch, n, n / total if total else 0.0) for ch, n in counts.items()]
-    return Dashboard(
-        year=year,
-        caisse=caisse,
-        caisse_name=names.get(caisse, "") if caisse else "",
-        months=months,
-        indicators=panels,
-        ranking=ranking,
-        own_rank=own_rank if not actor.sees_all_caisses else None,
-        bonus=bonus,
-        channels=channels,
-    )
-
-
 # ------------------------------------------------------------------------------------------------ export runs
 # Set by analytics.apps to the task that runs a queued export in the worker (analytics.tasks.enqueue_export).
 schedule_export = TaskHook("analytics: run a queued export")
 
+
 # path -> (file descriptor, depth, thread) of the export locks this process holds
 _held_locks: dict[str, tuple[int, int, int]] = {}
+
+
 _held_guard = threading.Lock()
 
 
@@ -903,142 +561,3 @@ def export_run(*, actor: Actor, channel: Channel, run_id: int) -> ExportRun:
 def recent_exports(*, actor: Actor, channel: Channel, limit: int = 20) -> list[ExportRun]:
     check_export_actor(actor)
     return list(ExportRun.objects.order_by("-id")[:limit])
-
-
-# ------------------------------------------------------------------------------------------------ history import
-HISTORY_DIR = (
-    "history"  # contacts/history/ and persons/history/: external history, never touched by the export
-)
-
-
-@dataclass(frozen=True)
-class ImportReport:
-    name: str  # the imported files' name in the warehouse (a digest of the sources' content)
-    contacts: int
-    persons: int
-    already_imported: bool  # the same sources were imported before: nothing written
-
-
-def _digest(files: list[str]) -> str:
-    digest = hashlib.sha256()
-    for file in files:
-        digest.update(Path(file).name.encode() + b"\0")
-        with open(file, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-    return digest.hexdigest()[:32]
-
-
-def _quoted(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
-
-
-def _duplicates(con: Any, view: str, column: str, existing: list[Path], label: str) -> None:
-    """SchemaError when `column` repeats within the source or a value is already in the warehouse."""
-    found = con.execute(
-        f"SELECT {column}, count(*) FROM {view} GROUP BY {column} HAVING count(*) > 1 LIMIT 1"
-    ).fetchone()
-    if found:
-        raise engine.SchemaError(f"{label}: column {column!r}: {found[0]!r} appears {found[1]} times")
-    if existing:
-        files = engine._sql_list(str(p) for p in existing)
-        found = con.execute(
-            f"SELECT {column} FROM {view} WHERE {column} IN "
-            f"(SELECT {column} FROM read_parquet({files})) LIMIT 1"
-        ).fetchone()
-        if found:
-            raise engine.SchemaError(f"{label}: column {column!r}: {found[0]!r} is already in the warehouse")
-
-
-def import_history(
-    *,
-    actor: Actor,
-    channel: Channel,
-    contacts: Path | str,
-    persons: Path | str | None = None,
-    out: Path | str | None = None,
-) -> ImportReport:
-    """Import external history in the documented schema (Parquet or CSV) into the warehouse, beside the
-    platform's export: contacts/history/<name>.parquet (and persons/history/<name>.parquet). Everything is
-    checked before anything is written (schema, values, contact_id and person_key unique within the source and
-    against the warehouse, contact ids not made of digits only: those are the platform's own contact ids);
-    the files are written to temporary names then renamed; importing the same sources again writes nothing."""
-    if not actor.sees_all_caisses:
-        raise Forbidden("the warehouse covers every caisse: a national role is required")
-    out = Path(out or settings.ANALYTICS_WAREHOUSE_DIR)
-    sources = [Path(contacts)] + ([Path(persons)] if persons is not None else [])
-    with export_lock(out):
-        contacts_dir, persons_dir = out / "contacts" / HISTORY_DIR, out / "persons" / HISTORY_DIR
-        for folder in (contacts_dir, persons_dir):
-            for stale in folder.glob("*.tmp"):  # what a crashed import left half-written
-                stale.unlink()
-        try:
-            files = [
-                file
-                for role, path in zip(("contacts", "persons"), sources, strict=False)
-                for file in engine._files(role, path)[1]
-            ]
-            name = _digest(files)
-        except engine.SchemaError as exc:
-            raise InvalidInput.from_fields({"source": str(exc)}) from None
-        except OSError as exc:
-            raise InvalidInput.from_fields(
-                {"source": f"cannot read {exc.filename}: {exc.strerror}"}
-            ) from None
-        targets = [contacts_dir / f"{name}.parquet"] + ([persons_dir / f"{name}.parquet"] if persons else [])
-        con = engine.connect(memory_limit=settings.ANALYTICS_DUCKDB_MEMORY_LIMIT)
-        try:
-            if all(t.exists() for t in targets):
-                numbers = [0, 0]
-                for i, t in enumerate(targets):
-                    found = con.execute(f"SELECT count(*) FROM read_parquet({_quoted(t)})").fetchone()
-                    numbers[i] = int(found[0]) if found else 0
-                return ImportReport(name, numbers[0], numbers[1], already_imported=True)
-            specs = [("contacts", Path(contacts), engine.CONTACTS_SCHEMA, engine.CONTACTS_NULLABLE)]
-            if persons is not None:
-                specs.append(("persons", Path(persons), engine.PERSONS_SCHEMA, engine.PERSONS_NULLABLE))
-            counts: list[int] = []
-            try:
-                for role, path, schema, nullable in specs:
-                    engine.load_source(con, role=role, path=path, schema=schema, nullable=nullable)
-                    column = "contact_id" if role == "contacts" else "person_key"
-                    existing = [
-                        p for p in sorted((out / role).rglob("*.parquet")) if p.name != f"{name}.parquet"
-                    ]
-                    _duplicates(con, role, column, existing, role)
-                    if role == "contacts":
-                        found = con.execute(
-                            "SELECT contact_id FROM contacts WHERE regexp_full_match(contact_id, '[0-9]+') LIMIT 1"
-                        ).fetchone()
-                        if found:
-                            raise engine.SchemaError(
-                                f"contacts: column 'contact_id': {found[0]!r} is made of digits only, like the "
-                                "platform's own contact ids: prefix the imported ids (e.g. 'h-"
-                                + found[0]
-                                + "')"
-                            )
-                    row = con.execute(f"SELECT count(*) FROM {role}").fetchone()
-                    counts.append(int(row[0]) if row else 0)
-            except engine.SchemaError as exc:
-                raise InvalidInput.from_fields({"source": str(exc)}) from None
-            # Written in the platform's own column types (timestamps in UTC), to temporary names, then renamed.
-            written = []
-            for (role, _path, schema, _nullable), target in zip(specs, targets, strict=True):
-                target.parent.mkdir(parents=True, exist_ok=True)
-                columns = ", ".join(
-                    f"CAST({c} AS TIMESTAMPTZ) AS {c}" if logical == "timestamp" else c
-                    for c, logical in schema.items()
-                )
-                tmp = target.with_name(target.name + ".tmp")
-                con.execute(
-                    f"COPY (SELECT {columns} FROM {role}) TO {_quoted(tmp)} (FORMAT PARQUET, COMPRESSION ZSTD)"
-                )
-                written.append((tmp, target))
-            for tmp, _target in written:
-                with open(tmp, "rb") as handle:
-                    os.fsync(handle.fileno())
-            for tmp, target in written:
-                os.replace(tmp, target)
-        finally:
-            con.close()
-    return ImportReport(name, counts[0], counts[1] if len(counts) > 1 else 0, already_imported=False)
