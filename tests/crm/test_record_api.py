@@ -213,7 +213,7 @@ def test_a_person_reads_who_opened_their_record(paris_person, ain_person, agent_
 def test_record_shows_sections_registered_by_other_apps(paris_person, agent_paris, monkeypatch):
     from omniguichet.crm import services
 
-    monkeypatch.setattr(services, "_section_providers", {})
+    monkeypatch.setattr(services.record, "_section_providers", {})  # where the record looks them up
     services.register_record_section(
         "open_cases",
         lambda person: [services.RecordItem(ref="IJ-1", label=f"Sick pay {person.pk}", status="open")],
