@@ -58,7 +58,7 @@ def test_normalising_any_text_never_fails(text):
 
 @given(st.text(max_size=30))
 def test_parse_euros_never_fails_and_is_exact(text):
-    from omniguichet.teleservices.services import parse_euros
+    from omniguichet.teleservices.catalogue.css import parse_euros
 
     amount = parse_euros(text)
     if amount is not None:
@@ -67,7 +67,7 @@ def test_parse_euros_never_fails_and_is_exact(text):
 
 @given(st.decimals(min_value=0, max_value=9_999_999, places=2))
 def test_parse_euros_reads_french_amounts(value):
-    from omniguichet.teleservices.services import parse_euros
+    from omniguichet.teleservices.catalogue.css import parse_euros
 
     french = f"{value:,.2f}".replace(",", "\u202f").replace(".", ",") + " €"
     assert parse_euros(french) == value

@@ -294,7 +294,7 @@ def test_a_request_rolled_back_after_its_deposit_leaves_no_file(app, person, mon
     def broken(**kwargs):
         raise RuntimeError("the record could not be written")
 
-    monkeypatch.setattr(services, "record_contact", broken)
+    monkeypatch.setattr(services.requests, "record_contact", broken)  # where a request looks it up
     good = {"iban": "FR76 3000 6000 0112 3456 7890 189", "holder": "Marie Lefèvre", "rib_document": PDF_B64}
     with pytest.raises(RuntimeError):
         use(app, "changement_rib", good)

@@ -1,3 +1,5 @@
+from importlib import import_module
+
 from django.apps import AppConfig
 
 from omniguichet.core.apps import lazy_function, when_imported
@@ -24,12 +26,18 @@ def _home_services() -> None:
     register_home_services(lazy_function(f"{SERVICES}.offered_services"))
 
 
+def _catalogue() -> None:
+    # The online services of the catalogue register themselves with the engine, once the engine exists.
+    import_module("omniguichet.teleservices.catalogue")
+
+
 class TeleservicesConfig(AppConfig):
     name = "omniguichet.teleservices"
     label = "teleservices"
 
     def ready(self) -> None:
         # Each registration runs when the services it plugs into are imported, not at start-up (issue 15).
+        when_imported(SERVICES, _catalogue)
         when_imported("omniguichet.accounts.services", _inbox_provider)
         when_imported("omniguichet.accounts.services", _home_services)
         when_imported("omniguichet.documents.services", _deposit_purpose)
