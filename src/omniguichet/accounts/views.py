@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView
 
 from omniguichet.accounts import services
-from omniguichet.accounts.forms import code_label
+from omniguichet.accounts.forms import LoginForm, code_label
 from omniguichet.accounts.models import CodeDelivery
 from omniguichet.core.actors import Actor, Channel
 from omniguichet.core.errors import ServiceError
@@ -33,46 +33,31 @@ def _open_session(request: HttpRequest, user) -> None:
 
 @require_http_methods(["GET", "POST"])
 def login_view(request: HttpRequest) -> HttpResponse:
-    context: dict[str, Any] = {
-        "errors": {},
-        "message": "",
+    form = LoginForm(request.POST if request.method == "POST" else None)
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.is_valid():
+            try:
+                result = services.authenticate(
+                    nir=form.cleaned_data["nir"],
+                    password=form.cleaned_data["password"],
+                    channel=Channel.WEB,
+                    address=client_address(request),
+                )
+            except ServiceError as exc:
+                form.refuse(exc)
+                status = 403 if exc.status == 403 else 422
+            else:
+                if result.second_factor is not None:
+                    return _ask_second_factor(request, result.second_factor, next_path(request))
+                _open_session(request, result.user)
+                return HttpResponseRedirect(next_path(request, reverse("accounts:home")))
+    context = {
+        "form": form,
         "next": next_path(request),
         "franceconnect": bool(settings.OIDC_OP_AUTHORIZATION_ENDPOINT),
     }
-    data = request.POST
-    if request.method == "POST":
-        try:
-            result = services.authenticate(
-                nir=data.get("nir", ""),
-                password=data.get("password", ""),
-                channel=Channel.WEB,
-                address=client_address(request),
-            )
-        except ServiceError as exc:
-            context.update(error_context(exc))
-            context["status"] = 403 if exc.status == 403 else 422
-        else:
-            if result.second_factor is not None:
-                return _ask_second_factor(request, result.second_factor, context["next"])
-            _open_session(request, result.user)
-            return HttpResponseRedirect(next_path(request, reverse("accounts:home")))
-    context["fields"] = [
-        field(
-            "nir",
-            gettext_lazy("Social security number (13 digits + key)"),
-            value=data.get("nir", ""),
-            errors=context["errors"],
-            autocomplete="username",
-        ),
-        field(
-            "password",
-            gettext_lazy("Password"),
-            kind="password",
-            errors=context["errors"],
-            autocomplete="current-password",
-        ),
-    ]
-    status = context.get("status") or (422 if context["errors"] else 200)
     return render(request, "accounts/login.html", context, status=status)
 
 
