@@ -37,3 +37,34 @@ class LoginForm(PlatformForm):
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
+
+
+class IdentityForm(PlatformForm):
+    """Who the person says they are: the NIR and the birth date (the password reset's first step)."""
+
+    nir = _nir_field()
+    # As typed: the service reads DD/MM/YYYY (or ISO) and says what is wrong, the same way on every channel.
+    birth_date = forms.CharField(
+        label=gettext_lazy("Birth date"),
+        required=False,
+        help_text=gettext_lazy("DD/MM/YYYY"),
+        widget=forms.TextInput(attrs={"autocomplete": "bday"}),
+    )
+
+
+DELIVERY_CHOICES = [
+    (CodeDelivery.SMS.value, gettext_lazy("By SMS to my verified mobile")),
+    (CodeDelivery.LETTER.value, gettext_lazy("By letter to my postal address")),
+]
+
+
+class ActivationForm(IdentityForm):
+    """The activation's first step: the identity, and how to receive the activation code."""
+
+    # The choice is checked by the service ("choose SMS or letter"), like the API's.
+    delivery = forms.CharField(
+        label=gettext_lazy("How to receive your activation code"),
+        initial=CodeDelivery.SMS.value,
+        required=False,
+        widget=forms.RadioSelect(choices=DELIVERY_CHOICES),
+    )

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView
 
 from omniguichet.accounts import services
-from omniguichet.accounts.forms import LoginForm, code_label
+from omniguichet.accounts.forms import ActivationForm, IdentityForm, LoginForm, code_label
 from omniguichet.accounts.models import CodeDelivery
 from omniguichet.core.actors import Actor, Channel
 from omniguichet.core.errors import ServiceError
@@ -37,18 +37,19 @@ def login_view(request: HttpRequest) -> HttpResponse:
     status = 200
     if request.method == "POST":
         status = 422
-        if form.is_valid():
-            try:
-                result = services.authenticate(
-                    nir=form.cleaned_data["nir"],
-                    password=form.cleaned_data["password"],
-                    channel=Channel.WEB,
-                    address=client_address(request),
-                )
-            except ServiceError as exc:
-                form.refuse(exc)
-                status = 403 if exc.status == 403 else 422
-            else:
+        values = form.values()
+        try:
+            result = services.authenticate(
+                nir=values["nir"],
+                password=values["password"],
+                channel=Channel.WEB,
+                address=client_address(request),
+            )
+        except ServiceError as exc:
+            form.refuse(exc)
+            status = 403 if exc.status == 403 else 422
+        else:
+            if not form.errors:
                 if result.second_factor is not None:
                     return _ask_second_factor(request, result.second_factor, next_path(request))
                 _open_session(request, result.user)
@@ -169,56 +170,30 @@ def logout_view(request: HttpRequest) -> HttpResponse:
     return redirect("accounts:login")
 
 
-DELIVERY_CHOICES = [
-    (CodeDelivery.SMS.value, gettext_lazy("By SMS to my verified mobile")),
-    (CodeDelivery.LETTER.value, gettext_lazy("By letter to my postal address")),
-]
-
-
 @require_http_methods(["GET", "POST"])
 def activation_view(request: HttpRequest) -> HttpResponse:
-    context: dict[str, Any] = {"errors": {}, "message": ""}
-    data = request.POST
+    form = ActivationForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
+        values = form.values()
         try:
             otc = services.start_activation(
-                nir=data.get("nir", ""),
-                birth_date=data.get("birth_date", ""),
-                delivery=data.get("delivery", ""),
+                nir=values["nir"],
+                birth_date=values["birth_date"],
+                delivery=values["delivery"],
                 channel=Channel.WEB,
                 address=client_address(request),
             )
         except ServiceError as exc:
-            context.update(error_context(exc))
+            form.refuse(exc)
         else:
+            if form.errors:  # a field's validator refused what the service let through: nothing was done
+                return render(request, "accounts/activation.html", {"form": form}, status=422)
             # The same next page whoever the NIR belongs to; what it says depends only on what was asked.
             request.session["og_activation"] = otc.challenge
-            request.session["og_activation_delivery"] = data.get("delivery", "")
+            request.session["og_activation_delivery"] = values["delivery"]
             return redirect("accounts:activation_code")
-    context["fields"] = [
-        field(
-            "nir",
-            gettext_lazy("Social security number (13 digits + key)"),
-            value=data.get("nir", ""),
-            errors=context["errors"],
-        ),
-        field(
-            "birth_date",
-            gettext_lazy("Birth date"),
-            value=data.get("birth_date", ""),
-            errors=context["errors"],
-            hint=gettext_lazy("DD/MM/YYYY"),
-        ),
-        field(
-            "delivery",
-            gettext_lazy("How to receive your activation code"),
-            kind="radio",
-            value=data.get("delivery", "sms"),
-            errors=context["errors"],
-            choices=DELIVERY_CHOICES,
-        ),
-    ]
-    return render(request, "accounts/activation.html", context, status=422 if context["errors"] else 200)
+    status = 422 if form.is_bound and form.errors else 200
+    return render(request, "accounts/activation.html", {"form": form}, status=status)
 
 
 def _password_fields(errors: dict) -> list[dict]:
@@ -298,37 +273,25 @@ def activation_code_view(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def reset_view(request: HttpRequest) -> HttpResponse:
-    context: dict[str, Any] = {"errors": {}, "message": ""}
-    data = request.POST
+    form = IdentityForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
+        values = form.values()
         try:
             otc = services.start_password_reset(
-                nir=data.get("nir", ""),
-                birth_date=data.get("birth_date", ""),
+                nir=values["nir"],
+                birth_date=values["birth_date"],
                 channel=Channel.WEB,
                 address=client_address(request),
             )
         except ServiceError as exc:
-            context.update(error_context(exc))
+            form.refuse(exc)
         else:
+            if form.errors:
+                return render(request, "accounts/reset.html", {"form": form}, status=422)
             request.session["og_reset"] = otc.challenge
             return redirect("accounts:reset_code")
-    context["fields"] = [
-        field(
-            "nir",
-            gettext_lazy("Social security number (13 digits + key)"),
-            value=data.get("nir", ""),
-            errors=context["errors"],
-        ),
-        field(
-            "birth_date",
-            gettext_lazy("Birth date"),
-            value=data.get("birth_date", ""),
-            errors=context["errors"],
-            hint=gettext_lazy("DD/MM/YYYY"),
-        ),
-    ]
-    return render(request, "accounts/reset.html", context, status=422 if context["errors"] else 200)
+    status = 422 if form.is_bound and form.errors else 200
+    return render(request, "accounts/reset.html", {"form": form}, status=status)
 
 
 @require_http_methods(["GET", "POST"])

@@ -25,8 +25,17 @@ class PlatformForm(DsfrBaseForm):
         context["DSFR_MARK_OPTIONAL_FIELDS"] = True
         return context
 
+    def values(self) -> dict[str, Any]:
+        """What to hand to the service: each field's cleaned value, or what was typed where the field refused it,
+        so that the service still says what is wrong with the other fields (a form answers every field at once)."""
+        self.is_valid()
+        cleaned = getattr(self, "cleaned_data", {})
+        return {name: cleaned[name] if name in cleaned else self.data.get(name, "") for name in self.fields}
+
     def refuse(self, exc: ServiceError) -> None:
         for name, reason in exc.fields.items():
+            if name in self.errors:  # the field's own validator said it first, with the same message
+                continue
             self.add_error(name if name in self.fields else None, reason)
         if not isinstance(exc, InvalidInput):
             self.message = exc.message
