@@ -28,7 +28,7 @@ def test_activation_by_sms_code_then_the_inbox(live_server, page, make_person, s
     page.goto(f"{live_server.url}/compte/activation/")
     page.fill("#id_nir", person.nir)
     page.fill("#id_birth_date", "03/12/1984")
-    page.check("#id_delivery_sms")
+    page.check("input[name=delivery][value=sms]")
     page.click("#activation-submit")
     page.wait_for_url(f"{live_server.url}/compte/activation/code/")
     [sms] = sent_codes()  # the worker's dispatch, then what the SMS provider received
