@@ -7,6 +7,7 @@ import json
 import operator
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
@@ -380,3 +381,32 @@ def _json_value(value: Any) -> str:
     if isinstance(value, Decimal):
         return str(value)
     raise TypeError(f"update_rows cannot send {type(value).__name__}")
+
+
+# --- writes that must survive the rollback of the operation they refuse ----------------------------------------
+_kept_on_rollback: ContextVar[list[Callable[[], Any]] | None] = ContextVar("kept_on_rollback", default=None)
+
+
+@contextmanager
+def writes_kept_on_rollback() -> Iterator[None]:
+    """Around a transaction that may be rolled back (a request that runs a handler in one transaction): the
+    writes registered inside it with `keep_on_rollback` — the counters of a failed guess: a wrong code's attempt,
+    the throttle's count, the audit row — are written again after the rollback, so that a refusal raised inside a
+    transaction still counts. Use it outside the `transaction.atomic()` block."""
+    token = _kept_on_rollback.set([])
+    try:
+        yield
+    except BaseException:
+        for write in _kept_on_rollback.get() or []:
+            write()
+        raise
+    finally:
+        _kept_on_rollback.reset(token)
+
+
+def keep_on_rollback(write: Callable[[], Any]) -> None:
+    """Register a write just made that must stay even if the enclosing transaction is rolled back (see above).
+    Outside `writes_kept_on_rollback`, or outside any transaction, the write is already permanent."""
+    pending = _kept_on_rollback.get()
+    if pending is not None and connection.in_atomic_block:
+        pending.append(write)

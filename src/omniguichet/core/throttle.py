@@ -34,6 +34,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from omniguichet.core.db import keep_on_rollback
 from omniguichet.core.models import Throttle
 
 
@@ -141,7 +142,10 @@ def hit(name: str, key: str) -> int:
     """Count one attempt; returns the delay it imposes on the next one (seconds, 0: none). Runs in its own
     transaction (savepoint), and callers call it outside the transaction of the refused operation so that the
     count survives the operation's rollback."""
-    return _count(name, key, refuse_if_blocked=False)
+    delay = _count(name, key, refuse_if_blocked=False)
+    if key:
+        keep_on_rollback(lambda: _count(name, key, refuse_if_blocked=False))
+    return delay
 
 
 def _count(name: str, key: str, *, refuse_if_blocked: bool) -> int:

@@ -10,6 +10,7 @@ from ninja import Field, Router, Schema, Status
 from omniguichet.core.actors import Actor, Channel, insured_actor, staff_actor
 from omniguichet.core.api import ErrorOut
 from omniguichet.core.errors import Forbidden
+from omniguichet.core.throttle import client_address
 from omniguichet.teleservices import services
 from omniguichet.teleservices.models import TeleserviceRequest
 
@@ -142,6 +143,7 @@ def use_teleservice(request: HttpRequest, code: str, payload: UseIn) -> Status:
         person_id=payload.person_id,
         data=payload.data,
         idempotency_key=key,
+        address=client_address(request),
     )
     return Status(200 if used.replayed else 201, _out(used.request, used.replayed))
 

@@ -136,6 +136,7 @@ def _service_page(
                 person_id=person_id,
                 data=_raw_input(request, service),
                 idempotency_key=request.POST.get("idempotency_key"),
+                address=client_address(request),
             )
         except Forbidden as exc:
             context["refused"] = exc.message

@@ -24,6 +24,7 @@ from omniguichet.accounts.services.common import (
 from omniguichet.core import throttle
 from omniguichet.core.actors import Actor
 from omniguichet.core.apps import TaskHook
+from omniguichet.core.db import keep_on_rollback
 from omniguichet.core.errors import Forbidden, InvalidInput
 from omniguichet.core.text import check_text
 from omniguichet.referential.models import (
@@ -198,7 +199,9 @@ def check_code(
         throttle.hit("code.address", address)
         raise _wrong_code()
     if not hmac.compare_digest(otc.code_hash, _hash_code(challenge, code)):
-        OneTimeCode.objects.filter(pk=otc.pk).update(attempts=F("attempts") + 1)
+        count_attempt = OneTimeCode.objects.filter(pk=otc.pk).update
+        count_attempt(attempts=F("attempts") + 1)
+        keep_on_rollback(lambda: count_attempt(attempts=F("attempts") + 1))  # a handler's rollback keeps it
         throttle.hit("code.address", address)
         if purpose == CodePurpose.SECOND_FACTOR:
             user_id = (

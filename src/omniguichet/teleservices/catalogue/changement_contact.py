@@ -34,6 +34,7 @@ def handle_changement_contact(s: Submission) -> ServiceResult:
             person=s.person,
             challenge=s.data["challenge"],
             code=s.data["code"],
+            address=s.address,  # wrong codes count per client address too (code.address)
         )
         return ServiceResult(
             RequestStatus.DONE,

@@ -81,6 +81,8 @@ class Submission:
     request: TeleserviceRequest
     data: dict[str, Any]
     files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    # The client's address (what the throttles of codes count per address); empty from commands and tasks.
+    address: str = ""
 
 
 @dataclass

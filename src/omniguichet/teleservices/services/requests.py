@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from omniguichet.accounts import services as accounts
 from omniguichet.core.actors import Actor, ActorKind, scope_to_caisse
+from omniguichet.core.db import writes_kept_on_rollback
 from omniguichet.core.errors import InvalidInput, NotFound, ServiceError
 from omniguichet.crm.models import Outcome, SubjectKind
 from omniguichet.crm.services import record_contact
@@ -51,6 +52,7 @@ def use_service(
     person_id: Any = None,
     data: dict[str, Any] | None = None,
     idempotency_key: Any = None,
+    address: str = "",
 ) -> Used:
     """Use an online service: check channel, audience, eligibility and input, run the handler, record the
     request and the contact, all in one transaction. The same idempotency key for the same person and service
@@ -71,7 +73,9 @@ def use_service(
     clean, files = clean_input(service, data)
     stored: list[str] = []  # files the documents app stored for this request: removed if it is rolled back
     try:
-        with transaction.atomic():
+        # A handler that checks a code (an e-mail change) counts a wrong one on the code and the throttles: those
+        # writes stay when its refusal rolls the request back.
+        with writes_kept_on_rollback(), transaction.atomic():
             request = TeleserviceRequest.objects.create(
                 service=code,
                 person=person,
@@ -85,7 +89,13 @@ def use_service(
             )
             outcome = service.handler(
                 Submission(
-                    actor=actor, channel=channel, person=person, request=request, data=clean, files=files
+                    actor=actor,
+                    channel=channel,
+                    person=person,
+                    request=request,
+                    data=clean,
+                    files=files,
+                    address=address,
                 )
             )
             deposited = _deposit_files(actor, channel, person, service, request, files, stored)
