@@ -255,3 +255,33 @@ def test_export_precomputes_the_dashboards(population, settings):
     this_year = dt.datetime.now(engine.PARIS).year
     cached = sorted(p.name.split("-")[1] for p in (settings.ANALYTICS_WAREHOUSE_DIR / "_kpi").glob("*.json"))
     assert cached == [str(this_year - 1), str(this_year)]
+
+
+def test_kpi_on_files_runs_without_starting_django_and_writes_what_the_command_writes(tmp_path):
+    import subprocess
+    import sys
+
+    paths = warehouse(tmp_path, [contact("2025-04-01T10:00:00")], [], "csv")
+    call_command(
+        "kpi", "--year", "2025", "--contacts", str(paths[0]), "--persons", str(paths[1]),
+        "--out", str(tmp_path / "django.csv"),
+    )  # fmt: skip
+    run = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "omniguichet.cli", "kpi", "--year", "2025",
+         "--contacts", str(paths[0]), "--persons", str(paths[1]), "--out", str(tmp_path / "fast.csv")],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert (tmp_path / "fast.csv").read_text() == (tmp_path / "django.csv").read_text()
+    imported = {
+        line.split("|")[-1].strip() for line in run.stderr.splitlines() if line.startswith("import time:")
+    }
+    assert (
+        "duckdb" in imported and "django.db.models" not in imported and "django.apps.registry" not in imported
+    )
+    refused = subprocess.run(
+        [sys.executable, "-m", "omniguichet.cli", "kpi", "--year", "1066", "--contacts", str(paths[0]),
+         "--persons", str(paths[1]), "--out", str(tmp_path / "x.csv")],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert refused.returncode == 1 and "year: must be between 2000 and 2100" in refused.stderr

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 
-from omniguichet.analytics import engine
+from omniguichet.analytics import engine, kpi_cli
 from omniguichet.analytics.services.common import CACHE_DIR
 from omniguichet.core.actors import Actor, Channel
 from omniguichet.core.errors import Forbidden, InvalidInput, NotFound
@@ -64,15 +64,15 @@ def compute_kpi(
     if not actor.sees_all_caisses:
         raise Forbidden("computing the indicators of every caisse requires a national role")
     try:
-        parsed = engine.parse_weights(weights if weights is not None else settings.ANALYTICS_BONUS_WEIGHTS)
-    except ValueError as exc:
-        raise InvalidInput.from_fields({"weights": str(exc)}) from None
-    if not 2000 <= year <= 2100:
-        raise InvalidInput.from_fields({"year": "must be between 2000 and 2100"})
-    if (contacts is None) != (persons is None):
-        raise InvalidInput.from_fields(
-            {"contacts": "give both the contacts and the persons files, or neither"}
+        parsed = kpi_cli.check_request(
+            year=year,
+            contacts=contacts,
+            persons=persons,
+            weights=weights,
+            default_weights=settings.ANALYTICS_BONUS_WEIGHTS,
         )
+    except kpi_cli.KpiInputError as exc:
+        raise InvalidInput.from_fields({exc.field: exc.reason}) from None
     if contacts is not None and persons is not None:
         try:
             return engine.compute(
