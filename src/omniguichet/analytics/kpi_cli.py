@@ -60,9 +60,7 @@ def check_request(
     return parsed
 
 
-def write_outputs(
-    result: engine.KpiResult, *, by: str, out: Path, bonus: Path | None, stdout: Any
-) -> None:
+def write_outputs(result: engine.KpiResult, *, by: str, out: Path, bonus: Path | None, stdout: Any) -> None:
     rows = result.rows(by)
     engine.write_csv(out, engine.INDICATOR_COLUMNS, engine.indicator_records(rows))
     stdout.write(f"{len(rows)} rows ({len(result.caisses())} caisses) written to {out}\n")

@@ -7,7 +7,6 @@ import json
 import os
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from django.conf import settings
 
@@ -15,9 +14,6 @@ from omniguichet.analytics import engine, kpi_cli
 from omniguichet.analytics.services.common import CACHE_DIR
 from omniguichet.core.actors import Actor, Channel
 from omniguichet.core.errors import Forbidden, InvalidInput, NotFound
-
-if TYPE_CHECKING:
-    pass
 
 
 # ------------------------------------------------------------------------------------------------ indicators
