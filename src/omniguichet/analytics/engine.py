@@ -490,15 +490,20 @@ def _compute(con: duckdb.DuckDBPyConnection, year: int, weights: dict[str, float
         ) > started_at AS recontacted
         FROM base
     )
-    SELECT caisse, packed, recontacted, count(*) AS contacts
+    -- One row per caisse, month and channel, with what each indicator counts (the fold below only adds them).
+    SELECT caisse, packed // 4096 AS month, (packed // 64) % 64 AS channel, count(*) AS contacts,
+        count(*) FILTER (WHERE packed & {FLAG_DEMAT} != 0) AS demat,
+        count(*) FILTER (WHERE recontacted) AS recontacted,
+        count(*) FILTER (WHERE packed & {FLAG_ANSWERED} != 0) AS answered,
+        count(*) FILTER (WHERE packed & {FLAG_EMAIL_48H} != 0) AS email_48h,
+        count(*) FILTER (WHERE packed & {FLAG_APPOINTMENT} != 0) AS appointment,
+        count(*) FILTER (WHERE packed & {FLAG_WAIT_KNOWN} != 0) AS wait_known,
+        count(*) FILTER (WHERE packed & {FLAG_WAIT_KNOWN} != 0 AND packed & {FLAG_WAIT_20MIN} != 0) AS wait_20min
     FROM flagged
     WHERE packed < {24 * 4096}
     GROUP BY ALL
     """
-    grouped = [
-        (caisse, p >> 12, CHANNELS[(p >> 6) & 63], p & 63, recontacted, n)
-        for caisse, p, recontacted, n in con.execute(sql).fetchall()
-    ]
+    grouped = con.execute(sql).fetchall()
 
     # account_rate: persons of each caisse, and those with an account opened before each period's end.
     ends = {**{labels[i]: bounds[i + 1] for i in range(12, 24)}, str(year - 1): bounds[12], str(year): hi}
@@ -516,21 +521,34 @@ def _compute(con: duckdb.DuckDBPyConnection, year: int, weights: dict[str, float
         acc[0] += num
         acc[1] += den
 
-    for caisse, index, channel, bits, recontacted, n in grouped:
+    for (
+        caisse,
+        index,
+        channel_index,
+        n,
+        demat,
+        recontacted,
+        answered,
+        email_48h,
+        appointment,
+        wait_known,
+        wait_20min,
+    ) in grouped:
         caisses.add(caisse)
+        channel = CHANNELS[channel_index]
         month = labels[index]
         for period in (month, month[:4]):
-            if bits & FLAG_DEMAT:
-                add(caisse, period, "demat_rate", n if channel in SELF_SERVICE else 0, n)
-            add(caisse, period, "recontact_rate", n if recontacted else 0, n)
+            if demat:
+                add(caisse, period, "demat_rate", demat if channel in SELF_SERVICE else 0, demat)
+            add(caisse, period, "recontact_rate", recontacted, n)
             if channel == "phone":
-                add(caisse, period, "phone_answer_rate", n if bits & FLAG_ANSWERED else 0, n)
+                add(caisse, period, "phone_answer_rate", answered, n)
             elif channel == "email":
-                add(caisse, period, "email_48h_rate", n if bits & FLAG_EMAIL_48H else 0, n)
+                add(caisse, period, "email_48h_rate", email_48h, n)
             elif channel == "reception":
-                add(caisse, period, "appointment_share", n if bits & FLAG_APPOINTMENT else 0, n)
-                if bits & FLAG_WAIT_KNOWN:
-                    add(caisse, period, "reception_20min_rate", n if bits & FLAG_WAIT_20MIN else 0, n)
+                add(caisse, period, "appointment_share", appointment, n)
+                if wait_known:
+                    add(caisse, period, "reception_20min_rate", wait_20min, wait_known)
             if period.startswith(str(year)):
                 mix[(caisse, period, channel)] = mix.get((caisse, period, channel), 0) + n
     for caisse, total, *opened in persons:
