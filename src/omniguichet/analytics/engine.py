@@ -503,7 +503,46 @@ def _compute(con: duckdb.DuckDBPyConnection, year: int, weights: dict[str, float
     WHERE packed < {24 * 4096}
     GROUP BY ALL
     """
-    grouped = con.execute(sql).fetchall()
+    con.execute(f"CREATE OR REPLACE TEMP TABLE kpi_grouped AS {sql}")
+    # Each indicator's numerator and denominator per caisse and month, and per caisse and year (GROUPING SETS),
+    # summed by DuckDB: Python only files the rows. A (caisse, period, indicator) with nothing to count has no row.
+    self_service = ", ".join(str(CHANNELS.index(c)) for c in SELF_SERVICE)
+    by_period = "GROUP BY GROUPING SETS ((caisse, month, y), (caisse, y))"
+    parts = [
+        (
+            "demat_rate",
+            f"coalesce(sum(demat) FILTER (WHERE channel IN ({self_service})), 0)",
+            "sum(demat)",
+            "",
+        ),
+        ("recontact_rate", "sum(recontacted)", "sum(contacts)", ""),
+        ("phone_answer_rate", "sum(answered)", "sum(contacts)", f"WHERE channel = {CHANNELS.index('phone')}"),
+        ("email_48h_rate", "sum(email_48h)", "sum(contacts)", f"WHERE channel = {CHANNELS.index('email')}"),
+        (
+            "appointment_share",
+            "sum(appointment)",
+            "sum(contacts)",
+            f"WHERE channel = {CHANNELS.index('reception')}",
+        ),
+        (
+            "reception_20min_rate",
+            "sum(wait_20min)",
+            "sum(wait_known)",
+            f"WHERE channel = {CHANNELS.index('reception')}",
+        ),
+    ]
+    indicator_sql = " UNION ALL ".join(
+        f"SELECT caisse, month, y, '{name}', {num}, {den} FROM g {where} {by_period} HAVING {den} > 0"
+        for name, num, den, where in parts
+    )
+    indicator_rows = con.execute(
+        f"WITH g AS (SELECT *, month // 12 AS y FROM kpi_grouped) {indicator_sql}"
+    ).fetchall()
+    mix_rows = con.execute(
+        "WITH g AS (SELECT *, month // 12 AS y FROM kpi_grouped WHERE month >= 12) "
+        "SELECT caisse, month, y, channel, sum(contacts) FROM g "
+        "GROUP BY GROUPING SETS ((caisse, month, y, channel), (caisse, y, channel))"
+    ).fetchall()
 
     # account_rate: persons of each caisse, and those with an account opened before each period's end.
     ends = {**{labels[i]: bounds[i + 1] for i in range(12, 24)}, str(year - 1): bounds[12], str(year): hi}
@@ -516,41 +555,14 @@ def _compute(con: duckdb.DuckDBPyConnection, year: int, weights: dict[str, float
     mix: dict[tuple[str, str, str], int] = {}
     caisses: set[str] = set()
 
-    def add(caisse: str, period: str, indicator: str, num: int, den: int) -> None:
-        acc = counts.setdefault((caisse, period, indicator), [0, 0])
-        acc[0] += num
-        acc[1] += den
+    def period_of(month: int | None, y: int) -> str:
+        return labels[month] if month is not None else str(year - 1 + y)
 
-    for (
-        caisse,
-        index,
-        channel_index,
-        n,
-        demat,
-        recontacted,
-        answered,
-        email_48h,
-        appointment,
-        wait_known,
-        wait_20min,
-    ) in grouped:
+    for caisse, month, y, indicator, num, den in indicator_rows:
         caisses.add(caisse)
-        channel = CHANNELS[channel_index]
-        month = labels[index]
-        for period in (month, month[:4]):
-            if demat:
-                add(caisse, period, "demat_rate", demat if channel in SELF_SERVICE else 0, demat)
-            add(caisse, period, "recontact_rate", recontacted, n)
-            if channel == "phone":
-                add(caisse, period, "phone_answer_rate", answered, n)
-            elif channel == "email":
-                add(caisse, period, "email_48h_rate", email_48h, n)
-            elif channel == "reception":
-                add(caisse, period, "appointment_share", appointment, n)
-                if wait_known:
-                    add(caisse, period, "reception_20min_rate", wait_20min, wait_known)
-            if period.startswith(str(year)):
-                mix[(caisse, period, channel)] = mix.get((caisse, period, channel), 0) + n
+        counts[(caisse, period_of(month, y), indicator)] = [int(num), int(den)]
+    for caisse, month, y, channel_index, n in mix_rows:
+        mix[(caisse, period_of(month, y), CHANNELS[channel_index])] = int(n)
     for caisse, total, *opened in persons:
         caisses.add(caisse)
         for (period, _end), num in zip(end_items, opened, strict=True):
