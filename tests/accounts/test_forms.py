@@ -37,3 +37,16 @@ def test_the_login_page_draws_the_error_under_its_input_the_dsfr_way(db):
     assert 'aria-describedby="id_nir-desc-error"' in body and 'aria-invalid="true"' in body
     assert 'class="fr-error-text"' in body and 'id="form-message"' in body
     assert 'autocomplete="current-password"' in body and 'autocomplete="username"' in body
+
+
+def test_the_activation_code_page_answers_every_field_at_once(db):
+    """The NIR refused by its field's validator, the passwords by the service: one answer (the code is only
+    checked once the rest is sound, so that a mistyped form does not spend one of its five tries)."""
+    page = Client().post(
+        "/compte/activation/code/", {"nir": "1234", "code": "12", "password": "a", "password2": "b"}
+    )
+    body = page.content.decode()
+    assert page.status_code == 422
+    for name in ("nir", "password", "password2"):
+        assert f'aria-describedby="id_{name}-desc-error"' in body, name
+    assert validator_message("1234") in body

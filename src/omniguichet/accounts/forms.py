@@ -68,3 +68,51 @@ class ActivationForm(IdentityForm):
         required=False,
         widget=forms.RadioSelect(choices=DELIVERY_CHOICES),
     )
+
+
+def _code_field(label: Any = None) -> forms.Field:
+    # The format ("6 digits") is the service's to say, like on the API: not required, no max length here.
+    return forms.CharField(
+        label=label or gettext_lazy("Code received (6 digits)"),
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+
+def _new_password_field(label: Any, help_text: Any = "") -> forms.Field:
+    return forms.CharField(
+        label=label,
+        required=False,
+        strip=False,
+        help_text=help_text,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+
+class CodeForm(PlatformForm):
+    """A one-time code (the login's second factor)."""
+
+    code = _code_field()
+
+    def __init__(self, *args: Any, label: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if label:
+            self.fields["code"].label = label
+            self._bound_fields_cache.pop("code", None)  # drawn by django-dsfr's __init__ with the old label
+
+
+class NewPasswordForm(PlatformForm):
+    """The code received and the new password, twice (activation and password reset); with the NIR when the code
+    came by letter, days later, in another session."""
+
+    nir = _nir_field()
+    code = _code_field()
+    password = _new_password_field(
+        gettext_lazy("New password"), gettext_lazy("At least 12 characters, not only digits")
+    )
+    password2 = _new_password_field(gettext_lazy("New password again"))
+
+    def __init__(self, *args: Any, with_nir: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not with_nir:
+            del self.fields["nir"]

@@ -15,7 +15,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView
 
 from omniguichet.accounts import services
-from omniguichet.accounts.forms import ActivationForm, IdentityForm, LoginForm, code_label
+from omniguichet.accounts.forms import (
+    ActivationForm,
+    CodeForm,
+    IdentityForm,
+    LoginForm,
+    NewPasswordForm,
+    code_label,
+)
 from omniguichet.accounts.models import CodeDelivery
 from omniguichet.core.actors import Actor, Channel
 from omniguichet.core.errors import ServiceError
@@ -132,35 +139,30 @@ def second_factor_view(request: HttpRequest) -> HttpResponse:
     challenge = request.session.get("og_second_factor")
     if not challenge:
         return redirect("accounts:login")
-    context: dict[str, Any] = {"errors": {}, "message": ""}
+    delivery = request.session.get("og_second_factor_delivery")
+    form = CodeForm(request.POST if request.method == "POST" else None, label=code_label(delivery))
     if request.method == "POST":
         try:
             user = services.confirm_second_factor(
                 challenge=challenge,
-                code=request.POST.get("code", ""),
+                code=form.values()["code"],
                 channel=Channel.WEB,
                 address=client_address(request),
             )
         except ServiceError as exc:
-            context.update(error_context(exc))
+            form.refuse(exc)
         else:
             target = local_path(request.session.get("og_next")) or reverse("accounts:home")
             _open_session(request, user)
             return HttpResponseRedirect(target)
-    delivery = request.session.get("og_second_factor_delivery")
-    context["fields"] = [
-        field("code", code_label(delivery), errors=context["errors"], autocomplete="one-time-code")
-    ]
     intro = (
         _("A code was sent by e-mail to your verified address; it is valid 10 minutes.")
         if delivery == CodeDelivery.EMAIL
         else _("A code was sent by SMS to your verified mobile; it is valid 10 minutes.")
     )
+    context = {"form": form, "title": _("Second factor"), "intro": intro}
     return render(
-        request,
-        "accounts/code.html",
-        {**context, "title": _("Second factor"), "intro": intro},
-        status=422 if context["errors"] else 200,
+        request, "accounts/code.html", context, status=422 if form.is_bound and form.errors else 200
     )
 
 
@@ -196,67 +198,35 @@ def activation_view(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/activation.html", {"form": form}, status=status)
 
 
-def _password_fields(errors: dict) -> list[dict]:
-    return [
-        field("code", gettext_lazy("Code received (6 digits)"), errors=errors, autocomplete="one-time-code"),
-        field(
-            "password",
-            gettext_lazy("New password"),
-            kind="password",
-            errors=errors,
-            hint=gettext_lazy("At least 12 characters, not only digits"),
-            autocomplete="new-password",
-        ),
-        field(
-            "password2",
-            gettext_lazy("New password again"),
-            kind="password",
-            errors=errors,
-            autocomplete="new-password",
-        ),
-    ]
-
-
 @require_http_methods(["GET", "POST"])
 def activation_code_view(request: HttpRequest) -> HttpResponse:
     """The code of the activation: with the challenge of this session (SMS), or with the NIR (a letter, which
     arrives days later)."""
     challenge = request.session.get("og_activation", "")
-    context: dict[str, Any] = {"errors": {}, "message": ""}
-    data = request.POST
+    form = NewPasswordForm(request.POST if request.method == "POST" else None, with_nir=not challenge)
     if request.method == "POST":
+        values = form.values()
         try:
             user = services.complete_activation(
                 challenge=challenge,
-                nir=None if challenge else data.get("nir", ""),
-                code=data.get("code", ""),
-                password=data.get("password", ""),
-                password2=data.get("password2", ""),
+                nir=None if challenge else values["nir"],
+                code=values["code"],
+                password=values["password"],
+                password2=values["password2"],
                 channel=Channel.WEB,
                 address=client_address(request),
             )
         except ServiceError as exc:
-            context.update(error_context(exc))
+            form.refuse(exc)
         else:
             request.session.pop("og_activation", None)
             _open_session(request, user)
             return redirect("accounts:home")
     letter = request.session.get("og_activation_delivery") == CodeDelivery.LETTER
-    fields = _password_fields(context["errors"])
-    if not challenge:
-        fields.insert(
-            0,
-            field(
-                "nir",
-                gettext_lazy("Social security number (13 digits + key)"),
-                value=data.get("nir", ""),
-                errors=context["errors"],
-            ),
-        )
-    context.update(
-        fields=fields,
-        title=_("Activate my account"),
-        intro=_("Give your social security number and the code of the letter you received.")
+    context = {
+        "form": form,
+        "title": _("Activate my account"),
+        "intro": _("Give your social security number and the code of the letter you received.")
         if not challenge
         else _(
             "If your details match an insured person, your code will arrive by letter within a few days; it is "
@@ -267,8 +237,10 @@ def activation_code_view(request: HttpRequest) -> HttpResponse:
             "If your details match an insured person, a code was sent by SMS to your verified mobile (valid 10 "
             "minutes), or by letter when no verified mobile is known for you."
         ),
+    }
+    return render(
+        request, "accounts/code.html", context, status=422 if form.is_bound and form.errors else 200
     )
-    return render(request, "accounts/code.html", context, status=422 if context["errors"] else 200)
 
 
 @require_http_methods(["GET", "POST"])
@@ -299,32 +271,34 @@ def reset_code_view(request: HttpRequest) -> HttpResponse:
     challenge = request.session.get("og_reset")
     if not challenge:
         return redirect("accounts:reset")
-    context: dict[str, Any] = {"errors": {}, "message": ""}
+    form = NewPasswordForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
-        data = request.POST
+        values = form.values()
         try:
             services.complete_password_reset(
                 challenge=challenge,
-                code=data.get("code", ""),
-                password=data.get("password", ""),
-                password2=data.get("password2", ""),
+                code=values["code"],
+                password=values["password"],
+                password2=values["password2"],
                 channel=Channel.WEB,
                 address=client_address(request),
             )
         except ServiceError as exc:
-            context.update(error_context(exc))
+            form.refuse(exc)
         else:
             request.session.pop("og_reset", None)
             return render(request, "accounts/reset_done.html")
-    context.update(
-        fields=_password_fields(context["errors"]),
-        title=_("Choose a new password"),
-        intro=_(
+    context = {
+        "form": form,
+        "title": _("Choose a new password"),
+        "intro": _(
             "If your details match an online account, a code was sent to its verified mobile or e-mail; it is "
             "valid 10 minutes."
         ),
+    }
+    return render(
+        request, "accounts/code.html", context, status=422 if form.is_bound and form.errors else 200
     )
-    return render(request, "accounts/code.html", context, status=422 if context["errors"] else 200)
 
 
 @require_http_methods(["GET"])
