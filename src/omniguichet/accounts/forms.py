@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy
 
 from omniguichet.accounts.models import CodeDelivery
 from omniguichet.core.forms import PlatformForm
-from omniguichet.referential.models import Person
+from omniguichet.referential.models import ConsentPurpose, Person, PreferredChannel
 
 
 def code_label(delivery: str | None) -> Any:
@@ -116,3 +116,47 @@ class NewPasswordForm(PlatformForm):
         super().__init__(*args, **kwargs)
         if not with_nir:
             del self.fields["nir"]
+
+
+class PreferencesForm(PlatformForm):
+    """How the platform may reach the person, their consents and their second factor."""
+
+    # The choice is checked by the service, with the API's message.
+    preferred_channel = forms.CharField(
+        label=gettext_lazy("Preferred channel"),
+        required=False,
+        widget=forms.Select(choices=PreferredChannel.choices),
+    )
+    e_documents = forms.BooleanField(
+        label=gettext_lazy("Receive my documents in my account instead of paper letters"), required=False
+    )
+    sms_allowed = forms.BooleanField(label=gettext_lazy("SMS allowed"), required=False)
+    email_allowed = forms.BooleanField(label=gettext_lazy("E-mails allowed"), required=False)
+    paper_allowed = forms.BooleanField(label=gettext_lazy("Paper letters allowed"), required=False)
+    second_factor = forms.BooleanField(
+        label=gettext_lazy("Ask for a code by SMS at each login (second factor)"), required=False
+    )
+
+    def __init__(self, *args: Any, has_mobile: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # One box per consent purpose, before the second factor (the purposes are the referential's).
+        second_factor = self.fields.pop("second_factor")
+        for purpose in ConsentPurpose:
+            self.fields[f"consent_{purpose.value}"] = forms.BooleanField(label=purpose.label, required=False)
+        self.fields["second_factor"] = second_factor
+        if not has_mobile:
+            second_factor.help_text = gettext_lazy("Needs a verified mobile number")
+        self._bound_fields_cache.clear()  # django-dsfr drew the fields before these changes
+
+    @classmethod
+    def initial_of(cls, prefs: Any) -> dict[str, Any]:
+        p = prefs.preference
+        return {
+            "preferred_channel": p.preferred_channel,
+            "e_documents": p.e_documents,
+            "sms_allowed": p.sms_allowed,
+            "email_allowed": p.email_allowed,
+            "paper_allowed": p.paper_allowed,
+            "second_factor": prefs.second_factor,
+            **{f"consent_{c}": prefs.consents.get(c, False) for c in ConsentPurpose.values},
+        }

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.conf import settings
 from django.contrib.auth import login, logout
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView
 
@@ -21,6 +18,7 @@ from omniguichet.accounts.forms import (
     IdentityForm,
     LoginForm,
     NewPasswordForm,
+    PreferencesForm,
     code_label,
 )
 from omniguichet.accounts.models import CodeDelivery
@@ -29,8 +27,8 @@ from omniguichet.core.errors import ServiceError
 from omniguichet.core.http import local_path, next_path
 from omniguichet.core.throttle import client_address
 from omniguichet.core.web import INSURED_BACKEND as BACKEND
-from omniguichet.core.web import error_context, field, insured_required
-from omniguichet.referential.models import ConsentPurpose, PreferredChannel
+from omniguichet.core.web import insured_required
+from omniguichet.referential.models import ConsentPurpose
 
 
 def _open_session(request: HttpRequest, user) -> None:
@@ -315,89 +313,39 @@ def home(request: HttpRequest, actor: Actor) -> HttpResponse:
     return render(request, "accounts/home.html", context)
 
 
-PREFERRED_CHOICES = [(c.value, c.label) for c in PreferredChannel]
-
-
 @require_http_methods(["GET", "POST"])
 @insured_required
 def preferences_view(request: HttpRequest, actor: Actor) -> HttpResponse:
-    context: dict[str, Any] = {"errors": {}, "message": "", "saved": False}
+    prefs = services.get_preferences(actor=actor)
+    saved = False
+    form = PreferencesForm(
+        request.POST if request.method == "POST" else None,
+        initial=PreferencesForm.initial_of(prefs),
+        has_mobile=prefs.has_mobile,
+    )
     if request.method == "POST":
-        data = request.POST
+        values = form.values()
         try:
             services.update_preferences(
                 actor=actor,
                 channel=Channel.WEB,
-                sms_allowed="sms_allowed" in data,
-                email_allowed="email_allowed" in data,
-                paper_allowed="paper_allowed" in data,
-                e_documents="e_documents" in data,
-                preferred_channel=data.get("preferred_channel", ""),
-                consents={p: f"consent_{p}" in data for p in ConsentPurpose.values},
-                second_factor="second_factor" in data,
+                sms_allowed=bool(values["sms_allowed"]),
+                email_allowed=bool(values["email_allowed"]),
+                paper_allowed=bool(values["paper_allowed"]),
+                e_documents=bool(values["e_documents"]),
+                preferred_channel=values["preferred_channel"],
+                consents={p: bool(values[f"consent_{p}"]) for p in ConsentPurpose.values},
+                second_factor=bool(values["second_factor"]),
             )
-            context["saved"] = True
         except ServiceError as exc:
-            context.update(error_context(exc))
-    prefs = services.get_preferences(actor=actor)
-    p = prefs.preference
-    errors = context["errors"]
-    context["fields"] = [
-        field(
-            "preferred_channel",
-            gettext_lazy("Preferred channel"),
-            kind="select",
-            value=p.preferred_channel,
-            choices=PREFERRED_CHOICES,
-            errors=errors,
-        ),
-        field(
-            "e_documents",
-            gettext_lazy("Receive my documents in my account instead of paper letters"),
-            kind="checkbox",
-            value=p.e_documents,
-            errors=errors,
-            required=False,
-        ),
-        field(
-            "sms_allowed", gettext_lazy("SMS allowed"), kind="checkbox", value=p.sms_allowed, required=False
-        ),
-        field(
-            "email_allowed",
-            gettext_lazy("E-mails allowed"),
-            kind="checkbox",
-            value=p.email_allowed,
-            required=False,
-        ),
-        field(
-            "paper_allowed",
-            gettext_lazy("Paper letters allowed"),
-            kind="checkbox",
-            value=p.paper_allowed,
-            required=False,
-        ),
-        *[
-            field(
-                f"consent_{c.value}",
-                c.label,
-                kind="checkbox",
-                value=prefs.consents.get(c.value, False),
-                required=False,
-                errors=errors,
-            )
-            for c in ConsentPurpose
-        ],
-        field(
-            "second_factor",
-            gettext_lazy("Ask for a code by SMS at each login (second factor)"),
-            kind="checkbox",
-            value=prefs.second_factor,
-            errors=errors,
-            required=False,
-            hint="" if prefs.has_mobile else gettext_lazy("Needs a verified mobile number"),
-        ),
-    ]
-    return render(request, "accounts/preferences.html", context, status=422 if errors else 200)
+            form.refuse(exc)
+        else:
+            saved = not form.errors
+            if saved:  # what is recorded now, as a fresh form
+                prefs = services.get_preferences(actor=actor)
+                form = PreferencesForm(initial=PreferencesForm.initial_of(prefs), has_mobile=prefs.has_mobile)
+    status = 422 if form.is_bound and form.errors else 200
+    return render(request, "accounts/preferences.html", {"form": form, "saved": saved}, status=status)
 
 
 @require_http_methods(["GET"])
