@@ -302,3 +302,54 @@ APPOINTMENTS_SWEEP_SECONDS = int(os.environ.get("APPOINTMENTS_SWEEP_SECONDS", "9
 
 # --- analytics: the worker exports the warehouse (and refreshes the dashboards) every so often; 0: never ---------
 ANALYTICS_EXPORT_EVERY_SECONDS = int(os.environ.get("OMNIGUICHET_EXPORT_EVERY_SECONDS", "3600"))
+
+# --- production (docs/production.md): OMNIGUICHET_PRODUCTION=1, set by `omniguichet serve --production` ----------
+PRODUCTION = _env_bool("OMNIGUICHET_PRODUCTION", False)
+# Reverse proxies whose forwarded client address is believed (addresses or networks, comma-separated). A request
+# from any other peer is counted by its own REMOTE_ADDR, whatever header it sends.
+OMNIGUICHET_TRUSTED_PROXIES = [
+    p.strip() for p in os.environ.get("OMNIGUICHET_TRUSTED_PROXIES", "127.0.0.1,::1").split(",") if p.strip()
+]
+# Each readiness check (database, cache, task queue, document storage) must answer within this (seconds).
+HEALTH_CHECK_TIMEOUT = float(os.environ.get("OMNIGUICHET_HEALTH_CHECK_TIMEOUT", "3"))
+if PRODUCTION:
+    from csp.constants import NONCE, NONE, SELF
+
+    DEBUG = False
+    # Compressed (gzip, brotli when installed) and content-hashed static files, served with far-future caching.
+    MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
+    MIDDLEWARE.insert(2, "csp.middleware.CSPMiddleware")
+    MIDDLEWARE.insert(3, "omniguichet.core.production.FrameAncestorsFollowXFrameOptions")
+    STORAGES["staticfiles"] = {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}
+    # TLS ends at the reverse proxy, which must set X-Forwarded-Proto (deploy/nginx.conf).
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = _env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = _env_bool("SECURE_HSTS_PRELOAD", True)
+    SECURE_CONTENT_TYPE_NOSNIFF = True
+    SECURE_REFERRER_POLICY = "same-origin"
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
+    CSRF_COOKIE_HTTPONLY = True
+    # X-Frame-Options DENY for every page; the document preview (documents.views, xframe_options_sameorigin)
+    # keeps SAMEORIGIN, and its CSP frame-ancestors is relaxed to 'self' by the same view (docs/production.md).
+    X_FRAME_OPTIONS = "DENY"
+    CONTENT_SECURITY_POLICY = {
+        "DIRECTIVES": {
+            "default-src": [SELF],
+            "script-src": [SELF, NONCE],
+            # style="" attributes in templates (and the DSFR's scripts) need 'unsafe-inline' for styles only.
+            "style-src": [SELF, "'unsafe-inline'"],
+            "img-src": [SELF, "data:"],
+            "font-src": [SELF],
+            "connect-src": [SELF],
+            "object-src": [NONE],
+            "base-uri": [SELF],
+            "form-action": [SELF],
+            "frame-src": [SELF],
+            "frame-ancestors": [NONE],
+        }
+    }

@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from omniguichet.api import api
 from omniguichet.core.admin import StaffAdminSite
+from omniguichet.core.production import healthz, readyz
 from omniguichet.views import accessibility, home
 
 # The admin asks for the staff's second factor too: its login form takes the TOTP code with the password, and a
@@ -12,6 +13,9 @@ admin.site.__class__ = StaffAdminSite
 
 urlpatterns = [
     path("", home, name="home"),
+    # Health (docs/production.md): no authentication, no personal data, never cached.
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
     # django-dsfr's footer links its "Accessibilité" mention to the URL of this name.
     path("accessibilite/", accessibility, name="footer-accessibility-status"),
     path("admin/", admin.site.urls),

@@ -220,16 +220,34 @@ def forget_expired() -> int:
 
 
 # --- keys -----------------------------------------------------------------------------------------------------
+def _trusted_proxy(peer: str) -> bool:
+    try:
+        address = ipaddress.ip_address(peer)
+    except ValueError:
+        return False
+    for proxy in getattr(settings, "OMNIGUICHET_TRUSTED_PROXIES", ["127.0.0.1", "::1"]):
+        try:
+            if address in ipaddress.ip_network(proxy, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
 def client_address(request: HttpRequest | None) -> str:
     """The client's address: REMOTE_ADDR, or behind a reverse proxy the header it sets
-    (settings.THROTTLE_CLIENT_IP_HEADER, e.g. HTTP_X_REAL_IP; its last value when it is a list)."""
+    (settings.THROTTLE_CLIENT_IP_HEADER, e.g. HTTP_X_REAL_IP; its last value when it is a list), only when the
+    request comes from one of settings.OMNIGUICHET_TRUSTED_PROXIES."""
     if request is None:
         return ""
     header = getattr(settings, "THROTTLE_CLIENT_IP_HEADER", "")
-    value = request.META.get(header, "") if header else ""
+    peer = request.META.get("REMOTE_ADDR", "")
+    # The header is believed only from a trusted proxy (settings.OMNIGUICHET_TRUSTED_PROXIES): anyone else could
+    # send it to pick the address they are counted under.
+    value = request.META.get(header, "") if header and _trusted_proxy(peer) else ""
     if value:
         value = value.split(",")[-1].strip()
-    value = value or request.META.get("REMOTE_ADDR", "")
+    value = value or peer
     try:
         address = ipaddress.ip_address(value)
     except ValueError:

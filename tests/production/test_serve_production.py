@@ -1,0 +1,163 @@
+"""`omniguichet serve --production` as a real subprocess: gunicorn, static files, headers, health, refusal."""
+
+import gzip
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ENTRY = [sys.executable, "-m", "omniguichet.cli"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _env(tmp: Path, database_url: str) -> dict[str, str]:
+    env = {
+        k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE", "OMNIGUICHET_PRODUCTION"}
+    }
+    env.update(
+        OMNIGUICHET_VAR_DIR=str(tmp / "var"),
+        SECRET_KEY=secrets.token_urlsafe(50),
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        DATABASE_URL=database_url,
+        SECURE_SSL_REDIRECT="0",
+    )
+    return env
+
+
+def _get(url: str, headers: dict[str, str] | None = None):
+    request = urllib.request.Request(url, headers={"X-Forwarded-Proto": "https", **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=15) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("prod")
+    db = tmp / "db" / "prod.sqlite3"
+    db.parent.mkdir()
+    database_url = os.environ.get("DATABASE_URL", "")
+    if not database_url.startswith("postgres"):
+        database_url = f"sqlite:///{db}"
+    env = _env(tmp, database_url)
+    subprocess.run([*ENTRY, "migrate", "--noinput", "-v", "0"], env=env, check=True)
+    port = _free_port()
+    process = subprocess.Popen(
+        [*ENTRY, "serve", "--production", "--port", str(port), "--workers", "2"], env=env
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if _get(f"{base}/healthz")[0] == 200:
+                    break
+            except OSError:
+                pass
+            assert process.poll() is None, "serve --production exited"
+            assert time.monotonic() < deadline, "serve --production did not answer"
+            time.sleep(0.3)
+        yield base, db, database_url
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def test_static_files_compressed_and_cached_far_ahead(server):
+    base = server[0]
+    status, _, page = _get(f"{base}/accessibilite/")
+    assert status == 200
+    # The manifest storage names files by their hash; pick a CSS file the page links.
+    css = next(
+        part.split('"')[0] for part in page.decode().split('href="') if part.split('"')[0].endswith(".css")
+    )
+    assert "." in Path(css).stem, css  # hashed name
+    status, headers, body = _get(f"{base}{css}", {"Accept-Encoding": "gzip"})
+    assert status == 200
+    assert headers["Content-Encoding"] in {"gzip", "br"}
+    if headers["Content-Encoding"] == "gzip":
+        assert gzip.decompress(body)
+    assert "max-age=315360000" in headers["Cache-Control"] and "immutable" in headers["Cache-Control"]
+
+
+def test_security_headers_on_a_page(server):
+    status, headers, _ = _get(f"{server[0]}/accessibilite/")
+    assert status == 200
+    csp = headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in csp and "default-src 'self'" in csp and "object-src 'none'" in csp
+    # Scripts: our files only (a page with an inline script gets its nonce); never 'unsafe-inline'.
+    script_src = next(d for d in csp.split(";") if d.strip().startswith("script-src"))
+    assert "'self'" in script_src and "unsafe" not in script_src
+    assert headers["Strict-Transport-Security"].startswith("max-age=31536000")
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "same-origin"
+    assert headers["X-Frame-Options"] == "DENY"
+
+
+def test_health_then_readiness_fails_without_database(server):
+    base, db, database_url = server
+    status, headers, body = _get(f"{base}/healthz")
+    assert status == 200 and headers["Cache-Control"] == "no-store"
+    status, headers, body = _get(f"{base}/readyz")
+    assert status == 200, body
+    assert (
+        b'"database": "ok"' in body and b'"task_queue": "ok"' in body and b'"document_storage": "ok"' in body
+    )
+    assert headers["Cache-Control"] == "no-store"
+    if not database_url.startswith("sqlite"):
+        pytest.skip("the database is made unreachable on SQLite only")
+    # The database's directory replaced by a file: no connection can open it any more (even as root).
+    moved = db.parent.with_name("db-moved")
+    db.parent.rename(moved)
+    db.parent.write_text("")
+    try:
+        status, _, body = _get(f"{base}/readyz")
+        assert status == 503, body
+        assert b'"database": "error' in body
+    finally:
+        db.parent.unlink()
+        moved.rename(db.parent)
+
+
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL"])
+def test_refuses_to_start_without_production_environment(tmp_path, missing):
+    env = _env(tmp_path, f"sqlite:///{tmp_path / 'x.sqlite3'}")
+    del env[missing]
+    result = subprocess.run(
+        [*ENTRY, "serve", "--production", "--port", str(_free_port())],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert missing in result.stderr and "refuse" in result.stderr
+
+
+def test_check_deploy_has_no_warning(tmp_path):
+    env = _env(tmp_path, f"sqlite:///{tmp_path / 'x.sqlite3'}")
+    env["OMNIGUICHET_PRODUCTION"] = "1"
+    env.pop("SECURE_SSL_REDIRECT")
+    result = subprocess.run(
+        [*ENTRY, "check", "--deploy"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout and "WARNINGS" not in result.stderr, result.stderr
