@@ -2,6 +2,7 @@
 
 import gzip
 import os
+import threading
 import secrets
 import signal
 import socket
@@ -11,6 +12,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -46,6 +48,55 @@ def _get(url: str, headers: dict[str, str] | None = None):
         return error.code, error.headers, error.read()
 
 
+class _Forwarder:
+    """A TCP relay between the server and PostgreSQL: cutting it makes the database unreachable mid-run."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.target = (host, port)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.sockets: list[socket.socket] = []
+        self.open = True
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            if not self.open:  # cut: the connection is refused as a stopped database would
+                client.close()
+                continue
+            upstream = socket.create_connection(self.target)
+            self.sockets += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+
+    def cut(self, cut: bool = True) -> None:
+        self.open = not cut
+        if cut:
+            for sock in self.sockets:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                sock.close()
+            self.sockets = []
+
+    def close(self) -> None:
+        self.cut()
+        self.listener.close()
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("prod")
@@ -54,6 +105,13 @@ def server(tmp_path_factory):
     database_url = os.environ.get("DATABASE_URL", "")
     if not database_url.startswith("postgres"):
         database_url = f"sqlite:///{db}"
+    forwarder = None
+    if database_url.startswith("postgres"):
+        # On PostgreSQL the server talks to the database through a relay the test can cut.
+        parts = urlsplit(database_url)
+        forwarder = _Forwarder(parts.hostname or "127.0.0.1", parts.port or 5432)
+        auth = parts.netloc.rsplit("@", 1)[0] + "@" if "@" in parts.netloc else ""
+        database_url = urlunsplit(parts._replace(netloc=f"{auth}127.0.0.1:{forwarder.port}"))
     env = _env(tmp, database_url)
     subprocess.run([*ENTRY, "migrate", "--noinput", "-v", "0"], env=env, check=True)
     port = _free_port()
@@ -72,13 +130,15 @@ def server(tmp_path_factory):
             assert process.poll() is None, "serve --production exited"
             assert time.monotonic() < deadline, "serve --production did not answer"
             time.sleep(0.3)
-        yield base, db, database_url
+        yield base, db, forwarder
     finally:
         process.send_signal(signal.SIGTERM)
         try:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             process.kill()
+        if forwarder is not None:
+            forwarder.close()
 
 
 def test_static_files_compressed_and_cached_far_ahead(server):
@@ -113,7 +173,7 @@ def test_security_headers_on_a_page(server):
 
 
 def test_health_then_readiness_fails_without_database(server):
-    base, db, database_url = server
+    base, db, forwarder = server
     status, headers, body = _get(f"{base}/healthz")
     assert status == 200 and headers["Cache-Control"] == "no-store"
     status, headers, body = _get(f"{base}/readyz")
@@ -122,9 +182,16 @@ def test_health_then_readiness_fails_without_database(server):
         b'"database": "ok"' in body and b'"task_queue": "ok"' in body and b'"document_storage": "ok"' in body
     )
     assert headers["Cache-Control"] == "no-store"
-    if not database_url.startswith("sqlite"):
-        pytest.skip("the database is made unreachable on SQLite only")
-    # The database's directory replaced by a file: no connection can open it any more (even as root).
+    if forwarder is not None:
+        forwarder.cut()  # PostgreSQL: the relay is cut, open connections and new ones fail
+        try:
+            status, _, body = _get(f"{base}/readyz")
+            assert status == 503, body
+            assert b'"database": "error' in body or b'"database": "timeout"' in body
+        finally:
+            forwarder.cut(False)
+        return
+    # SQLite: the database's directory replaced by a file: no connection can open it any more (even as root).
     moved = db.parent.with_name("db-moved")
     db.parent.rename(moved)
     db.parent.write_text("")
