@@ -1,13 +1,14 @@
 """`omniguichet serve --production` as a real subprocess: gunicorn, static files, headers, health, refusal."""
 
+import contextlib
 import gzip
 import os
-import threading
 import secrets
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -85,10 +86,8 @@ class _Forwarder:
         self.open = not cut
         if cut:
             for sock in self.sockets:
-                try:
+                with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
                 sock.close()
             self.sockets = []
 
