@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "omniguichet.analytics",
     "omniguichet.documents",
     "omniguichet.appointments",
+    "omniguichet.messaging",
     "omniguichet.reception",
 ]
 

@@ -258,7 +258,7 @@ def test_inbox_shows_the_answers_to_the_requests(insured, person, django_assert_
     )
     client = Client()
     client.post("/compte/connexion/", {"nir": person.nir, "password": PASSWORD})
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(9):
         page = client.get("/compte/messages/")
     body = page.content.decode()
     assert "Change of address" in body and "Your address is now 8 avenue Foch, 75016 Paris." in body

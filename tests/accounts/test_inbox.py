@@ -106,9 +106,9 @@ def test_query_counts_are_locked(web, insured, person, django_assert_num_queries
     for i in range(5):
         deliver(person, f"q{i}", f"Message {i}")
     message = InboxMessage.objects.filter(person=person).first()
-    # session + user + account (actor) + account_of + messages + the online requests' notices + 2 of the DSFR
-    # base template
-    with django_assert_num_queries(8):
+    # session + user + account (actor) + account_of + messages + the online requests' notices + the secure
+    # messaging's conversations + 2 of the DSFR base template
+    with django_assert_num_queries(9):
         assert web.get("/compte/messages/").status_code == 200
     with django_assert_num_queries(7):  # session + user + account + message + the update + 2 (DSFR)
         assert web.get(f"/compte/messages/{message.pk}/").status_code == 200

@@ -691,3 +691,21 @@ def test_control_characters_in_generated_requests_never_make_a_server_error(case
     response = case.call_and_validate(headers=bearer, checks=[not_a_server_error])
     if response.status_code == 422:  # the refusal, in the API's error format
         assert "error" in response.json(), response.text[:300]
+
+
+def test_json_short_escapes_of_control_characters_are_refused_before_the_view(supervisor):
+    """JSON's \\b and \\f are control characters too: refused by the middleware like \\u0008, with the field
+    named, before authentication writes anything."""
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {issue_token(user=supervisor)[1]}")
+    for escape in ("\\b", "\\f"):
+        body = '{"outcome": "a' + escape + 'b"}'
+        status, payload, written = _probe_api(
+            client, "post", "/api/v1/messaging/threads/1/close", {}, "application/json", body
+        )
+        assert status == 422 and "outcome" in payload["error"]["fields"], payload
+        assert not written
+    # An escaped backslash before a "b" is ordinary text: let through to the view (404: no such thread).
+    status, _payload, _written = _probe_api(
+        client, "post", "/api/v1/messaging/threads/1/answer", {}, "application/json", '{"body": "C:\\\\bin"}'
+    )
+    assert status == 404

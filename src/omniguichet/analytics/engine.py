@@ -53,7 +53,8 @@ DEMAT_MOTIVES = (
     "changement_rib",
 )
 SELF_SERVICE = ("web", "app", "kiosk")
-CHANNELS = ("web", "app", "kiosk", "phone", "email", "reception", "letter", "sms", "push")
+# Positions are stored in the warehouse's packed keys: a new channel goes at the end.
+CHANNELS = ("web", "app", "kiosk", "phone", "email", "reception", "letter", "sms", "push", "secure_message")
 DIRECTIONS = ("inbound", "outbound")
 RECONTACT_WINDOW_SECONDS = 604_800
 EMAIL_DELAY_SECONDS = 172_800

@@ -23,6 +23,8 @@ class Channel(models.TextChoices):
     LETTER = "letter", _("letter")
     SMS = "sms", _("SMS")
     PUSH = "push", _("push notification")
+    # The online account's secure messaging (messaging app): what a person writes to their caisse and its answers.
+    SECURE_MESSAGE = "secure_message", _("secure messaging")
     # Not a contact channel: staff tools, partner APIs and batch jobs acting on the referential.
     BACKOFFICE = "backoffice", _("back office")
 

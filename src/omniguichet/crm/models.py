@@ -60,7 +60,7 @@ class Contact(models.Model):
     # and every index is written for each of hundreds of millions of contacts.
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="contacts", db_index=False)
     caisse = models.ForeignKey(Caisse, on_delete=models.PROTECT, related_name="contacts", db_index=False)
-    channel = models.CharField(_("channel"), max_length=12, choices=CONTACT_CHANNEL_CHOICES)
+    channel = models.CharField(_("channel"), max_length=16, choices=CONTACT_CHANNEL_CHOICES)
     direction = models.CharField(_("direction"), max_length=8, choices=Direction.choices)
     # Only the (rare) deletion of a motive would use an index of its own.
     motive = models.ForeignKey(Motive, on_delete=models.PROTECT, related_name="contacts", db_index=False)

@@ -35,6 +35,7 @@ CHANNEL_ICONS = {
     "letter": "fr-icon-mail-open-line",
     "sms": "fr-icon-chat-3-line",
     "push": "fr-icon-notification-3-line",
+    "secure_message": "fr-icon-mail-lock-line",
 }
 AGENT_CHANNELS = [Channel.PHONE, Channel.RECEPTION, Channel.EMAIL, Channel.LETTER]
 
@@ -117,7 +118,12 @@ def search(request: HttpRequest, actor: Actor) -> HttpResponse:
 def _timeline_context(page: services.TimelinePage) -> dict[str, Any]:
     return {
         "contacts": [
-            {"c": c, "icon": CHANNEL_ICONS.get(c.channel, "fr-icon-question-line")} for c in page.contacts
+            {
+                "c": c,
+                "icon": CHANNEL_ICONS.get(c.channel, "fr-icon-question-line"),
+                "url": services.subject_link(c.subject_kind, c.subject_ref),
+            }
+            for c in page.contacts
         ],
         "next_cursor": page.next_cursor,
     }

@@ -223,3 +223,6 @@ from omniguichet.cases.services.timeline import (
 from omniguichet.cases.services.timeline import (
     open_cases_section as open_cases_section,
 )
+from omniguichet.cases.services.timeline import (
+    person_cases as person_cases,
+)

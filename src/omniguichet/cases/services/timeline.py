@@ -137,3 +137,11 @@ def open_cases_section(person: Person) -> list:
         )
         for c in cases
     ]
+
+
+def person_cases(*, person_id: int, limit: int = 20) -> list[Case]:
+    """A person's cases, newest first, in one query: what other apps offer the person to refer to (a message
+    about a case) and read the status and expected decision date from."""
+    return list(
+        Case.objects.filter(person_id=person_id).order_by("-opened_at", "-id")[: max(1, min(limit, 100))]
+    )

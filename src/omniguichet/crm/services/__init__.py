@@ -118,6 +118,12 @@ from omniguichet.crm.services.record import (
     register_record_section as register_record_section,
 )
 from omniguichet.crm.services.record import (
+    register_subject_link as register_subject_link,
+)
+from omniguichet.crm.services.record import (
+    subject_link as subject_link,
+)
+from omniguichet.crm.services.record import (
     timeline as timeline,
 )
 from omniguichet.crm.services.recording import (

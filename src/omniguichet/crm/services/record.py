@@ -76,6 +76,20 @@ def register_record_section(section: str, provider: Callable[[Person], list[Reco
     _section_providers[section] = provider
 
 
+_subject_links: dict[str, Callable[[str], str]] = {}
+
+
+def register_subject_link(kind: str, builder: Callable[[str], str]) -> None:
+    """Let the app that owns a kind of subject (crm.SubjectKind) say where an agent opens it from a timeline
+    entry: `builder(subject_ref) -> URL`, without a query (the timeline's query count is locked in tests)."""
+    _subject_links[kind] = builder
+
+
+def subject_link(kind: str, ref: str) -> str:
+    builder = _subject_links.get(kind) if kind and ref else None
+    return builder(ref) if builder else ""
+
+
 def record_section_count() -> int:
     return len(_section_providers)
 

@@ -1,0 +1,26 @@
+from django.apps import AppConfig
+
+from omniguichet.core.apps import lazy_function, when_imported
+
+
+def _inbox() -> None:
+    from omniguichet.accounts.services import register_inbox_provider
+
+    register_inbox_provider(lazy_function("omniguichet.messaging.services.inbox_items"))
+
+
+def _record_links() -> None:
+    from omniguichet.crm.services import register_subject_link
+
+    register_subject_link("message", lazy_function("omniguichet.messaging.services.agent_thread_url"))
+
+
+class MessagingConfig(AppConfig):
+    name = "omniguichet.messaging"
+    label = "messaging"
+    verbose_name = "Secure messaging"
+
+    def ready(self) -> None:
+        # Registered when the account's and the record's services are imported, not at start-up (issue 15).
+        when_imported("omniguichet.accounts.services", _inbox)
+        when_imported("omniguichet.crm.services", _record_links)

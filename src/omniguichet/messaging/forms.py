@@ -1,0 +1,68 @@
+"""The pages' forms of secure messaging (django-dsfr rendering; the message field is the model's own, with its
+length and emptiness validators)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy
+
+from omniguichet.core.forms import PlatformForm
+from omniguichet.messaging.models import MAX_ATTACHMENTS, MAX_BODY, Message, ThreadOutcome
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+def _body_field(label: Any) -> forms.Field:
+    field = Message._meta.get_field("body").formfield(
+        label=label,
+        help_text=gettext_lazy("At most %(n)d characters.") % {"n": MAX_BODY},
+        widget=forms.Textarea(attrs={"rows": 8, "maxlength": MAX_BODY}),
+    )
+    assert field is not None
+    return field
+
+
+def _files_field() -> forms.Field:
+    # Read by the view from request.FILES (several files); each goes through the documents' checks.
+    return forms.FileField(
+        label=gettext_lazy("Files (optional)"),
+        required=False,
+        help_text=gettext_lazy("At most %(n)d files: PDF, JPEG or PNG.") % {"n": MAX_ATTACHMENTS},
+        widget=MultipleFileInput(attrs={"accept": "application/pdf,image/jpeg,image/png"}),
+    )
+
+
+class NewMessageForm(PlatformForm):
+    motive = forms.ChoiceField(label=gettext_lazy("Subject of your message"), required=False)
+    subject = forms.CharField(label=gettext_lazy("Title (optional)"), required=False, max_length=150)
+    link = forms.ChoiceField(label=gettext_lazy("About (optional)"), required=False)
+    body = _body_field(gettext_lazy("Your message"))
+    files = _files_field()
+
+    def __init__(self, *args: Any, motives: list, linkables: list, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["motive"].choices = [("", gettext_lazy("Choose a subject"))] + [
+            (m.pk, m.label) for m in motives
+        ]
+        self.fields["link"].choices = [("", gettext_lazy("Nothing in particular"))] + [
+            (item.value, item.label) for item in linkables
+        ]
+
+
+class FollowUpForm(PlatformForm):
+    body = _body_field(gettext_lazy("Your message"))
+    files = _files_field()
+
+
+class AnswerForm(PlatformForm):
+    body = _body_field(gettext_lazy("Answer"))
+
+
+class CloseForm(PlatformForm):
+    outcome = forms.ChoiceField(
+        label=gettext_lazy("Outcome"), choices=[("", "—"), *ThreadOutcome.choices], required=False
+    )

@@ -1,0 +1,216 @@
+"""What an agent does with the threads of their caisse: the queue (oldest deadline first), a thread, claiming it,
+answering (from a reply template or not; the answer shows in the account and a notice goes through the outbound
+ledger), and closing it with an outcome."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from omniguichet.core.actors import Actor, ActorKind, Channel, scope_to_caisse
+from omniguichet.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from omniguichet.crm.models import Direction, Outcome, SubjectKind
+from omniguichet.crm.services import record_contact
+from omniguichet.messaging.models import (
+    ANSWER_HOURS,
+    LinkKind,
+    Message,
+    ReplyTemplate,
+    Thread,
+    ThreadOutcome,
+    ThreadStatus,
+)
+from omniguichet.messaging.services.threads import _check_body, _thread_messages
+
+QUEUE_PAGE = 50
+# Shown as "due soon" from this share of the answer time on (issue 17: 80 %).
+DUE_SOON_SHARE = 0.8
+
+
+@dataclass(frozen=True)
+class QueueCounts:
+    waiting: int
+    overdue: int
+    due_soon: int
+
+
+def _agent(actor: Actor) -> None:
+    if actor.kind != ActorKind.AGENT:
+        raise Forbidden(_("reserved to the caisses' staff"))
+
+
+def _threads(actor: Actor):
+    _agent(actor)
+    return scope_to_caisse(Thread.objects.all(), actor)
+
+
+def queue(*, actor: Actor, status: str = ThreadStatus.WAITING, limit: int = QUEUE_PAGE) -> list[Thread]:
+    """The threads of the agent's caisse in one state, oldest deadline first (then oldest message)."""
+    if status not in ThreadStatus.values:
+        raise InvalidInput.from_fields(
+            {"status": _("must be one of %(all)s") % {"all": ", ".join(ThreadStatus)}}
+        )
+    threads = _threads(actor).filter(status=status).select_related("person", "motive", "claimed_by")
+    order = ("deadline", "id") if status == ThreadStatus.WAITING else ("-last_message_at", "-id")
+    return list(threads.order_by(*order)[: max(1, min(limit, 200))])
+
+
+def queue_counts(*, actor: Actor, now: dt.datetime | None = None) -> QueueCounts:
+    """Waiting threads, and among them the overdue ones and those past 80 % of their time (one query)."""
+    from django.db.models import Count, Q
+
+    now = now or timezone.now()
+    hours = ANSWER_HOURS
+    soon = now + dt.timedelta(hours=hours * (1 - DUE_SOON_SHARE))
+    row = (
+        _threads(actor)
+        .filter(status=ThreadStatus.WAITING)
+        .aggregate(
+            waiting=Count("id"),
+            overdue=Count("id", filter=Q(deadline__lt=now)),
+            due_soon=Count("id", filter=Q(deadline__gte=now, deadline__lt=soon)),
+        )
+    )
+    return QueueCounts(**row)
+
+
+def agent_thread(*, actor: Actor, thread_id: int) -> Thread:
+    """A thread of the agent's caisse with its messages and files; another caisse's thread is not found."""
+    thread = (
+        _threads(actor)
+        .filter(pk=thread_id)
+        .select_related("person", "motive", "claimed_by", "caisse")
+        .prefetch_related(_thread_messages())
+        .first()
+    )
+    if thread is None:
+        raise NotFound(_("no such conversation"))
+    return thread
+
+
+def claim_thread(*, actor: Actor, channel: str, thread_id: int) -> Thread:
+    with transaction.atomic():
+        thread = _threads(actor).select_for_update().filter(pk=thread_id).first()
+        if thread is None:
+            raise NotFound(_("no such conversation"))
+        if thread.claimed_by_id and thread.claimed_by_id != actor.user.pk:  # type: ignore[union-attr]
+            raise Conflict(_("another agent already took this conversation"))
+        thread.claimed_by = actor.user
+        thread.save(update_fields=["claimed_by"])
+    return thread
+
+
+def reply_templates() -> list[ReplyTemplate]:
+    return list(ReplyTemplate.objects.filter(active=True))
+
+
+def template_context(thread: Thread) -> dict[str, str]:
+    """The values a reply template may use, read from the thread, its person and the case it is about."""
+    from omniguichet.cases.services import person_cases
+    from omniguichet.core.formatting import french_date
+
+    person = thread.person
+    first = person.given_names.split(" ")[0] if person.given_names else ""
+    last = person.usage_name or person.family_name
+    context = {
+        "first_name": first, "last_name": last, "full_name": f"{first} {last}".strip(),
+        "caisse_name": thread.caisse.name,
+        "case_reference": "", "case_status": "", "decision_date": "",
+    }  # fmt: skip
+    cases = person_cases(person_id=person.pk, limit=20)
+    case = next(
+        (c for c in cases if thread.link_kind == LinkKind.CASE and c.reference == thread.link_ref), None
+    )
+    case = case or (cases[0] if cases else None)
+    if case is not None:
+        with translation.override(settings.LANGUAGE_CODE):
+            context.update(
+                case_reference=case.reference,
+                case_status=str(case.get_status_display()),
+                decision_date=french_date(case.expected_decision_on) if case.expected_decision_on else "",
+            )
+    return context
+
+
+def fill_template(*, actor: Actor, thread_id: int, template_code: str) -> str:
+    """The template's text with the thread's values, for the agent to read over before sending."""
+    from omniguichet.outreach.templating import render
+
+    thread = agent_thread(actor=actor, thread_id=thread_id)
+    template = ReplyTemplate.objects.filter(pk=template_code, active=True).first()
+    if template is None:
+        raise InvalidInput.from_fields({"template": _("unknown reply template")})
+    return render(template.body, template_context(thread))
+
+
+def _notify(thread: Thread, message: Message) -> None:
+    """Tell the person an answer waits in their account: SMS or e-mail as they allow (quiet hours and caps are the
+    ledger's). The text carries no content of the answer: it is read in the account only."""
+    from omniguichet.outreach.services import send_to_person
+
+    link = settings.OMNIGUICHET_PUBLIC_URL.rstrip("/") + reverse("messaging:thread", args=[thread.pk])
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = _("Your caisse answered your message")
+        body = _(
+            "Hello {full_name},\n\nYour caisse answered your message. Read the answer in your account: %(link)s"
+        ) % {"link": link}
+        sms_body = _("Your caisse answered your message. Read it in your account: %(link)s") % {"link": link}
+    send_to_person(
+        actor=Actor.system("messaging"), person=thread.person, idempotency_key=f"thread-answer-{message.pk}",
+        subject=subject, body=body, sms_body=sms_body, channel_policy="sms>email",
+        subject_kind=SubjectKind.MESSAGE, subject_ref=str(thread.pk), motive=thread.motive_id,
+    )  # fmt: skip
+
+
+def answer_thread(*, actor: Actor, channel: str, thread_id: int, body: str) -> Message:
+    """An agent's answer: shown in the person's account, a contact of the record, the thread's clock stopped, and
+    a notice queued in the outbound ledger once the answer is committed."""
+    fields: dict[str, str] = {}
+    text = _check_body(body, fields)
+    if fields:
+        raise InvalidInput.from_fields(fields)
+    now = timezone.now()
+    with transaction.atomic():
+        thread = _threads(actor).select_for_update().select_related("person").filter(pk=thread_id).first()
+        if thread is None:
+            raise NotFound(_("no such conversation"))
+        if thread.status == ThreadStatus.CLOSED:
+            raise Conflict(_("this conversation is closed"))
+        message = Message.objects.create(
+            thread=thread, direction=Direction.OUTBOUND, agent=actor.user, body=text, created_at=now
+        )
+        thread.status, thread.waiting_since, thread.deadline = ThreadStatus.ANSWERED, None, None
+        thread.last_message_at = now
+        thread.claimed_by = thread.claimed_by or actor.user
+        thread.save()
+        record_contact(
+            actor=actor, channel=Channel.SECURE_MESSAGE, person=thread.person, motive=thread.motive_id,
+            direction=Direction.OUTBOUND, started_at=now, outcome=Outcome.RESOLVED, responded_at=now,
+            subject_kind=SubjectKind.MESSAGE, subject_ref=thread.pk,
+        )  # fmt: skip
+        transaction.on_commit(lambda: _notify(thread, message))
+    return message
+
+
+def close_thread(*, actor: Actor, channel: str, thread_id: int, outcome: str) -> Thread:
+    if outcome not in ThreadOutcome.values:
+        raise InvalidInput.from_fields(
+            {"outcome": _("choose an outcome: %(all)s") % {"all": ", ".join(ThreadOutcome.values)}}
+        )
+    with transaction.atomic():
+        thread = _threads(actor).select_for_update().filter(pk=thread_id).first()
+        if thread is None:
+            raise NotFound(_("no such conversation"))
+        if thread.status == ThreadStatus.CLOSED:
+            raise Conflict(_("this conversation is already closed"))
+        thread.status, thread.outcome = ThreadStatus.CLOSED, outcome
+        thread.closed_at, thread.closed_by = timezone.now(), actor.user
+        thread.waiting_since, thread.deadline = None, None
+        thread.save()
+    return thread
