@@ -50,7 +50,7 @@ def parse_line(raw: bytes) -> dict[str, Any]:
 def _id_of(raw: bytes) -> Any:
     """The id of a line that failed, when it can still be read (else None)."""
     try:
-        value = json.loads(raw.decode("utf-8"))
+        value = json.loads(raw.decode("utf-8", "replace"))
     except ValueError:
         return None
     ident = value.get("id") if isinstance(value, dict) else None
