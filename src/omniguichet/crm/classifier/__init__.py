@@ -1,8 +1,9 @@
 """The motive classifier: suggests a contact motive of the referential for a message that came without one.
 
 It owns the shipped French corpus (`crm/data/classifier/`), the script that generates its training part
-(`corpus`), and the model trained from it at first use (`model`): TF-IDF over words and characters with a
-logistic regression (scikit-learn, imported inside the functions so that Django's start-up never loads it).
+(`corpus`, from the templates of `templates`), and the model trained from it at first use (`model`): TF-IDF over
+words and characters with a logistic regression (scikit-learn, imported inside the functions so that Django's
+start-up never loads it). See docs/classifier.md.
 """
 
 from typing import TYPE_CHECKING, Any
