@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import io
 import logging
+import os
 import pickle
 import re
 import threading
@@ -166,7 +167,7 @@ def _store(path: Path, pipeline: Any) -> None:
     signature = hmac.new(_signing_key(), payload, hashlib.sha256).digest()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(f".{threading.get_ident()}.tmp")
+        temporary = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
         temporary.write_bytes(signature + payload)
         temporary.replace(path)
     except OSError as exc:  # a read-only var/ only costs a training per process
