@@ -94,8 +94,7 @@ class Command(BaseCommand):
         summary = f"{total:,} lines, {total - failed:,} classified, {failed:,} failed"
         if failed:
             raise CommandError(summary, returncode=1)
-        if options["output"] != "-":
-            self.stderr.write(summary)
+        self.stderr.write(summary, style_func=lambda text: text)  # a summary, not an error
 
     def _classify(self, source: IO[bytes], sink: IO[str], size: int | None, batch: int) -> tuple[int, int]:
         total = failed = 0
