@@ -301,6 +301,10 @@ OMNIGUICHET_PUBLIC_URL = os.environ.get("OMNIGUICHET_PUBLIC_URL", "http://127.0.
 APPOINTMENTS_MISSED_AFTER_MINUTES = int(os.environ.get("APPOINTMENTS_MISSED_AFTER_MINUTES", "60"))
 APPOINTMENTS_SWEEP_SECONDS = int(os.environ.get("APPOINTMENTS_SWEEP_SECONDS", "900"))
 
+# --- the motive classifier of incoming e-mail (crm.classifier, docs/classifier.md) ---------------------------------
+# Below this confidence a suggested motive is not routed on: the item goes to a triage basket (needs_triage).
+OMNIGUICHET_CLASSIFIER_THRESHOLD = float(os.environ.get("OMNIGUICHET_CLASSIFIER_THRESHOLD", "0.5"))
+
 # --- analytics: the worker exports the warehouse (and refreshes the dashboards) every so often; 0: never ---------
 ANALYTICS_EXPORT_EVERY_SECONDS = int(os.environ.get("OMNIGUICHET_EXPORT_EVERY_SECONDS", "3600"))
 

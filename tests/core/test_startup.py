@@ -5,7 +5,8 @@ none of the heavy libraries, and their import time stays within a budget, measur
 The budgets:
 - no heavy module: the analytics stack (pyarrow, numpy, DuckDB), the PDF and image stack (fpdf, pypdf, Pillow,
   segno), S3 (boto3), the API stack (django-ninja, pydantic: the URL conf loads them, start-up does not),
-  django.test (with jinja2, which ninja pulled in), Faker and rich (demo and command output only);
+  django.test (with jinja2, which ninja pulled in), Faker and rich (demo and command output only), scikit-learn
+  and scipy (the motive classifier, loaded at its first suggestion);
 - the number of modules imported: deterministic, so it catches a regression on any machine. Measured on
   2026-12-03: 745 for either (Django itself with a minimal settings module: 502; before issue 15: 1,000).
   The budget, 900, leaves room for the field validators the referential's models are getting (phonenumbers,
@@ -43,6 +44,8 @@ HEAVY = (
     "jinja2",
     "faker",
     "rich",
+    "sklearn",
+    "scipy",
 )
 # 834 with SQLite and 907 with PostgreSQL (psycopg) on 2026-12-03, after the field validators (phonenumbers,
 # email-validator, stdnum) and django-otp joined start-up; 1,000 before issue 15.
