@@ -29,6 +29,7 @@ from omniguichet.core.actors import Actor, Channel, insured_actor
 from omniguichet.crm.services import record_contact
 from omniguichet.documents.models import Document
 from omniguichet.documents.services import deposit_documents, generate_key, request_documents, seed_baskets
+from omniguichet.messaging.services import write_message
 from omniguichet.outreach.models import InboxMessage
 from omniguichet.reception.services import call_next, take_ticket
 from omniguichet.referential.models import ContactPoint, Role, User
@@ -68,6 +69,7 @@ class Data:
     document: Any = None
     message: Any = None
     case_reference: str = ""
+    thread: Any = None
 
 
 @dataclass(frozen=True)
@@ -154,6 +156,10 @@ PAGES: list[Page] = [
     Page("accounts:inbox", INSURED),
     Page("accounts:inbox_message", INSURED, args=lambda d: [d.message.pk]),
     Page("accounts:inbox_message", INSURED, args=lambda d: [999_999_999], status=404),
+    Page("messaging:new", INSURED),
+    Page("messaging:new", INSURED, submit="#send"),  # every field answered at once
+    Page("messaging:thread", INSURED, args=lambda d: [d.thread.pk]),
+    Page("messaging:thread", INSURED, args=lambda d: [999_999_999], status=404),
     Page("cases:mine", INSURED),
     Page("documents:mine", INSURED),
     Page("documents:deposit", INSURED, query=lambda d: f"?kind=case_request&ref={d.awaited.pk}"),
@@ -214,6 +220,15 @@ PAGES: list[Page] = [
     ),
     Page("appointments:callbacks", AGENT),
     Page("documents:baskets", AGENT),
+    Page("messaging:queue", AGENT),
+    Page("messaging:agent_thread", AGENT, args=lambda d: [d.thread.pk], query="?modele=accuse-reception"),
+    Page(
+        "messaging:agent_thread",
+        AGENT,
+        args=lambda d: [d.thread.pk],
+        submit="#send-answer",
+        fill=(("#id_body", " "),),
+    ),
     Page("documents:basket", AGENT, args=lambda d: [d.document.basket_id]),
     Page("documents:basket", AGENT, args=lambda d: [d.document.basket_id], keys=("j", "x")),  # a row selected
     Page("documents:document", AGENT, args=lambda d: [d.document.pk]),
@@ -277,6 +292,13 @@ NOT_PAGES: dict[str, str] = {
     "teleservices:kiosk_end": "POST only, redirects",
     "reception:call_next": "POST only, redirects (keyboard path in test_reception_call_next_with_the_keyboard)",
     "reception:close": "POST only, redirects",
+    "healthz": "JSON for the load balancer (docs/production.md)",
+    "readyz": "JSON for the load balancer (docs/production.md)",
+    "messaging:attachment": "a message's file, downloaded",
+    "messaging:agent_attachment": "a message's file, downloaded",
+    "messaging:claim": "POST only, redirects",
+    "messaging:answer": "POST only: redirects, or the conversation page with its error (in PAGES)",
+    "messaging:close": "POST only: redirects, or the conversation page with its error",
 }
 
 
@@ -369,6 +391,9 @@ def _build(settings, tmp_path, caisse, make_person) -> tuple[Data, dict[str, Use
         person=person, idempotency_key="a11y-1", subject="Votre attestation",
         body="Votre attestation est disponible.", created_at=timezone.now(),
     )  # fmt: skip
+    # A conversation of the secure messaging, with a file.
+    d.thread = write_message(actor=actor, channel=Channel.WEB, motive="remboursement", body="Bonjour, où en est mon "
+                             "remboursement ?", files=[("decompte.pdf", make_pdf())]).thread  # fmt: skip
     # Appointments: one at the desk, one by video, one call-back today; a freed slot offered to the waiting list.
     start = _next_workday_at(10)
     desk_agent = users[AGENT]

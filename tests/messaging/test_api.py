@@ -44,16 +44,16 @@ def test_person_writes_reads_and_the_agent_answers(insured, agent_paris, agent_a
         HTTP_IDEMPOTENCY_KEY="app-1",
     )
     assert response.status_code == 201, response.content
-    thread = response.json()
+    thread = response.json()["thread"]
     assert thread["status"] == "waiting" and thread["deadline"]
-    assert thread["messages"][0]["attachments"][0]["content_type"] == "application/pdf"
+    assert response.json()["message"]["attachments"][0]["content_type"] == "application/pdf"
     replay = app.post(
         "/api/v1/me/threads",
         {**NEW, "attachments": []},
         content_type="application/json",
         HTTP_IDEMPOTENCY_KEY="app-1",
     )
-    assert replay.status_code == 200 and replay.json()["id"] == thread["id"]
+    assert replay.status_code == 200 and replay.json()["thread"]["id"] == thread["id"]
     assert Message.objects.count() == 1 and Contact.objects.filter(person=person).count() == 1
 
     # The caisse's queue; another caisse does not see the thread.
@@ -77,7 +77,7 @@ def test_person_writes_reads_and_the_agent_answers(insured, agent_paris, agent_a
     follow = app.post(
         f"/api/v1/me/threads/{thread['id']}/messages", {"body": "Merci !"}, content_type="application/json"
     )
-    assert follow.status_code == 201 and follow.json()["status"] == "waiting"
+    assert follow.status_code == 201 and follow.json()["thread"]["status"] == "waiting"
     closed = agent.post(
         f"/api/v1/messaging/threads/{thread['id']}/close",
         {"outcome": "resolved"},
@@ -109,7 +109,11 @@ def test_bad_input_is_422_with_its_field(insured, payload, field):
 def test_another_persons_thread_is_404(insured, ain_insured):
     _person, user = insured
     _other, other_user = ain_insured
-    thread = client_for(other_user).post("/api/v1/me/threads", NEW, content_type="application/json").json()
+    thread = (
+        client_for(other_user)
+        .post("/api/v1/me/threads", NEW, content_type="application/json")
+        .json()["thread"]
+    )
     app = client_for(user)
     assert app.get(f"/api/v1/me/threads/{thread['id']}").status_code == 404
     response = app.post(
@@ -121,7 +125,9 @@ def test_another_persons_thread_is_404(insured, ain_insured):
 
 def test_closing_without_outcome_is_422(insured, agent_paris):
     _person, user = insured
-    thread = client_for(user).post("/api/v1/me/threads", NEW, content_type="application/json").json()
+    thread = (
+        client_for(user).post("/api/v1/me/threads", NEW, content_type="application/json").json()["thread"]
+    )
     response = client_for(agent_paris).post(
         f"/api/v1/messaging/threads/{thread['id']}/close", {"outcome": "meh"}, content_type="application/json"
     )

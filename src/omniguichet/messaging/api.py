@@ -70,6 +70,13 @@ class ThreadOut(ThreadSummaryOut):
     messages: list[MessageOut]
 
 
+class WrittenOut(Schema):
+    """What a person's message made: its conversation (summary) and the message itself."""
+
+    thread: ThreadSummaryOut
+    message: MessageOut
+
+
 class NewThreadIn(Schema):
     motive: str = Field(description="A contact motive code (GET /referential/motives)")
     subject: str = ""
@@ -133,7 +140,7 @@ def my_threads(request: HttpRequest):
 
 @router.post(
     "/me/threads",
-    response={200: ThreadOut, 201: ThreadOut, **ERRORS},
+    response={200: WrittenOut, 201: WrittenOut, **ERRORS},
     summary="Write to my caisse (a new conversation)",
     description="Optional `Idempotency-Key` header: the same key again answers 200 with the first message's "
     "conversation instead of writing a second message. Files are checked like deposited documents.",
@@ -146,8 +153,9 @@ def create_thread(request: HttpRequest, payload: NewThreadIn):
         actor=actor, channel=Channel.APP, motive=payload.motive, subject=payload.subject, link=payload.link,
         body=payload.body, files=_files(payload.attachments), idempotency_key=key,
     )  # fmt: skip
-    thread = services.read_thread(actor=actor, channel=Channel.APP, thread_id=message.thread_id)
-    return Status(200 if replayed else 201, _thread_out(thread))
+    return Status(
+        200 if replayed else 201, {"thread": _summary(message.thread), "message": _message_out(message)}
+    )
 
 
 @router.get("/me/threads/{thread_id}", response={200: ThreadOut, **ERRORS}, summary="One of my conversations")
@@ -159,7 +167,7 @@ def read_thread(request: HttpRequest, thread_id: int):
 
 @router.post(
     "/me/threads/{thread_id}/messages",
-    response={200: ThreadOut, 201: ThreadOut, **ERRORS},
+    response={200: WrittenOut, 201: WrittenOut, **ERRORS},
     summary="Write again in one of my conversations",
 )
 def follow_up(request: HttpRequest, thread_id: int, payload: FollowUpIn):
@@ -170,8 +178,9 @@ def follow_up(request: HttpRequest, thread_id: int, payload: FollowUpIn):
         actor=actor, channel=Channel.APP, thread_id=thread_id, body=payload.body,
         files=_files(payload.attachments), idempotency_key=key,
     )  # fmt: skip
-    thread = services.read_thread(actor=actor, channel=Channel.APP, thread_id=message.thread_id)
-    return Status(200 if replayed else 201, _thread_out(thread))
+    return Status(
+        200 if replayed else 201, {"thread": _summary(message.thread), "message": _message_out(message)}
+    )
 
 
 @router.get(

@@ -1,7 +1,6 @@
 """The secure messaging channel (`secure_message`, 14 characters: the column widens to 16).
 
-On SQLite, Django changes a column by rebuilding the table, which drops its triggers: the change log's triggers
-of 0006 are created again after it. PostgreSQL widens a varchar in place and keeps them."""
+The change log's triggers of 0006 are dropped around the column's change and created again after it."""
 
 import importlib
 
@@ -11,18 +10,20 @@ from django.db import migrations, models
 _CHANGE_LOG = importlib.import_module("omniguichet.crm.migrations.0006_contact_change_log")
 
 
-_RECREATE = [
-    "DROP TRIGGER IF EXISTS crm_contact_deleted",
-    "DROP TRIGGER IF EXISTS crm_contact_updated",
-    *_CHANGE_LOG.SQLITE,
-]
+# The change log's update trigger names the column: PostgreSQL refuses to change a column a trigger uses, and
+# SQLite changes it by rebuilding the table, which drops its triggers. Dropped before, created again after.
+_UPDATED = next(sql for sql in _CHANGE_LOG.POSTGRESQL if sql.startswith("CREATE TRIGGER crm_contact_updated"))
+DROP = {
+    "postgresql": ["DROP TRIGGER IF EXISTS crm_contact_updated ON crm_contact"],
+    "sqlite": ["DROP TRIGGER IF EXISTS crm_contact_deleted", "DROP TRIGGER IF EXISTS crm_contact_updated"],
+}
+CREATE = {"postgresql": [_UPDATED], "sqlite": list(_CHANGE_LOG.SQLITE)}
 
 
-def _sqlite_triggers(statements: list[str]):
+def _run(statements: dict[str, list[str]]):
     def run(apps, schema_editor):
-        if schema_editor.connection.vendor == "sqlite":
-            for sql in statements:
-                schema_editor.execute(sql)
+        for sql in statements.get(schema_editor.connection.vendor, []):
+            schema_editor.execute(sql)
 
     return run
 
@@ -35,8 +36,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        # Going back, the column's change rebuilds the table again: the triggers are created once it is done.
-        migrations.RunPython(migrations.RunPython.noop, _sqlite_triggers(_RECREATE)),
+        migrations.RunPython(_run(DROP), _run(CREATE)),
         migrations.RemoveConstraint(
             model_name="contact",
             name="contact_channel_known",
@@ -84,5 +84,5 @@ class Migration(migrations.Migration):
                 name="contact_channel_known",
             ),
         ),
-        migrations.RunPython(_sqlite_triggers(_RECREATE), migrations.RunPython.noop),
+        migrations.RunPython(_run(CREATE), _run(DROP)),
     ]
