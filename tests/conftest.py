@@ -13,6 +13,41 @@ from omniguichet.referential.validators import compose_nir
 _orders = itertools.count(1)
 
 
+# --- no NIR in any log line of the whole run (tests/log_scan.py) -------------------------------------------------
+def pytest_configure(config):
+    import os
+    import tempfile
+
+    from tests import log_scan
+
+    if not hasattr(config, "workerinput"):  # the controller (or a run without xdist): its workers inherit it
+        os.environ.setdefault(log_scan.LOG_DIR_VARIABLE, tempfile.mkdtemp(prefix="omniguichet-test-logs-"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _logs_of_the_run(request):
+    from tests import log_scan
+
+    worker = getattr(request.config, "workerinput", {}).get("workerid", "main")
+    log_scan.install(worker)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    import os
+
+    from tests import log_scan
+
+    if hasattr(session.config, "workerinput"):
+        return
+    directory = os.environ.get(log_scan.LOG_DIR_VARIABLE, "")
+    found = log_scan.scan(directory) if directory else []
+    if found:
+        print(f"\nNIR-shaped strings in {len(found)} log line(s) of this run (tests/log_scan.py):")
+        for line in found[:20]:
+            print("  " + line[:300])
+        session.exitstatus = 1
+
+
 @pytest.fixture(autouse=True)
 def _test_settings(settings):
     # argon2 is deliberately slow; tests that are not about hashing need not pay for it.

@@ -72,6 +72,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: the request's id on every log line and its duration in the metrics (docs/production.md).
+    "omniguichet.core.observability.RequestContext",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -166,12 +168,31 @@ TASKS = {
 # API bearer tokens: lifetime in days when none is given.
 API_TOKEN_DEFAULT_DAYS = int(os.environ.get("API_TOKEN_DEFAULT_DAYS", "30"))
 
+# Log lines carry the request's id and never personal data (core.observability); JSON lines in production.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request": {"()": "omniguichet.core.observability.RequestIdFilter"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "omniguichet.core.observability.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request"],
+            "formatter": os.environ.get("OMNIGUICHET_LOG_FORMAT", "text"),
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
+# /metrics (Prometheus): from these networks, or with this bearer token (docs/production.md).
+OMNIGUICHET_METRICS_NETWORKS = [
+    n.strip()
+    for n in os.environ.get("OMNIGUICHET_METRICS_NETWORKS", "127.0.0.1/32,::1/128").split(",")
+    if n.strip()
+]
+OMNIGUICHET_METRICS_TOKEN = os.environ.get("OMNIGUICHET_METRICS_TOKEN", "")
 
 # --- cases and outbound messages (outreach) ---
 # E-mail: SMTP when EMAIL_HOST is set, otherwise files under var/outbox/email for the demo.
@@ -321,6 +342,8 @@ if PRODUCTION:
     from csp.constants import NONCE, NONE, SELF
 
     DEBUG = False
+    if "OMNIGUICHET_LOG_FORMAT" not in os.environ:  # JSON lines unless told otherwise
+        LOGGING["handlers"]["console"]["formatter"] = "json"  # type: ignore[index]
     # Compressed (gzip, brotli when installed) and content-hashed static files, served with far-future caching.
     MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
     MIDDLEWARE.insert(2, "csp.middleware.CSPMiddleware")

@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from omniguichet.api import api
 from omniguichet.core.admin import StaffAdminSite
+from omniguichet.core.observability import metrics
 from omniguichet.core.production import healthz, readyz
 from omniguichet.views import accessibility, home
 
@@ -16,6 +17,7 @@ urlpatterns = [
     # Health (docs/production.md): no authentication, no personal data, never cached.
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
+    path("metrics", metrics, name="metrics"),
     # django-dsfr's footer links its "Accessibilité" mention to the URL of this name.
     path("accessibilite/", accessibility, name="footer-accessibility-status"),
     path("admin/", admin.site.urls),

@@ -29,6 +29,7 @@ from omniguichet.core.actors import Actor, Channel, insured_actor
 from omniguichet.crm.services import record_contact
 from omniguichet.documents.models import Document
 from omniguichet.documents.services import deposit_documents, generate_key, request_documents, seed_baskets
+from omniguichet.messaging.models import ReplyTemplate
 from omniguichet.messaging.services import write_message
 from omniguichet.outreach.models import InboxMessage
 from omniguichet.reception.services import call_next, take_ticket
@@ -391,7 +392,11 @@ def _build(settings, tmp_path, caisse, make_person) -> tuple[Data, dict[str, Use
         person=person, idempotency_key="a11y-1", subject="Votre attestation",
         body="Votre attestation est disponible.", created_at=timezone.now(),
     )  # fmt: skip
-    # A conversation of the secure messaging, with a file.
+    # A conversation of the secure messaging, with a file; a reply template (migrations' data is flushed by
+    # transactional tests).
+    ReplyTemplate.objects.get_or_create(
+        code="accuse-reception", defaults={"label": "Accusé de réception", "body": "Bonjour {full_name}, …"}
+    )
     d.thread = write_message(actor=actor, channel=Channel.WEB, motive="remboursement", body="Bonjour, où en est mon "
                              "remboursement ?", files=[("decompte.pdf", make_pdf())]).thread  # fmt: skip
     # Appointments: one at the desk, one by video, one call-back today; a freed slot offered to the waiting list.

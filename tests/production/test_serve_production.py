@@ -28,7 +28,10 @@ def _free_port() -> int:
 
 def _env(tmp: Path, database_url: str) -> dict[str, str]:
     env = {
-        k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE", "OMNIGUICHET_PRODUCTION"}
+        k: v
+        for k, v in os.environ.items()
+        # DJANGO_ALLOW_ASYNC_UNSAFE: set by the browser tests of the same worker, refused by check --deploy.
+        if k not in {"DJANGO_SETTINGS_MODULE", "OMNIGUICHET_PRODUCTION", "DJANGO_ALLOW_ASYNC_UNSAFE"}
     }
     env.update(
         OMNIGUICHET_VAR_DIR=str(tmp / "var"),

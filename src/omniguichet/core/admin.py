@@ -3,7 +3,7 @@ from django.contrib import admin
 from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
 
 from omniguichet.core import staff_otp
-from omniguichet.core.models import ApiToken, LoginFailure, Throttle
+from omniguichet.core.models import ApiToken, LoginFailure, TaskOrigin, Throttle
 from omniguichet.core.throttle import client_address
 
 
@@ -61,4 +61,16 @@ class ThrottleAdmin(admin.ModelAdmin):
     show_full_result_count = False
 
     def has_add_permission(self, request):
+        return False
+
+
+@admin.register(TaskOrigin)
+class TaskOriginAdmin(admin.ModelAdmin):
+    list_display = ["task_id", "request_id", "created_at"]
+    search_fields = ["task_id", "request_id"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
         return False

@@ -18,6 +18,14 @@ class CoreConfig(AppConfig):
         from django.contrib.auth.signals import user_logged_in
 
         user_logged_in.connect(_staff_logged_in, dispatch_uid="omniguichet-staff-session")
+        # The request id carried into tasks (core.observability), once django-tasks' signals exist.
+        when_imported("django_tasks.signals", _connect_task_signals)
+
+
+def _connect_task_signals() -> None:
+    from omniguichet.core.observability import connect_task_signals
+
+    connect_task_signals()
 
 
 def _staff_logged_in(sender, request, user, **kwargs) -> None:

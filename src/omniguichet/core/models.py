@@ -88,3 +88,19 @@ class LoginFailure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.at:%Y-%m-%d %H:%M} {self.factor}"
+
+
+class TaskOrigin(models.Model):
+    """The request (id) that enqueued a task, so that the worker's log lines carry it (core.observability).
+    Written when the task is enqueued, deleted when it finishes."""
+
+    task_id = models.CharField(_("task id"), max_length=64, primary_key=True)
+    request_id = models.CharField(_("request id"), max_length=64)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("task origin")
+        verbose_name_plural = _("task origins")
+
+    def __str__(self) -> str:
+        return f"{self.task_id} <- {self.request_id}"

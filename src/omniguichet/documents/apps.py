@@ -11,6 +11,31 @@ def _record_section() -> None:
     )
 
 
+def _overdue(now):
+    from django.db.models import Count
+
+    from omniguichet.documents.models import Document
+
+    rows = (
+        Document.objects.filter(is_open=True, deadline__lt=now)
+        .values("caisse_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return [((row["caisse_id"],), row["n"]) for row in rows]
+
+
+def _metrics() -> None:
+    from omniguichet.core.observability import register_scrape_metric
+
+    register_scrape_metric(
+        "omniguichet_documents_overdue",
+        "Documents to process past their deadline, by caisse",
+        ("caisse",),
+        _overdue,
+    )
+
+
 class DocumentsConfig(AppConfig):
     name = "omniguichet.documents"
     label = "documents"
@@ -18,3 +43,4 @@ class DocumentsConfig(AppConfig):
     def ready(self) -> None:
         # Registered when the customer record's services are imported, not at start-up (issue 15).
         when_imported("omniguichet.crm.services", _record_section)
+        when_imported("omniguichet.core.observability", _metrics)

@@ -15,6 +15,29 @@ def _record_links() -> None:
     register_subject_link("message", lazy_function("omniguichet.messaging.services.agent_thread_url"))
 
 
+def _overdue(now):
+    from django.db.models import Count
+
+    from omniguichet.messaging.models import Thread, ThreadStatus
+
+    rows = (
+        Thread.objects.filter(status=ThreadStatus.WAITING, deadline__lt=now)
+        .values("caisse_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return [((row["caisse_id"],), row["n"]) for row in rows]
+
+
+def _metrics() -> None:
+    from omniguichet.core.observability import register_scrape_metric
+
+    register_scrape_metric(
+        "omniguichet_messages_overdue", "Conversations waiting past their answer deadline, by caisse", ("caisse",),
+        _overdue,
+    )  # fmt: skip
+
+
 class MessagingConfig(AppConfig):
     name = "omniguichet.messaging"
     label = "messaging"
@@ -24,3 +47,4 @@ class MessagingConfig(AppConfig):
         # Registered when the account's and the record's services are imported, not at start-up (issue 15).
         when_imported("omniguichet.accounts.services", _inbox)
         when_imported("omniguichet.crm.services", _record_links)
+        when_imported("omniguichet.core.observability", _metrics)

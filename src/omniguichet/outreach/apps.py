@@ -10,6 +10,25 @@ def _dispatch_scheduler() -> None:
     register_dispatch_scheduler(lazy_function("omniguichet.outreach.tasks.enqueue_dispatch"))
 
 
+def _queued_messages(now):
+    from django.db.models import Count
+
+    from omniguichet.outreach.models import OutboundMessage
+
+    # Queued messages only (a partial index): counting sent ones at every scrape would read the whole ledger.
+    rows = OutboundMessage.objects.filter(state="queued").values("channel").annotate(n=Count("id")).order_by()
+    return [((row["channel"],), row["n"]) for row in rows]
+
+
+def _metrics() -> None:
+    from omniguichet.core.observability import register_scrape_metric
+
+    register_scrape_metric(
+        "omniguichet_ledger_queued_messages", "Outbound messages waiting to be sent, by channel", ("channel",),
+        _queued_messages,
+    )  # fmt: skip
+
+
 class OutreachConfig(AppConfig):
     name = "omniguichet.outreach"
     label = "outreach"
@@ -17,6 +36,7 @@ class OutreachConfig(AppConfig):
     def ready(self) -> None:
         # Registered when the ledger's services are imported, not at start-up (issue 15).
         when_imported("omniguichet.outreach.services", _dispatch_scheduler)
+        when_imported("omniguichet.core.observability", _metrics)
 
     def on_worker_start(self) -> None:
         """Called by `omniguichet worker` before it polls: re-dispatch what a killed worker left behind."""

@@ -1,9 +1,11 @@
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 
@@ -39,11 +41,19 @@ class Command(BaseCommand):
                     f"start, environment variables not set: {', '.join(missing)} (docs/production.md)."
                 )
             env = {**os.environ, "OMNIGUICHET_PRODUCTION": "1", "DEBUG": "0"}
+            # gunicorn's workers share their request metrics through files (prometheus_client's multiprocess
+            # mode), emptied at each start: figures of dead processes are not carried over.
+            metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or str(settings.VAR_DIR / "prometheus")
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+            os.makedirs(metrics_dir, exist_ok=True)
+            env["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
             subprocess.run([*entry, "collectstatic", "--noinput", "-v", "0"], env=env, check=True)
             workers = options["workers"] or 2 * (os.cpu_count() or 1) + 1
             web = [
                 sys.executable, "-m", "gunicorn", "omniguichet.wsgi:application",
                 "--bind", address, "--workers", str(workers), "--access-logfile", "-",
+                # The path without its query string (a search can hold a NIR), and the request's id.
+                "--access-logformat", '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms %({x-request-id}o)s',
                 "--forwarded-allow-ips", os.environ.get("OMNIGUICHET_TRUSTED_PROXIES", "127.0.0.1,::1"),
             ]  # fmt: skip
             processes = [
