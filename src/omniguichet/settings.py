@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "omniguichet.documents",
     "omniguichet.appointments",
     "omniguichet.messaging",
+    "omniguichet.ops",
     "omniguichet.reception",
 ]
 

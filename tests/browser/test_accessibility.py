@@ -295,6 +295,7 @@ NOT_PAGES: dict[str, str] = {
     "reception:close": "POST only, redirects",
     "healthz": "JSON for the load balancer (docs/production.md)",
     "readyz": "JSON for the load balancer (docs/production.md)",
+    "metrics": "Prometheus text for the monitoring (docs/production.md)",
     "messaging:attachment": "a message's file, downloaded",
     "messaging:agent_attachment": "a message's file, downloaded",
     "messaging:claim": "POST only, redirects",

@@ -1,6 +1,14 @@
 from django.contrib import admin
 
-from omniguichet.documents.models import Basket, Deposit, Document, DocumentRequest, RoutingRule, Transfer
+from omniguichet.documents.models import (
+    Basket,
+    Deposit,
+    Document,
+    DocumentRequest,
+    KeyCanary,
+    RoutingRule,
+    Transfer,
+)
 
 
 @admin.register(RoutingRule)
@@ -43,3 +51,18 @@ class DocumentAdmin(admin.ModelAdmin):
 class TransferAdmin(admin.ModelAdmin):
     list_display = ["document", "from_basket", "to_basket", "reason", "agent", "at"]
     raw_id_fields = ["document", "from_basket", "to_basket", "agent"]
+
+
+@admin.register(KeyCanary)
+class KeyCanaryAdmin(admin.ModelAdmin):
+    """Which document keys encrypted documents here (docs/operations.md). A retired key's canary is deleted here
+    once no document uses that key any more."""
+
+    list_display = ["key_id", "created_at"]
+    exclude = ["blob"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -36,11 +36,24 @@ def _metrics() -> None:
     )
 
 
+def _key_canary(sender, using="default", **kwargs) -> None:
+    from omniguichet.documents.services.storage import ensure_key_canary
+
+    if using == "default":
+        ensure_key_canary()
+
+
 class DocumentsConfig(AppConfig):
     name = "omniguichet.documents"
     label = "documents"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
+        from omniguichet.documents import checks  # noqa: F401 (registers the document keys' start-up check)
+
+        post_migrate.connect(_key_canary, sender=self, dispatch_uid="omniguichet-document-key-canary")
+
         # Registered when the customer record's services are imported, not at start-up (issue 15).
         when_imported("omniguichet.crm.services", _record_section)
         when_imported("omniguichet.core.observability", _metrics)

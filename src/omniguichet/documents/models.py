@@ -257,3 +257,20 @@ class Transfer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.document_id}: {self.from_basket_id} -> {self.to_basket_id}"
+
+
+class KeyCanary(models.Model):
+    """A known text encrypted with each document key the platform has used: at start-up (a system check) the keys
+    configured must open it, so that a platform restored with a wrong key stops at once, not at the first
+    document an agent opens (docs/operations.md)."""
+
+    key_id = models.CharField(_("key id"), max_length=16, primary_key=True)
+    blob = models.BinaryField(_("encrypted canary"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("document key canary")
+        verbose_name_plural = _("document key canaries")
+
+    def __str__(self) -> str:
+        return self.key_id

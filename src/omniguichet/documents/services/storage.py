@@ -17,6 +17,7 @@ from omniguichet.core.errors import ServiceError
 from omniguichet.core.keys import key_from_file
 from omniguichet.documents.models import (
     Document,
+    KeyCanary,
 )
 
 MAGIC = b"OGD1"
@@ -77,6 +78,49 @@ def decrypt(blob: bytes, *, associated: bytes) -> bytes:
         return AESGCM(key).decrypt(nonce, blob[header:], associated)
     except InvalidTag:
         raise TamperedDocument(_("the stored file has been altered")) from None
+
+
+CANARY = b"omniguichet document key canary"
+_canary_written: set[bytes] = set()
+
+
+def key_ids() -> list[str]:
+    """The ids (hex) of the configured document keys, newest first."""
+    return [_key_id(k).hex() for k in _load_keys()]
+
+
+def ensure_key_canary() -> None:
+    """The current key's canary exists: written after every `migrate` (documents.apps) and before a backup, so
+    a key is known to the start-up check before it encrypts anything that matters."""
+    key = _load_keys()[0]
+    if key in _canary_written:
+        return
+    key_id = _key_id(key).hex()
+    if not KeyCanary.objects.filter(pk=key_id).exists():
+        KeyCanary.objects.get_or_create(pk=key_id, defaults={"blob": encrypt(CANARY, associated=b"canary")})
+    _canary_written.add(key)
+
+
+def check_document_keys() -> list[str]:
+    """Why the configured keys cannot open this platform's documents (empty when they can): a key that encrypted
+    documents here (it has a canary) and is no longer configured, or a configured key that does not open its
+    canary (same id, other key: impossible unless forged)."""
+    problems = []
+    configured = set(key_ids())
+    for canary in KeyCanary.objects.order_by("created_at"):
+        if canary.key_id not in configured:
+            problems.append(
+                _("documents were encrypted with the key %(id)s, which is not among OMNIGUICHET_DOCUMENT_KEY")
+                % {"id": canary.key_id}
+            )
+            continue
+        try:
+            opened = decrypt(bytes(canary.blob), associated=b"canary")
+        except TamperedDocument:
+            opened = b""
+        if opened != CANARY:
+            problems.append(_("the key %(id)s does not open its canary") % {"id": canary.key_id})
+    return problems
 
 
 def document_storage():

@@ -9,6 +9,15 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 
+def _check_or_stop(entry: list[str], env: dict[str, str]) -> None:
+    """The system checks with the database: the document keys must open this platform's documents, so a platform
+    restored with a wrong key stops here, not at the first document an agent opens (docs/operations.md)."""
+    if subprocess.run([*entry, "check", "--database", "default"], env=env).returncode != 0:
+        raise CommandError(
+            "Démarrage refusé : voir les erreurs ci-dessus / start refused: see the errors above (docs/operations.md)."
+        )
+
+
 class Command(BaseCommand):
     help = (
         "Run the web server and the background worker together; Ctrl-C stops both. Without --production: "
@@ -41,6 +50,7 @@ class Command(BaseCommand):
                     f"start, environment variables not set: {', '.join(missing)} (docs/production.md)."
                 )
             env = {**os.environ, "OMNIGUICHET_PRODUCTION": "1", "DEBUG": "0"}
+            _check_or_stop(entry, env)
             # gunicorn's workers share their request metrics through files (prometheus_client's multiprocess
             # mode), emptied at each start: figures of dead processes are not carried over.
             metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or str(settings.VAR_DIR / "prometheus")
@@ -61,6 +71,7 @@ class Command(BaseCommand):
             ]
             processes.append(subprocess.Popen(web, env=env))
         else:
+            _check_or_stop(entry, dict(os.environ))
             processes = [
                 subprocess.Popen([*entry, "worker"]),
                 subprocess.Popen([*entry, "runserver", "--noreload", address]),
