@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "omniguichet.documents",
     "omniguichet.appointments",
     "omniguichet.reception",
+    "omniguichet.telephony",
 ]
 
 MIDDLEWARE = [
