@@ -28,4 +28,5 @@ urlpatterns = [
     path("", include("omniguichet.documents.urls")),
     path("", include("omniguichet.appointments.urls")),
     path("reception/", include("omniguichet.reception.urls")),
+    path("", include("omniguichet.telephony.urls")),
 ]

@@ -346,15 +346,14 @@ def _store_and_apply(
             to_create.append(call)
         else:
             to_update.append(call)
-        for event in events:
-            _apply(call, event, motives)
-            applied_ids.append(event.pk)
-            applied_keys.add((call_id, event.event))
-            if event.event == EventKind.HANGUP:
+        for stored_event in events:
+            _apply(call, stored_event, motives)
+            applied_ids.append(stored_event.pk)
+            applied_keys.add((call_id, stored_event.event))
+            if stored_event.event == EventKind.HANGUP:
                 ended.append(call)
-                break  # anything ranked after a hangup cannot be (the sequence ends with it)
-    for result, event in fresh.values():
-        if (event.call_id, event.event) not in applied_keys:
+    for result, fresh_event in fresh.values():
+        if (fresh_event.call_id, fresh_event.event) not in applied_keys:
             result.status = "held"
     report.released = len(applied_ids) - sum(1 for key in applied_keys if key in fresh)
     report.ended = len(ended)
@@ -423,7 +422,7 @@ def _end_calls(ended: list[Call], *, now: dt.datetime) -> int:
     agents = User.objects.in_bulk([c.agent_id for c in identified if c.agent_id])
     offers = 0
     for call in identified:
-        person = persons[call.person_id]  # type: ignore[index]
+        person = persons[call.person_id]
         agent = agents.get(call.agent_id) if call.agent_id else None
         # The agent who answered, when the call was for their caisse (their contact); otherwise the platform.
         if agent is not None and (
@@ -487,10 +486,18 @@ class ScreenPop:
 
 
 def mask_number(number: str) -> str:
-    """A caller's number with its last two digits hidden: "+33 6 12 34 56 ••"."""
+    """A caller's number as written nationally, its last two digits hidden: "06 12 34 56 ••"."""
     if not number:
         return _("withheld number")
-    return number[:-2] + "••" if len(number) > 2 else "••"
+    import phonenumbers
+
+    try:
+        shown = phonenumbers.format_number(
+            phonenumbers.parse(number, "FR"), phonenumbers.PhoneNumberFormat.NATIONAL
+        )
+    except phonenumbers.NumberParseException:
+        shown = number
+    return shown[:-2] + "••" if len(shown) > 2 else "••"
 
 
 def next_screen_pop(*, actor: Actor) -> ScreenPop | None:
