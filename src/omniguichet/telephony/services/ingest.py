@@ -1,219 +1,39 @@
-"""Telephony (CTI): ingesting the phone platform's event lines, computing each call from its events, writing its
-one Contact at hangup (with the call-back offer by SMS), and the screen-pop of the answering agent's console.
+"""Ingesting event lines, computing each call from its events, writing its one Contact at hangup and the
+call-back offer by SMS.
 
 Ordering (docs/telephony.md): every valid event is stored once per (call_id, event); a call's events are applied
 in the order of the sequence new -> ivr -> queued -> answer -> hangup, whatever order they arrive in, and none
 before the call's `new` (until then they are *held*); `hangup` ends the call with what has been applied by then.
-An event arriving for a call whose hangup was already applied is refused.
-"""
+An event arriving for a call whose hangup was already applied is refused."""
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
-from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
-from omniguichet.core.actors import Actor, ActorKind, Channel, scope_to_caisse
+from omniguichet.core.actors import Actor, ActorKind, Channel
 from omniguichet.core.db import values_subquery
 from omniguichet.core.errors import Forbidden, InvalidInput
-from omniguichet.core.text import MAX_BATCH_ROWS, check_text, ndjson_lines
 from omniguichet.crm.models import Direction, Outcome
 from omniguichet.referential.models import NATIONAL_ROLES, ContactPoint, Person, User
 from omniguichet.telephony.models import Call, CallDirection, CallEvent, CallStatus, EventKind
-
-MAX_BATCH = MAX_BATCH_ROWS
-EARLIEST_EVENT = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
-FUTURE_TOLERANCE = dt.timedelta(minutes=5)
-# The order a call's events are applied in (each at most once per call).
-SEQUENCE = [EventKind.NEW, EventKind.IVR, EventKind.QUEUED, EventKind.ANSWER, EventKind.HANGUP]
-RANK = {kind.value: i for i, kind in enumerate(SEQUENCE)}
-# A caller identified who hung up unanswered after more than this in the queue is offered a call-back by SMS.
-CALLBACK_OFFER_AFTER = 30
-# The screen-pop opens the record of a call answered at most this long ago (an agent logging in later is not
-# thrown onto an old caller's record).
-SCREEN_POP_WINDOW = dt.timedelta(minutes=10)
-SOURCE = "telephony"
-
-# The voice menu's choices and the contact motive each stands for (crm/data/motives.csv). A choice that is itself
-# a motive code is taken as it is; any other choice, or none, is DEFAULT_MOTIVE.
-IVR_MOTIVES: dict[str, str] = {
-    "1": "remboursement",  # reimbursements of care
-    "2": "ij_suivi",  # daily allowances (sick pay)
-    "3": "carte_vitale",  # the carte Vitale
-    "4": "attestation_droits",  # certificates
-    "5": "css",  # complémentaire santé solidaire
-    "6": "changement_adresse",  # change of address or bank details
-    "7": "reclamation",  # complaints
-    "8": "depot_piece",  # a document to send
-}
-DEFAULT_MOTIVE = "autre"
-
-
-def active_motives() -> frozenset[str]:
-    from omniguichet.crm.services import iter_motives
-
-    return frozenset(m.code for m in iter_motives())
-
-
-def motive_for(ivr_choice: str, motives: frozenset[str] | None = None) -> str:
-    """The contact motive of a voice-menu choice (IVR_MOTIVES; a motive code stands for itself), among the active
-    motives (DEFAULT_MOTIVE when the mapped one was retired)."""
-    motives = active_motives() if motives is None else motives
-    code = IVR_MOTIVES.get(ivr_choice, ivr_choice)
-    return code if code in motives else DEFAULT_MOTIVE
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Parsing one event line
-
-
-@dataclass
-class LineResult:
-    line: int
-    status: str  # stored, duplicate, held, error
-    call_id: str | None = None
-    event: str | None = None
-    fields: dict[str, str] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        error = None
-        if self.fields:
-            message = "; ".join(f"{name}: {reason}" for name, reason in self.fields.items())
-            error = {"code": "invalid", "message": message, "fields": self.fields}
-        return {"line": self.line, "call_id": self.call_id, "event": self.event, "status": self.status,
-                "error": error}  # fmt: skip
-
-
-@dataclass
-class ParsedEvent:
-    call_id: str
-    event: str
-    at: dt.datetime
-    from_number: str
-    to_number: str
-    direction: str
-    ivr_choice: str
-    agent_login: str
-
-
-@functools.lru_cache(maxsize=65_536)
-def normalise_number(value: str) -> str:
-    """A phone number in E.164 (French numbers may be written nationally), or "" when it is none (withheld,
-    malformed): such a caller is simply not identified."""
-    from django.core.exceptions import ValidationError
-
-    from omniguichet.referential.validators import validate_phone_number
-
-    try:
-        return validate_phone_number(value)
-    except ValidationError:
-        return ""
-
-
-def _text(fields: dict[str, str], name: str, value: Any, max_length: int, *, required: bool) -> str:
-    if value is None or value == "":
-        if required:
-            fields[name] = _("is required")
-        return ""
-    text = check_text(fields, name, value, max_length)
-    if text is not None and required and not text.strip():
-        fields[name] = _("is required")
-    return (text or "").strip()
-
-
-def _time(fields: dict[str, str], value: Any, now: dt.datetime) -> dt.datetime | None:
-    if value is None or value == "":
-        fields["at"] = _("is required")
-        return None
-    try:
-        parsed = parse_datetime(value) if isinstance(value, str) and len(value) <= 40 else None
-    except ValueError:  # well-formed but impossible, e.g. a 13th month
-        parsed = None
-    if parsed is None:
-        fields["at"] = _("is not an ISO 8601 date and time")
-    elif timezone.is_naive(parsed):
-        fields["at"] = _("needs a time zone offset (ISO 8601, e.g. 2026-03-01T09:30:00+01:00)")
-    elif parsed < EARLIEST_EVENT:
-        fields["at"] = _("is before 2000")
-    elif parsed > now + FUTURE_TOLERANCE:
-        fields["at"] = _("is in the future")
-    else:
-        return parsed
-    return None
-
-
-def parse_event(row: Any, *, now: dt.datetime | None = None) -> tuple[ParsedEvent | None, dict[str, str]]:
-    """One event line checked: the parsed event, or None and the reasons by field. Never raises."""
-    now = now or timezone.now()
-    fields: dict[str, str] = {}
-    if not isinstance(row, dict):
-        return None, {"line": _("must be a JSON object")}
-    call_id = _text(fields, "call_id", row.get("call_id"), 64, required=True)
-    event = row.get("event")
-    if not isinstance(event, str) or event not in RANK:
-        fields["event"] = _("unknown event (one of %(all)s)") % {"all": ", ".join(RANK)}
-        event = ""
-    at = _time(fields, row.get("at"), now)
-    direction = row.get("direction", CallDirection.INBOUND)
-    if direction not in CallDirection.values:
-        fields["direction"] = _("must be inbound or outbound")
-    raw_from = _text(fields, "from", row.get("from"), 40, required=False)
-    raw_to = _text(fields, "to", row.get("to"), 40, required=False)
-    ivr_choice = _text(fields, "ivr_choice", row.get("ivr_choice"), 16, required=event == EventKind.IVR)
-    agent_login = _text(fields, "agent", row.get("agent"), 150, required=event == EventKind.ANSWER)
-    if fields:
-        return None, fields
-    assert at is not None
-    parsed = ParsedEvent(
-        call_id=call_id, event=event, at=at, from_number=normalise_number(raw_from) if raw_from else "",
-        to_number=normalise_number(raw_to) if raw_to else "", direction=direction, ivr_choice=ivr_choice,
-        agent_login=agent_login if event == EventKind.ANSWER else "",
-    )  # fmt: skip
-    return parsed, {}
-
-
-def parse_lines(body: bytes, content_type: str) -> list[Any]:
-    """The rows of a batch: NDJSON (one object per line; a line that is not JSON becomes an error of that line
-    only) or a JSON array. A row that could not be read is an `InvalidLine`."""
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise InvalidInput.from_fields({"body": _("is not UTF-8 text")}) from None
-    if "ndjson" in content_type or "jsonlines" in content_type:
-        rows: list[Any] = []
-        for line in ndjson_lines(text):
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                rows.append(InvalidLine(_("is not valid JSON: %(e)s") % {"e": exc}))
-        return rows
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidInput.from_fields({"body": _("is not valid JSON: %(e)s") % {"e": exc}}) from None
-    if not isinstance(data, list):
-        raise InvalidInput.from_fields({"body": _("must be a JSON array of call events, or NDJSON")})
-    return data
-
-
-@dataclass(frozen=True)
-class InvalidLine:
-    reason: str
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Ingestion
+from omniguichet.telephony.services.common import (
+    CALLBACK_OFFER_AFTER,
+    DEFAULT_MOTIVE,
+    MAX_BATCH,
+    RANK,
+    SOURCE,
+    active_motives,
+    motive_for,
+)
+from omniguichet.telephony.services.parsing import InvalidLine, LineResult, ParsedEvent, parse_event
 
 
 @dataclass
@@ -471,70 +291,3 @@ def _offer_callback(call: Call, person: Person) -> bool:
         motive=call.motive_id,
     )  # fmt: skip
     return bool(messages)
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# The screen-pop
-
-
-@dataclass
-class ScreenPop:
-    call_id: str
-    person_id: int | None  # None: the caller is not identified (or not visible to this agent)
-    motive: str
-    masked_number: str
-
-
-def mask_number(number: str) -> str:
-    """A caller's number as written nationally, its last two digits hidden: "06 12 34 56 ••"."""
-    if not number:
-        return _("withheld number")
-    import phonenumbers
-
-    try:
-        shown = phonenumbers.format_number(
-            phonenumbers.parse(number, "FR"), phonenumbers.PhoneNumberFormat.NATIONAL
-        )
-    except phonenumbers.NumberParseException:
-        shown = number
-    return shown[:-2] + "••" if len(shown) > 2 else "••"
-
-
-def next_screen_pop(*, actor: Actor) -> ScreenPop | None:
-    """The call this agent has just answered, once: its record to open (the person when identified and visible to
-    the agent), or what the agent may see of an unknown caller. None when there is nothing new."""
-    if actor.kind != ActorKind.AGENT or actor.user is None:
-        return None
-    since = timezone.now() - SCREEN_POP_WINDOW
-    call = (
-        Call.objects.filter(agent=actor.user, popped_at__isnull=True, answered_at__gte=since)
-        .order_by("-answered_at")
-        .only("pk", "call_id", "person_id", "motive_id", "from_number")
-        .first()
-    )
-    if call is None:
-        return None
-    # Once: a second poll (or a second tab) racing for the same call gets nothing.
-    if not Call.objects.filter(pk=call.pk, popped_at__isnull=True).update(popped_at=timezone.now()):
-        return None
-    person_id = call.person_id
-    if person_id is not None and not scope_to_caisse(Person.objects.filter(pk=person_id), actor).exists():
-        person_id = None  # another caisse's person is reported like an unknown caller
-    return ScreenPop(call.call_id, person_id, call.motive_id, mask_number(call.from_number))
-
-
-def record_url(pop: ScreenPop) -> str:
-    """The customer record of the caller, opened for an incoming call (the purpose audited), with the motive."""
-    from omniguichet.crm.purposes import PURPOSES
-
-    query = urlencode({"purpose": str(PURPOSES[0]), "motive": pop.motive})
-    return f"{reverse('crm:record', args=[pop.person_id])}?{query}"
-
-
-def calls_of_agent(*, actor: Actor, limit: int = 10) -> list[Call]:
-    """The agent's latest answered calls (the telephony page lists them)."""
-    if actor.user is None:
-        return []
-    return list(
-        Call.objects.filter(Q(agent=actor.user)).select_related("motive").order_by("-answered_at")[:limit]
-    )
