@@ -78,3 +78,9 @@ from omniguichet.telephony.services.screen_pop import (
 from omniguichet.telephony.services.screen_pop import (
     record_url as record_url,
 )
+from omniguichet.telephony.services.simulate import (
+    SimulationReport as SimulationReport,
+)
+from omniguichet.telephony.services.simulate import (
+    simulate_day as simulate_day,
+)
