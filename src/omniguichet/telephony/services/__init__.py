@@ -82,5 +82,8 @@ from omniguichet.telephony.services.simulate import (
     SimulationReport as SimulationReport,
 )
 from omniguichet.telephony.services.simulate import (
+    call_lines as call_lines,
+)
+from omniguichet.telephony.services.simulate import (
     simulate_day as simulate_day,
 )

@@ -13,13 +13,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from omniguichet.core.actors import Actor, ActorKind, Channel
-from omniguichet.core.db import values_subquery
+from omniguichet.core.db import bulk_insert_rows, values_subquery
 from omniguichet.core.errors import Forbidden, InvalidInput
 from omniguichet.crm.models import Direction, Outcome
 from omniguichet.referential.models import NATIONAL_ROLES, ContactPoint, Person, User
@@ -141,17 +141,17 @@ def _store_and_apply(
     report = IngestReport(results=[])
     if not fresh:
         return report
-    CallEvent.objects.bulk_create([e for _r, e in fresh.values()], batch_size=2000)
     touched = {call_id for call_id, _event in fresh}
-    # Every event of the touched calls not applied yet: this batch's and those held by earlier ones.
+    # Every event of the touched calls not applied yet: those held by earlier batches, and this batch's.
+    held_before = list(
+        CallEvent.objects.filter(call_id__in=values_subquery(touched, of="text"), applied=False)
+    )
     pending: dict[str, list[CallEvent]] = {}
-    for held in CallEvent.objects.filter(call_id__in=values_subquery(touched, of="text"), applied=False):
-        pending.setdefault(held.call_id, []).append(held)
-    applied_ids: list[int] = []
+    for waiting in [*held_before, *(e for _r, e in fresh.values())]:
+        pending.setdefault(waiting.call_id, []).append(waiting)
     to_create: list[Call] = []
     to_update: list[Call] = []
     ended: list[Call] = []
-    applied_keys: set[tuple[str, str]] = set()
     persons_by_number = _verified_callers(
         e.from_number for events in pending.values() for e in events if e.event == EventKind.NEW
     )
@@ -168,27 +168,48 @@ def _store_and_apply(
             to_update.append(call)
         for stored_event in events:
             _apply(call, stored_event, motives)
-            applied_ids.append(stored_event.pk)
-            applied_keys.add((call_id, stored_event.event))
+            stored_event.applied = True
             if stored_event.event == EventKind.HANGUP:
                 ended.append(call)
     for result, fresh_event in fresh.values():
-        if (fresh_event.call_id, fresh_event.event) not in applied_keys:
+        if not fresh_event.applied:
             result.status = "held"
-    report.released = len(applied_ids) - sum(1 for key in applied_keys if key in fresh)
+    released = [e.pk for e in held_before if e.applied]
+    report.released = len(released)
     report.ended = len(ended)
+    adapt = connection.ops.adapt_datetimefield_value
+    received = adapt(now)
+    bulk_insert_rows(CallEvent, _EVENT_COLUMNS, [
+        (e.call_id, e.event, adapt(e.at), e.from_number, e.to_number, e.direction, e.ivr_choice, e.agent_id,
+         e.applied, e.source, received)
+        for _r, e in fresh.values()
+    ])  # fmt: skip
     report.callbacks_offered = _end_calls(ended, now=now)
     if to_create:
-        Call.objects.bulk_create(to_create, batch_size=2000)
+        bulk_insert_rows(Call, _CALL_COLUMNS, [
+            (c.call_id, c.direction, c.from_number, c.to_number, c.person_id, c.status, adapt(c.started_at),
+             c.ivr_choice, c.motive_id, adapt(c.queued_at), adapt(c.answered_at), adapt(c.ended_at), c.agent_id,
+             c.waited_seconds, c.duration_seconds, None, c.contact_id, c.callback_offered, received)
+            for c in to_create
+        ])  # fmt: skip
     if to_update:
         for call in to_update:
             call.updated_at = now
         Call.objects.bulk_update(to_update, _CALL_FIELDS, batch_size=2000)
-    if applied_ids:
-        CallEvent.objects.filter(pk__in=values_subquery(applied_ids, of="bigint")).update(applied=True)
+    if released:
+        CallEvent.objects.filter(pk__in=values_subquery(released, of="bigint")).update(applied=True)
     return report
 
 
+_EVENT_COLUMNS = [
+    "call_id", "event", "at", "from_number", "to_number", "direction", "ivr_choice", "agent_id", "applied", "source",
+    "received_at",
+]  # fmt: skip
+_CALL_COLUMNS = [
+    "call_id", "direction", "from_number", "to_number", "person_id", "status", "started_at", "ivr_choice",
+    "motive_id", "queued_at", "answered_at", "ended_at", "agent_id", "waited_seconds", "duration_seconds",
+    "popped_at", "contact_id", "callback_offered", "updated_at",
+]  # fmt: skip
 _CALL_FIELDS = [
     "status", "ivr_choice", "motive", "queued_at", "answered_at", "ended_at", "agent", "waited_seconds",
     "duration_seconds", "contact", "callback_offered", "updated_at",
@@ -231,6 +252,10 @@ def _apply(call: Call, event: CallEvent, motives: frozenset[str]) -> None:
             call.duration_seconds = 0
 
 
+# The call-back offer goes by SMS only: a caller who does not allow SMS is offered nothing.
+CALLBACK_POLICY = "sms"
+
+
 def _end_calls(ended: list[Call], *, now: dt.datetime) -> int:
     """One Contact for each ended call whose caller is identified; the call-back offers. Returns the offers."""
     from omniguichet.crm.services import record_contact
@@ -240,7 +265,7 @@ def _end_calls(ended: list[Call], *, now: dt.datetime) -> int:
         return 0
     persons = Person.objects.in_bulk([c.person_id for c in identified])
     agents = User.objects.in_bulk([c.agent_id for c in identified if c.agent_id])
-    offers = 0
+    offers: list[tuple[Call, Person]] = []
     for call in identified:
         person = persons[call.person_id]
         agent = agents.get(call.agent_id) if call.agent_id else None
@@ -264,9 +289,8 @@ def _end_calls(ended: list[Call], *, now: dt.datetime) -> int:
             answered=answered, waited_seconds=call.waited_seconds,
         )  # fmt: skip
         if not answered and (call.waited_seconds or 0) > CALLBACK_OFFER_AFTER:
-            call.callback_offered = _offer_callback(call, person)
-            offers += call.callback_offered
-    return offers
+            offers.append((call, person))
+    return _offer_callbacks(offers, now=now)
 
 
 def booking_url() -> str:
@@ -276,18 +300,27 @@ def booking_url() -> str:
     return public_url(reverse("appointments:mine"))
 
 
-def _offer_callback(call: Call, person: Person) -> bool:
-    """A call-back appointment offered by SMS, through the outbound ledger (which keeps the quiet hours, the cap
-    and the person's consent); nothing when the person does not allow SMS. True when an SMS was planned."""
-    from omniguichet.outreach.services import send_to_person
+def _offer_callbacks(offers: list[tuple[Call, Person]], *, now: dt.datetime) -> int:
+    """A call-back appointment offered by SMS to each of these callers who can receive one (a verified mobile, SMS
+    allowed, no refusal of messages), written in the outbound ledger, which keeps the quiet hours and the cap;
+    a replay writes nothing more (the key is the call's). Returns how many were offered."""
+    if not offers:
+        return 0
+    from omniguichet.outreach.services import Planned, choose_channels, load_reach, write_ledger
 
+    reach = load_reach(person for _call, person in offers)
     text = _(
         "Assurance Maladie: sorry, we could not answer your call. Book a call-back appointment: %(link)s"
     ) % {"link": booking_url()}
-    literal = text.replace("{", "{{").replace("}", "}}")
-    messages = send_to_person(
-        actor=Actor.system(SOURCE), person=person, idempotency_key=f"telephony:callback:{call.call_id}",
-        subject=_("Your call to the Assurance Maladie"), body=literal, sms_body=literal, channel_policy="sms",
-        motive=call.motive_id,
-    )  # fmt: skip
-    return bool(messages)
+    subject = _("Your call to the Assurance Maladie")
+    planned = []
+    for call, person in offers:
+        if not choose_channels(reach[person.pk], CALLBACK_POLICY):
+            continue
+        call.callback_offered = True
+        planned.append(Planned(
+            key=f"telephony:callback:{call.call_id}", person=person, subject=subject, body=text, sms_body=text,
+            at=now, motive=call.motive_id, policy=CALLBACK_POLICY,
+        ))  # fmt: skip
+    write_ledger(planned, now=now)
+    return len(planned)

@@ -9,7 +9,7 @@ import datetime as dt
 import math
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -93,6 +93,53 @@ def _agents(caisse: str | None) -> list[str]:
     return list(staff.order_by("username").values_list("username", flat=True)[:200])
 
 
+def call_lines(
+    *, calls: int, day: dt.date, callers: list[str], agents: list[str], seed: int = 11, prefix: str = "sim-",
+    per_batch: int = MAX_BATCH // 5,
+) -> Iterator[tuple[list[dict], int, int]]:  # fmt: skip
+    """The event lines of a day of `calls` calls, in batches of `per_batch` whole calls: (lines, calls, callers
+    phoning from a verified mobile). Callers come from `callers` (IDENTIFIED_SHARE of them) or unknown numbers;
+    answers are given by `agents` (logins)."""
+    rng = random.Random(f"{seed}:{day.isoformat()}:{prefix}")
+    hours = sorted(_arrival_hour(rng) for _i in range(calls))
+    mean_wait = _load_wait(hours)
+    midnight = dt.datetime.combine(day, dt.time(), tzinfo=PARIS)
+    ivr_choices, ivr_weights = list(IVR_WEIGHTS), list(IVR_WEIGHTS.values())
+    batch: list[dict] = []
+    identified = 0
+    for i, hour in enumerate(hours):
+        call_id = f"{prefix}{i:06d}"
+        if callers and rng.random() < IDENTIFIED_SHARE:
+            number = callers[rng.randrange(len(callers))]
+            identified += 1
+        else:
+            number = f"+337{rng.randrange(10**8):08d}"
+        t0 = midnight + dt.timedelta(hours=hour)
+        ivr_at = t0 + dt.timedelta(seconds=rng.uniform(8, 25))
+        queued_at = ivr_at + dt.timedelta(seconds=rng.uniform(1, 4))
+        wait = rng.expovariate(1 / mean_wait(hour))
+        patience = rng.expovariate(1 / MEAN_PATIENCE)  # abandonment: the wait outlasts the caller's patience
+        base = {"call_id": call_id, "from": number, "to": "3646", "direction": "inbound"}
+        batch.append({**base, "event": "new", "at": t0.isoformat()})
+        batch.append({**base, "event": "ivr", "at": ivr_at.isoformat(),
+                      "ivr_choice": rng.choices(ivr_choices, ivr_weights)[0]})  # fmt: skip
+        batch.append({**base, "event": "queued", "at": queued_at.isoformat()})
+        if patience > wait:  # answered
+            answer_at = queued_at + dt.timedelta(seconds=wait)
+            talk = min(3600.0, rng.lognormvariate(math.log(MEAN_TALK) - 0.32, 0.8))
+            hangup_at = answer_at + dt.timedelta(seconds=talk)
+            batch.append(
+                {**base, "event": "answer", "at": answer_at.isoformat(), "agent": rng.choice(agents)}
+            )
+            batch.append({**base, "event": "hangup", "at": hangup_at.isoformat()})
+        else:
+            hangup_at = queued_at + dt.timedelta(seconds=patience)
+            batch.append({**base, "event": "hangup", "at": hangup_at.isoformat()})
+        if (i + 1) % per_batch == 0 or i + 1 == calls:
+            yield batch, (i % per_batch) + 1, identified
+            batch, identified = [], 0
+
+
 def simulate_day(
     *, calls: int, day: dt.date, caisse: str | None = None, seed: int = 11,
     progress: Callable[[int], None] | None = None,
@@ -110,63 +157,19 @@ def simulate_day(
         fields["caisse"] = _("no agent to answer the calls (a staff login of the caisse is needed)")
     if fields:
         raise InvalidInput.from_fields(fields)
-    rng = random.Random(f"{seed}:{day.isoformat()}:{caisse or '*'}")
-    callers = _callers(caisse, rng)
-    hours = sorted(_arrival_hour(rng) for _i in range(calls))
-    mean_wait = _load_wait(hours)
-    midnight = dt.datetime.combine(day, dt.time(), tzinfo=PARIS)
     prefix = f"sim-{day:%Y%m%d}-{caisse or 'all'}-{seed}-"
-    ivr_choices, ivr_weights = list(IVR_WEIGHTS), list(IVR_WEIGHTS.values())
+    callers = _callers(caisse, random.Random(prefix))
     started = time.perf_counter()
-    batch: list[dict] = []
-    events = 0
-    identified = 0
-    offered = 0
-    per_batch = MAX_BATCH // 5
-
-    def flush(done: int) -> None:
-        nonlocal batch, events, offered
-        report = ingest_events(actor=Actor.system("simulate-calls"), channel=Channel.BACKOFFICE, rows=batch)
-        events += len(batch)
+    events = identified = offered = 0
+    for lines, count, known in call_lines(
+        calls=calls, day=day, callers=callers, agents=agents, seed=seed, prefix=prefix
+    ):
+        report = ingest_events(actor=Actor.system("simulate-calls"), channel=Channel.BACKOFFICE, rows=lines)
+        events += len(lines)
+        identified += known
         offered += report.callbacks_offered
-        batch = []
         if progress:
-            progress(done)
-
-    for i, hour in enumerate(hours):
-        call_id = f"{prefix}{i:06d}"
-        if callers and rng.random() < IDENTIFIED_SHARE:
-            number = callers[rng.randrange(len(callers))]
-            identified += 1
-        else:
-            number = f"+337{rng.randrange(10**8):08d}"
-        t0 = midnight + dt.timedelta(hours=hour)
-        ivr_at = t0 + dt.timedelta(seconds=rng.uniform(8, 25))
-        queued_at = ivr_at + dt.timedelta(seconds=rng.uniform(1, 4))
-        wait = rng.expovariate(1 / mean_wait(hour))
-        patience = rng.expovariate(1 / MEAN_PATIENCE)
-        base = {"call_id": call_id, "from": number, "to": "3646", "direction": "inbound"}
-        batch.append({**base, "event": "new", "at": t0.isoformat()})
-        batch.append({**base, "event": "ivr", "at": ivr_at.isoformat(),
-                      "ivr_choice": rng.choices(ivr_choices, ivr_weights)[0]})  # fmt: skip
-        batch.append({**base, "event": "queued", "at": queued_at.isoformat()})
-        if patience > wait:  # answered
-            answer_at = queued_at + dt.timedelta(seconds=wait)
-            talk = min(3600.0, rng.lognormvariate(math.log(MEAN_TALK) - 0.32, 0.8))
-            batch.append(
-                {**base, "event": "answer", "at": answer_at.isoformat(), "agent": rng.choice(agents)}
-            )
-            batch.append(
-                {**base, "event": "hangup", "at": (answer_at + dt.timedelta(seconds=talk)).isoformat()}
-            )
-        else:
-            batch.append(
-                {**base, "event": "hangup", "at": (queued_at + dt.timedelta(seconds=patience)).isoformat()}
-            )
-        if (i + 1) % per_batch == 0:
-            flush(per_batch)
-    if batch:
-        flush(calls % per_batch or per_batch)
+            progress(count)
     played = Call.objects.filter(call_id__gte=prefix, call_id__lt=f"{prefix}{calls:06d}")
     answered = played.filter(answered_at__isnull=False).count()
     total = played.count()
