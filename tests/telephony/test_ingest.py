@@ -29,7 +29,8 @@ def test_a_whole_call_is_stored_and_ends_in_one_contact(paris_person, phone_agen
         "phone", "inbound", True, 45
     )  # fmt: skip
     assert contact.motive_id == "ij_suivi"
-    assert contact.agent_id == phone_agent.pk and contact.caisse_id == "751"
+    assert (contact.source, contact.external_id, contact.caisse_id) == ("telephony", call_id, "751")
+    assert contact.actor_kind == "system" and contact.agent_id is None  # the agent is on the call
     assert "300 s" in contact.note
     assert not OutboundMessage.objects.exists()
 
@@ -193,7 +194,7 @@ def test_only_the_platform_sends_events(phone_agent):
         services.ingest_events(actor=Actor.agent(phone_agent), channel=Channel.BACKOFFICE, rows=[])
 
 
-def test_answer_of_another_caisse_agent_is_recorded_by_the_platform(paris_person, phone_agent_ain):
+def test_answer_of_another_caisse_agent_counts_for_the_callers_caisse(paris_person, phone_agent_ain):
     ingest(call_lines(new_call_id(), agent="tel-ain"))
     contact = Contact.objects.get()
     assert contact.actor_kind == "system" and contact.caisse_id == "751" and contact.answered is True

@@ -257,25 +257,16 @@ CALLBACK_POLICY = "sms"
 
 
 def _end_calls(ended: list[Call], *, now: dt.datetime) -> int:
-    """One Contact for each ended call whose caller is identified; the call-back offers. Returns the offers."""
-    from omniguichet.crm.services import record_contact
+    """One Contact for each ended call whose caller is identified, written by the record's batch path
+    (`crm.services.ingest_contacts`, source "telephony", external id the call's id: the record itself refuses a
+    second one); then the call-back offers. Returns how many call-backs were offered."""
+    from omniguichet.crm.services import ingest_contacts
 
     identified = [c for c in ended if c.person_id is not None and c.direction == CallDirection.INBOUND]
     if not identified:
         return 0
-    persons = Person.objects.in_bulk([c.person_id for c in identified])
-    agents = User.objects.in_bulk([c.agent_id for c in identified if c.agent_id])
-    offers: list[tuple[Call, Person]] = []
+    rows = []
     for call in identified:
-        person = persons[call.person_id]
-        agent = agents.get(call.agent_id) if call.agent_id else None
-        # The agent who answered, when the call was for their caisse (their contact); otherwise the platform.
-        if agent is not None and (
-            agent.is_national or agent.is_superuser or agent.caisse_id == person.caisse_id
-        ):
-            actor = Actor.agent(agent)
-        else:
-            actor = Actor.system(SOURCE)
         answered = call.answered_at is not None
         note = _("Call %(id)s, %(d)d s with the agent.") % {
             "id": call.call_id,
@@ -283,14 +274,23 @@ def _end_calls(ended: list[Call], *, now: dt.datetime) -> int:
         }
         if call.ivr_choice:
             note += " " + _("Voice menu choice: %(c)s.") % {"c": call.ivr_choice}
-        call.contact = record_contact(
-            actor=actor, channel=Channel.PHONE, person=person, motive=call.motive_id, direction=Direction.INBOUND,
-            started_at=call.started_at, outcome=Outcome.RESOLVED if answered else Outcome.PENDING, note=note,
-            answered=answered, waited_seconds=call.waited_seconds,
-        )  # fmt: skip
-        if not answered and (call.waited_seconds or 0) > CALLBACK_OFFER_AFTER:
-            offers.append((call, person))
-    return _offer_callbacks(offers, now=now)
+        rows.append({
+            "external_id": call.call_id, "person_id": call.person_id, "channel": Channel.PHONE.value,
+            "direction": Direction.INBOUND.value, "motive": call.motive_id, "started_at": call.started_at.isoformat(),
+            "outcome": (Outcome.RESOLVED if answered else Outcome.PENDING).value, "note": note, "answered": answered,
+            "waited_seconds": call.waited_seconds,
+        })  # fmt: skip
+    results = ingest_contacts(actor=Actor.system(SOURCE), channel=Channel.PHONE, rows=rows, source=SOURCE)
+    refused = {r.external_id or str(r.index): r.errors for r in results if r.status == "rejected"}
+    if refused:  # the calls are checked already: a refusal here is a bug, and nothing of the batch is kept
+        raise InvalidInput.from_fields({f"contact {key}": str(errors) for key, errors in refused.items()})
+    for call, result in zip(identified, results, strict=True):
+        call.contact_id = result.contact_id
+    late = [c for c in identified if c.answered_at is None and (c.waited_seconds or 0) > CALLBACK_OFFER_AFTER]
+    if not late:
+        return 0
+    persons = Person.objects.in_bulk([c.person_id for c in late])
+    return _offer_callbacks([(c, persons[c.person_id]) for c in late], now=now)
 
 
 def booking_url() -> str:
