@@ -93,3 +93,12 @@ def test_french_messages(platform):
     body = client.post(URL, '{"call_id": "c", "event": "ring", "at": "2026-01-01T00:00:00Z"}',
                        content_type="application/x-ndjson", HTTP_ACCEPT_LANGUAGE="fr").json()  # fmt: skip
     assert "événement inconnu" in body["results"][0]["error"]["fields"]["event"]
+
+
+def test_a_form_or_multipart_body_is_refused_on_body(platform):
+    client = client_for(platform)
+    response = client.generic("POST", URL, b"--x\r\n", content_type="multipart/form-data")
+    assert response.status_code == 422 and "body" in response.json()["error"]["fields"]
+    response = client.generic("POST", URL, b"call_id=1", content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 422
+    assert "application/x-ndjson" in response.json()["error"]["fields"]["body"]

@@ -72,6 +72,7 @@ EVENT_LINE_SCHEMA = {
 def ingest_events(request: HttpRequest) -> HttpResponse:
     actor = Actor.agent(request.user)  # type: ignore[arg-type]
     services.check_ingest_actor(actor)
+    services.check_content_type(request.content_type or "")
     rows = services.parse_lines(request.body, request.content_type or "")
     report = services.ingest_events(
         actor=actor, channel=Channel.BACKOFFICE, rows=rows, source=request.user.get_username()

@@ -55,6 +55,9 @@ from omniguichet.telephony.services.parsing import (
     ParsedEvent as ParsedEvent,
 )
 from omniguichet.telephony.services.parsing import (
+    check_content_type as check_content_type,
+)
+from omniguichet.telephony.services.parsing import (
     normalise_number as normalise_number,
 )
 from omniguichet.telephony.services.parsing import (

@@ -123,6 +123,14 @@ def parse_event(row: Any, *, now: dt.datetime | None = None) -> tuple[ParsedEven
     return parsed, {}
 
 
+def check_content_type(content_type: str) -> None:
+    """NDJSON or JSON only: anything else (a form, multipart) is refused before its body is read."""
+    if "json" not in content_type:
+        raise InvalidInput.from_fields(
+            {"body": _("must be sent as application/x-ndjson or application/json")}
+        )
+
+
 def parse_lines(body: bytes, content_type: str) -> list[Any]:
     """The rows of a batch: NDJSON (one object per line; a line that is not JSON becomes an error of that line
     only) or a JSON array. A row that could not be read is an `InvalidLine`."""
