@@ -62,8 +62,12 @@ def main() -> None:
     from omniguichet.telephony.models import Call
 
     demo.seed_population(persons=args.persons, seed=42)
-    callers = list(ContactPoint.objects.filter(kind="mobile", verified=True).values_list("value", flat=True))
-    agents = list(User.objects.filter(role=Role.MANAGER).values_list("username", flat=True))
+    callers = list(
+        ContactPoint.objects.filter(kind="mobile", verified=True)
+        .order_by("id")
+        .values_list("value", flat=True)
+    )
+    agents = list(User.objects.filter(role=Role.MANAGER).order_by("id").values_list("username", flat=True))
     platform_user = User.objects.create_user("cti-platform", role=Role.NATIONAL_SUPERVISOR)
     _token, secret = issue_token(user=platform_user)
     day = dt.date.today() - dt.timedelta(days=2)
