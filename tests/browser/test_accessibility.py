@@ -221,6 +221,9 @@ PAGES: list[Page] = [
     Page("reception:sites", AGENT),
     Page("reception:desk", AGENT, args=lambda d: [d.site.pk]),
     Page("reception:desk", AGENT, args=lambda d: [d.busy_site.pk]),  # serving a visitor
+    Page("telephony:console", AGENT),
+    # The record opened by the telephony screen-pop: the contact form open on the caller's voice-menu motive.
+    Page("crm:record", AGENT, args=_person, query="?purpose=Appel%20entrant&motive=carte_vitale"),
     Page("403", AGENT, path="/analytics/", status=403),  # the dashboards are for managers and national roles
     # --- a national supervisor ---
     Page("analytics:national", SUPERVISOR, query="?year=2025"),
@@ -277,6 +280,8 @@ NOT_PAGES: dict[str, str] = {
     "teleservices:kiosk_end": "POST only, redirects",
     "reception:call_next": "POST only, redirects (keyboard path in test_reception_call_next_with_the_keyboard)",
     "reception:close": "POST only, redirects",
+    "telephony:screen_pop": "htmx fragment polled by telephony:console: 204, an HX-Redirect to the record, or the "
+    "unknown caller's notice inside that page",
 }
 
 

@@ -31,6 +31,18 @@ def test_wrong_role_is_403(phone_agent, paris_person):
     assert not CallEvent.objects.exists()
 
 
+def test_an_insured_person_is_403(make_person):
+    from django.utils import timezone
+
+    from omniguichet.accounts.models import Account
+    from omniguichet.referential.models import User
+
+    person = make_person()
+    user = User.objects.create_user(username=person.nir, password="not-used-here-123")
+    Account.objects.create(person=person, user=user, opened_at=timezone.now())
+    assert post(client_for(user), call_lines(new_call_id())).status_code == 403
+
+
 def test_ndjson_batch_with_per_line_results(platform, paris_person, phone_agent):
     call_id = new_call_id()
     rows = [
