@@ -49,3 +49,22 @@ def test_answer_opens_the_record_in_the_agents_browser(
     assert page.eval_on_selector("#motive", "el => el.value") == "carte_vitale"
     access = RecordAccess.objects.get(person=person)
     assert (access.user, access.purpose) == (agent, "Appel entrant")
+
+
+def test_the_poll_pauses_before_the_idle_end_of_the_session(live_server, page, caisse_paris, settings):
+    """The 2 s poll does not keep an unattended staff session alive: it pauses, says so, and the next activity
+    reloads the page, which asks for the login again once the session has ended."""
+    settings.LANGUAGE_CODE = "fr"
+    settings.STAFF_SESSION_IDLE_SECONDS = 8  # the page pauses its poll after 4 s without activity
+    agent = make_user("tel-751", role=Role.PHONE_AGENT, caisse=caisse_paris)
+    page.goto(f"{live_server.url}/agent/telephonie/")
+    page.fill("#id_username", agent.username)
+    page.fill("#id_password", "not-used-here-123")
+    page.press("#id_password", "Enter")
+    give_second_factor(page, agent.username)
+    page.wait_for_url(f"{live_server.url}/agent/telephonie/")
+    assert page.get_attribute("#screen-pop", "data-pause-after") == "4"
+    page.wait_for_selector("#screen-pop-paused", state="visible", timeout=8_000)
+    page.wait_for_timeout(5_000)  # past the session's idle end
+    page.mouse.move(10, 10)
+    page.wait_for_url("**/agent/login/**")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -17,7 +18,11 @@ from omniguichet.telephony import services
 @require_GET
 @agent_required
 def console(request: HttpRequest, actor: Actor) -> HttpResponse:
-    return render(request, "telephony/console.html", {"calls": services.calls_of_agent(actor=actor)})
+    # The poll pauses before the staff session's idle end (static/telephony/console.js): 2 minutes before it, or
+    # halfway through a short one.
+    idle = settings.STAFF_SESSION_IDLE_SECONDS
+    context = {"calls": services.calls_of_agent(actor=actor), "pause_after": max(idle - 120, idle // 2)}
+    return render(request, "telephony/console.html", context)
 
 
 @require_GET
