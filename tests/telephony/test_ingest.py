@@ -198,3 +198,18 @@ def test_answer_of_another_caisse_agent_counts_for_the_callers_caisse(paris_pers
     ingest(call_lines(new_call_id(), agent="tel-ain"))
     contact = Contact.objects.get()
     assert contact.actor_kind == "system" and contact.caisse_id == "751" and contact.answered is True
+
+
+def test_an_outbound_call_is_stored_without_contact_nor_screen_pop(paris_person, phone_agent):
+    from omniguichet.core.actors import Actor
+    from omniguichet.telephony.services import next_screen_pop
+
+    call_id = new_call_id()
+    rows = call_lines(call_id, caller="3646", start=timezone.now() - dt.timedelta(minutes=2))
+    for row in rows:
+        row.update(direction="outbound", to="+33698765432")
+    assert statuses(ingest(rows)) == ["stored"] * 5
+    call = Call.objects.get(call_id=call_id)
+    assert call.person_id == paris_person.pk and call.status == CallStatus.ENDED
+    assert not Contact.objects.exists()  # the agent records an outbound call from the record
+    assert next_screen_pop(actor=Actor.agent(phone_agent)) is None

@@ -153,7 +153,7 @@ def _store_and_apply(
     to_update: list[Call] = []
     ended: list[Call] = []
     persons_by_number = _verified_callers(
-        e.from_number for events in pending.values() for e in events if e.event == EventKind.NEW
+        _party(e) for events in pending.values() for e in events if e.event == EventKind.NEW
     )
     motives = active_motives()
     for call_id, events in pending.items():
@@ -216,10 +216,15 @@ _CALL_FIELDS = [
 ]  # fmt: skip
 
 
+def _party(new: CallEvent) -> str:
+    """The person's number: the caller of an inbound call, the one called by an outbound call."""
+    return new.from_number if new.direction == CallDirection.INBOUND else new.to_number
+
+
 def _open_call(new: CallEvent, persons_by_number: dict[str, int]) -> Call:
     return Call(
         call_id=new.call_id, direction=new.direction, from_number=new.from_number, to_number=new.to_number,
-        person_id=persons_by_number.get(new.from_number), started_at=new.at, motive_id=DEFAULT_MOTIVE,
+        person_id=persons_by_number.get(_party(new)), started_at=new.at, motive_id=DEFAULT_MOTIVE,
     )  # fmt: skip
 
 

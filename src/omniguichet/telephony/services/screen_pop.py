@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from omniguichet.core.actors import Actor, ActorKind, scope_to_caisse
 from omniguichet.referential.models import Person
-from omniguichet.telephony.models import Call
+from omniguichet.telephony.models import Call, CallDirection
 from omniguichet.telephony.services.common import SCREEN_POP_WINDOW
 
 
@@ -46,7 +46,9 @@ def next_screen_pop(*, actor: Actor) -> ScreenPop | None:
         return None
     since = timezone.now() - SCREEN_POP_WINDOW
     call = (
-        Call.objects.filter(agent=actor.user, popped_at__isnull=True, answered_at__gte=since)
+        Call.objects.filter(
+            agent=actor.user, popped_at__isnull=True, answered_at__gte=since, direction=CallDirection.INBOUND
+        )
         .order_by("-answered_at")
         .only("pk", "call_id", "person_id", "motive_id", "from_number")
         .first()
