@@ -40,7 +40,7 @@ demo: setup
 	@# Back-office history (cases, payments, messages) once per demo database, then the analytics warehouse.
 	@test -f var/.demo-backoffice || { $(BIN)/omniguichet simulate-backoffice --events $(DEMO_EVENTS) && touch var/.demo-backoffice; }
 	$(BIN)/omniguichet warehouse export
-	@# Yesterday's calls on the phone line (about 1 s; a replay on the same day changes nothing): docs/telephony.md.
+	@# Yesterday's calls on the phone line (1 to 2 s; a replay on the same day changes nothing): docs/telephony.md.
 	$(BIN)/omniguichet simulate-calls --calls $(DEMO_CALLS)
 	@echo
 	@echo "  omniguichet runs on http://$(HOST):$(PORT)/  (Ctrl-C stops the web server and the worker)"
