@@ -7,6 +7,7 @@ STAMP := $(VENV)/.installed
 DEMO_PERSONS ?= 20000
 DEMO_CONTACTS ?= 200000
 DEMO_EVENTS ?= 50000
+DEMO_CALLS ?= 2000
 HOST ?= 127.0.0.1
 PORT ?= 8000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
@@ -39,6 +40,8 @@ demo: setup
 	@# Back-office history (cases, payments, messages) once per demo database, then the analytics warehouse.
 	@test -f var/.demo-backoffice || { $(BIN)/omniguichet simulate-backoffice --events $(DEMO_EVENTS) && touch var/.demo-backoffice; }
 	$(BIN)/omniguichet warehouse export
+	@# Yesterday's calls on the phone line (1 to 2 s; a replay on the same day changes nothing): docs/telephony.md.
+	$(BIN)/omniguichet simulate-calls --calls $(DEMO_CALLS)
 	@echo
 	@echo "  omniguichet runs on http://$(HOST):$(PORT)/  (Ctrl-C stops the web server and the worker)"
 	@echo "  API documentation: http://$(HOST):$(PORT)/api/v1/docs   administration: http://$(HOST):$(PORT)/admin/"

@@ -16,6 +16,7 @@ from omniguichet.documents.api import router as documents_router
 from omniguichet.messaging.api import router as messaging_router
 from omniguichet.outreach.api import router as outreach_router
 from omniguichet.referential.api import router as referential_router
+from omniguichet.telephony.api import router as telephony_router
 from omniguichet.teleservices.api import router as teleservices_router
 
 api = build_api(
@@ -55,3 +56,4 @@ api.add_router("/", documents_router)
 api.add_router("/", appointments_router)
 api.add_router("/", analytics_router)
 api.add_router("/", messaging_router)
+api.add_router("/", telephony_router)

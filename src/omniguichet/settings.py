@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "omniguichet.messaging",
     "omniguichet.ops",
     "omniguichet.reception",
+    "omniguichet.telephony",
 ]
 
 MIDDLEWARE = [

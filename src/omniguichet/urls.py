@@ -31,4 +31,5 @@ urlpatterns = [
     path("", include("omniguichet.appointments.urls")),
     path("reception/", include("omniguichet.reception.urls")),
     path("", include("omniguichet.messaging.urls")),
+    path("", include("omniguichet.telephony.urls")),
 ]

@@ -237,6 +237,9 @@ PAGES: list[Page] = [
     Page("reception:sites", AGENT),
     Page("reception:desk", AGENT, args=lambda d: [d.site.pk]),
     Page("reception:desk", AGENT, args=lambda d: [d.busy_site.pk]),  # serving a visitor
+    Page("telephony:console", AGENT),
+    # The record opened by the telephony screen-pop: the contact form open on the caller's voice-menu motive.
+    Page("crm:record", AGENT, args=_person, query="?purpose=Appel%20entrant&motive=carte_vitale"),
     Page("403", AGENT, path="/analytics/", status=403),  # the dashboards are for managers and national roles
     # --- a national supervisor ---
     Page("analytics:national", SUPERVISOR, query="?year=2025"),
@@ -301,6 +304,8 @@ NOT_PAGES: dict[str, str] = {
     "messaging:claim": "POST only, redirects",
     "messaging:answer": "POST only: redirects, or the conversation page with its error (in PAGES)",
     "messaging:close": "POST only: redirects, or the conversation page with its error",
+    "telephony:screen_pop": "htmx fragment polled by telephony:console: 204, an HX-Redirect to the record, or the "
+    "unknown caller's notice inside that page",
 }
 
 

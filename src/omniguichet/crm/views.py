@@ -139,6 +139,9 @@ def record(request: HttpRequest, actor: Actor, person_id: int) -> HttpResponse:
     except NotFound:
         raise Http404(_("no such person")) from None
     person = opened.person
+    motives = list(services.iter_motives())
+    # A motive given with the link (the telephony screen-pop passes the caller's voice-menu choice) is preselected.
+    call_motive = request.GET.get("motive", "")
     context = {
         "record": opened,
         "person": person,
@@ -147,7 +150,8 @@ def record(request: HttpRequest, actor: Actor, person_id: int) -> HttpResponse:
         "channels": CONTACT_CHANNEL_CHOICES,
         "agent_channels": [(c.value, c.label) for c in AGENT_CHANNELS],
         "outcomes": Outcome.choices,
-        "motives": list(services.iter_motives()),
+        "motives": motives,
+        "call_motive": call_motive if call_motive in {m.code for m in motives} else "",
         "record_sections": [
             (_("Open cases"), opened.open_cases),
             (_("Next appointments"), opened.next_appointments),

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from omniguichet.telephony import views
+
+app_name = "telephony"
+urlpatterns = [
+    path("agent/telephonie/", views.console, name="console"),
+    path("agent/telephonie/appel/", views.screen_pop, name="screen_pop"),
+]

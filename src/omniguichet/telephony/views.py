@@ -1,0 +1,41 @@
+"""The agent's telephony page: it polls the screen-pop every 2 s and opens the caller's record by itself."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.views.decorators.http import require_GET
+
+from omniguichet.core.actors import Actor
+from omniguichet.core.web import agent_required
+from omniguichet.crm.purposes import PURPOSES
+from omniguichet.telephony import services
+
+
+@require_GET
+@agent_required
+def console(request: HttpRequest, actor: Actor) -> HttpResponse:
+    # The poll pauses before the staff session's idle end (static/telephony/console.js): 2 minutes before it, or
+    # halfway through a short one.
+    idle = settings.STAFF_SESSION_IDLE_SECONDS
+    context = {"calls": services.calls_of_agent(actor=actor), "pause_after": max(idle - 120, idle // 2)}
+    return render(request, "telephony/console.html", context)
+
+
+@require_GET
+@agent_required
+def screen_pop(request: HttpRequest, actor: Actor) -> HttpResponse:
+    """Polled by the page: 204 when nothing is new; the caller's record (HX-Redirect) when the agent has just
+    answered an identified caller; otherwise what the agent may see of the caller, and a link to search."""
+    pop = services.next_screen_pop(actor=actor)
+    if pop is None:
+        return HttpResponse(status=204)
+    if pop.person_id is not None:
+        response = HttpResponse(status=200)
+        response["HX-Redirect"] = services.record_url(pop)
+        return response
+    search = f"{reverse('crm:console')}?{urlencode({'purpose': str(PURPOSES[0])})}"
+    return render(request, "telephony/_unknown_caller.html", {"pop": pop, "search": search})
