@@ -215,7 +215,9 @@ class Calendar:
             return self.add_working_days(received_at, duration) if duration else received_at.astimezone(UTC)
         raise ValueError(f"unknown unit {unit!r}")
 
-    def due_soon(self, received_at: dt.datetime, deadline: dt.datetime, unit: str, share: float) -> dt.datetime:
+    def due_soon(
+        self, received_at: dt.datetime, deadline: dt.datetime, unit: str, share: float
+    ) -> dt.datetime:
         """The instant when `share` of the time between receipt and deadline has passed, counted the policy's
         way: elapsed time for calendar hours, opening time for working hours and days."""
         received_at = received_at.astimezone(UTC)
@@ -225,3 +227,30 @@ class Calendar:
             return received_at + (deadline - received_at) * share
         working = self.working_time_between(received_at, deadline)
         return min(self.add_working_time(received_at, working.total_seconds() * share), deadline)
+
+
+# --- the calendars of this process ------------------------------------------------------------------------------
+# One Calendar per caisse, built from its rows on first use (referential.services.caisse_calendar). A save or a
+# deletion of a caisse, an opening period or a closure forgets that caisse's calendar in the process that made it
+# (signals connected in ReferentialConfig.ready); other processes rebuild theirs after CACHE_SECONDS.
+CACHE_SECONDS = 60.0
+_cache: dict[str, tuple[float, Calendar]] = {}
+
+
+def cached(code: str, now: float) -> Calendar | None:
+    found = _cache.get(code)
+    if found is None or now - found[0] > CACHE_SECONDS:
+        return None
+    return found[1]
+
+
+def remember(code: str, calendar: Calendar, now: float) -> None:
+    _cache[code] = (now, calendar)
+
+
+def forget(code: str | None = None) -> None:
+    """Forget one caisse's calendar, or every one."""
+    if code is None:
+        _cache.clear()
+    else:
+        _cache.pop(code, None)
