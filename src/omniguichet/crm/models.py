@@ -190,7 +190,7 @@ class DeadlineUnit(models.TextChoices):
 
 
 # The longest duration a policy may give, per unit: a year.
-MAX_DURATION = {
+MAX_DURATION: dict[str, int] = {
     DeadlineUnit.CALENDAR_HOURS: 366 * 24,
     DeadlineUnit.WORKING_HOURS: 52 * 5 * 7 * 2,
     DeadlineUnit.WORKING_DAYS: 260,

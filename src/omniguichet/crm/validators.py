@@ -10,11 +10,10 @@ from django.utils.translation import gettext as _
 WORK_ITEM_KIND = re.compile(r"[a-z][a-z0-9_]{1,29}")
 
 
-def validate_work_item_kind(value: str) -> str:
+def validate_work_item_kind(value: str) -> None:
     """A kind of work item ("message", "email", "document", "returned_letter"...): free for kinds to come, but a
     code: lower-case letters, digits and underscores, starting with a letter."""
     if not isinstance(value, str) or not WORK_ITEM_KIND.fullmatch(value):
         raise ValidationError(
             _("lower-case letters, digits and _ only, starting with a letter (2 to 30)"), code="invalid"
         )
-    return value

@@ -64,7 +64,7 @@ class OpeningPeriodForm(forms.ModelForm):
         fields = ["caisse", "weekday", "opens", "closes"]
 
     def clean(self):
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         if not self.errors:
             period = OpeningPeriod(
                 pk=self.instance.pk, caisse=cleaned["caisse"], weekday=cleaned["weekday"],

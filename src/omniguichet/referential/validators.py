@@ -357,7 +357,7 @@ def validate_insee_code(value: str) -> str:
     return code
 
 
-def validate_time_zone(value: str) -> str:
+def validate_time_zone(value: str) -> None:
     """An IANA time zone known to zoneinfo ("Europe/Paris", "Indian/Mayotte")."""
     import zoneinfo
 
@@ -365,4 +365,3 @@ def validate_time_zone(value: str) -> str:
         zoneinfo.ZoneInfo(value)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         raise ValidationError(_("unknown time zone"), code="invalid") from None
-    return value

@@ -34,10 +34,10 @@ from omniguichet.crm.services.deadlines import (
     Policy as Policy,
 )
 from omniguichet.crm.services.deadlines import (
-    deadline_for as deadline_for,
+    deadline_and_due_soon as deadline_and_due_soon,
 )
 from omniguichet.crm.services.deadlines import (
-    deadlines as deadlines,
+    deadline_for as deadline_for,
 )
 from omniguichet.crm.services.deadlines import (
     due_soon_at as due_soon_at,

@@ -52,7 +52,7 @@ def _all_policies() -> dict[tuple[str, str | None], Policy]:
     now = time.monotonic()
     if not _loaded_at or now - _loaded_at[0] > CACHE_SECONDS:
         rows = DeadlinePolicy.objects.values_list("kind", "motive_id", "duration", "unit")
-        fresh = {
+        fresh: dict[tuple[str, str | None], Policy] = {
             (kind, motive): Policy(kind, motive, duration, unit) for kind, motive, duration, unit in rows
         }
         _policies.clear()
@@ -89,10 +89,12 @@ def due_soon_at(
 ) -> dt.datetime:  # fmt: skip
     """When the item becomes "due soon": 80 % of its time gone, counted in the policy's unit (opening time for
     working hours and days, elapsed time for calendar hours)."""
-    return deadlines(kind=kind, motive=motive, caisse=caisse, received_at=received_at, deadline=deadline)[1]
+    return deadline_and_due_soon(
+        kind=kind, motive=motive, caisse=caisse, received_at=received_at, deadline=deadline
+    )[1]
 
 
-def deadlines(
+def deadline_and_due_soon(
     *, kind: str, motive: object = None, caisse: Caisse | str, received_at: dt.datetime,
     deadline: dt.datetime | None = None,
 ) -> tuple[dt.datetime, dt.datetime]:  # fmt: skip

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from omniguichet.core.db import update_rows
-from omniguichet.crm.services import deadlines
+from omniguichet.crm.services import deadline_and_due_soon
 from omniguichet.messaging.models import WORK_ITEM_KIND, Thread, ThreadStatus
 
 RETIME_BATCH = 1000
@@ -42,7 +42,8 @@ def retime_threads(
             if not rows:
                 return done
             for thread in rows:
-                thread.deadline, thread.due_soon_at = deadlines(
+                assert thread.waiting_since is not None  # filtered above
+                thread.deadline, thread.due_soon_at = deadline_and_due_soon(
                     kind=WORK_ITEM_KIND, motive=thread.motive_id, caisse=thread.caisse_id,
                     received_at=thread.waiting_since,
                 )  # fmt: skip

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from omniguichet.core.actors import Actor, ActorKind, Channel
 from omniguichet.core.errors import Forbidden, InvalidInput, NotFound
 from omniguichet.crm.models import Direction, Motive, Outcome, Person, SubjectKind
-from omniguichet.crm.services import deadlines, record_contact
+from omniguichet.crm.services import deadline_and_due_soon, record_contact
 from omniguichet.messaging.models import (
     MAX_ATTACHMENTS,
     MAX_BODY,
@@ -144,7 +144,7 @@ def _store(checked: list[Any], caisse_code: str) -> list[dict[str, Any]]:
 def _deadlines(caisse: str, motive: str, received_at: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
     """(deadline, due soon at) of a thread waiting from `received_at`: the policy of the kind "message" and the
     thread's motive, on its caisse's calendar (docs/deadlines.md)."""
-    return deadlines(kind=WORK_ITEM_KIND, motive=motive, caisse=caisse, received_at=received_at)
+    return deadline_and_due_soon(kind=WORK_ITEM_KIND, motive=motive, caisse=caisse, received_at=received_at)
 
 
 def write_message(
