@@ -238,3 +238,19 @@ def test_retiming_goes_in_batches_with_a_few_queries_each(insured, django_assert
     seed_threads(person, waiting=25, since=paris(2026, 12, 4, 16, 0))
     with django_assert_max_num_queries(4 + 3):
         assert retime_threads(batch=100) == 50
+
+
+def test_the_retime_command(insured):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    person, _user = insured
+    seed_threads(person, waiting=3, since=paris(2026, 12, 4, 16, 0))
+    DeadlinePolicy.objects.filter(kind="message", motive=None).update(duration=1, unit="working_hours")
+    out = StringIO()
+    call_command("retime", "--kind", "message", "--batch", "2", stdout=out)
+    assert out.getvalue().startswith("3 open message items re-timed")
+    assert Thread.objects.filter(deadline=paris(2026, 12, 7, 9, 30)).count() == 1
+    with pytest.raises(CommandError, match="--kind"):
+        call_command("retime", "--kind", "Messages")
