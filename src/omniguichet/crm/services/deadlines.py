@@ -103,6 +103,11 @@ def deadline_and_due_soon(
     calendar = caisse_calendar(caisse)
     if deadline is None:
         deadline = calendar.deadline(received_at, policy.duration, policy.unit)
+        if (
+            policy.unit == DeadlineUnit.WORKING_HOURS
+        ):  # the opening time to the deadline is the duration itself
+            soon = calendar.add_working_time(received_at, policy.duration * 3600 * DUE_SOON_SHARE)
+            return deadline, min(soon, deadline)
     return deadline, calendar.due_soon(received_at, deadline, policy.unit, DUE_SOON_SHARE)
 
 
