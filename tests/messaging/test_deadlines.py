@@ -256,3 +256,14 @@ def test_the_retime_command(insured):
     ]  # fmt: skip
     with pytest.raises(CommandError, match="--kind"):
         call_command("retime", "--kind", "Messages")
+
+
+def test_the_worker_task_retimes(insured):
+    from omniguichet.crm.tasks import retime_open_items
+
+    person, _user = insured
+    seed_threads(person, waiting=2, since=paris(2026, 12, 4, 16, 0))
+    DeadlinePolicy.objects.create(kind="message", motive_id="remboursement", duration=1, unit="working_days")
+    assert retime_open_items.call("message", "remboursement") == 2
+    assert set(Thread.objects.values_list("deadline", flat=True)) == {paris(2026, 12, 7, 17, 0)}
+    assert retime_open_items.call("returned_letter", None) == 0  # no app registered this kind
