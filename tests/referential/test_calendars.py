@@ -280,3 +280,40 @@ def test_the_caisse_page_edits_its_periods_and_closures(admin_client_):
     page = admin_client_.get("/admin/referential/caisse/751/change/")
     assert page.status_code == 200
     assert b"opening_periods-TOTAL_FORMS" in page.content and b"closures-TOTAL_FORMS" in page.content
+
+
+def _change_form_data(response) -> dict[str, str]:
+    """The caisse's change form as the browser would post it back (fields and inline rows, initial values)."""
+    data: dict[str, str] = {}
+    form = response.context["adminform"].form
+    for name, field in form.fields.items():
+        value = form.initial.get(name, field.initial)
+        data[name] = "" if value is None else str(value)
+    for inline in response.context["inline_admin_formsets"]:
+        formset = inline.formset
+        data.update({f"{formset.prefix}-{k}": str(v) for k, v in formset.management_form.initial.items()})
+        for sub in formset.forms:
+            for name in sub.fields:
+                value = sub.instance.pk if name == "id" else sub.initial.get(name)
+                if hasattr(value, "strftime") and not hasattr(value, "year"):
+                    value = value.strftime("%H:%M")
+                data[sub.add_prefix(name)] = "" if value is None else str(getattr(value, "pk", value))
+    return data
+
+
+def test_the_caisse_page_refuses_overlapping_periods_of_one_day(admin_client_):
+    page = admin_client_.get("/admin/referential/caisse/751/change/")
+    data = _change_form_data(page)
+    assert data["opening_periods-TOTAL_FORMS"] == "10"
+    # Monday's morning now runs into the afternoon.
+    monday_morning = next(
+        k[: -len("-opens")] for k, v in data.items() if k.endswith("-opens") and v == "08:30"
+    )
+    data[f"{monday_morning}-closes"] = "14:00"
+    refused = admin_client_.post("/admin/referential/caisse/751/change/", data)
+    assert refused.status_code == 200
+    assert "overlaps" in str(refused.context["inline_admin_formsets"][0].formset.non_form_errors())
+    data[f"{monday_morning}-closes"] = "12:30"
+    accepted = admin_client_.post("/admin/referential/caisse/751/change/", data)
+    assert accepted.status_code == 302
+    assert OpeningPeriod.objects.filter(caisse_id="751", closes=T(12, 30)).count() == 1
