@@ -267,3 +267,21 @@ def test_the_worker_task_retimes(insured):
     assert retime_open_items.call("message", "remboursement") == 2
     assert set(Thread.objects.values_list("deadline", flat=True)) == {paris(2026, 12, 7, 17, 0)}
     assert retime_open_items.call("returned_letter", None) == 0  # no app registered this kind
+
+
+def test_the_admin_speaks_french_about_policies_and_calendars(admin_client_, settings):
+    from django.utils import translation
+
+    with translation.override("fr"):
+        assert str(DeadlinePolicy._meta.verbose_name_plural) == "règles de délai"
+        assert str(DeadlinePolicy._meta.get_field("unit").choices[1][1]).startswith("heures ouvrées")
+        from omniguichet.referential.models import OpeningPeriod
+
+        assert str(OpeningPeriod._meta.verbose_name_plural) == "plages d'ouverture"
+    response = admin_client_.post(
+        "/admin/crm/deadlinepolicy/add/",
+        {"kind": "returned_letter", "duration": "-5", "unit": "working_hours"},
+        HTTP_ACCEPT_LANGUAGE="fr",
+    )
+    assert list(response.context["adminform"].form.errors) == ["duration"]
+    assert "Durée" in response.content.decode() or "durée" in response.content.decode()
