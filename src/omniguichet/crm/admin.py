@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from omniguichet.crm.models import Contact, ContactChange, Motive, RecordAccess
+from omniguichet.crm.models import Contact, ContactChange, DeadlinePolicy, Motive, RecordAccess
 
 
 @admin.register(Motive)
@@ -57,3 +57,13 @@ class ContactChangeAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(DeadlinePolicy)
+class DeadlinePolicyAdmin(admin.ModelAdmin):
+    """Saving or deleting a policy re-times the open items it governs, once committed (docs/deadlines.md)."""
+
+    list_display = ["kind", "motive", "duration", "unit", "updated_at"]
+    list_filter = ["kind", "unit"]
+    search_fields = ["kind", "motive__code", "motive__label"]
+    list_select_related = ["motive"]

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 
 from omniguichet.core.actors import CONTACT_CHANNEL_CHOICES, CONTACT_CHANNEL_VALUES, ActorKind, Channel
+from omniguichet.crm import validators
 from omniguichet.referential.models import Caisse, Person
 
 SELF_SERVICE_CHANNELS = [Channel.WEB, Channel.APP, Channel.KIOSK]
@@ -175,3 +178,81 @@ class RecordAccess(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} -> {self.person_id} ({self.accessed_at:%Y-%m-%d %H:%M})"
+
+
+# --- deadline policies (docs/deadlines.md) -----------------------------------------------------------------------
+class DeadlineUnit(models.TextChoices):
+    """How a policy counts its duration (referential.calendars.Unit)."""
+
+    CALENDAR_HOURS = "calendar_hours", _("calendar hours")
+    WORKING_HOURS = "working_hours", _("working hours (the caisse's opening periods)")
+    WORKING_DAYS = "working_days", _("working days")
+
+
+# The longest duration a policy may give, per unit: a year.
+MAX_DURATION: dict[str, int] = {
+    DeadlineUnit.CALENDAR_HOURS: 366 * 24,
+    DeadlineUnit.WORKING_HOURS: 52 * 5 * 7 * 2,
+    DeadlineUnit.WORKING_DAYS: 260,
+}
+
+
+class DeadlinePolicy(models.Model):
+    """How long the caisses have to work an item of one kind (a message, an e-mail, a document...), for one motive
+    or for every motive of the kind. The most specific policy wins: kind and motive, then the kind alone."""
+
+    kind = models.CharField(
+        _("kind of work item"), max_length=30, validators=[validators.validate_work_item_kind],
+        help_text=_("message, email, document... (lower-case letters, digits and _)"),
+    )  # fmt: skip
+    motive = models.ForeignKey(
+        Motive, verbose_name=_("motive"), null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+        help_text=_("empty: every motive of this kind without a policy of its own"),
+    )  # fmt: skip
+    duration = models.PositiveIntegerField(_("duration"), validators=[MinValueValidator(1)])
+    unit = models.CharField(_("unit"), max_length=20, choices=DeadlineUnit.choices)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["kind", "motive"]
+        verbose_name = _("deadline policy")
+        verbose_name_plural = _("deadline policies")
+        constraints = [
+            models.CheckConstraint(condition=Q(duration__gte=1), name="deadline_policy_duration_positive"),
+            models.CheckConstraint(
+                condition=Q(unit__in=DeadlineUnit.values), name="deadline_policy_unit_known"
+            ),
+            models.UniqueConstraint(
+                fields=["kind"], condition=Q(motive__isnull=True), name="deadline_policy_kind_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "motive"],
+                condition=Q(motive__isnull=False),
+                name="deadline_policy_motive_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}/{self.motive_id or '*'}: {self.duration} {self.get_unit_display()}"
+
+    def clean(self) -> None:
+        """Rules across fields: a duration within a year in its unit, one policy per kind and motive."""
+        super().clean()
+        if (
+            self.unit in MAX_DURATION
+            and self.duration is not None
+            and self.duration > MAX_DURATION[self.unit]
+        ):
+            raise ValidationError(
+                {
+                    "duration": _("at most %(n)d %(unit)s")
+                    % {"n": MAX_DURATION[self.unit], "unit": self.get_unit_display()}
+                }
+            )
+        if self.kind:
+            same = DeadlinePolicy.objects.filter(kind=self.kind, motive_id=self.motive_id).exclude(pk=self.pk)
+            if same.exists():
+                raise ValidationError(
+                    {"kind": _("there is already a policy for this kind and motive")
+                     if self.motive_id else _("there is already a policy for every motive of this kind")}
+                )  # fmt: skip

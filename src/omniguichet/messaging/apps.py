@@ -10,9 +10,11 @@ def _inbox() -> None:
 
 
 def _record_links() -> None:
-    from omniguichet.crm.services import register_subject_link
+    from omniguichet.crm.services import register_retimer, register_subject_link
 
     register_subject_link("message", lazy_function("omniguichet.messaging.services.agent_thread_url"))
+    # A change of the "message" deadline policies re-times the waiting threads (docs/deadlines.md).
+    register_retimer("message", lazy_function("omniguichet.messaging.services.deadlines.retime_threads"))
 
 
 def _overdue(now):

@@ -19,8 +19,11 @@ MAX_BODY = 5000
 MAX_ATTACHMENTS = 5
 # A closed thread takes answers for this long; later, the person's message opens a new thread.
 REOPEN_DAYS = 30
-# What the e-mail indicator counts (email_48h_rate): a person's message is answered within 48 hours.
+# What the e-mail indicator counts (email_48h_rate): a person's message is answered within 48 hours. The deadline
+# itself comes from the deadline policy of the kind "message" (crm.DeadlinePolicy, 48 calendar hours by default).
 ANSWER_HOURS = 48
+# The kind of work item a thread is, for the deadline policies.
+WORK_ITEM_KIND = "message"
 
 
 class ThreadStatus(models.TextChoices):
@@ -79,6 +82,8 @@ class Thread(models.Model):
     # The clock: set when the person writes, cleared by an answer or the closing (docs/messaging.md).
     waiting_since = models.DateTimeField(_("waiting since"), null=True, blank=True)
     deadline = models.DateTimeField(_("answer due"), null=True, blank=True)
+    # 80 % of the time to the deadline gone, counted the policy's way (crm.services.deadlines, docs/deadlines.md).
+    due_soon_at = models.DateTimeField(_("due soon from"), null=True, blank=True)
     claimed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -120,6 +125,10 @@ class Thread(models.Model):
             models.CheckConstraint(
                 condition=Q(status=ThreadStatus.WAITING) | Q(deadline__isnull=True),
                 name="thread_deadline_open",
+            ),
+            models.CheckConstraint(
+                condition=Q(status=ThreadStatus.WAITING) | Q(due_soon_at__isnull=True),
+                name="thread_due_soon_open",
             ),
         ]
 

@@ -1,3 +1,6 @@
+import itertools
+
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
@@ -5,19 +8,89 @@ from django.utils.translation import gettext_lazy as _
 from omniguichet.referential.models import (
     Caisse,
     ChannelPreference,
+    Closure,
     Consent,
     ContactPoint,
     Employer,
+    OpeningPeriod,
     Person,
     Professional,
     User,
 )
 
 
+def _overlap_error(first: OpeningPeriod, second: OpeningPeriod) -> str:
+    return _("%(first)s overlaps %(second)s") % {"first": first, "second": second}
+
+
+class OpeningPeriodFormSet(forms.BaseInlineFormSet):
+    """The periods of one day must not overlap (checked on the rows as submitted, not as stored)."""
+
+    def clean(self) -> None:
+        super().clean()
+        kept = [
+            form.instance
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE") and form.instance.opens is not None
+            and form.instance.closes is not None and form.instance.weekday is not None
+        ]  # fmt: skip
+        kept.sort(key=lambda p: (p.weekday, p.opens))
+        for first, second in itertools.pairwise(kept):
+            if first.weekday == second.weekday and second.opens < first.closes:
+                raise forms.ValidationError(_overlap_error(first, second))
+
+
+class OpeningPeriodInline(admin.TabularInline):
+    model = OpeningPeriod
+    formset = OpeningPeriodFormSet
+    extra = 0
+
+
+class ClosureInline(admin.TabularInline):
+    model = Closure
+    extra = 0
+
+
 @admin.register(Caisse)
 class CaisseAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "department", "city"]
+    list_display = ["code", "name", "department", "city", "time_zone"]
     search_fields = ["code", "name", "department_name", "city"]
+    inlines = [OpeningPeriodInline, ClosureInline]
+
+
+class OpeningPeriodForm(forms.ModelForm):
+    class Meta:
+        model = OpeningPeriod
+        fields = ["caisse", "weekday", "opens", "closes"]
+
+    def clean(self):
+        cleaned = super().clean() or {}
+        if not self.errors:
+            period = OpeningPeriod(
+                pk=self.instance.pk, caisse=cleaned["caisse"], weekday=cleaned["weekday"],
+                opens=cleaned["opens"], closes=cleaned["closes"],
+            )  # fmt: skip
+            other = period.overlapping()
+            if other is not None:
+                self.add_error("opens", _overlap_error(period, other))
+        return cleaned
+
+
+@admin.register(OpeningPeriod)
+class OpeningPeriodAdmin(admin.ModelAdmin):
+    form = OpeningPeriodForm
+    list_display = ["caisse", "weekday", "opens", "closes"]
+    list_filter = ["weekday"]
+    search_fields = ["=caisse__code"]
+    list_select_related = ["caisse"]
+
+
+@admin.register(Closure)
+class ClosureAdmin(admin.ModelAdmin):
+    list_display = ["caisse", "date", "label"]
+    list_filter = ["date"]
+    search_fields = ["=caisse__code", "label"]
+    date_hierarchy = "date"
 
 
 @admin.register(User)

@@ -23,6 +23,10 @@ class Caisse(models.Model):
     department = models.CharField(_("department"), max_length=3)
     department_name = models.CharField(_("department name"), max_length=60)
     city = models.CharField(_("city"), max_length=60)
+    # The local time of its opening hours and public holidays (docs/deadlines.md).
+    time_zone = models.CharField(
+        _("time zone"), max_length=40, default="Europe/Paris", validators=[validators.validate_time_zone]
+    )
 
     class Meta:
         ordering = ["code"]
@@ -371,3 +375,71 @@ class Consent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_purpose_display()}: {'oui' if self.granted else 'non'}"
+
+
+# --- calendars (docs/deadlines.md) -------------------------------------------------------------------------------
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, _("Monday")
+    TUESDAY = 1, _("Tuesday")
+    WEDNESDAY = 2, _("Wednesday")
+    THURSDAY = 3, _("Thursday")
+    FRIDAY = 4, _("Friday")
+    SATURDAY = 5, _("Saturday")
+    SUNDAY = 6, _("Sunday")
+
+
+class OpeningPeriod(models.Model):
+    """One opening period of a caisse on a weekday, in the caisse's local time (several a day: morning and
+    afternoon). Working hours and working days count inside these periods, public holidays and closures aside."""
+
+    caisse = models.ForeignKey(Caisse, on_delete=models.CASCADE, related_name="opening_periods")
+    weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices)
+    opens = models.TimeField(_("opens at"))
+    closes = models.TimeField(_("closes at"))
+
+    class Meta:
+        ordering = ["caisse", "weekday", "opens"]
+        verbose_name = _("opening period")
+        verbose_name_plural = _("opening periods")
+        constraints = [
+            models.CheckConstraint(condition=Q(weekday__gte=0, weekday__lte=6), name="opening_weekday_known"),
+            models.CheckConstraint(condition=Q(opens__lt=F("closes")), name="opening_opens_before_closes"),
+            models.UniqueConstraint(fields=["caisse", "weekday", "opens"], name="opening_period_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.opens:%H:%M}-{self.closes:%H:%M}"
+
+    def clean(self) -> None:
+        super().clean()
+        if self.opens is not None and self.closes is not None and self.opens >= self.closes:
+            raise ValidationError({"closes": _("must be later than the opening time")})
+
+    def overlapping(self) -> OpeningPeriod | None:
+        """Another stored period of the same caisse and day that overlaps this one."""
+        if self.caisse_id is None or self.weekday is None or self.opens is None or self.closes is None:
+            return None
+        return (
+            OpeningPeriod.objects.filter(
+                caisse_id=self.caisse_id, weekday=self.weekday, opens__lt=self.closes, closes__gt=self.opens
+            )
+            .exclude(pk=self.pk)
+            .first()
+        )
+
+
+class Closure(models.Model):
+    """A day a caisse is closed besides its department's public holidays (a bridge day, a move, a strike...)."""
+
+    caisse = models.ForeignKey(Caisse, on_delete=models.CASCADE, related_name="closures")
+    date = models.DateField(_("date"))
+    label = models.CharField(_("reason"), max_length=120, blank=True)
+
+    class Meta:
+        ordering = ["caisse", "date"]
+        verbose_name = _("closure")
+        verbose_name_plural = _("closures")
+        constraints = [models.UniqueConstraint(fields=["caisse", "date"], name="closure_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.caisse_id} {self.date:%Y-%m-%d}"

@@ -14,15 +14,17 @@ from django.utils.translation import gettext as _
 from omniguichet.core.actors import Actor, Channel, scope_to_caisse
 from omniguichet.core.errors import Conflict, Forbidden, InvalidInput, NotFound, collect
 from omniguichet.core.text import check_text
-from omniguichet.referential import validators
+from omniguichet.referential import calendars, validators
 from omniguichet.referential.models import (
     Caisse,
     ChannelPreference,
+    Closure,
     Consent,
     ConsentPurpose,
     ContactPoint,
     ContactPointKind,
     Employer,
+    OpeningPeriod,
     Person,
     PersonStatus,
     Profession,
@@ -348,3 +350,30 @@ def load_caisses(caisse_model: Any = Caisse) -> int:
     caisse_model.objects.bulk_create(to_create)
     caisse_model.objects.bulk_update(to_update, ["name", "department", "department_name", "city"])
     return len(rows)
+
+
+# --- calendars (docs/deadlines.md) -------------------------------------------------------------------------------
+# A caisse without any opening period (one created after the seeding migration) has these.
+DEFAULT_OPENING = ((dt.time(8, 30), dt.time(12, 0)), (dt.time(13, 30), dt.time(17, 0)))
+
+
+def caisse_calendar(caisse: Caisse | str) -> calendars.Calendar:
+    """The caisse's calendar (opening periods, its department's holidays, its closures), built
+    from its rows once per process and kept until they change (see referential.calendars.CACHE_SECONDS)."""
+    import time
+
+    code = caisse if isinstance(caisse, str) else caisse.pk
+    now = time.monotonic()
+    found = calendars.cached(code, now)
+    if found is not None:
+        return found
+    row = caisse if isinstance(caisse, Caisse) else Caisse.objects.get(pk=code)
+    periods = list(OpeningPeriod.objects.filter(caisse_id=code).values_list("weekday", "opens", "closes"))
+    if not periods:
+        periods = [(weekday, opens, closes) for weekday in range(5) for opens, closes in DEFAULT_OPENING]
+    closures = Closure.objects.filter(caisse_id=code).values_list("date", flat=True)
+    calendar = calendars.Calendar.build(
+        department=row.department, periods=periods, closures=closures, tz_name=row.time_zone
+    )
+    calendars.remember(code, calendar, now)
+    return calendar

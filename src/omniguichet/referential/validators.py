@@ -355,3 +355,13 @@ def validate_insee_code(value: str) -> str:
         )
     _split_place(code)
     return code
+
+
+def validate_time_zone(value: str) -> None:
+    """An IANA time zone known to zoneinfo ("Europe/Paris", "Indian/Mayotte")."""
+    import zoneinfo
+
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(_("unknown time zone"), code="invalid") from None

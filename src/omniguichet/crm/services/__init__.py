@@ -27,6 +27,39 @@ from omniguichet.crm.services.common import (
 from omniguichet.crm.services.common import (
     TIMELINE_PAGE as TIMELINE_PAGE,
 )
+from omniguichet.crm.services.deadlines import (
+    DUE_SOON_SHARE as DUE_SOON_SHARE,
+)
+from omniguichet.crm.services.deadlines import (
+    Policy as Policy,
+)
+from omniguichet.crm.services.deadlines import (
+    deadline_and_due_soon as deadline_and_due_soon,
+)
+from omniguichet.crm.services.deadlines import (
+    deadline_for as deadline_for,
+)
+from omniguichet.crm.services.deadlines import (
+    due_soon_at as due_soon_at,
+)
+from omniguichet.crm.services.deadlines import (
+    forget_policies as forget_policies,
+)
+from omniguichet.crm.services.deadlines import (
+    policy_changed as policy_changed,
+)
+from omniguichet.crm.services.deadlines import (
+    policy_for as policy_for,
+)
+from omniguichet.crm.services.deadlines import (
+    register_retime_scheduler as register_retime_scheduler,
+)
+from omniguichet.crm.services.deadlines import (
+    register_retimer as register_retimer,
+)
+from omniguichet.crm.services.deadlines import (
+    retime_open_items as retime_open_items,
+)
 from omniguichet.crm.services.ingest import (
     EARLIEST_CONTACT as EARLIEST_CONTACT,
 )

@@ -18,7 +18,6 @@ from omniguichet.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from omniguichet.crm.models import Direction, Outcome, SubjectKind
 from omniguichet.crm.services import record_contact
 from omniguichet.messaging.models import (
-    ANSWER_HOURS,
     LinkKind,
     Message,
     ReplyTemplate,
@@ -29,7 +28,7 @@ from omniguichet.messaging.models import (
 from omniguichet.messaging.services.threads import _check_body, _thread_messages
 
 QUEUE_PAGE = 50
-# Shown as "due soon" from this share of the answer time on (issue 17: 80 %).
+# Shown as "due soon" from this share of the answer time on (issue 17: 80 %; crm.services.deadlines computes it).
 DUE_SOON_SHARE = 0.8
 
 
@@ -62,19 +61,18 @@ def queue(*, actor: Actor, status: str = ThreadStatus.WAITING, limit: int = QUEU
 
 
 def queue_counts(*, actor: Actor, now: dt.datetime | None = None) -> QueueCounts:
-    """Waiting threads, and among them the overdue ones and those past 80 % of their time (one query)."""
+    """Waiting threads, and among them the overdue ones and those past 80 % of their time, as each thread's policy
+    and caisse's calendar count it (`due_soon_at`, docs/deadlines.md) (one query)."""
     from django.db.models import Count, Q
 
     now = now or timezone.now()
-    hours = ANSWER_HOURS
-    soon = now + dt.timedelta(hours=hours * (1 - DUE_SOON_SHARE))
     row = (
         _threads(actor)
         .filter(status=ThreadStatus.WAITING)
         .aggregate(
             waiting=Count("id"),
             overdue=Count("id", filter=Q(deadline__lt=now)),
-            due_soon=Count("id", filter=Q(deadline__gte=now, deadline__lt=soon)),
+            due_soon=Count("id", filter=Q(deadline__gte=now, due_soon_at__lte=now)),
         )
     )
     return QueueCounts(**row)
@@ -186,6 +184,7 @@ def answer_thread(*, actor: Actor, channel: str, thread_id: int, body: str) -> M
             thread=thread, direction=Direction.OUTBOUND, agent=actor.user, body=text, created_at=now
         )
         thread.status, thread.waiting_since, thread.deadline = ThreadStatus.ANSWERED, None, None
+        thread.due_soon_at = None
         thread.last_message_at = now
         thread.claimed_by = thread.claimed_by or actor.user
         thread.save()
@@ -211,6 +210,6 @@ def close_thread(*, actor: Actor, channel: str, thread_id: int, outcome: str) ->
             raise Conflict(_("this conversation is already closed"))
         thread.status, thread.outcome = ThreadStatus.CLOSED, outcome
         thread.closed_at, thread.closed_by = timezone.now(), actor.user
-        thread.waiting_since, thread.deadline = None, None
+        thread.waiting_since, thread.deadline, thread.due_soon_at = None, None, None
         thread.save()
     return thread

@@ -17,12 +17,12 @@ from django.utils.translation import gettext as _
 from omniguichet.core.actors import Actor, ActorKind, Channel
 from omniguichet.core.errors import Forbidden, InvalidInput, NotFound
 from omniguichet.crm.models import Direction, Motive, Outcome, Person, SubjectKind
-from omniguichet.crm.services import record_contact
+from omniguichet.crm.services import deadline_and_due_soon, record_contact
 from omniguichet.messaging.models import (
-    ANSWER_HOURS,
     MAX_ATTACHMENTS,
     MAX_BODY,
     REOPEN_DAYS,
+    WORK_ITEM_KIND,
     Attachment,
     LinkKind,
     Message,
@@ -141,6 +141,12 @@ def _store(checked: list[Any], caisse_code: str) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
+def _deadlines(caisse: str, motive: str, received_at: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """(deadline, due soon at) of a thread waiting from `received_at`: the policy of the kind "message" and the
+    thread's motive, on its caisse's calendar (docs/deadlines.md)."""
+    return deadline_and_due_soon(kind=WORK_ITEM_KIND, motive=motive, caisse=caisse, received_at=received_at)
+
+
 def write_message(
     *, actor: Actor, channel: str, body: Any, motive: str = "", subject: str = "", link: str = "",
     thread_id: int | None = None, files: list[tuple[str, bytes]] | None = None, idempotency_key: str = "",
@@ -186,18 +192,19 @@ def write_message(
         with transaction.atomic():
             if thread is None:
                 assert motive_row is not None
+                deadline, due_soon_at = _deadlines(person.caisse_id, motive_row.pk, now)
                 thread = Thread.objects.create(
                     person=person, caisse_id=person.caisse_id, motive=motive_row,
                     subject=(subject or "").strip() or motive_row.label, link_kind=link_kind, link_ref=link_ref,
                     link_label=link_label, status=ThreadStatus.WAITING, opened_at=now, last_message_at=now,
-                    waiting_since=now, deadline=now + dt.timedelta(hours=ANSWER_HOURS),
+                    waiting_since=now, deadline=deadline, due_soon_at=due_soon_at,
                 )  # fmt: skip
             else:
                 thread = Thread.objects.select_for_update().get(pk=thread.pk)
                 if thread.status != ThreadStatus.WAITING:
                     # The person writes again: the clock starts again, with a new deadline.
                     thread.waiting_since = now
-                    thread.deadline = now + dt.timedelta(hours=ANSWER_HOURS)
+                    thread.deadline, thread.due_soon_at = _deadlines(thread.caisse_id, thread.motive_id, now)
                 thread.status, thread.outcome, thread.closed_at, thread.closed_by = (
                     ThreadStatus.WAITING,
                     "",
