@@ -170,6 +170,10 @@ TASKS = {
 # API bearer tokens: lifetime in days when none is given.
 API_TOKEN_DEFAULT_DAYS = int(os.environ.get("API_TOKEN_DEFAULT_DAYS", "30"))
 
+# Task workers (core.workers): each renews its lease this often; a task running on a worker silent for longer than
+# the lease is queued again (the worker was killed).
+WORKER_HEARTBEAT_SECONDS = float(os.environ.get("OMNIGUICHET_WORKER_HEARTBEAT_SECONDS", "5"))
+WORKER_LEASE_SECONDS = float(os.environ.get("OMNIGUICHET_WORKER_LEASE_SECONDS", "60"))
 # Log lines carry the request's id and never personal data (core.observability); JSON lines in production.
 LOGGING = {
     "version": 1,

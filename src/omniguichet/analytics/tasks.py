@@ -33,7 +33,12 @@ def run_export_task(run_id: int) -> int:
 
 @task()
 def scheduled_export() -> int:
-    """Queue and run an export now, then come back after ANALYTICS_EXPORT_EVERY_SECONDS (one chain at a time)."""
+    """Queue and run an export now, then come back after ANALYTICS_EXPORT_EVERY_SECONDS (one run per period
+    whichever worker takes it: a second chain ends here)."""
+    from omniguichet.core.workers import claim_slot
+
+    if _every() > 0 and not claim_slot("analytics.scheduled_export", _every()):
+        return 0
     try:
         run, _created = services.request_export(
             actor=ACTOR, channel=Channel.BACKOFFICE, trigger=ExportTrigger.SCHEDULE

@@ -20,7 +20,12 @@ def send_reminder(appointment_id: int, start_iso: str) -> bool:
 
 @task()
 def sweep_missed() -> int:
-    """Mark missed the appointments whose time passed without an outcome, then come back later (one chain)."""
+    """Mark missed the appointments whose time passed without an outcome, then come back later (one run per
+    period whichever worker takes it: a second chain ends here)."""
+    from omniguichet.core.workers import claim_slot
+
+    if not claim_slot("appointments.sweep_missed", settings.APPOINTMENTS_SWEEP_SECONDS):
+        return 0
     try:
         return services.mark_missed()
     finally:

@@ -3,7 +3,14 @@ from django.contrib import admin
 from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
 
 from omniguichet.core import staff_otp
-from omniguichet.core.models import ApiToken, LoginFailure, TaskOrigin, Throttle
+from omniguichet.core.models import (
+    ApiToken,
+    LoginFailure,
+    ScheduleSlot,
+    TaskOrigin,
+    Throttle,
+    WorkerHeartbeat,
+)
 from omniguichet.core.throttle import client_address
 
 
@@ -68,6 +75,29 @@ class ThrottleAdmin(admin.ModelAdmin):
 class TaskOriginAdmin(admin.ModelAdmin):
     list_display = ["task_id", "request_id", "created_at"]
     search_fields = ["task_id", "request_id"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(WorkerHeartbeat)
+class WorkerHeartbeatAdmin(admin.ModelAdmin):
+    list_display = ["worker_id", "host", "pid", "beat_at"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ScheduleSlot)
+class ScheduleSlotAdmin(admin.ModelAdmin):
+    list_display = ["name", "slot", "claimed_at"]
+    list_filter = ["name"]
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False

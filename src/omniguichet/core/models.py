@@ -104,3 +104,38 @@ class TaskOrigin(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task_id} <- {self.request_id}"
+
+
+class ScheduleSlot(models.Model):
+    """One run of a periodic task per period, whichever worker runs it (core.workers.claim_slot): a second chain
+    of the same task, started by another worker, finds its slot taken and ends."""
+
+    name = models.CharField(_("task"), max_length=100)
+    slot = models.BigIntegerField(_("period number"))
+    claimed_at = models.DateTimeField(_("claimed at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("schedule slot")
+        verbose_name_plural = _("schedule slots")
+        constraints = [models.UniqueConstraint(fields=["name", "slot"], name="schedule_slot_once")]
+        indexes = [models.Index(fields=["claimed_at"], name="schedule_slot_claimed_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.name} #{self.slot}"
+
+
+class WorkerHeartbeat(models.Model):
+    """A task worker's lease: renewed every few seconds while it lives (core.workers). A task still "running"
+    on a worker whose lease ran out (killed, machine lost) is put back in the queue and runs again."""
+
+    worker_id = models.CharField(_("worker"), max_length=64, primary_key=True)
+    host = models.CharField(_("host"), max_length=255)
+    pid = models.PositiveIntegerField(_("process"))
+    beat_at = models.DateTimeField(_("last heartbeat"))
+
+    class Meta:
+        verbose_name = _("worker heartbeat")
+        verbose_name_plural = _("worker heartbeats")
+
+    def __str__(self) -> str:
+        return self.worker_id

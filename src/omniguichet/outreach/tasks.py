@@ -30,7 +30,11 @@ def enqueue_dispatch() -> None:
 @task()
 def sweep() -> int:
     """Run the registered periodic jobs (cases' document reminders), dispatch what became due, then come back
-    later (one chain at a time)."""
+    later. One run per period whichever worker takes it: a second chain (two workers started together) ends here."""
+    from omniguichet.core.workers import claim_slot
+
+    if not claim_slot("outreach.sweep", getattr(settings, "OUTREACH_SWEEP_SECONDS", 30)):
+        return 0
     try:
         reminded = services.run_periodic_jobs()
         sent = services.drain().sent

@@ -4,7 +4,10 @@ from django.core.management.base import BaseCommand, CommandParser
 
 
 class Command(BaseCommand):
-    help = "Run the background task worker (django-tasks database backend) on every queue."
+    help = (
+        "Run the background task worker (django-tasks database backend) on every queue, with a lease renewed by a "
+        "heartbeat: tasks of a killed worker run again (docs/production.md)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--batch", action="store_true", help="process what is queued, then exit")
@@ -16,6 +19,16 @@ class Command(BaseCommand):
         for config in apps.get_app_configs():
             if hasattr(config, "on_worker_start"):
                 config.on_worker_start()
-        call_command(
-            "db_worker", "--queue-name", "*", "--interval", str(options["interval"]), "--no-reload", *extra
-        )
+        from omniguichet.core.workers import Heartbeat, beat, new_worker_id
+
+        worker_id = new_worker_id()
+        beat(worker_id)  # the lease exists before the first task is claimed
+        heartbeat = Heartbeat(worker_id)
+        heartbeat.start()
+        try:
+            call_command(
+                "db_worker", "--queue-name", "*", "--interval", str(options["interval"]), "--no-reload",
+                "--worker-id", worker_id, *extra,
+            )  # fmt: skip
+        finally:
+            heartbeat.stop()
