@@ -62,7 +62,7 @@ def test_one_service_on_three_channels(live_server, page, make_person, caisse_pa
     page.fill("#id_postcode", "7501")  # a typing error first: the field says what is wrong
     page.fill("#id_city", "Paris")
     page.click("#service-submit")
-    assert page.is_visible("#error-postcode")
+    assert page.is_visible("#id_postcode-desc-error")
     page.fill("#id_postcode", "75016")
     page.click("#service-submit")
     page.wait_for_selector("#result")

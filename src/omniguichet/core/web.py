@@ -1,6 +1,6 @@
 """What every app's pages share: the decorators that let a person, an agent or a kiosk in (each view receives
-its `Actor`), the refusal page, and the small helpers that draw a DSFR field and its error. Apps' views import
-these from here, never from each other's views."""
+its `Actor`), the refusal page and the error context of a refused form (the fields themselves are Django forms,
+core.forms). Apps' views import these from here, never from each other's views."""
 
 from __future__ import annotations
 
@@ -24,32 +24,6 @@ INSURED_BACKEND = "omniguichet.accounts.backends.PasswordBackend"
 
 # The kiosk's page layout (large touch targets, idle end); every kiosk page of any app extends it.
 KIOSK_BASE_TEMPLATE = "teleservices/base_kiosk.html"
-
-
-def field(
-    name: str,
-    label: Any,
-    *,
-    kind: str = "text",
-    value: Any = "",
-    errors: dict | None = None,
-    hint: Any = "",
-    choices: list | None = None,
-    required: bool = True,
-    autocomplete: str = "",
-) -> dict:
-    """What the field template needs to draw one DSFR input with its error."""
-    return {
-        "name": name,
-        "label": label,
-        "kind": kind,
-        "value": "" if value is None else value,
-        "error": (errors or {}).get(name, ""),
-        "hint": hint,
-        "choices": choices or [],
-        "required": required,
-        "autocomplete": autocomplete,
-    }
 
 
 def error_context(exc: ServiceError) -> dict[str, Any]:

@@ -13,11 +13,10 @@ from django.contrib.auth import login, logout
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from omniguichet.accounts import services as accounts
-from omniguichet.accounts.forms import code_label
+from omniguichet.accounts.forms import CodeForm, LoginForm, code_label
 from omniguichet.core.actors import Actor, Channel
 from omniguichet.core.errors import Forbidden, NotFound, ServiceError
 from omniguichet.core.throttle import attempt, client_address
@@ -26,48 +25,14 @@ from omniguichet.core.web import (
     KIOSK_BASE_TEMPLATE,
     agent_required,
     error_context,
-    field,
     insured_required,
     kiosk_required,
 )
 from omniguichet.referential.services import get_person
 from omniguichet.referential.validators import mask_nir
 from omniguichet.teleservices import services
+from omniguichet.teleservices.forms import service_form
 from omniguichet.teleservices.services import AGENT_CHANNELS
-
-KINDS = {"date": "text", "choice": "select", "file": "file", "hidden": "hidden"}
-
-
-def _form_fields(service: services.Teleservice, data: Any, errors: dict) -> list[dict]:
-    # The second step of a code-confirmed change (its form is on the result page): when it comes back with an
-    # error, the form stays the second step (the code to type again, the rest kept hidden), not the first.
-    second_step = bool(data.get("challenge")) and "challenge" in service.field_map()
-    out = []
-    for f in service.fields:
-        if second_step:
-            typed = f.name == "code"
-            value = "" if typed else data.get(f.name, "")
-            kind = "text" if typed else "hidden"
-            code_hint = "one-time-code" if typed else ""
-            out.append(field(f.name, f.label, kind=kind, value=value, errors=errors, autocomplete=code_hint))
-            continue
-        if f.name in ("challenge", "code"):
-            continue
-        kind = KINDS.get(f.kind, "text")
-        choices = [("", "—"), *f.choices] if kind == "select" and not f.required else list(f.choices)
-        out.append(
-            field(
-                f.name,
-                f.label,
-                kind=kind,
-                value=data.get(f.name, ""),
-                errors=errors,
-                hint=f.hint,
-                choices=choices,
-                required=f.required,
-            )
-        )
-    return out
 
 
 def _raw_input(request: HttpRequest, service: services.Teleservice) -> dict[str, Any]:
@@ -125,6 +90,7 @@ def _service_page(
         context["person"] = get_person(actor=actor, person_id=person_id or 0)
         if not services.record_opened_recently(actor=actor, person=context["person"]):
             return redirect("crm:record", person_id)
+    form = service_form(service, request.POST if request.method == "POST" else None, request.FILES)
     if request.method == "POST":
         if surface.name == "agent":
             channel = request.POST.get("channel", "")
@@ -144,6 +110,7 @@ def _service_page(
             raise Http404 from None
         except ServiceError as exc:
             context.update(error_context(exc))
+            form.refuse(exc)
         else:
             return redirect(surface.request_url(used.request.pk))
     else:
@@ -152,7 +119,7 @@ def _service_page(
             person = accounts.account_of(actor=actor).person
         refused = services.refusal(service, channel=channel, person=person) if person else None
         context["refused"] = refused.message if refused else ""
-    context["fields"] = _form_fields(service, request.POST, context["errors"])
+    context["form"] = form
     # A fresh key per displayed form; a re-displayed form (after an error) keeps the same one.
     context["idempotency_key"] = request.POST.get("idempotency_key") or secrets.token_urlsafe(24)
     status = 403 if context["refused"] else 422 if context["errors"] or context["message"] else 200
@@ -268,25 +235,20 @@ def kiosk_login(request: HttpRequest) -> HttpResponse:
             context["step"] = "code"
         except ServiceError as exc:
             context.update(error_context(exc), step=data.get("step", "password"))
+    # After a refusal the form comes back bound (typed values kept, the password never); the next step is fresh.
+    refused = bool(context["errors"] or context["message"])
+    bound = data if request.method == "POST" and refused else None
     if context["step"] == "code":
-        context["fields"] = [
-            field(
-                "code",
-                code_label(request.session.get("og_kiosk_delivery")),
-                errors=context["errors"],
-                autocomplete="one-time-code",
-            )
-        ]
+        form: Any = CodeForm(bound, label=code_label(request.session.get("og_kiosk_delivery")))
     else:
-        context["fields"] = [
-            field(
-                "nir",
-                gettext_lazy("Social security number (13 digits + key)"),
-                value=data.get("nir", ""),
-                errors=context["errors"],
-            ),
-            field("password", gettext_lazy("Password"), kind="password", errors=context["errors"]),
-        ]
+        form = LoginForm(bound)
+    if bound is not None:
+        form.is_valid()
+        for name, reason in context["errors"].items():
+            if name not in form.errors:
+                form.add_error(name if name in form.fields else None, reason)
+    form.message = context["message"]
+    context["form"] = form
     return render(request, "teleservices/kiosk_login.html", context, status=422 if context["errors"] else 200)
 
 
