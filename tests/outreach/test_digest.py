@@ -54,7 +54,9 @@ def test_sms_beyond_the_cap_are_merged_into_one_digest_when_released(mobile_only
         assert (member.state, member.merged_into_id, member.sent_at) == ("merged", digest.pk, None)
     # The three of one batch go out in any order (sent in parallel), then the digest.
     keys = [line["key"] for line in sink(_outbox)]
-    assert sorted(keys[:3]) == sorted(m.idempotency_key for m in sent[:3]) and keys[3:] == [digest.idempotency_key]
+    assert sorted(keys[:3]) == sorted(m.idempotency_key for m in sent[:3]) and keys[3:] == [
+        digest.idempotency_key
+    ]
     # One outbound contact for the digest in the record; nothing for the merged messages.
     assert Contact.objects.filter(source="outreach").count() == 4
     # Again: nothing more is merged or sent.

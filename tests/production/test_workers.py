@@ -117,7 +117,9 @@ def test_a_task_of_a_killed_worker_runs_again(tmp_path):
         _wait(lambda: marker.exists(), 60, "the first worker never started the task")
         first.send_signal(signal.SIGKILL)  # in the middle of the task
         first.wait(timeout=10)
-        status = f"select status from django_tasks_database_dbtaskresult where replace(id, '-', '') = '{task_id}'"
+        status = (
+            f"select status from django_tasks_database_dbtaskresult where replace(id, '-', '') = '{task_id}'"
+        )
         assert _query(tmp_path, status) == [("RUNNING",)]
         second = subprocess.Popen([*ENTRY, "worker", "--interval", "0.2"], env=env)
         _wait(lambda: _query(tmp_path, status) == [("SUCCESSFUL",)], 60, "the task never ran again")
