@@ -166,8 +166,8 @@ def test_pages_read_cached_figures(exported, supervisor, monkeypatch, django_ass
     calls = []
     monkeypatch.setattr(engine, "compute", lambda **kw: calls.append(kw))
     # session, user, the second factor's device (django-otp), the last warehouse export (national role), caisse
-    # names, and the DSFR site config twice
-    with django_assert_num_queries(7):
+    # names, the DSFR site config twice, and the live work items (conversations, documents: one query each)
+    with django_assert_num_queries(9):
         assert client.get("/analytics/caisses/011/?year=2025").status_code == 200
     services._memo.clear()  # another process: the figures come from the cache file
     assert client.get("/analytics/?year=2025").status_code == 200
@@ -271,3 +271,32 @@ def test_the_bonus_weights_setting_counts_in_the_dashboards(exported, supervisor
     assert "phone_answer_rate" not in bonus["011"]["indicators_met"]
     settings.ANALYTICS_BONUS_WEIGHTS = "speed=3"
     assert [e.id for e in check_bonus_weights()] == ["analytics.E001"]
+
+
+def test_work_waiting_in_the_caisse_is_shown_live(exported, manager_paris, make_person):
+    """Conversations waiting, overdue, and the answers of the last 30 days in time or late, per caisse."""
+    from django.utils import timezone
+
+    from omniguichet.crm.models import Motive
+    from omniguichet.messaging.models import Thread
+
+    now = timezone.now()
+    person = make_person()
+    common = {"person": person, "caisse_id": "751", "motive": Motive.objects.get(pk="autre"), "subject": "x",
+              "opened_at": now, "last_message_at": now}  # fmt: skip
+    Thread.objects.create(
+        **common, waiting_since=now - dt.timedelta(days=3), deadline=now - dt.timedelta(days=1)
+    )
+    Thread.objects.create(**common, waiting_since=now, deadline=now + dt.timedelta(hours=1), due_soon_at=now)
+    Thread.objects.create(**common, status="answered", answered_in_time=3, answered_late=1)
+    Thread.objects.create(
+        **{**common, "caisse_id": "011"}, waiting_since=now, deadline=now - dt.timedelta(hours=1)
+    )
+    board = services.work_items(caisse="751")
+    [conversations] = [w for w in board if w.kind == "message"]
+    assert (conversations.open, conversations.due_soon, conversations.overdue) == (2, 1, 1)
+    assert (conversations.in_time, conversations.late, conversations.share_in_time) == (3, 1, 0.75)
+    html = logged(manager_paris).get("/analytics/caisses/751/?year=2025").content.decode()
+    assert 'id="work-message"' in html and "75 %" in html
+    national = {w.kind: w for w in services.work_items(caisse=None)}
+    assert national["message"].overdue == 2 and "document" in national

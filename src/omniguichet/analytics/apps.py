@@ -25,6 +25,18 @@ def _task_hooks() -> None:
     services.schedule_export.set(lazy_function("omniguichet.analytics.tasks.enqueue_export"))
 
 
+def _work_items() -> None:
+    from django.utils.translation import gettext_lazy
+
+    from omniguichet.analytics import services
+
+    # Documents sit below analytics: registered from here (messaging, above, registers its own).
+    services.register_work_items(
+        "document", gettext_lazy("Documents to process"),
+        lazy_function("omniguichet.documents.services.work_item_figures"),
+    )  # fmt: skip
+
+
 class AnalyticsConfig(AppConfig):
     name = "omniguichet.analytics"
     label = "analytics"
@@ -32,6 +44,7 @@ class AnalyticsConfig(AppConfig):
     def ready(self) -> None:
         checks.register(check_bonus_weights)
         when_imported("omniguichet.analytics.services", _task_hooks)
+        when_imported("omniguichet.analytics.services", _work_items)
 
     def on_worker_start(self) -> None:
         """Called by `omniguichet worker` before it polls: make sure the scheduled export chain runs."""

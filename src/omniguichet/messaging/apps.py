@@ -40,6 +40,17 @@ def _metrics() -> None:
     )  # fmt: skip
 
 
+def _dashboard() -> None:
+    from django.utils.translation import gettext_lazy
+
+    from omniguichet.analytics.services import register_work_items
+
+    register_work_items(
+        "message", gettext_lazy("Conversations (secure messages)"),
+        lazy_function("omniguichet.messaging.services.work_item_figures"),
+    )  # fmt: skip
+
+
 class MessagingConfig(AppConfig):
     name = "omniguichet.messaging"
     label = "messaging"
@@ -50,3 +61,4 @@ class MessagingConfig(AppConfig):
         when_imported("omniguichet.accounts.services", _inbox)
         when_imported("omniguichet.crm.services", _record_links)
         when_imported("omniguichet.core.observability", _metrics)
+        when_imported("omniguichet.analytics.services", _dashboard)

@@ -84,6 +84,9 @@ class Thread(models.Model):
     deadline = models.DateTimeField(_("answer due"), null=True, blank=True)
     # 80 % of the time to the deadline gone, counted the policy's way (crm.services.deadlines, docs/deadlines.md).
     due_soon_at = models.DateTimeField(_("due soon from"), null=True, blank=True)
+    # Each answer counted in time (before the deadline) or late: the dashboards' share treated in time.
+    answered_in_time = models.PositiveIntegerField(_("answers in time"), default=0)
+    answered_late = models.PositiveIntegerField(_("answers late"), default=0)
     claimed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

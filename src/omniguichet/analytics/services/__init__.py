@@ -43,6 +43,9 @@ from omniguichet.analytics.services.dashboards import (
     IndicatorPanel as IndicatorPanel,
 )
 from omniguichet.analytics.services.dashboards import (
+    WorkItems as WorkItems,
+)
+from omniguichet.analytics.services.dashboards import (
     analytics_actor as analytics_actor,
 )
 from omniguichet.analytics.services.dashboards import (
@@ -59,6 +62,12 @@ from omniguichet.analytics.services.dashboards import (
 )
 from omniguichet.analytics.services.dashboards import (
     precompute_dashboards as precompute_dashboards,
+)
+from omniguichet.analytics.services.dashboards import (
+    register_work_items as register_work_items,
+)
+from omniguichet.analytics.services.dashboards import (
+    work_items as work_items,
 )
 from omniguichet.analytics.services.export import (
     ExportReport as ExportReport,

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 
 from omniguichet.analytics import engine
 from omniguichet.analytics.services.common import ANALYTICS_ROLES
@@ -69,6 +71,44 @@ class IndicatorPanel:
     national_monthly: list[float | None] | None  # on a caisse's view: the national line
 
 
+@dataclass(frozen=True)
+class WorkItems:
+    """Work of one kind waiting in the caisses (live, not from the warehouse): open, due soon (past 80 % of their
+    time), overdue, and the answers of the last 30 days given in time or late."""
+
+    kind: str
+    label: str
+    open: int
+    due_soon: int
+    overdue: int
+    in_time: int
+    late: int
+
+    @property
+    def share_in_time(self) -> float | None:
+        done = self.in_time + self.late
+        return self.in_time / done if done else None
+
+
+# Apps whose work waits in the caisses register its figures: provider(caisse or None, now) -> dict with the keys
+# open, due_soon, overdue, in_time, late (one query).
+_work_item_providers: dict[str, tuple[Any, Callable[[str | None, dt.datetime], dict[str, int]]]] = {}
+
+
+def register_work_items(
+    kind: str, label: Any, provider: Callable[[str | None, dt.datetime], dict[str, int]]
+) -> None:
+    _work_item_providers[kind] = (label, provider)
+
+
+def work_items(*, caisse: str | None) -> list[WorkItems]:
+    now = timezone.now()
+    return [
+        WorkItems(kind=kind, label=str(label), **provider(caisse, now))
+        for kind, (label, provider) in sorted(_work_item_providers.items())
+    ]
+
+
 @dataclass
 class Dashboard:
     """What the national or one caisse's dashboard shows, computed from the cached figures."""
@@ -82,6 +122,7 @@ class Dashboard:
     own_rank: tuple[int, int] | None  # (rank, number of caisses) of the manager's caisse
     bonus: list[tuple[str, str, float, tuple[str, ...]]]  # (caisse, name, points, indicators met)
     channels: list[tuple[str, int, float]]  # (channel, inbound contacts, share)
+    work_items: list[WorkItems] = field(default_factory=list)
 
     def tables(self) -> dict[str, tuple[list[str], list[list[str]]]]:
         """The downloadable tables: name -> (header, rows)."""
@@ -187,4 +228,5 @@ def dashboard(*, actor: Actor, channel: Channel, year: int, caisse: str | None =
         own_rank=own_rank if not actor.sees_all_caisses else None,
         bonus=bonus,
         channels=channels,
+        work_items=work_items(caisse=caisse),
     )

@@ -67,6 +67,9 @@ from omniguichet.documents.services.baskets import (
 from omniguichet.documents.services.baskets import (
     transfer_report as transfer_report,
 )
+from omniguichet.documents.services.baskets import (
+    work_item_figures as work_item_figures,
+)
 from omniguichet.documents.services.checks import (
     _KNOWN_OTHERS as _KNOWN_OTHERS,
 )

@@ -13,6 +13,7 @@ from omniguichet.messaging.services.answers import (
     queue_counts,
     reply_templates,
     template_context,
+    work_item_figures,
 )
 from omniguichet.messaging.services.links import agent_thread_url, inbox_items
 from omniguichet.messaging.services.threads import (
@@ -47,5 +48,6 @@ __all__ = [
     "read_thread",
     "reply_templates",
     "template_context",
+    "work_item_figures",
     "write_message",
 ]  # fmt: skip

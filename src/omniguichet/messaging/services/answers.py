@@ -183,6 +183,11 @@ def answer_thread(*, actor: Actor, channel: str, thread_id: int, body: str) -> M
         message = Message.objects.create(
             thread=thread, direction=Direction.OUTBOUND, agent=actor.user, body=text, created_at=now
         )
+        if thread.status == ThreadStatus.WAITING and thread.deadline is not None:
+            if now <= thread.deadline:
+                thread.answered_in_time += 1
+            else:
+                thread.answered_late += 1
         thread.status, thread.waiting_since, thread.deadline = ThreadStatus.ANSWERED, None, None
         thread.due_soon_at = None
         thread.last_message_at = now
@@ -213,3 +218,21 @@ def close_thread(*, actor: Actor, channel: str, thread_id: int, outcome: str) ->
         thread.waiting_since, thread.deadline, thread.due_soon_at = None, None, None
         thread.save()
     return thread
+
+
+def work_item_figures(caisse: str | None, now: dt.datetime) -> dict[str, int]:
+    """The conversations of one caisse (None: all) for the dashboards: waiting, due soon, overdue, and the answers
+    of the last 30 days in time or late (one query, on the queue's index)."""
+    from django.db.models import Count, Q, Sum
+
+    threads = Thread.objects.all() if caisse is None else Thread.objects.filter(caisse_id=caisse)
+    waiting = Q(status=ThreadStatus.WAITING)
+    recent = Q(last_message_at__gte=now - dt.timedelta(days=30))
+    row = threads.aggregate(
+        open=Count("id", filter=waiting),
+        due_soon=Count("id", filter=waiting & Q(deadline__gte=now, due_soon_at__lte=now)),
+        overdue=Count("id", filter=waiting & Q(deadline__lt=now)),
+        in_time=Sum("answered_in_time", filter=recent),
+        late=Sum("answered_late", filter=recent),
+    )
+    return {key: int(value or 0) for key, value in row.items()}
