@@ -62,10 +62,13 @@ typecheck: setup
 migrations-check: setup
 	OMNIGUICHET_VAR_DIR=$$(mktemp -d) $(BIN)/omniguichet makemigrations --check --dry-run
 
-# Browser tests use Debian's chromium (playwright never downloads a browser here).
+# Browser tests use Debian's chromium (playwright never downloads a browser here); the Redis task queue's tests
+# start Debian's redis-server.
 browser:
 	@command -v chromium >/dev/null || { echo "installing chromium (apt-get)"; \
 	  apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+	@command -v redis-server >/dev/null || { echo "installing redis-server (apt-get)"; \
+	  apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; }
 
 test-sqlite: setup browser
 	OMNIGUICHET_VAR_DIR=$$(mktemp -d) $(BIN)/pytest -n 2 -q

@@ -167,6 +167,19 @@ TASKS = {
     }
 }
 
+# The task queue: the database (default: a laptop, one machine) or Redis through django-tasks' RQ backend (workers
+# on several machines; docs/production.md). Redis also holds the cache then.
+TASK_QUEUE = os.environ.get("OMNIGUICHET_TASK_QUEUE", "database")
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+TASK_RETRIES = int(os.environ.get("OMNIGUICHET_TASK_RETRIES", "3"))
+RQ_MAINTENANCE_SECONDS = int(os.environ.get("OMNIGUICHET_RQ_MAINTENANCE_SECONDS", "60"))
+RQ_JOB_MONITORING_SECONDS = int(os.environ.get("OMNIGUICHET_RQ_JOB_MONITORING_SECONDS", "10"))
+if TASK_QUEUE == "redis":
+    TASKS = {"default": {"BACKEND": "omniguichet.core.rq.RQBackend", "QUEUES": ["default"]}}
+    RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 3600}}
+    INSTALLED_APPS.append("django_rq")
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+
 # API bearer tokens: lifetime in days when none is given.
 API_TOKEN_DEFAULT_DAYS = int(os.environ.get("API_TOKEN_DEFAULT_DAYS", "30"))
 

@@ -19,6 +19,22 @@ class Command(BaseCommand):
         for config in apps.get_app_configs():
             if hasattr(config, "on_worker_start"):
                 config.on_worker_start()
+        from django.conf import settings
+
+        if settings.TASK_QUEUE == "redis":
+            # RQ keeps its own worker heartbeats; an abandoned job is retried (core.rq).
+            burst = ["--burst"] if options["batch"] else []
+            call_command(
+                "rqworker",
+                "default",
+                "--with-scheduler",
+                "--worker-class",
+                "omniguichet.core.rq.Worker",
+                "--job-class",
+                "django_tasks_rq.backend.Job",
+                *burst,
+            )
+            return
         from omniguichet.core.workers import Heartbeat, beat, new_worker_id
 
         worker_id = new_worker_id()
