@@ -126,19 +126,20 @@ def _agent_page(request: HttpRequest, actor: Actor, thread_id: int, *, answer: A
             except InvalidInput as exc:
                 return error_page(request, exc.message, status=422)
         answer = AnswerForm(initial={"body": initial})
-    found, query = [], request.GET.get("q", "").strip()
+    found, query, search_error = [], request.GET.get("q", "").strip(), ""
     if thread.person is None and query:
         from omniguichet.crm.services import search_persons
 
         try:
             found = search_persons(actor=actor, channel=Channel.BACKOFFICE, q=query, limit=10)
         except InvalidInput as exc:
-            return error_page(request, exc.message, status=422)
+            search_error = exc.fields.get("q", exc.message)
     context = {
         "thread": thread,
         "attach_form": attach or AttachForm(),
         "query": query,
         "found": found,
+        "search_error": search_error,
         "answer_form": answer,
         "close_form": close or CloseForm(),
         "templates": services.reply_templates(),

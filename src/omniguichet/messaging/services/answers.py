@@ -129,6 +129,7 @@ def template_context(thread: Thread) -> dict[str, str]:
     from omniguichet.core.formatting import french_date
 
     person = thread.person
+    assert person is not None  # an unknown sender's e-mail has no template (fill_template refuses it)
     first = person.given_names.split(" ")[0] if person.given_names else ""
     last = person.usage_name or person.family_name
     context = {
@@ -169,6 +170,7 @@ def _notify(thread: Thread, message: Message) -> None:
     ledger's). The text carries no content of the answer: it is read in the account only."""
     from omniguichet.outreach.services import send_to_person
 
+    assert thread.person is not None
     link = settings.OMNIGUICHET_PUBLIC_URL.rstrip("/") + reverse("messaging:thread", args=[thread.pk])
     with translation.override(settings.LANGUAGE_CODE):
         subject = _("Your caisse answered your message")

@@ -312,11 +312,12 @@ def answer_recipient(thread: Thread) -> str:
 
 
 def thread_references(thread: Thread) -> list[str]:
-    return list(
-        Message.objects.filter(thread=thread, message_id__isnull=False)
+    return [
+        str(ref)
+        for ref in Message.objects.filter(thread=thread, message_id__isnull=False)
         .order_by("created_at", "id")
         .values_list("message_id", flat=True)
-    )
+    ]
 
 
 def send_answer(thread: Thread, message: Message, recipient: str) -> str:
@@ -331,7 +332,7 @@ def send_answer(thread: Thread, message: Message, recipient: str) -> str:
     )  # fmt: skip
 
 
-def attach_thread(*, actor: Actor, channel: str, thread_id: int, person_id: Any, purpose: str) -> Thread:
+def attach_thread(*, actor: Actor, channel: Channel, thread_id: int, person_id: Any, purpose: str) -> Thread:
     """An agent attaches an unknown sender's e-mail thread to a person of their caisse (the record opened with
     the purpose, audited). The thread becomes the person's; its e-mails become contacts of their record. The
     sender's address is NOT verified by it: answers go by e-mail only to a verified address."""

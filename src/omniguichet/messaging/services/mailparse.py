@@ -13,6 +13,7 @@ import html as html_lib
 import re
 from dataclasses import dataclass, field
 from email.message import EmailMessage, Message
+from typing import Any
 
 from omniguichet.messaging.models import MAX_BODY, MAX_HTML
 
@@ -147,11 +148,12 @@ def _sender(message: EmailMessage) -> str:
     header = message.get("From")
     if header is None or not str(header).strip():
         raise MailRefused(550, "no From header")
-    addresses = getattr(header, "addresses", ())
-    if len(addresses) != 1 or not addresses[0].addr_spec or "@" not in addresses[0].addr_spec:
+    addresses: tuple[Any, ...] = tuple(getattr(header, "addresses", ()))
+    spec = str(addresses[0].addr_spec or "") if len(addresses) == 1 else ""
+    if "@" not in spec:
         raise MailRefused(550, "the From header must hold exactly one address")
     try:
-        return validate_email_address(addresses[0].addr_spec)
+        return validate_email_address(spec)
     except ValidationError:
         raise MailRefused(550, "the From address is not valid") from None
 
@@ -203,7 +205,7 @@ def _parse(data: bytes) -> ParsedMail:
     body = text or html_text(html)
     if len(body) > MAX_BODY:
         body = body[: MAX_BODY - 2].rstrip() + "\n…"
-    files = []
+    files: list[ParsedFile] = []
     for part in message.walk():
         if part.is_multipart() or part is text_part or part is html_part:
             continue
