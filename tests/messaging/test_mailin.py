@@ -5,6 +5,7 @@ import smtplib
 import socket
 import time
 from email.message import EmailMessage
+from email.policy import SMTP
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -67,7 +68,7 @@ def mailin(outbox, settings):
 
     def send(message, rcpt=ADDRESS, sender=SENDER):
         with smtplib.SMTP("127.0.0.1", controller.port, timeout=30) as client:
-            data = message if isinstance(message, bytes) else message.as_bytes()
+            data = message if isinstance(message, bytes) else message.as_bytes(policy=SMTP)
             return client.sendmail(sender, [rcpt], data)
 
     send.port = controller.port

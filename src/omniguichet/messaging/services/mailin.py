@@ -38,6 +38,9 @@ SYSTEM = Actor.system("mailin")
 # At most one acknowledgement an hour to one sender (floods, loops with another robot).
 ACK_INTERVAL = dt.timedelta(hours=1)
 DEFAULT_MOTIVE = "autre"
+# The classifier reads the subject and the beginning of the text: where people say what they write about (and
+# its time grows with the text: 12 ms on 5,000 characters, bench/RESULTS.md).
+CLASSIFIED_CHARS = 1500
 
 
 class MailNotSent(ServiceError):
@@ -106,7 +109,7 @@ def _motive(parsed: ParsedMail) -> tuple[str, str, float | None]:
     from omniguichet.crm.classifier import needs_triage, suggest_motive
 
     try:
-        suggestion = suggest_motive(subject=parsed.subject, body=parsed.body)
+        suggestion = suggest_motive(subject=parsed.subject, body=parsed.body[:CLASSIFIED_CHARS])
     except Exception:  # the classifier is a help: an e-mail is never refused for it
         log.exception("classifier failed")
         return DEFAULT_MOTIVE, "", None

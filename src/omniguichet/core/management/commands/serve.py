@@ -42,7 +42,9 @@ class Command(BaseCommand):
         if mailin_port is None:
             mailin_port = settings.OMNIGUICHET_MAILIN_PORT
         # E-mail for the caisses (issue 17): on the loopback only; a production MTA relays to it.
-        mailin = [*entry, "mailin", "--host", "127.0.0.1", "--port", str(mailin_port)] if mailin_port else None
+        mailin = (
+            [*entry, "mailin", "--host", "127.0.0.1", "--port", str(mailin_port)] if mailin_port else None
+        )
         if options["production"]:
             from omniguichet.core.production import missing_environment
 
