@@ -1,8 +1,8 @@
 """`omniguichet serve` (what `make demo` runs) starts the web server, the worker and mailin, and stops them all."""
 
 import os
-import smtplib
 import signal
+import smtplib
 import socket
 import subprocess
 import sys
