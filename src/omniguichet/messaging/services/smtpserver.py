@@ -82,13 +82,26 @@ class MailinHandler:
         self.sending.shutdown(wait=True)
 
 
-def make_controller(*, host: str = "127.0.0.1", port: int = 2525, workers: int | None = None) -> Any:
+def make_controller(
+    *, host: str = "127.0.0.1", port: int = 2525, workers: int | None = None, reuse_port: bool = False
+) -> Any:
     """An aiosmtpd Controller running the mailin server in a thread (`start()`, `stop()`); `controller.handler`
-    is the MailinHandler (its `close()` waits for the mail being stored and sent)."""
+    is the MailinHandler (its `close()` waits for the mail being stored and sent). `reuse_port`: several
+    processes listen on the same port and the kernel shares the connections out (`mailin --processes N`)."""
     from aiosmtpd.controller import Controller
 
+    class SharedPortController(Controller):
+        def _create_server(self) -> Any:
+            return self.loop.create_server(
+                self._factory_invoker,
+                host=self.hostname,
+                port=self.port,
+                ssl=self.ssl_context,
+                reuse_port=True,
+            )
+
     handler = MailinHandler(workers=workers)
-    return Controller(
+    return (SharedPortController if reuse_port else Controller)(
         handler,
         hostname=host,
         port=port,
