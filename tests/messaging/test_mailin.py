@@ -373,3 +373,23 @@ def test_a_refusing_mail_server_leaves_the_answer_unwritten(settings, verified, 
     assert not Message.objects.filter(direction="outbound").exists()
     thread.refresh_from_db()
     assert thread.status == "waiting"
+
+
+def test_an_attached_unverified_sender_is_answered_in_the_account(outbox, make_person, agent_paris):
+    person = make_person()
+    thread = receive_email(
+        caisse_code="751", data=mail(sender="new@example.org", Precedence="bulk").as_bytes()
+    ).message.thread
+    paris = logged(agent_paris)
+    paris.post(
+        f"/agent/messages/{thread.pk}/rattacher/", {"person_id": person.pk, "purpose": "Identify the sender"}
+    )
+    assert (
+        paris.post(f"/agent/messages/{thread.pk}/repondre/", {"body": "Votre dossier avance."}).status_code
+        == 302
+    )
+    assert outbox.messages == []  # nothing to the unverified address
+    answer = Message.objects.get(thread=thread, direction="outbound")
+    assert answer.message_id is None
+    assert Contact.objects.filter(person=person, channel="secure_message", direction="outbound").count() == 1
+    assert Contact.objects.get(person=person, channel="email", direction="inbound").responded_at is not None
