@@ -199,7 +199,13 @@ def answer_thread(*, actor: Actor, channel: str, thread_id: int, body: str) -> M
         raise InvalidInput.from_fields(fields)
     now = timezone.now()
     with transaction.atomic():
-        thread = _threads(actor).select_for_update().select_related("person").filter(pk=thread_id).first()
+        thread = (
+            _threads(actor)
+            .select_for_update(of=("self",))
+            .select_related("person")
+            .filter(pk=thread_id)
+            .first()
+        )
         if thread is None:
             raise NotFound(_("no such conversation"))
         if thread.status == ThreadStatus.CLOSED:
