@@ -234,6 +234,7 @@ def send_mail_now(
     headers = {"Message-ID": message_id}
     if in_reply_to:
         headers["In-Reply-To"] = in_reply_to
+    references = [ref for ref in references or [] if ref]
     if references:
         headers["References"] = " ".join(references[-20:])
     if automatic:
@@ -246,6 +247,12 @@ def send_mail_now(
             _("the e-mail could not be sent (%(error)s): try again") % {"error": str(exc)[:200]}
         ) from None
     return message_id
+
+
+def _replied_id(message: Message) -> str:
+    """The Message-ID to answer: none when the mail had none (the digest standing for it is ours, not theirs)."""
+    ref = message.message_id or ""
+    return "" if ref.endswith("@mailin.invalid>") else ref
 
 
 def _public_url(path: str) -> str:
@@ -266,7 +273,7 @@ def send_acknowledgement(message: Message) -> str:
         ) % {"ref": thread.pk, "url": _public_url("/compte/messages/")}
     return send_mail_now(
         to=thread.sender_address, subject=subject, body=body, from_email=caisse_address(thread.caisse_id),
-        in_reply_to=message.message_id or "", references=[message.message_id or ""], automatic=True,
+        in_reply_to=_replied_id(message), references=[_replied_id(message)], automatic=True,
     )  # fmt: skip
 
 
@@ -283,7 +290,7 @@ def send_refusal_notice(message: Message) -> str:
         ) % {"ref": thread.pk, "files": lines, "url": _public_url("/compte/messages/")}
     return send_mail_now(
         to=thread.sender_address, subject=subject, body=body, from_email=caisse_address(thread.caisse_id),
-        in_reply_to=message.message_id or "", references=[message.message_id or ""], automatic=True,
+        in_reply_to=_replied_id(message), references=[_replied_id(message)], automatic=True,
     )  # fmt: skip
 
 
@@ -325,7 +332,7 @@ def thread_references(thread: Thread) -> list[str]:
 
 def send_answer(thread: Thread, message: Message, recipient: str) -> str:
     """The agent's answer by e-mail, with a new Message-ID and the thread's threading headers."""
-    references = thread_references(thread)
+    references = [ref for ref in thread_references(thread) if not ref.endswith("@mailin.invalid>")]
     subject = thread.subject if thread.subject.lower().startswith("re:") else f"Re: {thread.subject}"
     if f"{thread.pk}]" not in subject:
         subject = f"{subject} [Réf. {thread.pk}]"
