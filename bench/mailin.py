@@ -186,7 +186,7 @@ def _bench(engine: str, emails: int, persons: int, processes: int) -> None:
     elapsed = time.perf_counter() - began
     for process in clients:
         process.join()
-    server.send_signal(signal.SIGINT)
+    server.send_signal(signal.SIGTERM)
     server.wait(timeout=60)
     stored = Message.objects.count()
     rate = stored / elapsed

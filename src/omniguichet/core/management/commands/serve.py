@@ -84,8 +84,12 @@ class Command(BaseCommand):
         finally:
             for process in processes:
                 if process.poll() is None:
-                    # gunicorn stops gracefully on SIGTERM; the worker and runserver on SIGINT.
-                    process.send_signal(signal.SIGTERM if "gunicorn" in str(process.args) else signal.SIGINT)
+                    # gunicorn and mailin stop gracefully on SIGTERM; the worker and runserver on SIGINT.
+                    command = str(process.args)
+                    graceful = (
+                        signal.SIGTERM if "gunicorn" in command or "'mailin'" in command else signal.SIGINT
+                    )
+                    process.send_signal(graceful)
             for process in processes:
                 try:
                     process.wait(timeout=10)
