@@ -89,8 +89,8 @@ def _staff_second_factor(monkeypatch):
 @pytest.fixture(autouse=True)
 def _reference_data_for_transactional_tests(request):
     """Tests in committed transactions (live servers, concurrency) end with a flush that also empties what data
-    migrations loaded (caisses, contact motives, routing rules, appointment motives): load it again (idempotent)
-    for the next such test."""
+    migrations loaded (caisses, contact motives, routing rules, appointment motives, reply templates): load it
+    again (idempotent) for the next such test."""
     marker = request.node.get_closest_marker("django_db")
     transactional = marker is not None and (
         marker.kwargs.get("transaction") or (marker.args and marker.args[0])
@@ -108,6 +108,12 @@ def _reference_data_for_transactional_tests(request):
         load_teleservice_motives()
         load_routing_rules()
         load_appointment_motives()
+        # The reply templates the messaging migration installs (the accessibility test opens one).
+        import importlib
+
+        from django.apps import apps
+
+        importlib.import_module("omniguichet.messaging.migrations.0002_reply_templates").add(apps, None)
 
 
 @pytest.fixture

@@ -222,6 +222,11 @@ if os.environ.get("EMAIL_HOST"):
 else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = VAR_DIR / "outbox" / "email"
+# E-mail received by the platform (omniguichet mailin, docs/messaging.md): one address per caisse,
+# <code>@<domain>; larger messages are refused at SMTP time (552).
+OMNIGUICHET_MAILIN_DOMAIN = os.environ.get("OMNIGUICHET_MAILIN_DOMAIN", "courriel.example").lower()
+OMNIGUICHET_MAILIN_PORT = int(os.environ.get("OMNIGUICHET_MAILIN_PORT", "2525"))
+OMNIGUICHET_MAILIN_MAX_BYTES = int(os.environ.get("OMNIGUICHET_MAILIN_MAX_BYTES", str(25 * 1024 * 1024)))
 OUTREACH_EMAIL_FROM = os.environ.get("OUTREACH_EMAIL_FROM", "ne-pas-repondre@omniguichet.example")
 OUTREACH_OUTBOX_DIR = Path(os.environ.get("OUTREACH_OUTBOX_DIR", VAR_DIR / "outbox"))
 OUTREACH_SMS_PROVIDER = os.environ.get("OUTREACH_SMS_PROVIDER", "file")  # "file" (demo) or "http"

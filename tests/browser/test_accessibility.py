@@ -30,7 +30,7 @@ from omniguichet.crm.services import record_contact
 from omniguichet.documents.models import Document
 from omniguichet.documents.services import deposit_documents, generate_key, request_documents, seed_baskets
 from omniguichet.messaging.models import ReplyTemplate
-from omniguichet.messaging.services import write_message
+from omniguichet.messaging.services import receive_email, write_message
 from omniguichet.outreach.models import InboxMessage
 from omniguichet.reception.services import call_next, take_ticket
 from omniguichet.referential.models import ContactPoint, Role, User
@@ -52,6 +52,8 @@ FAILING_IMPACTS = set(os.environ.get("A11Y_IMPACTS", "serious,critical").split("
 @dataclass
 class Data:
     """What the pages are drawn from (built once by the test)."""
+
+    email_thread: Any = None  # an e-mail of an unknown sender, to identify (HTML and a refused file)
 
     person: Any = None
     site: Any = None
@@ -222,6 +224,15 @@ PAGES: list[Page] = [
     Page("appointments:callbacks", AGENT),
     Page("documents:baskets", AGENT),
     Page("messaging:queue", AGENT),
+    Page("messaging:queue", AGENT, query="?etat=to_identify"),
+    Page("messaging:agent_thread", AGENT, args=lambda d: [d.email_thread.pk], query="?q=Dupont"),
+    Page(
+        "messaging:agent_thread",
+        AGENT,
+        args=lambda d: [d.email_thread.pk],
+        submit="#attach-thread",
+        fill=(("#id_person_id", ""), ("#id_purpose", "")),
+    ),
     Page("messaging:agent_thread", AGENT, args=lambda d: [d.thread.pk], query="?modele=accuse-reception"),
     Page(
         "messaging:agent_thread",
@@ -306,6 +317,7 @@ NOT_PAGES: dict[str, str] = {
     "messaging:close": "POST only: redirects, or the conversation page with its error",
     "telephony:screen_pop": "htmx fragment polled by telephony:console: 204, an HX-Redirect to the record, or the "
     "unknown caller's notice inside that page",
+    "messaging:attach": "POST only: redirects, or the conversation page with its error (in PAGES)",
 }
 
 
@@ -405,6 +417,13 @@ def _build(settings, tmp_path, caisse, make_person) -> tuple[Data, dict[str, Use
     )
     d.thread = write_message(actor=actor, channel=Channel.WEB, motive="remboursement", body="Bonjour, où en est mon "
                              "remboursement ?", files=[("decompte.pdf", make_pdf())]).thread  # fmt: skip
+    # An e-mail from an unknown sender (mailin): HTML part, a refused file, in the "to identify" list.
+    d.email_thread = receive_email(caisse_code=caisse.code, data=(
+        b"From: inconnu@example.org\r\nTo: 751@courriel.example\r\nSubject: Ma carte\r\nMIME-Version: 1.0\r\n"
+        b"Content-Type: multipart/mixed; boundary=B\r\n\r\n--B\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+        b"<p>Bonjour, <b>ma carte</b> est perdue.</p>\r\n--B\r\nContent-Type: application/zip\r\n"
+        b"Content-Disposition: attachment; filename=a.zip\r\n\r\nPK\r\n--B--\r\n"
+    )).message.thread  # fmt: skip
     # Appointments: one at the desk, one by video, one call-back today; a freed slot offered to the waiting list.
     start = _next_workday_at(10)
     desk_agent = users[AGENT]

@@ -1,7 +1,8 @@
-"""`omniguichet serve` (what `make demo` runs) starts the web server and the worker, and stops both."""
+"""`omniguichet serve` (what `make demo` runs) starts the web server, the worker and mailin, and stops them all."""
 
 import os
 import signal
+import smtplib
 import socket
 import subprocess
 import sys
@@ -36,9 +37,12 @@ def test_serve_runs_web_and_worker_and_stops_both(tmp_path):
     env.pop("DJANGO_SETTINGS_MODULE", None)
     cli = [sys.executable, "-m", "omniguichet.cli"]
     subprocess.run([*cli, "migrate", "-v", "0"], env=env, check=True)
-    port = _free_port()
+    port, smtp_port = _free_port(), _free_port()
     serve = subprocess.Popen(
-        [*cli, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [*cli, "serve", "--port", str(port), "--mailin-port", str(smtp_port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         body = ""
@@ -49,7 +53,16 @@ def test_serve_runs_web_and_worker_and_stops_both(tmp_path):
             except OSError:
                 time.sleep(0.5)
         assert "omniguichet" in body
-        assert len(_processes_with(var_dir)) == 3  # serve, runserver, worker
+        for _ in range(60):  # mailin answers SMTP
+            try:
+                with smtplib.SMTP("127.0.0.1", smtp_port, timeout=5) as client:
+                    assert client.noop()[0] == 250
+                break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            raise AssertionError("mailin did not start")
+        assert len(_processes_with(var_dir)) == 4  # serve, runserver, worker, mailin
     finally:
         serve.send_signal(signal.SIGTERM)
         serve.wait(timeout=20)

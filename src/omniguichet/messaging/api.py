@@ -57,6 +57,7 @@ class MessageOut(Schema):
 
 class ThreadSummaryOut(Schema):
     id: int
+    channel: str
     subject: str
     motive: str
     status: str
@@ -102,6 +103,13 @@ class CloseIn(Schema):
     outcome: str
 
 
+class AttachIn(Schema):
+    person_id: int
+    purpose: str = Field(
+        description="Why the agent opens the person's record (logged, the person can read it)"
+    )
+
+
 def _message_out(m: Message) -> dict:
     return {
         "id": m.pk, "direction": m.direction, "body": m.body, "written_at": m.created_at, "read_at": m.read_at,
@@ -113,7 +121,8 @@ def _message_out(m: Message) -> dict:
 
 def _summary(t: Thread) -> dict:
     return {
-        "id": t.pk, "subject": t.subject, "motive": t.motive_id, "status": t.status, "outcome": t.outcome,
+        "id": t.pk, "channel": t.channel, "subject": t.subject, "motive": t.motive_id, "status": t.status,
+        "outcome": t.outcome,
         "about": f"{t.link_kind}:{t.link_ref}" if t.link_kind else "", "last_message_at": t.last_message_at,
         "deadline": t.deadline,
     }  # fmt: skip
@@ -187,6 +196,7 @@ def follow_up(request: HttpRequest, thread_id: int, payload: FollowUpIn):
     "/messaging/threads",
     response={200: list[ThreadSummaryOut], **ERRORS},
     summary="The conversations of my caisse in one state, oldest deadline first",
+    description="`status`: waiting, answered, closed, or to_identify (e-mails of senders not identified yet).",
 )
 def caisse_threads(request: HttpRequest, status: Query[str] = ThreadStatus.WAITING):
     return [_summary(t) for t in services.queue(actor=_agent(request), status=status)]
@@ -212,4 +222,17 @@ def close(request: HttpRequest, thread_id: int, payload: CloseIn):
     thread = services.close_thread(
         actor=actor, channel=Channel.BACKOFFICE, thread_id=thread_id, outcome=payload.outcome
     )
+    return _summary(thread)
+
+
+@router.post(
+    "/messaging/threads/{thread_id}/attach",
+    response={200: ThreadSummaryOut, **ERRORS},
+    summary="Attach an unknown sender's e-mail to a person of my caisse",
+)
+def attach(request: HttpRequest, thread_id: int, payload: AttachIn):
+    thread = services.attach_thread(
+        actor=_agent(request), channel=Channel.BACKOFFICE, thread_id=thread_id, person_id=payload.person_id,
+        purpose=payload.purpose,
+    )  # fmt: skip
     return _summary(thread)

@@ -66,3 +66,14 @@ class CloseForm(PlatformForm):
     outcome = forms.ChoiceField(
         label=gettext_lazy("Outcome"), choices=[("", "—"), *ThreadOutcome.choices], required=False
     )
+
+
+class AttachForm(PlatformForm):
+    """Attach an unknown sender's e-mail to a person of the caisse (the record is opened: the purpose is logged)."""
+
+    person_id = forms.IntegerField(label=gettext_lazy("Person (number in the register)"), min_value=1)
+    purpose = forms.CharField(
+        label=gettext_lazy("Why you open this person's record"),
+        max_length=200,
+        initial=gettext_lazy("Identify the sender of an e-mail"),
+    )

@@ -11,6 +11,7 @@ from django.db.models.functions import Length
 from django.db.models.lookups import LessThanOrEqual
 from django.utils.translation import gettext_lazy as _
 
+from omniguichet.core.actors import Channel
 from omniguichet.crm.models import Direction, Motive, Person
 from omniguichet.messaging.validators import validate_message_body, validate_reply_template
 from omniguichet.referential.models import Caisse
@@ -24,6 +25,16 @@ REOPEN_DAYS = 30
 ANSWER_HOURS = 48
 # The kind of work item a thread is, for the deadline policies.
 WORK_ITEM_KIND = "message"
+
+# An e-mail's HTML part, sanitised, is kept up to this length (the text shown is the body, at most MAX_BODY).
+MAX_HTML = 200_000
+
+
+class ThreadChannel(models.TextChoices):
+    """Where a thread comes from: the account's secure messaging, or e-mail received by the platform."""
+
+    SECURE_MESSAGE = Channel.SECURE_MESSAGE.value, Channel.SECURE_MESSAGE.label
+    EMAIL = Channel.EMAIL.value, Channel.EMAIL.label
 
 
 class ThreadStatus(models.TextChoices):
@@ -64,7 +75,19 @@ class ReplyTemplate(models.Model):
 
 
 class Thread(models.Model):
-    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="threads", db_index=False)
+    # An e-mail from a sender no verified address identifies has no person until an agent attaches it.
+    person = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="threads", db_index=False, null=True, blank=True
+    )
+    channel = models.CharField(
+        _("channel"), max_length=16, choices=ThreadChannel.choices, default=ThreadChannel.SECURE_MESSAGE
+    )
+    # E-mail threads: the sender's address (normalised) and the Message-ID of the first mail.
+    sender_address = models.CharField(_("sender's address"), max_length=254, blank=True, default="")
+    email_ref = models.CharField(_("e-mail reference"), max_length=255, blank=True, default="")
+    # The classifier's suggestion for an e-mail (which carries no motive), and its confidence.
+    suggested_motive = models.CharField(_("suggested motive"), max_length=40, blank=True, default="")
+    suggestion_confidence = models.FloatField(_("confidence of the suggestion"), null=True, blank=True)
     caisse = models.ForeignKey(Caisse, on_delete=models.PROTECT, related_name="+", db_index=False)
     motive = models.ForeignKey(Motive, on_delete=models.PROTECT, related_name="+", db_index=False)
     subject = models.CharField(_("subject"), max_length=150)
@@ -113,6 +136,10 @@ class Thread(models.Model):
             models.Index(fields=["person", "-last_message_at"], name="thread_person_idx"),
             # A caisse's queue: open threads, oldest deadline first.
             models.Index(fields=["caisse", "status", "deadline"], name="thread_queue_idx"),
+            # E-mail threads of a sender (the acknowledgement's once-an-hour rule).
+            models.Index(
+                fields=["sender_address"], condition=~Q(sender_address=""), name="thread_sender_idx"
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(status__in=ThreadStatus.values), name="thread_status_known"),
@@ -132,6 +159,17 @@ class Thread(models.Model):
             models.CheckConstraint(
                 condition=Q(status=ThreadStatus.WAITING) | Q(due_soon_at__isnull=True),
                 name="thread_due_soon_open",
+            ),
+            models.CheckConstraint(
+                condition=Q(channel__in=ThreadChannel.values), name="thread_channel_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(person__isnull=False) | Q(channel=ThreadChannel.EMAIL),
+                name="thread_person_or_email",
+            ),
+            models.CheckConstraint(
+                condition=Q(channel=ThreadChannel.EMAIL) | Q(sender_address=""),
+                name="thread_sender_only_email",
             ),
         ]
 
@@ -158,6 +196,15 @@ class Message(models.Model):
     idempotency_key = models.CharField(
         _("idempotency key"), max_length=120, null=True, blank=True, unique=True
     )
+    # E-mail: the mail's Message-ID (an e-mail replayed with the same one is stored once), its HTML part
+    # sanitised, the files the documents' checks refused ([{"name", "reason"}]) and when the sender was
+    # sent the automatic acknowledgement.
+    message_id = models.CharField(_("Message-ID"), max_length=255, null=True, blank=True, unique=True)
+    html = models.TextField(
+        _("HTML (sanitised)"), blank=True, default="", validators=[MaxLengthValidator(MAX_HTML)]
+    )
+    refused_files = models.JSONField(_("refused files"), default=list, blank=True)
+    acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("message")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from omniguichet.core.actors import Actor, Channel
@@ -13,7 +14,7 @@ from omniguichet.core.errors import InvalidInput, NotFound, ServiceError
 from omniguichet.core.web import agent_required, error_page, insured_required
 from omniguichet.documents.services import read_uploads
 from omniguichet.messaging import services
-from omniguichet.messaging.forms import AnswerForm, CloseForm, FollowUpForm, NewMessageForm
+from omniguichet.messaging.forms import AnswerForm, AttachForm, CloseForm, FollowUpForm, NewMessageForm
 from omniguichet.messaging.models import ThreadStatus
 
 
@@ -102,7 +103,7 @@ def queue_view(request: HttpRequest, actor: Actor) -> HttpResponse:
     context = {
         "threads": threads,
         "status": status,
-        "statuses": ThreadStatus.choices,
+        "statuses": [*ThreadStatus.choices, (services.TO_IDENTIFY, _("to identify"))],
         "counts": services.queue_counts(actor=actor),
         "now": timezone.now(),
     }
@@ -110,7 +111,8 @@ def queue_view(request: HttpRequest, actor: Actor) -> HttpResponse:
 
 
 def _agent_page(request: HttpRequest, actor: Actor, thread_id: int, *, answer: AnswerForm | None = None,
-                close: CloseForm | None = None, status: int = 200) -> HttpResponse:  # fmt: skip
+                close: CloseForm | None = None, attach: AttachForm | None = None,
+                status: int = 200) -> HttpResponse:  # fmt: skip
     try:
         thread = services.agent_thread(actor=actor, thread_id=thread_id)
     except NotFound as exc:
@@ -124,8 +126,20 @@ def _agent_page(request: HttpRequest, actor: Actor, thread_id: int, *, answer: A
             except InvalidInput as exc:
                 return error_page(request, exc.message, status=422)
         answer = AnswerForm(initial={"body": initial})
+    found, query, search_error = [], request.GET.get("q", "").strip(), ""
+    if thread.person is None and query:
+        from omniguichet.crm.services import search_persons
+
+        try:
+            found = search_persons(actor=actor, channel=Channel.BACKOFFICE, q=query, limit=10)
+        except InvalidInput as exc:
+            search_error = exc.fields.get("q", exc.message)
     context = {
         "thread": thread,
+        "attach_form": attach or AttachForm(),
+        "query": query,
+        "found": found,
+        "search_error": search_error,
         "answer_form": answer,
         "close_form": close or CloseForm(),
         "templates": services.reply_templates(),
@@ -180,6 +194,24 @@ def close_view(request: HttpRequest, actor: Actor, thread_id: int) -> HttpRespon
         form.refuse(exc)
         return _agent_page(request, actor, thread_id, close=form, status=exc.status)
     return redirect("messaging:queue")
+
+
+@require_POST
+@agent_required
+def attach_view(request: HttpRequest, actor: Actor, thread_id: int) -> HttpResponse:
+    form = AttachForm(request.POST)
+    values = form.values()
+    try:
+        services.attach_thread(
+            actor=actor, channel=Channel.BACKOFFICE, thread_id=thread_id, person_id=values["person_id"],
+            purpose=values["purpose"] or "",
+        )  # fmt: skip
+    except NotFound as exc:
+        return error_page(request, exc.message, status=404)
+    except ServiceError as exc:
+        form.refuse(exc)
+        return _agent_page(request, actor, thread_id, attach=form, status=exc.status)
+    return redirect("messaging:agent_thread", thread_id)
 
 
 @require_http_methods(["GET"])

@@ -377,3 +377,25 @@ def caisse_calendar(caisse: Caisse | str) -> calendars.Calendar:
     )
     calendars.remember(code, calendar, now)
     return calendar
+
+
+def person_with_verified_contact(*, kind: str, value: str) -> Person | None:
+    """The one person whose verified contact point this is (the value normalised as the referential does), or
+    None: nobody, several (the partial unique index forbids it, but then nobody is the safe answer), or a value
+    that is not valid. The way inbound channels identify who writes or calls."""
+    try:
+        clean = normalise_contact_point(kind, value)
+    except (InvalidInput, ValidationError):
+        return None
+    found = list(
+        Person.objects.filter(
+            contact_points__kind=kind, contact_points__value=clean, contact_points__verified=True
+        )
+        .select_related("caisse")
+        .distinct()[:2]
+    )
+    return found[0] if len(found) == 1 else None
+
+
+def caisse_exists(code: str) -> bool:
+    return Caisse.objects.filter(pk=code).exists()

@@ -178,6 +178,9 @@ from omniguichet.crm.services.recording import (
     _motives as _motives,
 )
 from omniguichet.crm.services.recording import (
+    mark_contacts_responded as mark_contacts_responded,
+)
+from omniguichet.crm.services.recording import (
     record_contact as record_contact,
 )
 from omniguichet.crm.services.search import (

@@ -143,3 +143,19 @@ def record_contact(
         subject_ref=subject_ref,
         **_actor_fields(actor),
     )
+
+
+def mark_contacts_responded(
+    *, person_id: int, channel: str, subject_kind: str, subject_ref: str | int, responded_at: dt.datetime
+) -> int:
+    """The inbound contacts of one subject on one channel (an e-mail thread's e-mails) get their answer's time,
+    once (what `email_48h_rate` counts); a pending one becomes resolved. Returns how many were marked."""
+    return Contact.objects.filter(
+        person_id=person_id,  # the record's timeline index
+        channel=channel,
+        direction=Direction.INBOUND,
+        subject_kind=subject_kind,
+        subject_ref=str(subject_ref),
+        responded_at__isnull=True,
+        started_at__lte=responded_at,
+    ).update(responded_at=responded_at, outcome=Outcome.RESOLVED)

@@ -16,12 +16,13 @@ from django.utils.translation import gettext as _
 from omniguichet.core.actors import Actor, ActorKind, Channel, scope_to_caisse
 from omniguichet.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from omniguichet.crm.models import Direction, Outcome, SubjectKind
-from omniguichet.crm.services import record_contact
+from omniguichet.crm.services import mark_contacts_responded, record_contact
 from omniguichet.messaging.models import (
     LinkKind,
     Message,
     ReplyTemplate,
     Thread,
+    ThreadChannel,
     ThreadOutcome,
     ThreadStatus,
 )
@@ -32,11 +33,16 @@ QUEUE_PAGE = 50
 DUE_SOON_SHARE = 0.8
 
 
+# The queue's filter of e-mails whose sender no verified address identifies (no person yet).
+TO_IDENTIFY = "to_identify"
+
+
 @dataclass(frozen=True)
 class QueueCounts:
     waiting: int
     overdue: int
     due_soon: int
+    to_identify: int = 0
 
 
 def _agent(actor: Actor) -> None:
@@ -50,12 +56,18 @@ def _threads(actor: Actor):
 
 
 def queue(*, actor: Actor, status: str = ThreadStatus.WAITING, limit: int = QUEUE_PAGE) -> list[Thread]:
-    """The threads of the agent's caisse in one state, oldest deadline first (then oldest message)."""
-    if status not in ThreadStatus.values:
+    """The threads of the agent's caisse in one state, oldest deadline first (then oldest message); the e-mails
+    of senders not identified yet are apart (`to_identify`), until an agent attaches them to a person."""
+    if status not in [*ThreadStatus.values, TO_IDENTIFY]:
         raise InvalidInput.from_fields(
-            {"status": _("must be one of %(all)s") % {"all": ", ".join(ThreadStatus)}}
+            {"status": _("must be one of %(all)s") % {"all": ", ".join([*ThreadStatus, TO_IDENTIFY])}}
         )
-    threads = _threads(actor).filter(status=status).select_related("person", "motive", "claimed_by")
+    threads = _threads(actor).select_related("person", "motive", "claimed_by")
+    if status == TO_IDENTIFY:
+        threads = threads.filter(person__isnull=True).exclude(status=ThreadStatus.CLOSED)
+        status = ThreadStatus.WAITING
+    else:
+        threads = threads.filter(status=status, person__isnull=False)
     order = ("deadline", "id") if status == ThreadStatus.WAITING else ("-last_message_at", "-id")
     return list(threads.order_by(*order)[: max(1, min(limit, 200))])
 
@@ -70,9 +82,10 @@ def queue_counts(*, actor: Actor, now: dt.datetime | None = None) -> QueueCounts
         _threads(actor)
         .filter(status=ThreadStatus.WAITING)
         .aggregate(
-            waiting=Count("id"),
+            waiting=Count("id", filter=Q(person__isnull=False)),
             overdue=Count("id", filter=Q(deadline__lt=now)),
             due_soon=Count("id", filter=Q(deadline__gte=now, due_soon_at__lte=now)),
+            to_identify=Count("id", filter=Q(person__isnull=True)),
         )
     )
     return QueueCounts(**row)
@@ -114,6 +127,7 @@ def template_context(thread: Thread) -> dict[str, str]:
     from omniguichet.core.formatting import french_date
 
     person = thread.person
+    assert person is not None  # an unknown sender's e-mail has no template (fill_template refuses it)
     first = person.given_names.split(" ")[0] if person.given_names else ""
     last = person.usage_name or person.family_name
     context = {
@@ -141,6 +155,8 @@ def fill_template(*, actor: Actor, thread_id: int, template_code: str) -> str:
     from omniguichet.outreach.templating import render
 
     thread = agent_thread(actor=actor, thread_id=thread_id)
+    if thread.person is None:
+        raise InvalidInput.from_fields({"template": _("attach this e-mail to a person first")})
     template = ReplyTemplate.objects.filter(pk=template_code, active=True).first()
     if template is None:
         raise InvalidInput.from_fields({"template": _("unknown reply template")})
@@ -152,6 +168,7 @@ def _notify(thread: Thread, message: Message) -> None:
     ledger's). The text carries no content of the answer: it is read in the account only."""
     from omniguichet.outreach.services import send_to_person
 
+    assert thread.person is not None
     link = settings.OMNIGUICHET_PUBLIC_URL.rstrip("/") + reverse("messaging:thread", args=[thread.pk])
     with translation.override(settings.LANGUAGE_CODE):
         subject = _("Your caisse answered your message")
@@ -168,18 +185,33 @@ def _notify(thread: Thread, message: Message) -> None:
 
 def answer_thread(*, actor: Actor, channel: str, thread_id: int, body: str) -> Message:
     """An agent's answer: shown in the person's account, a contact of the record, the thread's clock stopped, and
-    a notice queued in the outbound ledger once the answer is committed."""
+    a notice queued in the outbound ledger once the answer is committed. An e-mail thread's answer goes by
+    e-mail (SMTP, threading headers) when the sender's address is verified for the person, before the commit:
+    a mail server that refuses it leaves nothing written (MailNotSent, 503). An unknown sender's e-mail is
+    answered only once attached to a person."""
+    from omniguichet.messaging.services.mailin import answer_recipient, send_answer
+
     fields: dict[str, str] = {}
     text = _check_body(body, fields)
     if fields:
         raise InvalidInput.from_fields(fields)
     now = timezone.now()
     with transaction.atomic():
-        thread = _threads(actor).select_for_update().select_related("person").filter(pk=thread_id).first()
+        thread = (
+            _threads(actor)
+            .select_for_update(of=("self",))
+            .select_related("person")
+            .filter(pk=thread_id)
+            .first()
+        )
         if thread is None:
             raise NotFound(_("no such conversation"))
         if thread.status == ThreadStatus.CLOSED:
             raise Conflict(_("this conversation is closed"))
+        if thread.person is None:
+            raise Conflict(
+                _("the sender of this e-mail is not identified: attach it to a person before answering")
+            )
         message = Message.objects.create(
             thread=thread, direction=Direction.OUTBOUND, agent=actor.user, body=text, created_at=now
         )
@@ -188,17 +220,29 @@ def answer_thread(*, actor: Actor, channel: str, thread_id: int, body: str) -> M
                 thread.answered_in_time += 1
             else:
                 thread.answered_late += 1
+        is_email = thread.channel == ThreadChannel.EMAIL
+        recipient = answer_recipient(thread) if is_email else ""
         thread.status, thread.waiting_since, thread.deadline = ThreadStatus.ANSWERED, None, None
         thread.due_soon_at = None
         thread.last_message_at = now
         thread.claimed_by = thread.claimed_by or actor.user
         thread.save()
         record_contact(
-            actor=actor, channel=Channel.SECURE_MESSAGE, person=thread.person, motive=thread.motive_id,
-            direction=Direction.OUTBOUND, started_at=now, outcome=Outcome.RESOLVED, responded_at=now,
-            subject_kind=SubjectKind.MESSAGE, subject_ref=thread.pk,
+            actor=actor, channel=Channel.EMAIL if recipient else Channel.SECURE_MESSAGE, person=thread.person,
+            motive=thread.motive_id, direction=Direction.OUTBOUND, started_at=now, outcome=Outcome.RESOLVED,
+            responded_at=now, subject_kind=SubjectKind.MESSAGE, subject_ref=thread.pk,
         )  # fmt: skip
-        transaction.on_commit(lambda: _notify(thread, message))
+        if is_email:  # the thread's e-mails are answered (what email_48h_rate counts)
+            mark_contacts_responded(
+                person_id=thread.person.pk, channel=Channel.EMAIL, subject_kind=SubjectKind.MESSAGE,
+                subject_ref=thread.pk, responded_at=now,
+            )  # fmt: skip
+        if recipient:
+            # Last, so that a refusal by the mail server rolls the answer back.
+            message.message_id = send_answer(thread, message, recipient)
+            message.save(update_fields=["message_id"])
+        else:
+            transaction.on_commit(lambda: _notify(thread, message))
     return message
 
 

@@ -20,8 +20,9 @@ def _check_or_stop(entry: list[str], env: dict[str, str]) -> None:
 
 class Command(BaseCommand):
     help = (
-        "Run the web server and the background worker together; Ctrl-C stops both. Without --production: "
-        "Django's development server (the demo). With --production: gunicorn with N workers (docs/production.md)."
+        "Run the web server, the background worker and the e-mail receiver (mailin, SMTP on a local port) together; "
+        "Ctrl-C stops them all. Without --production: Django's development server (the demo). With --production: "
+        "gunicorn with N workers (docs/production.md)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -34,12 +35,26 @@ class Command(BaseCommand):
             "--workers", type=int, default=0, help="web worker processes (default: 2 x cores + 1)"
         )
         parser.add_argument("--task-workers", type=int, default=1, help="background task workers")
+        parser.add_argument(
+            "--mailin-port",
+            type=int,
+            default=None,
+            help="the SMTP port of mailin, on 127.0.0.1 (default: OMNIGUICHET_MAILIN_PORT, 2525); 0: no mailin",
+        )
 
     def handle(self, *args, **options) -> None:
+
         # A plain `kill` (SIGTERM) must stop the children too, as Ctrl-C does.
         signal.signal(signal.SIGTERM, signal.default_int_handler)
         entry = [sys.executable, "-m", "omniguichet.cli"]
         address = f"{options['host']}:{options['port']}"
+        mailin_port = options["mailin_port"]
+        if mailin_port is None:
+            mailin_port = settings.OMNIGUICHET_MAILIN_PORT
+        # E-mail for the caisses (issue 17): on the loopback only; a production MTA relays to it.
+        mailin = (
+            [*entry, "mailin", "--host", "127.0.0.1", "--port", str(mailin_port)] if mailin_port else None
+        )
         if options["production"]:
             from omniguichet.core.production import missing_environment
 
@@ -70,12 +85,16 @@ class Command(BaseCommand):
                 subprocess.Popen([*entry, "worker"], env=env) for _ in range(options["task_workers"])
             ]
             processes.append(subprocess.Popen(web, env=env))
+            if mailin:
+                processes.append(subprocess.Popen(mailin, env=env))
         else:
             _check_or_stop(entry, dict(os.environ))
             processes = [
                 subprocess.Popen([*entry, "worker"]),
                 subprocess.Popen([*entry, "runserver", "--noreload", address]),
             ]
+            if mailin:
+                processes.append(subprocess.Popen(mailin))
         try:
             # Whichever stops first (a crash, a signal) stops the other: a half-running server misleads.
             while all(p.poll() is None for p in processes):
@@ -85,8 +104,12 @@ class Command(BaseCommand):
         finally:
             for process in processes:
                 if process.poll() is None:
-                    # gunicorn stops gracefully on SIGTERM; the worker and runserver on SIGINT.
-                    process.send_signal(signal.SIGTERM if "gunicorn" in str(process.args) else signal.SIGINT)
+                    # gunicorn and mailin stop gracefully on SIGTERM; the worker and runserver on SIGINT.
+                    command = str(process.args)
+                    graceful = (
+                        signal.SIGTERM if "gunicorn" in command or "'mailin'" in command else signal.SIGINT
+                    )
+                    process.send_signal(graceful)
             for process in processes:
                 try:
                     process.wait(timeout=10)

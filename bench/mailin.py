@@ -1,0 +1,213 @@
+"""Benchmark of e-mail received by the platform (issue 17, section 3): e-mails per second through SMTP, parsed,
+matched, stored.
+
+The mailin server (`omniguichet mailin --processes P`, aiosmtpd) runs on a free port, storing in its worker
+threads (1 on SQLite, 4 on PostgreSQL); with P > 1 the processes share the port (SO_REUSEPORT). Three sending
+clients, each a separate process with one SMTP
+connection, send at the same time: two send text e-mails of 5 to 50 KB (70 % from senders with a verified
+address, 30 % unknown, a quarter of them replies with In-Reply-To), the third e-mails with a small PDF
+attachment (checked by the documents' checks, stored encrypted). Every e-mail is parsed, matched, threaded,
+classified (new threads) and stored with its contact in one transaction; the acknowledgements are written by
+Django's file e-mail backend under the var directory (built and written, not sent over the network). Target:
+≥ 200 e-mails/s on PostgreSQL.
+
+    python -m bench.mailin                                  # SQLite
+    python -m bench.mailin --emails 3000
+    DATABASE_URL=postgres://... python -m bench.mailin     # PostgreSQL: a fresh database in that cluster
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import random
+import signal
+import smtplib
+import socket
+import tempfile
+import time
+from email.message import EmailMessage
+from email.policy import SMTP
+
+from bench.crm import _database_url, _ms, _verdict
+from bench.seed import _setup
+
+TARGET_PER_SECOND = 200.0
+SENTENCE = (
+    "bonjour je vous écris au sujet de mon remboursement carte vitale attestation de droits arrêt de travail "
+    "indemnités journalières changement d'adresse relevé IBAN dossier merci de votre réponse cordialement "
+    "madame monsieur semaine dernière médecin pharmacie consultation hôpital mutuelle complémentaire"
+)
+WORDS = SENTENCE.split(" ")
+
+
+def _pdf() -> bytes:
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("helvetica", size=12)
+    pdf.cell(text="Justificatif de domicile")
+    return bytes(pdf.output())
+
+
+def _messages(client: int, count: int, senders: list[str], pdf: bytes) -> list[tuple[str, bytes]]:
+    rng = random.Random(client)
+    out: list[tuple[str, bytes]] = []
+    sent_ids: list[str] = []
+    for n in range(count):
+        sender = rng.choice(senders) if rng.random() < 0.7 else f"inconnu{client}-{n}@example.net"
+        message = EmailMessage()
+        message["From"] = sender
+        message["To"] = "751@courriel.example"
+        message["Subject"] = rng.choice(
+            ["Remboursement", "Carte vitale", "Attestation", "Question", "Dossier"]
+        )
+        message_id = f"<bench-{client}-{n}-{rng.getrandbits(32)}@example.net>"
+        message["Message-ID"] = message_id
+        if sent_ids and rng.random() < 0.25:
+            message["In-Reply-To"] = rng.choice(sent_ids)
+        if client == 3:
+            message.set_content("Bonjour, voici le justificatif demandé.\nCordialement")
+            message.add_attachment(pdf, maintype="application", subtype="pdf", filename="justificatif.pdf")
+        else:
+            size = rng.randint(5_000, 50_000)
+            text, length = [], 0
+            while length < size:
+                word = rng.choice(WORDS)
+                text.append(word + ("\n" if len(text) % 12 == 11 else " "))
+                length += len(word) + 1
+            message.set_content("".join(text))
+        sent_ids.append(message_id)
+        out.append((sender, message.as_bytes(policy=SMTP)))  # CRLF line ends, as on the wire
+    return out
+
+
+def _client(port: int, messages: list[tuple[str, bytes]], start, results) -> None:
+    start.wait()
+    t0 = time.perf_counter()
+    durations: list[float] = []
+    try:
+        with smtplib.SMTP("127.0.0.1", port, timeout=120) as smtp:
+            for sender, data in messages:
+                t = time.perf_counter()
+                smtp.sendmail(sender, ["751@courriel.example"], data)
+                durations.append(time.perf_counter() - t)
+    finally:  # the parent waits for every client, even one that failed
+        results.put((time.perf_counter() - t0, durations, sum(len(d) for _s, d in messages)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--emails", type=int, default=3000, help="in all, over the three clients")
+    parser.add_argument("--persons", type=int, default=5000)
+    parser.add_argument("--processes", type=int, default=2, help="mailin server processes")
+    args = parser.parse_args()
+    base_url = os.environ.get("DATABASE_URL")
+    engine = "PostgreSQL" if base_url and base_url.startswith("postgres") else "SQLite"
+    with tempfile.TemporaryDirectory() as var_dir:
+        _setup(_database_url(base_url, var_dir, "mailin"), var_dir)
+        _bench(engine, args.emails, args.persons, args.processes)
+
+
+def _wait_for(port: int) -> None:
+    for _ in range(240):
+        try:
+            with smtplib.SMTP("127.0.0.1", port, timeout=5) as smtp:
+                smtp.noop()
+            return
+        except OSError:
+            time.sleep(0.25)
+    raise SystemExit("mailin did not start")
+
+
+def _bench(engine: str, emails: int, persons: int, processes: int) -> None:
+    import subprocess
+    import sys
+
+    from django.db import connections
+
+    from omniguichet.crm.classifier import suggest_motive
+    from omniguichet.demo.services import seed_population
+    from omniguichet.messaging.models import Attachment, Message, Thread
+    from omniguichet.referential.models import ContactPoint
+
+    print(
+        f"mailin bench on {engine}, {emails:,} e-mails, {processes} server process(es), {os.cpu_count()} cores, "
+        f"{time.strftime('%Y-%m-%d')}"
+    )
+    seed_population(persons=persons, seed=42)
+    senders = list(
+        ContactPoint.objects.filter(kind="email", verified=True, person__caisse_id="751").values_list(
+            "value", flat=True
+        )[:500]
+    )
+    if not senders:
+        raise SystemExit("no verified e-mail in caisse 751: seed more persons")
+    suggest_motive(
+        subject="warm-up", body="carte vitale"
+    )  # the classifier's model, trained once, then a file
+    pdf = _pdf()
+    per_text = emails * 2 // 5
+    plan = {1: per_text, 2: per_text, 3: emails - 2 * per_text}
+    batches = {client: _messages(client, count, senders, pdf) for client, count in plan.items()}
+    sizes = [len(d) for _s, d in batches[1] + batches[2]]
+    connections.close_all()  # the clients are forked: no database connection crosses
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    context = multiprocessing.get_context("fork")
+    start, results = context.Event(), context.Queue()
+    clients = [context.Process(target=_client, args=(port, batches[c], start, results)) for c in plan]
+    for process in clients:
+        process.start()
+
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "omniguichet.cli",
+            "mailin",
+            "--port",
+            str(port),
+            "--processes",
+            str(processes),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    _wait_for(port)
+    # The readiness probes above are sessions without mail: nothing stored.
+    began = time.perf_counter()
+    start.set()
+    outcomes = [results.get(timeout=3600) for _ in clients]
+    elapsed = time.perf_counter() - began
+    for process in clients:
+        process.join()
+    server.send_signal(signal.SIGTERM)
+    server.wait(timeout=60)
+    stored = Message.objects.count()
+    rate = stored / elapsed
+    durations = [d for _e, ds, _b in outcomes for d in ds]
+    p50, _p95, p99 = _ms(durations)
+    megabytes = sum(b for _e, _d, b in outcomes) / 1e6
+    print(
+        f"  text e-mails {min(sizes) / 1000:.0f}-{max(sizes) / 1000:.0f} KB (mean {sum(sizes) / len(sizes) / 1000:.0f}"
+        f" KB) from clients 1 and 2, {plan[3]} with a {len(pdf) / 1000:.1f} KB PDF from client 3; "
+        f"{megabytes:.0f} MB in all"
+    )
+    print(
+        f"  stored {stored:,} e-mails in {Thread.objects.count():,} threads "
+        f"({Thread.objects.filter(person__isnull=True).count():,} to identify), {Attachment.objects.count():,} files"
+    )
+    print(f"  e-mails through SMTP, parsed, matched, stored: {rate:6.0f} /s  ({elapsed:.1f} s; per e-mail as the "
+          f"client sees it p50 {p50:.1f} ms, p99 {p99:.1f} ms)")  # fmt: skip
+    print(f"  target ≥ {TARGET_PER_SECOND:,.0f}/s on PostgreSQL: {_verdict(rate >= TARGET_PER_SECOND)}")
+    if stored != emails:
+        raise SystemExit(f"{emails - stored} e-mails not stored")
+
+
+if __name__ == "__main__":
+    main()
