@@ -11,6 +11,7 @@ from omniguichet.referential.models import Person
 DEPOSIT_MOTIVE = "depot_piece"
 
 
+# The seeded deadline policy of documents (crm 0009); deposits read the policy (crm.services.deadline_for).
 DEFAULT_DEADLINE_DAYS = 10
 
 

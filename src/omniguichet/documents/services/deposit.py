@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -13,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from omniguichet.core.actors import Actor, ActorKind, Channel
 from omniguichet.core.errors import Conflict, InvalidInput
-from omniguichet.crm.services import record_contact
+from omniguichet.crm.services import deadline_for, record_contact
 from omniguichet.documents.models import (
     Deposit,
     Document,
@@ -22,7 +21,6 @@ from omniguichet.documents.models import (
 from omniguichet.documents.services.checks import check_deposit
 from omniguichet.documents.services.common import (
     AGENT_CHANNELS,
-    DEFAULT_DEADLINE_DAYS,
     DEPOSIT_MOTIVE,
     INSURED_CHANNELS,
     _scoped_person,
@@ -117,7 +115,9 @@ def deposit_documents(
         document_type=document_type, purpose_kind=purpose_kind, hint=purpose.processing_hint
     )
     now = timezone.now()
-    deadline = purpose.deadline or now + dt.timedelta(days=DEFAULT_DEADLINE_DAYS)
+    # Without a date set by the purpose: the deadline policy of documents (crm.DeadlinePolicy, 10 days by default)
+    # on the person's caisse's calendar (docs/deadlines.md).
+    deadline = purpose.deadline or deadline_for(kind="document", caisse=person.caisse_id, received_at=now)
     stored: list[str] = []
     try:
         with transaction.atomic():
