@@ -314,6 +314,7 @@ NOT_PAGES: dict[str, str] = {
     "messaging:agent_attachment": "a message's file, downloaded",
     "messaging:claim": "POST only, redirects",
     "messaging:answer": "POST only: redirects, or the conversation page with its error (in PAGES)",
+    "messaging:motive": "POST only, redirects",
     "messaging:close": "POST only: redirects, or the conversation page with its error",
     "telephony:screen_pop": "htmx fragment polled by telephony:console: 204, an HX-Redirect to the record, or the "
     "unknown caller's notice inside that page",

@@ -133,3 +133,20 @@ def test_closing_without_outcome_is_422(insured, agent_paris):
     )
     assert response.status_code == 422 and "outcome" in response.json()["error"]["fields"]
     assert Thread.objects.get().status == "waiting"
+
+
+def test_correcting_the_motive_over_the_api(insured, agent_paris, agent_ain):
+    _person, user = insured
+    thread = (
+        client_for(user).post("/api/v1/me/threads", NEW, content_type="application/json").json()["thread"]
+    )
+    url = f"/api/v1/messaging/threads/{thread['id']}/motive"
+    assert Client().post(url, {"motive": "css"}, content_type="application/json").status_code == 401
+    assert client_for(user).post(url, {"motive": "css"}, content_type="application/json").status_code == 403
+    assert (
+        client_for(agent_ain).post(url, {"motive": "css"}, content_type="application/json").status_code == 404
+    )
+    bad = client_for(agent_paris).post(url, {"motive": "nope"}, content_type="application/json")
+    assert bad.status_code == 422 and "motive" in bad.json()["error"]["fields"]
+    done = client_for(agent_paris).post(url, {"motive": "css"}, content_type="application/json")
+    assert done.status_code == 200 and done.json()["motive"] == "css"

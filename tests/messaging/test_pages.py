@@ -103,3 +103,17 @@ def test_the_record_timeline_links_to_the_conversation(insured, agent_paris):
         .content.decode()
     )
     assert f"/agent/messages/{thread.pk}/" in page
+
+
+def test_the_agent_corrects_the_subject_from_the_page(insured, agent_paris, agent_ain):
+    from omniguichet.crm.models import LabelledExample
+
+    _person, user = insured
+    _write(logged(user))
+    thread = Thread.objects.get()
+    assert 'id="motive-form"' in logged(agent_paris).get(f"/agent/messages/{thread.pk}/").content.decode()
+    assert logged(agent_ain).post(f"/agent/messages/{thread.pk}/objet/", {"motive": "css"}).status_code == 404
+    assert (
+        logged(agent_paris).post(f"/agent/messages/{thread.pk}/objet/", {"motive": "css"}).status_code == 302
+    )
+    assert Thread.objects.get().motive_id == "css" and LabelledExample.objects.get().motive_id == "css"

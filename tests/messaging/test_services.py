@@ -233,3 +233,37 @@ def test_reply_template_validator_accepts_or_explains(text):
         validate_reply_template(text)
     except ValidationError as exc:
         assert exc.messages and exc.messages[0]
+
+
+def test_an_agents_correction_of_the_motive_is_kept_as_a_labelled_example(insured_actor, agent, tmp_path):
+    import json
+
+    from django.core.management import call_command
+
+    from omniguichet.crm.models import LabelledExample
+
+    thread = write(
+        insured_actor, motive="autre", body="Je voudrais ma carte européenne pour les vacances."
+    ).thread
+    Thread.objects.filter(pk=thread.pk).update(suggested_motive="autre", suggestion_confidence=0.41)
+    with pytest.raises(InvalidInput) as refused:
+        services.correct_motive(actor=agent, channel="web", thread_id=thread.pk, motive="nope")
+    assert "motive" in refused.value.fields
+    with pytest.raises(NotFound):
+        services.correct_motive(actor=Actor.agent(_agent_of_ain()), channel="web", thread_id=thread.pk,
+                                motive="carte_europeenne")  # fmt: skip
+    assert not LabelledExample.objects.exists()
+    services.correct_motive(actor=agent, channel="web", thread_id=thread.pk, motive="carte_europeenne")
+    services.correct_motive(
+        actor=agent, channel="web", thread_id=thread.pk, motive="carte_europeenne"
+    )  # no-op
+    assert Thread.objects.get(pk=thread.pk).motive_id == "carte_europeenne"
+    [example] = LabelledExample.objects.all()
+    assert (example.motive_id, example.suggested, example.confidence, example.source) == (
+        "carte_europeenne", "autre", 0.41, "secure_message",
+    )  # fmt: skip
+    assert "carte européenne" in example.body and example.agent_id == agent.user.pk
+    out = tmp_path / "corrections.jsonl"
+    call_command("export_corrections", "--out", str(out))
+    [line] = out.read_text().splitlines()
+    assert json.loads(line) == {"subject": thread.subject, "body": example.body, "motive": "carte_europeenne"}

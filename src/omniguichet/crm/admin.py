@@ -1,6 +1,13 @@
 from django.contrib import admin
 
-from omniguichet.crm.models import Contact, ContactChange, DeadlinePolicy, Motive, RecordAccess
+from omniguichet.crm.models import (
+    Contact,
+    ContactChange,
+    DeadlinePolicy,
+    LabelledExample,
+    Motive,
+    RecordAccess,
+)
 
 
 @admin.register(Motive)
@@ -67,3 +74,18 @@ class DeadlinePolicyAdmin(admin.ModelAdmin):
     list_filter = ["kind", "unit"]
     search_fields = ["kind", "motive__code", "motive__label"]
     list_select_related = ["motive"]
+
+
+@admin.register(LabelledExample)
+class LabelledExampleAdmin(admin.ModelAdmin):
+    """Read only, without the text (a person's words): `omniguichet export_corrections` writes them for training."""
+
+    list_display = ["created_at", "suggested", "motive", "confidence", "source", "agent"]
+    list_filter = ["motive", "source"]
+    exclude = ["subject", "body"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

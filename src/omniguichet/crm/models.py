@@ -256,3 +256,32 @@ class DeadlinePolicy(models.Model):
                     {"kind": _("there is already a policy for this kind and motive")
                      if self.motive_id else _("there is already a policy for every motive of this kind")}
                 )  # fmt: skip
+
+
+class LabelledExample(models.Model):
+    """An agent's correction of a message's motive, kept as a labelled example for the classifier's next training
+    (`omniguichet export_corrections`, docs/classifier.md). The text is the message as the person wrote it."""
+
+    subject = models.CharField(_("subject"), max_length=200, blank=True)
+    body = models.TextField(_("text"))
+    motive = models.ForeignKey(Motive, on_delete=models.PROTECT, related_name="+", db_index=False)
+    suggested = models.CharField(_("suggested motive"), max_length=40, blank=True)
+    confidence = models.FloatField(_("confidence of the suggestion"), null=True, blank=True)
+    source = models.CharField(_("source"), max_length=16)
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("labelled example")
+        verbose_name_plural = _("labelled examples")
+        indexes = [models.Index(fields=["created_at"], name="labelled_example_created_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.suggested or '?'} -> {self.motive_id}"

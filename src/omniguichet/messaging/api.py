@@ -99,6 +99,10 @@ class AnswerIn(Schema):
     body: str
 
 
+class MotiveIn(Schema):
+    motive: str
+
+
 class CloseIn(Schema):
     outcome: str
 
@@ -235,4 +239,16 @@ def attach(request: HttpRequest, thread_id: int, payload: AttachIn):
         actor=_agent(request), channel=Channel.BACKOFFICE, thread_id=thread_id, person_id=payload.person_id,
         purpose=payload.purpose,
     )  # fmt: skip
+    return _summary(thread)
+
+
+@router.post(
+    "/messaging/threads/{thread_id}/motive",
+    response={200: ThreadSummaryOut, **ERRORS},
+    summary="Correct the motive (kept as a labelled example for the classifier)",
+)
+def correct_motive(request: HttpRequest, thread_id: int, payload: MotiveIn):
+    thread = services.correct_motive(
+        actor=_agent(request), channel=Channel.BACKOFFICE, thread_id=thread_id, motive=payload.motive
+    )
     return _summary(thread)

@@ -77,3 +77,13 @@ class AttachForm(PlatformForm):
         max_length=200,
         initial=gettext_lazy("Identify the sender of an e-mail"),
     )
+
+
+class MotiveForm(PlatformForm):
+    """The agent's correction of the conversation's motive (kept as a labelled example for the classifier)."""
+
+    motive = forms.ChoiceField(label=gettext_lazy("Right subject"), required=False)
+
+    def __init__(self, *args: Any, motives: list, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["motive"].choices = [(m.pk, m.label) for m in motives]

@@ -13,6 +13,7 @@ urlpatterns = [
     path("agent/messages/<int:thread_id>/prendre/", views.claim_view, name="claim"),
     path("agent/messages/<int:thread_id>/repondre/", views.answer_view, name="answer"),
     path("agent/messages/<int:thread_id>/clore/", views.close_view, name="close"),
+    path("agent/messages/<int:thread_id>/objet/", views.motive_view, name="motive"),
     path("agent/messages/<int:thread_id>/rattacher/", views.attach_view, name="attach"),
     path("agent/messages/piece/<int:attachment_id>/", views.agent_attachment_view, name="agent_attachment"),
 ]

@@ -14,7 +14,14 @@ from omniguichet.core.errors import InvalidInput, NotFound, ServiceError
 from omniguichet.core.web import agent_required, error_page, insured_required
 from omniguichet.documents.services import read_uploads
 from omniguichet.messaging import services
-from omniguichet.messaging.forms import AnswerForm, AttachForm, CloseForm, FollowUpForm, NewMessageForm
+from omniguichet.messaging.forms import (
+    AnswerForm,
+    AttachForm,
+    CloseForm,
+    FollowUpForm,
+    MotiveForm,
+    NewMessageForm,
+)
 from omniguichet.messaging.models import ThreadStatus
 
 
@@ -142,6 +149,7 @@ def _agent_page(request: HttpRequest, actor: Actor, thread_id: int, *, answer: A
         "search_error": search_error,
         "answer_form": answer,
         "close_form": close or CloseForm(),
+        "motive_form": MotiveForm(initial={"motive": thread.motive_id}, motives=services.motives()),
         "templates": services.reply_templates(),
         "chosen_template": template,
     }
@@ -177,6 +185,18 @@ def answer_view(request: HttpRequest, actor: Actor, thread_id: int) -> HttpRespo
     except ServiceError as exc:
         form.refuse(exc)
         return _agent_page(request, actor, thread_id, answer=form, status=exc.status)
+    return redirect("messaging:agent_thread", thread_id)
+
+
+@require_POST
+@agent_required
+def motive_view(request: HttpRequest, actor: Actor, thread_id: int) -> HttpResponse:
+    try:
+        services.correct_motive(
+            actor=actor, channel=Channel.WEB, thread_id=thread_id, motive=request.POST.get("motive", "")
+        )
+    except ServiceError as exc:
+        return error_page(request, exc.message, status=exc.status)
     return redirect("messaging:agent_thread", thread_id)
 
 

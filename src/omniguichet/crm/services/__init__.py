@@ -81,6 +81,12 @@ from omniguichet.crm.services.ingest import (
 from omniguichet.crm.services.ingest import (
     ingest_contacts as ingest_contacts,
 )
+from omniguichet.crm.services.labels import (
+    keep_labelled_example as keep_labelled_example,
+)
+from omniguichet.crm.services.labels import (
+    labelled_examples_jsonl as labelled_examples_jsonl,
+)
 from omniguichet.crm.services.record import (
     _BENEFICIARIES as _BENEFICIARIES,
 )

@@ -280,3 +280,29 @@ def work_item_figures(caisse: str | None, now: dt.datetime) -> dict[str, int]:
         late=Sum("answered_late", filter=recent),
     )
     return {key: int(value or 0) for key, value in row.items()}
+
+
+def correct_motive(*, actor: Actor, channel: str, thread_id: int, motive: str) -> Thread:
+    """An agent gives the conversation its right motive; the person's first message is kept as a labelled example
+    for the classifier, with what was suggested before (docs/classifier.md)."""
+    from omniguichet.crm.models import Motive
+    from omniguichet.crm.services import keep_labelled_example
+
+    chosen = Motive.objects.filter(pk=str(motive)[:40], active=True).first()
+    if chosen is None:
+        raise InvalidInput.from_fields({"motive": _("unknown subject")})
+    with transaction.atomic():
+        thread = _threads(actor).select_for_update().filter(pk=thread_id).first()
+        if thread is None:
+            raise NotFound(_("no such conversation"))
+        if thread.motive_id == chosen.pk:
+            return thread
+        first = thread.messages.filter(direction=Direction.INBOUND).order_by("created_at", "id").first()
+        keep_labelled_example(
+            actor=actor, subject=thread.subject, body=first.body if first else "", motive=chosen,
+            suggested=thread.suggested_motive or thread.motive_id, confidence=thread.suggestion_confidence,
+            source=thread.channel,
+        )  # fmt: skip
+        thread.motive = chosen
+        thread.save(update_fields=["motive"])
+    return thread
