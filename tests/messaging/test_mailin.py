@@ -1,6 +1,7 @@
 """E-mail received by the platform: real SMTP sessions (smtplib) against the mailin server started in the test,
 the acknowledgement, the notice of refused files and the agent's answer checked on a real SMTP server (aiosmtpd)."""
 
+import datetime as dt
 import smtplib
 import socket
 import time
@@ -393,3 +394,20 @@ def test_an_attached_unverified_sender_is_answered_in_the_account(outbox, make_p
     assert answer.message_id is None
     assert Contact.objects.filter(person=person, channel="secure_message", direction="outbound").count() == 1
     assert Contact.objects.get(person=person, channel="email", direction="inbound").responded_at is not None
+
+
+def test_an_email_thread_takes_the_email_deadline_policy(verified):
+    """Its deadline and its "due soon" instant come from the policy of the kind "email" on the caisse's calendar,
+    like a secure message's from the kind "message" (the queue's due-soon count needs both)."""
+    from omniguichet.crm.models import DeadlinePolicy
+    from omniguichet.crm.services.deadlines import forget_policies
+
+    DeadlinePolicy.objects.update_or_create(
+        kind="email", motive=None, defaults={"duration": 24, "unit": "calendar_hours"}
+    )
+    forget_policies()
+    thread = receive_email(
+        caisse_code="751", data=mail(msgid="<policy@example.org>").as_bytes()
+    ).message.thread
+    assert thread.deadline - thread.waiting_since == dt.timedelta(hours=24)
+    assert thread.due_soon_at is not None and thread.waiting_since < thread.due_soon_at < thread.deadline

@@ -15,6 +15,7 @@ def _record_links() -> None:
     register_subject_link("message", lazy_function("omniguichet.messaging.services.agent_thread_url"))
     # A change of the "message" deadline policies re-times the waiting threads (docs/deadlines.md).
     register_retimer("message", lazy_function("omniguichet.messaging.services.deadlines.retime_threads"))
+    register_retimer("email", lazy_function("omniguichet.messaging.services.deadlines.retime_email_threads"))
 
 
 def _overdue(now):

@@ -20,11 +20,9 @@ MAX_BODY = 5000
 MAX_ATTACHMENTS = 5
 # A closed thread takes answers for this long; later, the person's message opens a new thread.
 REOPEN_DAYS = 30
-# What the e-mail indicator counts (email_48h_rate): a person's message is answered within 48 hours. The deadline
-# itself comes from the deadline policy of the kind "message" (crm.DeadlinePolicy, 48 calendar hours by default).
-ANSWER_HOURS = 48
-# The kind of work item a thread is, for the deadline policies.
+# The kind of work item a thread is, for the deadline policies: "message", or "email" for e-mail threads.
 WORK_ITEM_KIND = "message"
+EMAIL_WORK_ITEM_KIND = "email"
 
 # An e-mail's HTML part, sanitised, is kept up to this length (the text shown is the body, at most MAX_BODY).
 MAX_HTML = 200_000
@@ -175,6 +173,10 @@ class Thread(models.Model):
 
     def __str__(self) -> str:
         return f"{self.pk} {self.subject}"
+
+    @property
+    def work_item_kind(self) -> str:
+        return EMAIL_WORK_ITEM_KIND if self.channel == ThreadChannel.EMAIL else WORK_ITEM_KIND
 
 
 class Message(models.Model):

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import secrets
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -95,9 +96,7 @@ def ensure_key_canary() -> None:
     key = _load_keys()[0]
     if key in _canary_written:
         return
-    key_id = _key_id(key).hex()
-    if not KeyCanary.objects.filter(pk=key_id).exists():
-        KeyCanary.objects.get_or_create(pk=key_id, defaults={"blob": encrypt(CANARY, associated=b"canary")})
+    KeyCanary.objects.get_or_create(pk=_key_id(key).hex(), defaults={"blob": encrypt(CANARY, associated=b"canary")})
     _canary_written.add(key)
 
 
@@ -138,8 +137,9 @@ def store_encrypted(plain: bytes, *, caisse_code: str) -> str:
     return saved
 
 
-def read_plain(document: Document) -> bytes:
-    """Decrypt a stored document and check it against its checksum."""
+def read_plain(document: Document | Any) -> bytes:
+    """Decrypt a stored file and check it against its checksum: a Document, or anything stored the same way with
+    its `file` and `checksum` (a message's attachment)."""
     with document_storage().open(document.file, "rb") as handle:
         blob = handle.read()
     plain = decrypt(blob, associated=document.file.encode())

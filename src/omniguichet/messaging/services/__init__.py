@@ -26,7 +26,6 @@ from omniguichet.messaging.services.mailin import (
     attach_thread,
     caisse_address,
     caisse_for_recipient,
-    email_deadline,
     mailin_domain,
     receive_email,
 )
@@ -61,7 +60,6 @@ __all__ = [
     "claim_thread",
     "close_thread",
     "correct_motive",
-    "email_deadline",
     "fill_template",
     "inbox_items",
     "linkable_subjects",

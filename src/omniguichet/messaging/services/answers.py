@@ -125,14 +125,13 @@ def template_context(thread: Thread) -> dict[str, str]:
     """The values a reply template may use, read from the thread, its person and the case it is about."""
     from omniguichet.cases.services import person_cases
     from omniguichet.core.formatting import french_date
+    from omniguichet.outreach.services import person_context
 
     person = thread.person
     assert person is not None  # an unknown sender's e-mail has no template (fill_template refuses it)
-    first = person.given_names.split(" ")[0] if person.given_names else ""
-    last = person.usage_name or person.family_name
+    # The person's names as every message of the ledger writes them.
     context = {
-        "first_name": first, "last_name": last, "full_name": f"{first} {last}".strip(),
-        "caisse_name": thread.caisse.name,
+        **person_context(person), "caisse_name": thread.caisse.name,
         "case_reference": "", "case_status": "", "decision_date": "",
     }  # fmt: skip
     cases = person_cases(person_id=person.pk, limit=20)

@@ -22,7 +22,7 @@ from omniguichet.core.errors import Conflict, Forbidden, InvalidInput, NotFound,
 from omniguichet.crm.models import Direction, Outcome, SubjectKind
 from omniguichet.crm.services import record_contact
 from omniguichet.messaging.models import (
-    ANSWER_HOURS,
+    EMAIL_WORK_ITEM_KIND,
     MAX_ATTACHMENTS,
     REOPEN_DAYS,
     Attachment,
@@ -32,6 +32,7 @@ from omniguichet.messaging.models import (
     ThreadStatus,
 )
 from omniguichet.messaging.services.mailparse import ParsedFile, ParsedMail, parse_email
+from omniguichet.messaging.services.threads import _deadlines, wait_again
 
 log = logging.getLogger("omniguichet.mailin")
 SYSTEM = Actor.system("mailin")
@@ -67,11 +68,6 @@ def caisse_for_recipient(address: str) -> str | None:
     if domain.lower() != mailin_domain() or not (1 <= len(code) <= 3) or not code.isalnum():
         return None
     return code if caisse_exists(code) else None
-
-
-def email_deadline(now: dt.datetime) -> dt.datetime:
-    """When an e-mail received at `now` must be answered (kept in one place: the deadline policies replace it)."""
-    return now + dt.timedelta(hours=ANSWER_HOURS)
 
 
 @dataclass
@@ -177,24 +173,17 @@ def receive_email(
     try:
         with transaction.atomic():
             if thread is None:
+                deadline, due_soon_at = _deadlines(home, motive, now, EMAIL_WORK_ITEM_KIND)
                 thread = Thread.objects.create(
                     person=person, caisse_id=home, motive_id=motive, channel=ThreadChannel.EMAIL,
                     subject=parsed.subject or _("E-mail without subject"), sender_address=parsed.sender,
                     email_ref=parsed.message_id, suggested_motive=suggested, suggestion_confidence=confidence,
                     status=ThreadStatus.WAITING, opened_at=now, last_message_at=now, waiting_since=now,
-                    deadline=email_deadline(now),
+                    deadline=deadline, due_soon_at=due_soon_at,
                 )  # fmt: skip
             else:
                 thread = Thread.objects.select_for_update().get(pk=thread.pk)
-                if thread.status != ThreadStatus.WAITING:
-                    thread.waiting_since, thread.deadline = now, email_deadline(now)
-                thread.status, thread.outcome, thread.closed_at, thread.closed_by = (
-                    ThreadStatus.WAITING,
-                    "",
-                    None,
-                    None,
-                )
-                thread.last_message_at = now
+                wait_again(thread, now)
                 thread.save()
             acknowledge = not automatic and not _recently_acknowledged(parsed.sender, now)
             message = Message.objects.create(

@@ -4,7 +4,6 @@ read their threads and the answers, and fetch an attached file. Every message is
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -141,10 +140,24 @@ def _store(checked: list[Any], caisse_code: str) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-def _deadlines(caisse: str, motive: str, received_at: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
-    """(deadline, due soon at) of a thread waiting from `received_at`: the policy of the kind "message" and the
-    thread's motive, on its caisse's calendar (docs/deadlines.md)."""
-    return deadline_and_due_soon(kind=WORK_ITEM_KIND, motive=motive, caisse=caisse, received_at=received_at)
+def _deadlines(
+    caisse: str, motive: str, received_at: dt.datetime, kind: str = WORK_ITEM_KIND
+) -> tuple[dt.datetime, dt.datetime]:
+    """(deadline, due soon at) of a thread waiting from `received_at`: the policy of its kind ("message", "email")
+    and its motive, on its caisse's calendar (docs/deadlines.md)."""
+    return deadline_and_due_soon(kind=kind, motive=motive, caisse=caisse, received_at=received_at)
+
+
+def wait_again(thread: Thread, now: dt.datetime) -> None:
+    """The person (or the sender) writes in a thread: it waits for an answer again, opened again if it was closed,
+    with a new deadline when its clock had stopped. Saved by the caller (the row is locked)."""
+    if thread.status != ThreadStatus.WAITING:
+        thread.waiting_since = now
+        thread.deadline, thread.due_soon_at = _deadlines(
+            thread.caisse_id, thread.motive_id, now, thread.work_item_kind
+        )
+    thread.status, thread.outcome, thread.closed_at, thread.closed_by = ThreadStatus.WAITING, "", None, None
+    thread.last_message_at = now
 
 
 def write_message(
@@ -201,17 +214,7 @@ def write_message(
                 )  # fmt: skip
             else:
                 thread = Thread.objects.select_for_update().get(pk=thread.pk)
-                if thread.status != ThreadStatus.WAITING:
-                    # The person writes again: the clock starts again, with a new deadline.
-                    thread.waiting_since = now
-                    thread.deadline, thread.due_soon_at = _deadlines(thread.caisse_id, thread.motive_id, now)
-                thread.status, thread.outcome, thread.closed_at, thread.closed_by = (
-                    ThreadStatus.WAITING,
-                    "",
-                    None,
-                    None,
-                )
-                thread.last_message_at = now
+                wait_again(thread, now)  # the clock starts again, with a new deadline
                 thread.save()
             message = Message.objects.create(
                 thread=thread, direction=Direction.INBOUND, body=text, created_at=now,
@@ -273,7 +276,7 @@ def read_thread(*, actor: Actor, channel: str, thread_id: int) -> Thread:
 def read_attachment(*, actor: Actor, attachment_id: int) -> tuple[Attachment, bytes]:
     """A file of a message, decrypted, for the person who wrote it or an agent of the thread's caisse."""
     from omniguichet.core.actors import scope_to_caisse
-    from omniguichet.documents.services import TamperedDocument, decrypt, document_storage
+    from omniguichet.documents.services import read_plain
 
     attachments = Attachment.objects.select_related("message__thread")
     if actor.kind == ActorKind.INSURED:
@@ -285,11 +288,7 @@ def read_attachment(*, actor: Actor, attachment_id: int) -> tuple[Attachment, by
         attachment = attachments.filter(pk=attachment_id, message__thread__in=threads).first()
     if attachment is None:
         raise NotFound(_("no such file"))
-    with document_storage().open(attachment.file, "rb") as handle:
-        plain = decrypt(handle.read(), associated=attachment.file.encode())
-    if hashlib.sha256(plain).hexdigest() != attachment.checksum:
-        raise TamperedDocument(_("the stored file does not match its checksum"))
-    return attachment, plain
+    return attachment, read_plain(attachment)
 
 
 def message_exists(*, actor: Actor, idempotency_key: str) -> bool:
