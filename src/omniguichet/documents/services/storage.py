@@ -96,7 +96,9 @@ def ensure_key_canary() -> None:
     key = _load_keys()[0]
     if key in _canary_written:
         return
-    KeyCanary.objects.get_or_create(pk=_key_id(key).hex(), defaults={"blob": encrypt(CANARY, associated=b"canary")})
+    KeyCanary.objects.get_or_create(
+        pk=_key_id(key).hex(), defaults={"blob": encrypt(CANARY, associated=b"canary")}
+    )
     _canary_written.add(key)
 
 
