@@ -39,12 +39,17 @@ class Command(BaseCommand):
 
         worker_id = new_worker_id()
         beat(worker_id)  # the lease exists before the first task is claimed
-        heartbeat = Heartbeat(worker_id)
-        heartbeat.start()
+        # A --batch run (tests, a one-off catch-up) is short: it does not renew its lease from a second thread, whose
+        # writes would contend with the run's own on one SQLite database. A task it leaves running past the lease
+        # is queued again like any other.
+        heartbeat = None if options["batch"] else Heartbeat(worker_id)
+        if heartbeat is not None:
+            heartbeat.start()
         try:
             call_command(
                 "db_worker", "--queue-name", "*", "--interval", str(options["interval"]), "--no-reload",
                 "--worker-id", worker_id, *extra,
             )  # fmt: skip
         finally:
-            heartbeat.stop()
+            if heartbeat is not None:
+                heartbeat.stop()
