@@ -114,6 +114,8 @@ def _reference_data_for_transactional_tests(request):
         from django.apps import apps
 
         importlib.import_module("omniguichet.messaging.migrations.0002_reply_templates").add(apps, None)
+        # And the routing rules of messages and e-mails.
+        importlib.import_module("omniguichet.messaging.migrations.0006_basket_items").forward(apps, None)
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from ninja import Schema
 from omniguichet.accounts.api import router as accounts_router
 from omniguichet.analytics.api import router as analytics_router
 from omniguichet.appointments.api import router as appointments_router
+from omniguichet.baskets.api import router as baskets_router
 from omniguichet.cases.api import router as cases_router
 from omniguichet.core.api import ErrorOut, build_api
 from omniguichet.crm.api import router as crm_router
@@ -52,6 +53,7 @@ api.add_router("/", cases_router)
 api.add_router("/", outreach_router)
 api.add_router("/", accounts_router)
 api.add_router("/", teleservices_router)
+api.add_router("/", baskets_router)
 api.add_router("/", documents_router)
 api.add_router("/", appointments_router)
 api.add_router("/", analytics_router)

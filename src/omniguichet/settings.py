@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "omniguichet.teleservices",
     "omniguichet.demo",
     "omniguichet.analytics",
+    "omniguichet.baskets",
     "omniguichet.documents",
     "omniguichet.appointments",
     "omniguichet.messaging",

@@ -27,6 +27,7 @@ urlpatterns = [
     path("", include("omniguichet.teleservices.urls")),
     path("analytics/", include("omniguichet.analytics.urls")),
     path("", include("omniguichet.cases.urls")),
+    path("", include("omniguichet.baskets.urls")),
     path("", include("omniguichet.documents.urls")),
     path("", include("omniguichet.appointments.urls")),
     path("reception/", include("omniguichet.reception.urls")),

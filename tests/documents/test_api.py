@@ -5,7 +5,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from omniguichet.documents.models import Document, DocumentRequest, Transfer
+from omniguichet.baskets.models import Transfer
+from omniguichet.documents.models import Document, DocumentRequest
 from omniguichet.documents.services import seed_baskets
 from tests.crm.conftest import client_for
 from tests.documents.conftest import make_pdf, make_zip_bomb, stored_files

@@ -2,13 +2,14 @@
 
 from django.db.models import Count
 
+from omniguichet.baskets.models import Transfer
 from omniguichet.core.actors import Actor
 from omniguichet.crm.models import Contact
 from omniguichet.demo.documents import seed_documents
 from omniguichet.demo.services import seed_population
 from omniguichet.demo.teleservices import seed_online_services
 from omniguichet.documents import services
-from omniguichet.documents.models import Deposit, Document, DocumentRequest, Transfer
+from omniguichet.documents.models import Deposit, Document, DocumentRequest
 from omniguichet.referential.models import User
 
 

@@ -5,6 +5,7 @@ import datetime as dt
 
 import pytest
 
+from omniguichet.baskets.models import RoutingRule
 from omniguichet.core.actors import Actor, ActorKind
 from omniguichet.core.errors import Conflict, InvalidInput, NotFound
 from omniguichet.crm.models import Contact
@@ -16,7 +17,6 @@ from omniguichet.documents.models import (
     DocumentRequest,
     ProcessingKind,
     PurposeKind,
-    RoutingRule,
 )
 from omniguichet.documents.services import DepositPurpose, FileRefused
 from tests.documents.conftest import make_jpeg, make_pdf, make_zip_bomb, stored_files
@@ -147,13 +147,13 @@ def test_the_caisse_is_the_persons_caisse_of_affiliation(make_person, _document_
 # --- routing ------------------------------------------------------------------------------------------------
 @pytest.mark.django_db
 def test_routing_for_every_rule():
-    rules = list(RoutingRule.objects.all())
+    rules = list(RoutingRule.objects.filter(item_kind="document"))
     assert len(rules) >= 9
     for rule in rules:
         kinds = [rule.purpose_kind] if rule.purpose_kind else PurposeKind.values
         for purpose_kind in kinds:
             specific = RoutingRule.objects.filter(
-                document_type=rule.document_type, purpose_kind=purpose_kind
+                item_kind="document", document_type=rule.document_type, purpose_kind=purpose_kind
             ).first()
             expected = specific.processing_kind if specific else rule.processing_kind
             got = services.processing_kind_for(document_type=rule.document_type, purpose_kind=purpose_kind)
@@ -174,7 +174,9 @@ def test_routing_precedence_specific_rule_then_wildcard_then_hint_then_general()
     )
     assert services.processing_kind_for(document_type="bank_details", purpose_kind="request") == "general"
     # An edit in the admin takes effect at once.
-    RoutingRule.objects.create(document_type="bank_details", purpose_kind="", processing_kind="droits")
+    RoutingRule.objects.create(
+        item_kind="document", document_type="bank_details", purpose_kind="", processing_kind="droits"
+    )
     assert (
         services.processing_kind_for(document_type="bank_details", purpose_kind="request", hint="c2s")
         == "droits"

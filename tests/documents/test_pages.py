@@ -5,10 +5,11 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
+from omniguichet.baskets.models import Basket, Transfer, WorkItem
 from omniguichet.core.actors import Actor
 from omniguichet.core.errors import NotFound
 from omniguichet.documents import services
-from omniguichet.documents.models import Basket, Document, DocumentRequest, Transfer
+from omniguichet.documents.models import Document, DocumentRequest
 from omniguichet.outreach.models import OutboundMessage
 from tests.documents.conftest import make_jpeg, make_pdf, make_zip_bomb, stored_files
 
@@ -86,8 +87,10 @@ def test_console_access(documents, insured, agent_paris, agent_ain):
     assert ain.get(f"/agent/baskets/{doc.basket_id}/").status_code == 404
     assert ain.get(f"/agent/baskets/documents/{doc.pk}/").status_code == 404
     assert ain.get(f"/agent/baskets/documents/{doc.pk}/file/").status_code == 404
-    ain.post("/agent/baskets/actions/", {"action": "accept", "documents": [doc.pk]})
-    assert Document.objects.get(pk=doc.pk).status == "received"
+    ain.post("/agent/baskets/documents/actions/", {"action": "accept", "documents": [doc.pk]})
+    item = WorkItem.objects.get(kind="document", subject_id=doc.pk)
+    ain.post("/agent/baskets/actions/", {"action": "accept", "items": [item.pk]})
+    assert Document.objects.get(pk=doc.pk).status == "received" and WorkItem.objects.get(pk=item.pk).is_open
 
 
 def test_agent_finds_views_and_accepts(documents, agent_paris):
@@ -95,8 +98,10 @@ def test_agent_finds_views_and_accepts(documents, agent_paris):
     client = logged(agent_paris)
     index = client.get("/agent/baskets/").content.decode()
     assert f'href="/agent/baskets/{doc.basket_id}/"' in index
+    item = WorkItem.objects.get(kind="document", subject_id=doc.pk)
     listing = client.get(f"/agent/baskets/{doc.basket_id}/").content.decode()
-    assert f'data-document="{doc.pk}"' in listing and "MARTIN Claire" in listing
+    assert f'data-item="{item.pk}"' in listing and "MARTIN Claire" in listing
+    assert f'href="/agent/baskets/documents/{doc.pk}/"' in listing
     detail = client.get(f"/agent/baskets/documents/{doc.pk}/").content.decode()
     assert (
         f"/agent/persons/{doc.person_id}/" in detail and f"/agent/baskets/documents/{doc.pk}/file/" in detail
@@ -107,13 +112,16 @@ def test_agent_finds_views_and_accepts(documents, agent_paris):
     assert file["Cache-Control"] == "no-store" and file["X-Frame-Options"] == "SAMEORIGIN"
     response = client.post(
         "/agent/baskets/actions/",
-        {"action": "claim", "documents": [doc.pk], "next": f"/agent/baskets/{doc.basket_id}/"},
+        {"action": "claim", "items": [item.pk], "next": f"/agent/baskets/{doc.basket_id}/"},
     )
     assert response.status_code == 302 and response["Location"] == f"/agent/baskets/{doc.basket_id}/"
     assert Document.objects.get(pk=doc.pk).claimed_by == agent_paris
-    client.post("/agent/baskets/actions/", {"action": "accept", "documents": [doc.pk]})
+    assert WorkItem.objects.get(pk=item.pk).claimed_by == agent_paris
+    client.post("/agent/baskets/actions/", {"action": "accept", "items": [item.pk]})
     assert Document.objects.get(pk=doc.pk).status == "accepted"
-    assert f'data-document="{doc.pk}"' not in client.get(f"/agent/baskets/{doc.basket_id}/").content.decode()
+    item.refresh_from_db()
+    assert (item.is_open, item.outcome, item.decided_by) == (False, "accepted", agent_paris)
+    assert f'data-item="{item.pk}"' not in client.get(f"/agent/baskets/{doc.basket_id}/").content.decode()
 
 
 def test_reject_notifies_the_person_with_a_new_deposit_link(
@@ -122,7 +130,7 @@ def test_reject_notifies_the_person_with_a_new_deposit_link(
     doc = documents[0]
     with django_capture_on_commit_callbacks(execute=True):
         logged(agent_paris).post(
-            "/agent/baskets/actions/",
+            "/agent/baskets/documents/actions/",
             {"action": "reject", "documents": [doc.pk], "reason": "document illisible"},
         )
     doc.refresh_from_db()
@@ -159,15 +167,17 @@ def test_rejection_sends_nothing_when_the_transaction_rolls_back(documents, agen
 def test_bulk_transfer_is_traced_and_counted(documents, agent_paris):
     client = logged(agent_paris)
     target = Basket.objects.get(caisse_id="751", kind="droits")
-    ids = [d.pk for d in documents]
+    ids = list(WorkItem.objects.filter(kind="document").values_list("pk", flat=True))
     client.post(
         "/agent/baskets/actions/",
-        {"action": "transfer", "documents": ids, "to_basket": target.pk, "reason": "mauvaise corbeille"},
+        {"action": "transfer", "items": ids, "to_basket": target.pk, "reason": "mauvaise corbeille"},
     )
     assert Transfer.objects.filter(to_basket=target).count() == 2
     assert set(Document.objects.values_list("basket_id", flat=True)) == {target.pk}
+    assert set(Document.objects.values_list("transfer_count", flat=True)) == {1}
+    assert set(WorkItem.objects.values_list("basket_id", flat=True)) == {target.pk}
     report = services.transfer_report(actor=Actor.agent(agent_paris))
-    assert (report.total, report.documents_received, report.by_route) == (
+    assert (report.total, report.items_received, report.by_route) == (
         2,
         2,
         [("remboursements", "droits", 2)],
@@ -283,14 +293,20 @@ def test_the_basket_shows_each_documents_age_and_deadline_and_counts_the_overdue
         received_at=now - dt.timedelta(days=4, hours=1), deadline=now - dt.timedelta(days=2)
     )
     Document.objects.filter(pk=fresh.pk).update(deadline=now + dt.timedelta(days=10))
+    WorkItem.objects.filter(subject_id=late.pk).update(
+        received_at=now - dt.timedelta(days=4, hours=1), deadline=now - dt.timedelta(days=2)
+    )
+    WorkItem.objects.filter(subject_id=fresh.pk).update(deadline=now + dt.timedelta(days=10))
+    item_of = dict(WorkItem.objects.values_list("subject_id", "pk"))
     client = logged(agent_paris)
     index = client.get("/agent/baskets/").content.decode()
     row = re.search(r'<tr data-basket="remboursements">.*?</tr>', index, re.S).group(0)
     assert re.search(r"<td data-count>2</td>\s*<td><span[^>]*>1</span></td>", row), row
     listing = client.get(f"/agent/baskets/{late.basket_id}/").content.decode()
-    rows = dict(re.findall(r'<tr data-document="(\d+)"[^>]*>(.*?)</tr>', listing, re.S))
-    # Oldest first; the age ("4 days") and the deadline date, with an "overdue" badge only when past.
-    assert list(rows) == [str(late.pk), str(fresh.pk)]
+    found = dict(re.findall(r'<tr data-item="(\d+)"[^>]*>(.*?)</tr>', listing, re.S))
+    rows = {str(subject): found[str(item)] for subject, item in item_of.items()}
+    # Oldest deadline first; the age ("4 days") and the deadline, with an "overdue" badge only when past.
+    assert list(found) == [str(item_of[late.pk]), str(item_of[fresh.pk])]
     day = lambda moment: timezone.localtime(moment).strftime("%d/%m/%Y")  # noqa: E731
     assert "4\xa0days" in rows[str(late.pk)] and day(now - dt.timedelta(days=2)) in rows[str(late.pk)]
     assert "overdue" in rows[str(late.pk)] and "overdue" not in rows[str(fresh.pk)]
@@ -298,20 +314,21 @@ def test_the_basket_shows_each_documents_age_and_deadline_and_counts_the_overdue
 
 
 def test_a_routing_rule_edited_in_the_admin_routes_the_next_deposit(insured_actor, rib_request, make_person):
-    from omniguichet.documents.models import RoutingRule
+    from omniguichet.baskets.models import RoutingRule
     from tests.conftest import make_user
 
     admin = make_user("admin", role="national_supervisor")
     admin.is_staff = admin.is_superuser = True
     admin.save()
     client = logged(admin)
-    rule = RoutingRule.objects.get(document_type="bank_details", purpose_kind="")
-    page = client.get(f"/admin/documents/routingrule/{rule.pk}/change/")
+    rule = RoutingRule.objects.get(item_kind="document", document_type="bank_details", purpose_kind="")
+    page = client.get(f"/admin/baskets/routingrule/{rule.pk}/change/")
     assert page.status_code == 200
     response = client.post(
-        f"/admin/documents/routingrule/{rule.pk}/change/",
-        {"document_type": "bank_details", "purpose_kind": "", "processing_kind": "droits"},
-    )
+        f"/admin/baskets/routingrule/{rule.pk}/change/",
+        {"item_kind": "document", "document_type": "bank_details", "purpose_kind": "", "motive": "",
+         "subject_words": "", "processing_kind": "droits", "priority": 100},
+    )  # fmt: skip
     assert response.status_code == 302, response.content.decode()[:2000]
     result = services.deposit_documents(
         actor=insured_actor, channel="web", purpose_kind="request", purpose_ref=str(rib_request.pk),

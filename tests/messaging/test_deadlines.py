@@ -229,14 +229,14 @@ def test_retiming_goes_in_batches_with_a_few_queries_each(insured, django_assert
     seed_threads(person, waiting=25, since=paris(2026, 12, 4, 16, 0))
     DeadlinePolicy.objects.filter(kind="message", motive=None).update(duration=1, unit="working_days")
     crm.forget_policies()
-    # 3 batches of 10: each a savepoint, a SELECT, one UPDATE (executemany on SQLite) and its release; the
-    # empty 4th batch; the policies (1 query) and the caisse's calendar (3) once.
-    with django_assert_max_num_queries(3 * 4 + 3 + 1 + 3):
+    # 3 batches of 10: each a savepoint, a SELECT, one UPDATE (executemany on SQLite), the work items' SELECT
+    # and UPDATE, and its release; the empty 4th batch; the policies (1 query) and the caisse's calendar (3) once.
+    with django_assert_max_num_queries(3 * 6 + 3 + 1 + 3):
         assert retime_threads(batch=10) == 25
     assert set(Thread.objects.values_list("deadline", flat=True)) == {paris(2026, 12, 7, 17, 0)}
     # Twice the rows in one batch: no more queries (none per row).
     seed_threads(person, waiting=25, since=paris(2026, 12, 4, 16, 0))
-    with django_assert_max_num_queries(4 + 3):
+    with django_assert_max_num_queries(6 + 3 + 3):
         assert retime_threads(batch=100) == 50
 
 

@@ -1,28 +1,11 @@
 from django.contrib import admin
 
 from omniguichet.documents.models import (
-    Basket,
     Deposit,
     Document,
     DocumentRequest,
     KeyCanary,
-    RoutingRule,
-    Transfer,
 )
-
-
-@admin.register(RoutingRule)
-class RoutingRuleAdmin(admin.ModelAdmin):
-    list_display = ["document_type", "purpose_kind", "processing_kind"]
-    list_editable = ["processing_kind"]
-    list_filter = ["processing_kind", "purpose_kind"]
-
-
-@admin.register(Basket)
-class BasketAdmin(admin.ModelAdmin):
-    list_display = ["caisse", "kind"]
-    list_filter = ["kind"]
-    search_fields = ["caisse__code", "caisse__name"]
 
 
 @admin.register(DocumentRequest)
@@ -45,12 +28,6 @@ class DocumentAdmin(admin.ModelAdmin):
     list_filter = ["status", "document_type"]
     raw_id_fields = ["deposit", "person", "basket", "claimed_by", "decided_by"]
     readonly_fields = ["file", "checksum", "size", "pages", "content_type"]
-
-
-@admin.register(Transfer)
-class TransferAdmin(admin.ModelAdmin):
-    list_display = ["document", "from_basket", "to_basket", "reason", "agent", "at"]
-    raw_id_fields = ["document", "from_basket", "to_basket", "agent"]
 
 
 @admin.register(KeyCanary)

@@ -205,7 +205,12 @@ class BasketOut(Schema):
     overdue: int
 
 
-@router.get("/documents/baskets", response={200: list[BasketOut], **ERRORS}, summary="Baskets of my caisse")
+@router.get(
+    "/documents/baskets",
+    response={200: list[BasketOut], **ERRORS},
+    summary="Baskets of my caisse (deprecated: GET /api/v1/baskets)",
+    deprecated=True,
+)
 def list_baskets(request: HttpRequest):
     actor = staff_actor(request.user)  # type: ignore[arg-type]
     return [
@@ -234,7 +239,8 @@ class PageQuery(Schema):
 @router.get(
     "/documents/baskets/{basket_id}/documents",
     response={200: BasketPageOut, **ERRORS},
-    summary="Open documents of a basket, oldest first",
+    summary="Open documents of a basket, oldest first (deprecated: GET /api/v1/baskets/{basket_id}/items)",
+    deprecated=True,
 )
 def basket_documents(request: HttpRequest, basket_id: int, query: Query[PageQuery]):
     actor = staff_actor(request.user)  # type: ignore[arg-type]

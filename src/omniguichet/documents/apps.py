@@ -36,6 +36,48 @@ def _metrics() -> None:
     )
 
 
+def _document_url(document_id: int) -> str:
+    from django.urls import reverse
+
+    return reverse("documents:document", args=[document_id])
+
+
+def _describe(item) -> str:
+    from omniguichet.documents.models import DocumentType
+
+    label = DocumentType(item.summary).label if item.summary in DocumentType.values else item.summary
+    return f"{label} #{item.subject_id}"
+
+
+def _item_kind() -> None:
+    from django.utils.translation import gettext_lazy as _
+
+    from omniguichet.baskets.registry import ItemKind, KindAction, register_item_kind
+
+    register_item_kind(
+        ItemKind(
+            code="document",
+            label=_("document"),
+            url=_document_url,
+            criteria=("document_type", "purpose_kind"),
+            describe=_describe,
+            actions={
+                "accept": KindAction(
+                    _("Accept"), lazy_function("omniguichet.documents.services.accept_action"), key="a"
+                ),
+                "reject": KindAction(
+                    _("Reject"),
+                    lazy_function("omniguichet.documents.services.reject_action"),
+                    needs_reason=True,
+                    key="r",
+                ),
+            },
+            after_claim=lazy_function("omniguichet.documents.services.after_items_claimed"),
+            after_transfer=lazy_function("omniguichet.documents.services.after_items_transferred"),
+        )
+    )
+
+
 def _key_canary(sender, using="default", **kwargs) -> None:
     from omniguichet.documents.services.storage import ensure_key_canary
 
@@ -57,3 +99,4 @@ class DocumentsConfig(AppConfig):
         # Registered when the customer record's services are imported, not at start-up (issue 15).
         when_imported("omniguichet.crm.services", _record_section)
         when_imported("omniguichet.core.observability", _metrics)
+        _item_kind()

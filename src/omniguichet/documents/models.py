@@ -1,5 +1,5 @@
-"""Documents (pièces justificatives): what a person deposits, always for a purpose, and the baskets where the
-back office of the person's caisse processes them."""
+"""Documents (pièces justificatives): what a person deposits, always for a purpose. Each document waits in a basket
+of the person's caisse (the baskets app) as a work item of kind "document" until an agent accepts or rejects it."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from omniguichet.baskets.models import Basket, ProcessingKind
 from omniguichet.core.actors import ActorKind
 from omniguichet.referential.models import Caisse, Person
 
@@ -31,16 +32,6 @@ class PurposeKind(models.TextChoices):
     REQUEST = "request", _("document request")
 
 
-class ProcessingKind(models.TextChoices):
-    """The kinds of back-office processing: one basket per caisse for each."""
-
-    IJ = "ij", _("sick pay")
-    REMBOURSEMENTS = "remboursements", _("reimbursements")
-    DROITS = "droits", _("rights")
-    C2S = "c2s", _("C2S (complementary health cover)")
-    GENERAL = "general", _("general")
-
-
 class DocumentStatus(models.TextChoices):
     RECEIVED = "received", _("received")
     CLAIMED = "claimed", _("claimed")
@@ -49,51 +40,6 @@ class DocumentStatus(models.TextChoices):
 
 
 OPEN_STATUSES = (DocumentStatus.RECEIVED, DocumentStatus.CLAIMED)
-
-
-class Basket(models.Model):
-    """A work queue of one caisse for one kind of processing."""
-
-    caisse = models.ForeignKey(Caisse, on_delete=models.PROTECT, related_name="baskets", db_index=False)
-    kind = models.CharField(_("processing kind"), max_length=20, choices=ProcessingKind.choices)
-
-    class Meta:
-        ordering = ["caisse", "kind"]
-        verbose_name = _("basket")
-        verbose_name_plural = _("baskets")
-        constraints = [
-            models.UniqueConstraint(fields=["caisse", "kind"], name="basket_one_per_caisse_kind"),
-            models.CheckConstraint(condition=Q(kind__in=ProcessingKind.values), name="basket_kind_known"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.caisse_id} — {self.get_kind_display()}"
-
-
-class RoutingRule(models.Model):
-    """(document type, purpose kind) -> kind of processing. An empty purpose kind matches every purpose; a rule
-    naming the purpose wins over it. Edited in the admin; the defaults come from a data migration."""
-
-    document_type = models.CharField(_("document type"), max_length=32, choices=DocumentType.choices)
-    purpose_kind = models.CharField(
-        _("purpose"), max_length=20, choices=PurposeKind.choices, blank=True, default="",
-        help_text=_("empty: every purpose"),
-    )  # fmt: skip
-    processing_kind = models.CharField(_("processing kind"), max_length=20, choices=ProcessingKind.choices)
-
-    class Meta:
-        ordering = ["document_type", "purpose_kind"]
-        verbose_name = _("routing rule")
-        verbose_name_plural = _("routing rules")
-        constraints = [
-            models.UniqueConstraint(fields=["document_type", "purpose_kind"], name="routing_rule_unique"),
-            models.CheckConstraint(
-                condition=Q(processing_kind__in=ProcessingKind.values), name="routing_rule_kind_known"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.document_type} / {self.purpose_kind or '*'} -> {self.processing_kind}"
 
 
 class RequestStatus(models.TextChoices):
@@ -164,7 +110,9 @@ class Deposit(models.Model):
 
 
 class Document(models.Model):
-    """One deposited file, encrypted at rest, in exactly one basket (the basket column is NOT NULL)."""
+    """One deposited file, encrypted at rest, in exactly one basket (the basket column is NOT NULL). Its basket,
+    claimant, deadline and transfer count mirror its work item (baskets.WorkItem, kind "document"), which the
+    basket console lists; documents' services keep both in step in one transaction."""
 
     deposit = models.ForeignKey(Deposit, on_delete=models.PROTECT, related_name="documents", db_index=False)
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="documents", db_index=False)
@@ -234,29 +182,6 @@ class Document(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_document_type_display()} #{self.pk}"
-
-
-class Transfer(models.Model):
-    """A document moved from one basket to another, with the reason: the count of these is reported."""
-
-    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="transfers")
-    from_basket = models.ForeignKey(Basket, on_delete=models.PROTECT, related_name="+")
-    to_basket = models.ForeignKey(Basket, on_delete=models.PROTECT, related_name="+")
-    reason = models.CharField(_("reason"), max_length=300)
-    agent = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
-    at = models.DateTimeField(_("at"), auto_now_add=True)
-
-    class Meta:
-        verbose_name = _("transfer")
-        verbose_name_plural = _("transfers")
-        indexes = [models.Index(fields=["at"], name="transfer_at_idx")]
-        constraints = [
-            models.CheckConstraint(condition=~Q(from_basket=models.F("to_basket")), name="transfer_moves"),
-            models.CheckConstraint(condition=~Q(reason=""), name="transfer_has_reason"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.document_id}: {self.from_basket_id} -> {self.to_basket_id}"
 
 
 class KeyCanary(models.Model):

@@ -1,5 +1,5 @@
-"""Pages: the person's deposit (/compte/documents/) and the basket console (/agent/baskets/). Thin: parse,
-authorise, call one service, render."""
+"""Pages: the person's deposit (/compte/documents/), a document's page in the basket console and its actions.
+Thin: parse, authorise, call one service, render."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -119,44 +118,6 @@ def kiosk_deposit(request: HttpRequest, actor: Actor) -> HttpResponse:
 
 
 # --- the basket console -------------------------------------------------------------------------------------
-@require_GET
-@agent_required
-def baskets(request: HttpRequest, actor: Actor) -> HttpResponse:
-    return render(
-        request,
-        "documents/baskets.html",
-        {"summaries": services.list_baskets(actor=actor), "report": services.transfer_report(actor=actor)},
-    )
-
-
-def _basket_context(actor: Actor, basket_id: int, cursor: str | None) -> dict[str, Any]:
-    page = services.basket_documents(actor=actor, basket_id=basket_id, cursor=cursor)
-    targets = [
-        s.basket for s in services.list_baskets(actor=actor) if s.basket.caisse_id == page.basket.caisse_id
-    ]
-    return {
-        "page": page,
-        "basket": page.basket,
-        "targets": [b for b in targets if b.pk != page.basket.pk],
-        "now": timezone.now(),
-    }
-
-
-@require_GET
-@agent_required
-def basket(request: HttpRequest, actor: Actor, basket_id: int) -> HttpResponse:
-    cursor = request.GET.get("cursor") or None
-    try:
-        context = _basket_context(actor, basket_id, cursor)
-    except NotFound:
-        raise Http404(_("no such basket")) from None
-    except InvalidInput as exc:
-        return error_page(request, exc.message, status=422)
-    if request.htmx and cursor:  # type: ignore[attr-defined]
-        return render(request, "documents/_rows.html", context)
-    return render(request, "documents/basket.html", context)
-
-
 @require_POST
 @agent_required
 def action(request: HttpRequest, actor: Actor) -> HttpResponse:
@@ -192,7 +153,7 @@ def action(request: HttpRequest, actor: Actor) -> HttpResponse:
         messages.warning(request, line)
     back = local_path(data.get("next")) or ""
     if not back.startswith("/agent/baskets/"):
-        back = reverse("documents:baskets")
+        back = reverse("baskets:baskets")
     return redirect(back)
 
 

@@ -52,6 +52,27 @@ def _dashboard() -> None:
     )  # fmt: skip
 
 
+def _thread_url(thread_id: int) -> str:
+    from django.urls import reverse
+
+    return reverse("messaging:agent_thread", args=[thread_id])
+
+
+def _item_kinds() -> None:
+    from django.utils.translation import gettext_lazy
+
+    from omniguichet.baskets.registry import ItemKind, register_item_kind
+
+    claimed = lazy_function("omniguichet.messaging.services.items.after_items_claimed")
+    for code, label in (("message", gettext_lazy("secure message")), ("email", gettext_lazy("e-mail"))):
+        register_item_kind(
+            ItemKind(
+                code=code, label=label, url=_thread_url, criteria=("motive", "subject_words"),
+                after_claim=claimed,
+            )
+        )  # fmt: skip
+
+
 class MessagingConfig(AppConfig):
     name = "omniguichet.messaging"
     label = "messaging"
@@ -63,3 +84,4 @@ class MessagingConfig(AppConfig):
         when_imported("omniguichet.crm.services", _record_links)
         when_imported("omniguichet.core.observability", _metrics)
         when_imported("omniguichet.analytics.services", _dashboard)
+        _item_kinds()

@@ -17,9 +17,6 @@ from omniguichet.documents.services.baskets import (
     BulkResult as BulkResult,
 )
 from omniguichet.documents.services.baskets import (
-    TransferReport as TransferReport,
-)
-from omniguichet.documents.services.baskets import (
     _check_open as _check_open,
 )
 from omniguichet.documents.services.baskets import (
@@ -32,10 +29,16 @@ from omniguichet.documents.services.baskets import (
     _encode_cursor as _encode_cursor,
 )
 from omniguichet.documents.services.baskets import (
-    _scoped_baskets as _scoped_baskets,
+    accept_action as accept_action,
 )
 from omniguichet.documents.services.baskets import (
     accept_documents as accept_documents,
+)
+from omniguichet.documents.services.baskets import (
+    after_items_claimed as after_items_claimed,
+)
+from omniguichet.documents.services.baskets import (
+    after_items_transferred as after_items_transferred,
 )
 from omniguichet.documents.services.baskets import (
     basket_documents as basket_documents,
@@ -57,6 +60,9 @@ from omniguichet.documents.services.baskets import (
 )
 from omniguichet.documents.services.baskets import (
     list_baskets as list_baskets,
+)
+from omniguichet.documents.services.baskets import (
+    reject_action as reject_action,
 )
 from omniguichet.documents.services.baskets import (
     reject_documents as reject_documents,
@@ -258,6 +264,9 @@ from omniguichet.documents.services.record import (
 )
 from omniguichet.documents.services.routing import (
     DEFAULT_ROUTING_RULES as DEFAULT_ROUTING_RULES,
+)
+from omniguichet.documents.services.routing import (
+    WORK_ITEM_KIND as WORK_ITEM_KIND,
 )
 from omniguichet.documents.services.routing import (
     basket_for as basket_for,

@@ -1,4 +1,6 @@
-"""The basket console: listing, claiming, transferring, accepting and rejecting documents."""
+"""Documents in the baskets: their work items (the baskets app) kept in step with them, the documents' own view
+of a basket (the deprecated /api/v1/documents/baskets endpoints), accepting and rejecting documents, and the
+hooks through which the basket console's claims and transfers reach the documents."""
 
 from __future__ import annotations
 
@@ -13,18 +15,15 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from omniguichet.baskets import services as baskets
+from omniguichet.baskets.models import Basket, WorkItem
 from omniguichet.core.actors import Actor, ActorKind, Channel, scope_to_caisse
 from omniguichet.core.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
-from omniguichet.documents.models import (
-    Basket,
-    Document,
-    DocumentStatus,
-    ProcessingKind,
-    Transfer,
-)
+from omniguichet.documents.models import Document, DocumentStatus
 from omniguichet.documents.services.common import BASKET_PAGE, MAX_BASKET_PAGE, MAX_BULK, _valid_id
 from omniguichet.documents.services.notices import notify_document_rejected
 from omniguichet.documents.services.purposes import _rejection_hooks
+from omniguichet.documents.services.routing import WORK_ITEM_KIND
 from omniguichet.documents.services.storage import read_plain
 
 
@@ -35,34 +34,17 @@ class BasketSummary:
     overdue_count: int
 
 
-def _scoped_baskets(actor: Actor):
-    if actor.kind != ActorKind.AGENT:
-        raise Forbidden(_("baskets are reserved to caisse staff"))
-    return scope_to_caisse(Basket.objects.all(), actor)
-
-
 def list_baskets(*, actor: Actor) -> list[BasketSummary]:
-    """The baskets of the agent's caisse with their open and overdue counts (two queries: the baskets, then the
-    counts read from the partial index of open documents)."""
-    now = timezone.now()
-    baskets = list(_scoped_baskets(actor).select_related("caisse").order_by("caisse_id", "kind"))
-    counts = {
-        row["basket_id"]: (row["n"], row["late"])
-        for row in Document.objects.filter(basket_id__in=[b.pk for b in baskets], is_open=True)
-        .values("basket_id")
-        .annotate(n=Count("id"), late=Count("id", filter=Q(deadline__lt=now)))
-        .order_by()
-    }
-    return [BasketSummary(b, *counts.get(b.pk, (0, 0))) for b in baskets]
+    """The baskets of the agent's caisse with their open and overdue documents (the other kinds of work are in the
+    basket console's own list, baskets.services.list_baskets)."""
+    return [
+        BasketSummary(s.basket, s.by_kind.get(WORK_ITEM_KIND, 0), s.overdue_by_kind.get(WORK_ITEM_KIND, 0))
+        for s in baskets.list_baskets(actor=actor)
+    ]
 
 
 def get_basket(*, actor: Actor, basket_id: int) -> Basket:
-    if not _valid_id(basket_id):
-        raise NotFound(_("no such basket"))
-    basket = _scoped_baskets(actor).select_related("caisse").filter(pk=basket_id).first()
-    if basket is None:
-        raise NotFound(_("no such basket"))
-    return basket
+    return baskets.get_basket(actor=actor, basket_id=basket_id)
 
 
 @dataclass
@@ -195,19 +177,34 @@ def _check_open(actor: Actor, document: Document) -> None:
         raise Conflict(_("claimed by another agent"))
 
 
+def _through_items(
+    actor: Actor, document_ids: Iterable[int], run: Callable[[list[int]], list[baskets.BulkResult]]
+) -> list[BulkResult]:
+    """A console action of the baskets app on the documents' items, answered per document."""
+    if actor.kind != ActorKind.AGENT:
+        raise Forbidden(_("documents are reserved to caisse staff"))
+    ids = list(dict.fromkeys(int(i) for i in document_ids))
+    if not ids or len(ids) > MAX_BULK:
+        raise InvalidInput.from_fields({"documents": _("between 1 and %(n)d documents") % {"n": MAX_BULK}})
+    items = baskets.items_of(kind=WORK_ITEM_KIND, subject_ids=[i for i in ids if _valid_id(i)])
+    by_item = {item.pk: pk for pk, item in items.items()}
+    done = {by_item[r.item_id]: r for r in run(list(by_item))} if by_item else {}
+    return [
+        BulkResult(pk, done[pk].ok, done[pk].reason)
+        if pk in done
+        else BulkResult(pk, False, _("no such document"))
+        for pk in ids
+    ]
+
+
 def claim_documents(
     *, actor: Actor, channel: str = Channel.BACKOFFICE, document_ids: Iterable[int]
 ) -> list[BulkResult]:
-    now = timezone.now()
-
-    def apply(document: Document) -> None:
-        _check_open(actor, document)
-        document.status = DocumentStatus.CLAIMED
-        document.claimed_by = actor.user
-        document.claimed_at = now
-        document.save(update_fields=["status", "claimed_by", "claimed_at"])
-
-    return _decide(actor, document_ids, apply)
+    return _through_items(
+        actor,
+        document_ids,
+        lambda item_ids: baskets.claim_items(actor=actor, channel=channel, item_ids=item_ids),
+    )
 
 
 def accept_documents(
@@ -222,6 +219,9 @@ def accept_documents(
         document.decided_by = actor.user
         document.decided_at = now
         document.save(update_fields=["status", "is_open", "decided_by", "decided_at"])
+        baskets.close_items(
+            kind=WORK_ITEM_KIND, subject_ids=[document.pk], outcome="accepted", user=actor.user, at=now
+        )
 
     return _decide(actor, document_ids, apply)
 
@@ -244,6 +244,9 @@ def reject_documents(
         document.decided_at = now
         document.rejection_reason = reason
         document.save(update_fields=["status", "is_open", "decided_by", "decided_at", "rejection_reason"])
+        baskets.close_items(
+            kind=WORK_ITEM_KIND, subject_ids=[document.pk], outcome="rejected", user=actor.user, at=now
+        )
         hook = _rejection_hooks.get(document.purpose_kind)
         if hook is not None:
             hook(document, reason)
@@ -260,74 +263,54 @@ def transfer_documents(
     to_basket_id: int,
     reason: str,
 ) -> list[BulkResult]:
-    """Move documents to another basket of their caisse, with a reason (a Transfer row each)."""
-    reason = " ".join(reason.split())
-    if not reason or len(reason) > 300:
-        raise InvalidInput.from_fields({"reason": _("between 1 and 300 characters")})
-    target = get_basket(actor=actor, basket_id=to_basket_id)
+    """Move documents to another basket of their caisse, with a reason (a baskets.Transfer row each)."""
+    return _through_items(
+        actor,
+        document_ids,
+        lambda item_ids: baskets.transfer_items(
+            actor=actor, channel=channel, item_ids=item_ids, to_basket_id=to_basket_id, reason=reason
+        ),
+    )
 
-    def apply(document: Document) -> None:
-        if not document.is_open:
-            raise Conflict(_("already %(status)s") % {"status": document.get_status_display()})
-        if target.caisse_id != document.caisse_id:
-            raise Conflict(_("the basket belongs to another caisse"))
-        if target.pk == document.basket_id:
-            raise Conflict(_("already in this basket"))
-        Transfer.objects.create(
-            document=document,
-            from_basket_id=document.basket_id,
-            to_basket=target,
-            reason=reason,
-            agent=actor.user,
+
+def after_items_claimed(items: list[WorkItem]) -> None:
+    """The console claimed documents' items: the documents follow (same transaction)."""
+    for item in items:
+        Document.objects.filter(pk=item.subject_id, is_open=True).update(
+            status=DocumentStatus.CLAIMED, claimed_by=item.claimed_by, claimed_at=item.claimed_at
         )
-        document.basket = target
-        document.status = DocumentStatus.RECEIVED
-        document.claimed_by = None
-        document.claimed_at = None
-        document.transfer_count += 1
-        document.save(update_fields=["basket", "status", "claimed_by", "claimed_at", "transfer_count"])
-
-    return _decide(actor, document_ids, apply)
 
 
-@dataclass(frozen=True)
-class TransferReport:
-    total: int
-    documents_received: int
-    by_route: list[tuple[str, str, int]]
-
-    @property
-    def routes(self) -> list[tuple[str, str, int]]:
-        """`by_route` with the baskets' names (in the active language) instead of their codes."""
-        names = dict(ProcessingKind.choices)
-        return [(str(names.get(a, a)), str(names.get(b, b)), n) for a, b, n in self.by_route]
-
-    @property
-    def rate(self) -> float:
-        return self.total / self.documents_received if self.documents_received else 0.0
+def after_items_transferred(items: list[WorkItem]) -> None:
+    """The console moved documents' items to another basket: the documents follow, unclaimed."""
+    for item in items:
+        Document.objects.filter(pk=item.subject_id).update(
+            basket_id=item.basket_id, status=DocumentStatus.RECEIVED, claimed_by=None, claimed_at=None,
+            transfer_count=item.transfer_count,
+        )  # fmt: skip
 
 
-def transfer_report(*, actor: Actor, since: dt.datetime | None = None) -> TransferReport:
-    """How many transfers in the agent's caisse since a date (default: 30 days), and between which baskets."""
-    since = since or timezone.now() - dt.timedelta(days=30)
-    transfers = Transfer.objects.filter(at__gte=since)
-    documents = Document.objects.filter(received_at__gte=since)
-    if not actor.sees_all_caisses:
-        transfers = scope_to_caisse(transfers, actor, field="from_basket__caisse")
-        documents = scope_to_caisse(documents, actor)
-    routes = (
-        transfers.values_list("from_basket__kind", "to_basket__kind").annotate(n=Count("id")).order_by("-n")
-    )
-    by_route = [(a, b, n) for a, b, n in routes]
-    return TransferReport(
-        total=sum(n for *_k, n in by_route), documents_received=documents.count(), by_route=by_route
-    )
+def _action_rows(results: list[BulkResult]) -> list[tuple[int, bool, str]]:
+    return [(r.document_id, r.ok, r.reason) for r in results]
+
+
+def accept_action(*, actor: Actor, subject_ids: list[int], reason: str = "") -> list[tuple[int, bool, str]]:
+    return _action_rows(accept_documents(actor=actor, document_ids=subject_ids))
+
+
+def reject_action(*, actor: Actor, subject_ids: list[int], reason: str = "") -> list[tuple[int, bool, str]]:
+    return _action_rows(reject_documents(actor=actor, document_ids=subject_ids, reason=reason))
+
+
+def transfer_report(*, actor: Actor, since: dt.datetime | None = None) -> baskets.TransferReport:
+    """Transfers of documents in the agent's caisse since a date (default: 30 days), and between which baskets."""
+    return baskets.transfer_report(actor=actor, since=since, kind=WORK_ITEM_KIND)
 
 
 def work_item_figures(caisse: str | None, now: dt.datetime) -> dict[str, int]:
     """Documents to process in one caisse (None: all) for the dashboards: open, due within 48 hours (a fifth of
     the usual 10 days), overdue, and those decided in the last 30 days in time or late (one query)."""
-    from django.db.models import Count, F, Q
+    from django.db.models import F, Q
 
     documents = Document.objects.all() if caisse is None else Document.objects.filter(caisse_id=caisse)
     recent = Q(is_open=False, decided_at__gte=now - dt.timedelta(days=30))

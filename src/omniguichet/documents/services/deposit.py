@@ -10,6 +10,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from omniguichet.baskets.services import open_item
+from omniguichet.baskets.services import processing_kind_for as baskets_processing_kind_for
 from omniguichet.core.actors import Actor, ActorKind, Channel
 from omniguichet.core.errors import Conflict, InvalidInput
 from omniguichet.crm.services import deadline_for, record_contact
@@ -31,7 +33,7 @@ from omniguichet.documents.services.purposes import (
     registered_purpose_kinds,
     resolve_purpose,
 )
-from omniguichet.documents.services.routing import basket_for, processing_kind_for
+from omniguichet.documents.services.routing import WORK_ITEM_KIND, basket_for
 from omniguichet.documents.services.storage import document_storage, store_encrypted
 from omniguichet.referential.models import Person
 
@@ -111,9 +113,10 @@ def deposit_documents(
         )
     checked = check_deposit(files)
 
-    kind = processing_kind_for(
-        document_type=document_type, purpose_kind=purpose_kind, hint=purpose.processing_hint
-    )
+    kind, routed_by = baskets_processing_kind_for(
+        item_kind=WORK_ITEM_KIND, document_type=document_type, purpose_kind=purpose_kind,
+        hint=purpose.processing_hint,
+    )  # fmt: skip
     now = timezone.now()
     # Without a date set by the purpose: the deadline policy of documents (crm.DeadlinePolicy, 10 days by default)
     # on the person's caisse's calendar (docs/deadlines.md).
@@ -158,6 +161,12 @@ def deposit_documents(
             Document.objects.bulk_create(documents)
             if any(d.pk is None for d in documents):  # SQLite before RETURNING support: read them back
                 documents = list(Document.objects.filter(deposit=deposit).order_by("id"))
+            for document in documents:
+                open_item(
+                    kind=WORK_ITEM_KIND, subject_id=document.pk, person_id=person.pk, caisse_id=person.caisse_id,
+                    basket=basket, summary=document_type, received_at=now, deadline=deadline,
+                    routed_by=routed_by,
+                )  # fmt: skip
             if with_contact:
                 record_contact(
                     actor=actor,

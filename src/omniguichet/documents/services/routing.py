@@ -1,36 +1,26 @@
-"""Routing: the basket of the right caisse, and the processing kind, of a deposited document."""
+"""Routing of a deposited document: the rules of the baskets app (item kind "document": by document type and
+purpose), the purpose's own hint, then the general basket. The rules shipped with the platform are here."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from omniguichet.documents.models import (
-    Basket,
-    ProcessingKind,
-    RoutingRule,
-)
-from omniguichet.referential.models import Caisse
+from omniguichet.baskets import services as baskets
+from omniguichet.baskets.models import RoutingRule
+from omniguichet.baskets.services import basket_for, seed_baskets
+
+WORK_ITEM_KIND = "document"
+
+__all__ = ["WORK_ITEM_KIND", "basket_for", "seed_baskets"]
 
 
 def processing_kind_for(*, document_type: str, purpose_kind: str, hint: str = "") -> str:
     """The rule naming (type, purpose) wins; then the rule for (type, every purpose); then the purpose's own
     hint; then the general basket."""
-    rules = {
-        r.purpose_kind: r.processing_kind
-        for r in RoutingRule.objects.filter(document_type=document_type, purpose_kind__in=[purpose_kind, ""])
-    }
-    if purpose_kind in rules:
-        return rules[purpose_kind]
-    if "" in rules:
-        return rules[""]
-    if hint in ProcessingKind.values:
-        return hint
-    return ProcessingKind.GENERAL
-
-
-def basket_for(*, caisse_code: str, processing_kind: str) -> Basket:
-    basket, _created = Basket.objects.get_or_create(caisse_id=caisse_code, kind=processing_kind)
-    return basket
+    kind, _routed_by = baskets.processing_kind_for(
+        item_kind=WORK_ITEM_KIND, document_type=document_type, purpose_kind=purpose_kind, hint=hint
+    )
+    return kind
 
 
 # The routing shipped with the platform: (document type, purpose kind or "" for every purpose, processing kind).
@@ -49,26 +39,11 @@ DEFAULT_ROUTING_RULES = [
 
 
 def load_routing_rules(rule_model: Any = RoutingRule) -> int:
-    """Create the shipped routing rules that are missing (rules changed in the admin are kept). The model is a
-    parameter so that the data migration can pass its historical model."""
-    existing = set(rule_model.objects.values_list("document_type", "purpose_kind"))
-    missing = [
-        rule_model(document_type=document_type, purpose_kind=purpose_kind, processing_kind=processing_kind)
-        for document_type, purpose_kind, processing_kind in DEFAULT_ROUTING_RULES
-        if (document_type, purpose_kind) not in existing
-    ]
-    rule_model.objects.bulk_create(missing)
-    return len(missing)
-
-
-def seed_baskets() -> int:
-    """One basket per caisse and kind of processing (idempotent); returns how many were created."""
-    existing = set(Basket.objects.values_list("caisse_id", "kind"))
-    missing = [
-        Basket(caisse_id=code, kind=kind)
-        for code in Caisse.objects.values_list("code", flat=True)
-        for kind in ProcessingKind.values
-        if (code, kind) not in existing
-    ]
-    Basket.objects.bulk_create(missing, ignore_conflicts=True)
-    return len(missing)
+    """Create the shipped routing rules of documents that are missing (rules changed in the admin are kept)."""
+    return baskets.load_routing_rules(
+        [
+            {"item_kind": WORK_ITEM_KIND, "document_type": t, "purpose_kind": p, "processing_kind": k}
+            for t, p, k in DEFAULT_ROUTING_RULES
+        ],
+        rule_model,
+    )

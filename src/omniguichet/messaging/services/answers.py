@@ -26,6 +26,7 @@ from omniguichet.messaging.models import (
     ThreadOutcome,
     ThreadStatus,
 )
+from omniguichet.messaging.services.items import thread_claimed, thread_rerouted, thread_stops_waiting
 from omniguichet.messaging.services.threads import _check_body, _thread_messages
 
 QUEUE_PAGE = 50
@@ -114,6 +115,7 @@ def claim_thread(*, actor: Actor, channel: str, thread_id: int) -> Thread:
             raise Conflict(_("another agent already took this conversation"))
         thread.claimed_by = actor.user
         thread.save(update_fields=["claimed_by"])
+        thread_claimed(thread, actor.user)
     return thread
 
 
@@ -226,6 +228,7 @@ def answer_thread(*, actor: Actor, channel: str, thread_id: int, body: str) -> M
         thread.last_message_at = now
         thread.claimed_by = thread.claimed_by or actor.user
         thread.save()
+        thread_stops_waiting(thread, outcome="answered", user=actor.user)
         record_contact(
             actor=actor, channel=Channel.EMAIL if recipient else Channel.SECURE_MESSAGE, person=thread.person,
             motive=thread.motive_id, direction=Direction.OUTBOUND, started_at=now, outcome=Outcome.RESOLVED,
@@ -260,6 +263,7 @@ def close_thread(*, actor: Actor, channel: str, thread_id: int, outcome: str) ->
         thread.closed_at, thread.closed_by = timezone.now(), actor.user
         thread.waiting_since, thread.deadline, thread.due_soon_at = None, None, None
         thread.save()
+        thread_stops_waiting(thread, outcome=outcome, user=actor.user)
     return thread
 
 
@@ -304,4 +308,5 @@ def correct_motive(*, actor: Actor, channel: str, thread_id: int, motive: str) -
         )  # fmt: skip
         thread.motive = chosen
         thread.save(update_fields=["motive"])
+        thread_rerouted(thread)
     return thread

@@ -14,6 +14,7 @@ from omniguichet.messaging.models import (
     ThreadChannel,
     ThreadStatus,
 )
+from omniguichet.messaging.services.items import threads_retimed
 
 RETIME_BATCH = 1000
 
@@ -56,6 +57,7 @@ def retime_threads(
                     received_at=thread.waiting_since,
                 )  # fmt: skip
             update_rows(rows, ["deadline", "due_soon_at"])
+            threads_retimed(rows, kind=kind)
         done += len(rows)
         last = rows[-1].pk
 

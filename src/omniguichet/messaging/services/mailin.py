@@ -31,6 +31,7 @@ from omniguichet.messaging.models import (
     ThreadChannel,
     ThreadStatus,
 )
+from omniguichet.messaging.services.items import DEFAULT_MOTIVE, thread_rerouted, thread_waits
 from omniguichet.messaging.services.mailparse import ParsedFile, ParsedMail, parse_email
 from omniguichet.messaging.services.threads import _deadlines, wait_again
 
@@ -38,7 +39,6 @@ log = logging.getLogger("omniguichet.mailin")
 SYSTEM = Actor.system("mailin")
 # At most one acknowledgement an hour to one sender (floods, loops with another robot).
 ACK_INTERVAL = dt.timedelta(hours=1)
-DEFAULT_MOTIVE = "autre"
 # The classifier reads the subject and the beginning of the text: where people say what they write about (and
 # its time grows with the text: 12 ms on 5,000 characters, bench/RESULTS.md).
 CLASSIFIED_CHARS = 1500
@@ -185,6 +185,7 @@ def receive_email(
                 thread = Thread.objects.select_for_update().get(pk=thread.pk)
                 wait_again(thread, now)
                 thread.save()
+            thread_waits(thread)  # its work item: to identify, triage, or the basket the rules choose
             acknowledge = not automatic and not _recently_acknowledged(parsed.sender, now)
             message = Message.objects.create(
                 thread=thread, direction=Direction.INBOUND, body=parsed.body or _("(files only)"),
@@ -356,6 +357,7 @@ def attach_thread(*, actor: Actor, channel: Channel, thread_id: int, person_id: 
             raise Conflict(_("this e-mail is already attached to a person"))
         thread.person, thread.caisse_id = person, person.caisse_id
         thread.save(update_fields=["person", "caisse"])
+        thread_rerouted(thread)  # from "to identify" to the basket the rules choose in the person's caisse
         for inbound in thread.messages.filter(direction=Direction.INBOUND).order_by("created_at", "id"):
             record_contact(
                 actor=SYSTEM, channel=Channel.EMAIL, person=person, motive=thread.motive_id,

@@ -28,6 +28,7 @@ from omniguichet.messaging.models import (
     Thread,
     ThreadStatus,
 )
+from omniguichet.messaging.services.items import thread_waits
 from omniguichet.messaging.validators import validate_message_body
 
 SUBJECT_MAX = 150
@@ -216,6 +217,7 @@ def write_message(
                 thread = Thread.objects.select_for_update().get(pk=thread.pk)
                 wait_again(thread, now)  # the clock starts again, with a new deadline
                 thread.save()
+            thread_waits(thread)  # its work item, in a basket of the caisse (baskets app)
             message = Message.objects.create(
                 thread=thread, direction=Direction.INBOUND, body=text, created_at=now,
                 idempotency_key=f"{person.pk}:{idempotency_key}"[:120] if idempotency_key else None,

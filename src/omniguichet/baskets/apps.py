@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class BasketsConfig(AppConfig):
+    name = "omniguichet.baskets"
+    label = "baskets"

@@ -1,0 +1,119 @@
+"""The basket console (/agent/baskets/): every kind of work item together, oldest deadline first, with the common
+actions (claim, open, transfer with a reason) and each kind's own (accept or reject a document, ...). Thin: parse,
+authorise, call one service, render."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from omniguichet.baskets import services
+from omniguichet.baskets.registry import item_kinds
+from omniguichet.core.actors import Actor
+from omniguichet.core.errors import InvalidInput, NotFound, ServiceError
+from omniguichet.core.http import local_path
+from omniguichet.core.web import agent_required, error_page
+
+
+@require_GET
+@agent_required
+def baskets(request: HttpRequest, actor: Actor) -> HttpResponse:
+    summaries = services.list_baskets(actor=actor)
+    labels = {k.code: str(k.label) for k in item_kinds()}
+    return render(
+        request,
+        "baskets/baskets.html",
+        {
+            "summaries": [
+                (s, [(labels.get(code, code), n) for code, n in sorted(s.by_kind.items())]) for s in summaries
+            ],
+            "report": services.transfer_report(actor=actor),
+        },
+    )
+
+
+def _rows(page: services.BasketPage) -> list[dict[str, Any]]:
+    now = timezone.now()
+    return [
+        {
+            "item": item,
+            "text": services.describe(item),
+            "kind": services.kind_label(item.kind),
+            "url": services.item_url(item),
+            "overdue": item.deadline < now,
+            "due_soon": item.deadline >= now and services.due_soon_at(item) <= now,
+        }
+        for item in page.items
+    ]
+
+
+@require_GET
+@agent_required
+def basket(request: HttpRequest, actor: Actor, basket_id: int) -> HttpResponse:
+    cursor = request.GET.get("cursor") or None
+    try:
+        page = services.basket_items(actor=actor, basket_id=basket_id, cursor=cursor)
+        targets = [
+            s.basket
+            for s in services.list_baskets(actor=actor)
+            if s.basket.caisse_id == page.basket.caisse_id and s.basket.pk != page.basket.pk
+        ]
+    except NotFound:
+        raise Http404(_("no such basket")) from None
+    except InvalidInput as exc:
+        return error_page(request, exc.message, status=422)
+    kind_actions: dict[str, Any] = {}
+    for kind in item_kinds():
+        for name, spec in kind.actions.items():
+            kind_actions.setdefault(name, spec)
+    context = {
+        "page": page,
+        "rows": _rows(page),
+        "basket": page.basket,
+        "targets": targets,
+        "kind_actions": sorted(kind_actions.items()),
+    }
+    if request.htmx and cursor:  # type: ignore[attr-defined]
+        return render(request, "baskets/_rows.html", context)
+    return render(request, "baskets/basket.html", context)
+
+
+@require_POST
+@agent_required
+def action(request: HttpRequest, actor: Actor) -> HttpResponse:
+    data = request.POST
+    name = data.get("action", "")
+    ids = [int(i) for i in data.getlist("items") if i.isdigit()]
+    reason = data.get("reason", "")
+    try:
+        if name == "claim":
+            results = services.claim_items(actor=actor, item_ids=ids)
+        elif name == "transfer":
+            target = data.get("to_basket", "")
+            results = services.transfer_items(
+                actor=actor, item_ids=ids, reason=reason, to_basket_id=int(target) if target.isdigit() else 0
+            )
+        elif name and name.isidentifier():
+            results = services.run_kind_action(actor=actor, action=name, item_ids=ids, reason=reason)
+        else:
+            return error_page(request, _("unknown action"), status=422)
+    except NotFound:
+        raise Http404(_("no such basket")) from None
+    except ServiceError as exc:
+        return error_page(request, exc.message, status=exc.status)
+    done = sum(r.ok for r in results)
+    messages.info(request, _("%(n)d item(s) processed.") % {"n": done})
+    for r in results:
+        if not r.ok:
+            messages.warning(request, f"#{r.item_id}: {r.reason}")
+    back = local_path(data.get("next")) or ""
+    if not back.startswith("/agent/baskets/"):
+        back = reverse("baskets:baskets")
+    return redirect(back)
