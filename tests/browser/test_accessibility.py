@@ -222,7 +222,7 @@ PAGES: list[Page] = [
         query=lambda d: f"?motive=ij_dossier&site={d.site.pk}",
     ),
     Page("appointments:callbacks", AGENT),
-    Page("documents:baskets", AGENT),
+    Page("baskets:baskets", AGENT),
     Page("messaging:queue", AGENT),
     Page("messaging:queue", AGENT, query="?etat=to_identify"),
     Page("messaging:agent_thread", AGENT, args=lambda d: [d.email_thread.pk], query="?q=Dupont"),
@@ -241,8 +241,8 @@ PAGES: list[Page] = [
         submit="#send-answer",
         fill=(("#id_body", " "),),
     ),
-    Page("documents:basket", AGENT, args=lambda d: [d.document.basket_id]),
-    Page("documents:basket", AGENT, args=lambda d: [d.document.basket_id], keys=("j", "x")),  # a row selected
+    Page("baskets:basket", AGENT, args=lambda d: [d.document.basket_id]),
+    Page("baskets:basket", AGENT, args=lambda d: [d.document.basket_id], keys=("j", "x")),  # a row selected
     Page("documents:document", AGENT, args=lambda d: [d.document.pk]),
     Page("documents:for_person", AGENT, args=_person),
     Page("reception:sites", AGENT),
@@ -300,6 +300,7 @@ NOT_PAGES: dict[str, str] = {
     "appointments:manage_ics": "calendar (.ics) download",
     "appointments:callback_outcome": "POST only, redirects",
     "documents:action": "POST only, redirects",
+    "baskets:action": "POST only, redirects",
     "documents:document_file": "the document itself (PDF or image), shown in the document page's frame",
     "teleservices:web_document": "PDF or spreadsheet download",
     "teleservices:kiosk_document": "PDF or spreadsheet download",

@@ -5,6 +5,7 @@ see it."""
 from django.utils import timezone
 
 from omniguichet.accounts.models import Account
+from omniguichet.baskets.models import WorkItem
 from omniguichet.documents.models import Document
 from omniguichet.documents.services import generate_key, seed_baskets
 from omniguichet.referential.models import User
@@ -74,28 +75,29 @@ def test_deposit_then_processing_in_the_right_basket(
     row = page.locator("#baskets tr[data-basket='remboursements']")
     assert row.locator("[data-count]").text_content() == "1"
     row.locator("a").click()
-    page.wait_for_selector(f"tr[data-document='{document.pk}']")
+    item = WorkItem.objects.get(kind="document", subject_id=document.pk)
+    page.wait_for_selector(f"tr[data-item='{item.pk}']")
     page.wait_for_load_state("load")  # the keyboard script is deferred: bound once the page has loaded
     # Keyboard: j = first document, x = select it, c = claim the selection.
     page.keyboard.press("j")
-    page.wait_for_selector(f"tr[data-document='{document.pk}'].og-focus")
+    page.wait_for_selector(f"tr[data-item='{item.pk}'].og-focus")
     page.keyboard.press("x")
-    assert page.is_checked(f"#select-{document.pk}")
+    assert page.is_checked(f"#select-{item.pk}")
     with page.expect_navigation():
         page.keyboard.press("c")
-    assert "agent-751" in page.text_content(f"tr[data-document='{document.pk}']")
+    assert "agent-751" in page.text_content(f"tr[data-item='{item.pk}']")
     document.refresh_from_db()
     assert (document.status, document.claimed_by) == ("claimed", agent)
     page.wait_for_load_state("load")
     page.keyboard.press("j")  # then open it: j, Enter
-    page.wait_for_selector(f"tr[data-document='{document.pk}'].og-focus")
+    page.wait_for_selector(f"tr[data-item='{item.pk}'].og-focus")
     page.keyboard.press("Enter")
     page.wait_for_url(f"**/agent/baskets/documents/{document.pk}/")
     assert page.get_attribute("#record-link", "href").startswith(f"/agent/persons/{person.pk}/")
     assert page.get_attribute("#viewer", "src") == f"/agent/baskets/documents/{document.pk}/file/"
     page.click("#accept")
     page.wait_for_url(f"**/agent/baskets/{document.basket_id}/")
-    assert page.locator(f"tr[data-document='{document.pk}']").count() == 0
+    assert page.locator(f"tr[data-item='{item.pk}']").count() == 0
     document.refresh_from_db()
     assert (document.status, document.decided_by) == ("accepted", agent)
     page.context.clear_cookies()
