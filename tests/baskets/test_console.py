@@ -111,6 +111,17 @@ def test_a_kind_action_applies_to_its_kind_only_and_answers_per_item(work, agent
     assert refused.value.fields == {"reason": "between 1 and 300 characters"}
 
 
+def test_conversations_close_in_bulk_from_the_console(work, agent_paris):
+    document, thread = work
+    ids = [item_of("message", thread.pk).pk, item_of("document", document.pk).pk]
+    logged(agent_paris).post("/agent/baskets/actions/", {"action": "close", "items": ids})
+    thread.refresh_from_db()
+    assert (thread.status, thread.outcome) == ("closed", "no_action")
+    assert item_of("message", thread.pk).outcome == "no_action" and item_of("document", document.pk).is_open
+    again = baskets.run_kind_action(actor=Actor.agent(agent_paris), action="close", item_ids=ids[:1])
+    assert again[0].ok is False and again[0].reason == "this conversation is already closed"
+
+
 def test_the_clock_of_a_message_item_stops_and_starts_again(work, agent_paris, insured_actor):
     _document, thread = work
     agent = Actor.agent(agent_paris)

@@ -61,14 +61,18 @@ def _thread_url(thread_id: int) -> str:
 def _item_kinds() -> None:
     from django.utils.translation import gettext_lazy
 
-    from omniguichet.baskets.registry import ItemKind, register_item_kind
+    from omniguichet.baskets.registry import ItemKind, KindAction, register_item_kind
 
     claimed = lazy_function("omniguichet.messaging.services.items.after_items_claimed")
+    close = KindAction(
+        gettext_lazy("Close, no answer needed"), lazy_function("omniguichet.messaging.services.answers.close_action"),
+        key="l",
+    )  # fmt: skip
     for code, label in (("message", gettext_lazy("secure message")), ("email", gettext_lazy("e-mail"))):
         register_item_kind(
             ItemKind(
                 code=code, label=label, url=_thread_url, criteria=("motive", "subject_words"),
-                after_claim=claimed,
+                after_claim=claimed, actions={"close": close},
             )
         )  # fmt: skip
 

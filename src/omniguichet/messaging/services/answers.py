@@ -14,7 +14,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from omniguichet.core.actors import Actor, ActorKind, Channel, scope_to_caisse
-from omniguichet.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from omniguichet.core.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
 from omniguichet.crm.models import Direction, Outcome, SubjectKind
 from omniguichet.crm.services import mark_contacts_responded, record_contact
 from omniguichet.messaging.models import (
@@ -265,6 +265,22 @@ def close_thread(*, actor: Actor, channel: str, thread_id: int, outcome: str) ->
         thread.save()
         thread_stops_waiting(thread, outcome=outcome, user=actor.user)
     return thread
+
+
+def close_action(*, actor: Actor, subject_ids: list[int], reason: str = "") -> list[tuple[int, bool, str]]:
+    """The basket console's bulk "close, no answer needed" on conversations (a duplicate, a thank-you): each
+    closed with the outcome no_action, or refused with its own reason."""
+    results = []
+    for thread_id in subject_ids:
+        try:
+            close_thread(
+                actor=actor, channel=Channel.BACKOFFICE, thread_id=thread_id, outcome=ThreadOutcome.NO_ACTION
+            )
+        except ServiceError as exc:
+            results.append((thread_id, False, exc.message))
+        else:
+            results.append((thread_id, True, ""))
+    return results
 
 
 def work_item_figures(caisse: str | None, now: dt.datetime) -> dict[str, int]:
