@@ -4,7 +4,7 @@ Rules spanning several fields stay in the services: a ServiceError they raise go
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django import forms
 from dsfr.forms import DsfrBaseForm
@@ -17,6 +17,8 @@ class PlatformForm(DsfrBaseForm):
     the message of a refusal (locked, conflict...) on top, through `refuse()`."""
 
     message: str = ""
+    # A service's name for a field -> the form's (a booking's "start" is the form's chosen "slot").
+    service_fields: ClassVar[dict[str, str]] = {}
 
     def get_context(self) -> dict[str, Any]:
         # django-dsfr marks optional fields (the DSFR's current advice) once told to: said here rather than by a
@@ -33,7 +35,8 @@ class PlatformForm(DsfrBaseForm):
         return {name: cleaned[name] if name in cleaned else self.data.get(name, "") for name in self.fields}
 
     def refuse(self, exc: ServiceError) -> None:
-        for name, reason in exc.fields.items():
+        for service_name, reason in exc.fields.items():
+            name = self.service_fields.get(service_name, service_name)
             if name in self.errors:  # the field's own validator said it first, with the same message
                 continue
             self.add_error(name if name in self.fields else None, reason)
