@@ -39,10 +39,45 @@ class PlatformForm(DsfrBaseForm):
             name = self.service_fields.get(service_name, service_name)
             if name in self.errors:  # the field's own validator said it first, with the same message
                 continue
-            self.add_error(name if name in self.fields else None, reason)
+            # A hidden field's refusal (a link's reference, a key) goes on top: there is nothing to correct under it.
+            shown = name in self.fields and not self.fields[name].widget.is_hidden
+            self.add_error(name if shown else None, reason)
         if not isinstance(exc, InvalidInput):
             self.message = exc.message
 
     def field_errors(self) -> dict[str, str]:
         """Field -> its first message (what the pages' summary counts)."""
         return {name: str(errors[0]) for name, errors in self.errors.items() if errors}
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    """Several files in one input, drawn as the DSFR's upload group."""
+
+    allow_multiple_selected = True
+    group_class = "fr-upload-group"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__({"class": "fr-upload", **(attrs or {})})
+
+
+class MultipleFileField(forms.FileField):
+    """Several files: each cleaned as a file field cleans one. An empty file goes on: the documents' checks
+    refuse it, with the words they use on every channel."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(allow_empty_file=True, **kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> Any:
+        if isinstance(data, list | tuple):
+            return [super(MultipleFileField, self).clean(item, initial) for item in data]
+        return super().clean(data, initial)
+
+
+def files_field(
+    label: Any, help_text: Any, *, accept: str = "application/pdf,image/jpeg,image/png"
+) -> forms.Field:
+    """Several files, read by the view from request.FILES and checked by the documents' checks (the service says
+    "at least one file is needed", and what is wrong with each)."""
+    return MultipleFileField(
+        label=label, required=False, help_text=help_text, widget=MultipleFileInput(attrs={"accept": accept})
+    )

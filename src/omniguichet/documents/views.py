@@ -28,6 +28,7 @@ from omniguichet.core.web import (
 )
 from omniguichet.crm.purposes import PURPOSES
 from omniguichet.documents import services
+from omniguichet.documents.forms import DepositForm
 from omniguichet.documents.models import DocumentType
 from omniguichet.referential.validators import mask_nir
 
@@ -47,8 +48,9 @@ def my_documents(request: HttpRequest, actor: Actor) -> HttpResponse:
 
 
 def _deposit_page(
-    request: HttpRequest, actor: Actor, *, channel: str, template: str, done: str, extra: dict[str, Any]
-) -> HttpResponse:
+    request: HttpRequest, actor: Actor, *, channel: str, template: str, done: str, extra: dict[str, Any],
+    kiosk: bool = False,
+) -> HttpResponse:  # fmt: skip
     """The deposit form of one purpose (web account or kiosk): parse, call the deposit service, render."""
     data = request.POST if request.method == "POST" else request.GET
     kind, ref = data.get("kind", ""), data.get("ref", "")
@@ -56,34 +58,33 @@ def _deposit_page(
         purpose = services.describe_purpose(actor=actor, kind=kind, ref=ref)
     except (NotFound, InvalidInput):
         raise Http404(_("no such request")) from None
-    context: dict[str, Any] = {
-        **extra,
-        "kind": kind,
-        "ref": ref,
-        "purpose": purpose,
-        "types": [(t, DocumentType(t).label) for t in purpose.expected_types if t in DocumentType.values],
-        "error": "",
-        # One key per page shown: a double submit (or a resent form) makes one deposit.
-        "idempotency_key": data.get("idempotency_key", "") or secrets.token_urlsafe(18),
-    }
+    form = DepositForm(
+        request.POST if request.method == "POST" else None,
+        request.FILES if request.method == "POST" else None,
+        initial={"kind": kind, "ref": ref, "idempotency_key": secrets.token_urlsafe(18)},
+        types=[(t, DocumentType(t).label) for t in purpose.expected_types if t in DocumentType.values],
+        kiosk=kiosk,
+    )
+    context: dict[str, Any] = {**extra, "purpose": purpose, "form": form}
     # A closed purpose: the page says why. A POST goes on to the service: it may replay a deposit already made.
     if not purpose.is_open and request.method != "POST":
-        context["error"] = purpose.refusal or services.closed_refusal()
+        form.message = purpose.refusal or services.closed_refusal()
         return render(request, template, context, status=409)
-    if request.method == "POST":
+    if request.method == "POST" and form.is_valid():
+        values = form.cleaned_data
         try:
             result = services.deposit_documents(
                 actor=actor, channel=channel, purpose_kind=kind, purpose_ref=ref,
-                document_type=data.get("document_type", ""),
+                document_type=values["document_type"],
                 files=services.read_uploads(request.FILES.getlist("files")),
-                idempotency_key=request.POST.get("idempotency_key", ""),
+                idempotency_key=values["idempotency_key"],
             )  # fmt: skip
         except ServiceError as exc:
-            context["error"] = exc.message
+            form.refuse(exc)
             return render(request, template, context, status=exc.status)
         messages.success(request, _("%(n)d document(s) received. Thank you.") % {"n": len(result.documents)})
         return redirect(done)
-    return render(request, template, context)
+    return render(request, template, context, status=422 if form.errors else 200)
 
 
 @require_http_methods(["GET", "POST"])
@@ -114,7 +115,7 @@ def kiosk_documents(request: HttpRequest, actor: Actor) -> HttpResponse:
 def kiosk_deposit(request: HttpRequest, actor: Actor) -> HttpResponse:
     return _deposit_page(
         request, actor, channel=Channel.KIOSK, template="documents/kiosk_deposit.html",
-        done=reverse("documents:kiosk"), extra=_kiosk_context(),
+        done=reverse("documents:kiosk"), extra=_kiosk_context(), kiosk=True,
     )  # fmt: skip
 
 
