@@ -55,3 +55,28 @@ def test_the_kiosk_deposit_says_it_under_the_tiles(insured, _document_settings):
     assert refused.status_code == 422
     assert error_under(refused.content, "document_type").startswith("this request expects:")
     _nothing_written(_document_settings)
+
+
+def test_the_agents_deposit_and_request_say_it_under_their_fields(insured, agent_paris, _document_settings):
+    person, _user = insured
+    url = f"/agent/baskets/persons/{person.pk}/"
+    client = Client()
+    client.force_login(agent_paris)
+    ask = client.post(url, {"form": "ask", "label": "", "document_types": []})
+    assert ask.status_code == 422
+    assert error_under(ask.content, "ask_label") == "between 1 and 200 characters"
+    assert error_under(ask.content, "ask_document_types_0").startswith("one or more of")
+    assert b'id="ask-error"' in ask.content
+    offered = client.post(url, {"form": "ask", "label": "x", "document_types": ["nope"]})
+    assert "nope" in error_under(offered.content, "ask_document_types_0")  # a choice the page does not offer
+    client.post(url, {"form": "ask", "label": "Justificatif", "document_types": ["proof_of_address"]})
+    request = person.document_requests.get()
+    deposit = client.post(
+        url,
+        {"form": "deposit", "ref": f"request:{request.pk}", "document_type": "proof_of_address",
+         "channel": "sms", "files": [SimpleUploadedFile("a.pdf", make_pdf())]},
+    )  # fmt: skip
+    assert deposit.status_code == 422
+    assert error_under(deposit.content, "channel").startswith("must be one of")
+    assert person.document_requests.count() == 1
+    _nothing_written(_document_settings)

@@ -28,7 +28,7 @@ from omniguichet.core.web import (
 )
 from omniguichet.crm.purposes import PURPOSES
 from omniguichet.documents import services
-from omniguichet.documents.forms import DepositForm
+from omniguichet.documents.forms import AgentDepositForm, AskForm, DepositForm
 from omniguichet.documents.models import DocumentType
 from omniguichet.referential.validators import mask_nir
 
@@ -201,24 +201,38 @@ def action(request: HttpRequest, actor: Actor) -> HttpResponse:
 @agent_required
 def for_person(request: HttpRequest, actor: Actor, person_id: int) -> HttpResponse:
     """An agent deposits on behalf of a person of their caisse (a letter, a visit), or asks them for documents."""
-    status, error = 200, ""
-    if request.method == "POST":
-        data = request.POST
+    try:
+        requests = services.open_purposes(actor=actor, person_id=person_id)
+        person = services.person_for_agent(actor=actor, person_id=person_id)
+    except NotFound:
+        raise Http404(_("no such person")) from None
+    posted = request.POST.get("form", "deposit") if request.method == "POST" else ""
+    deposit_form = AgentDepositForm(
+        request.POST if posted == "deposit" else None, request.FILES if posted == "deposit" else None,
+        requests=requests, channels=[(c.value, c.label) for c in services.AGENT_CHANNELS],
+        initial={"idempotency_key": secrets.token_urlsafe(18)},  # one deposit per form shown, however often sent
+    )  # fmt: skip
+    ask_form = AskForm(request.POST if posted == "ask" else None)
+    status = 200
+    if posted:
+        form: AgentDepositForm | AskForm = ask_form if posted == "ask" else deposit_form
         try:
-            if data.get("form") == "ask":
+            if not form.is_valid():
+                raise InvalidInput.from_fields(form.field_errors())
+            values = form.cleaned_data
+            if posted == "ask":
                 services.request_documents(
                     actor=actor, channel=Channel.BACKOFFICE, person_id=person_id,
-                    document_types=data.getlist("document_types"), label=data.get("label", ""),
+                    document_types=values["document_types"], label=values["label"],
                 )  # fmt: skip
                 messages.success(request, _("The request was sent to the person."))
             else:
-                files = services.read_uploads(request.FILES.getlist("files"))
                 # "kind:ref" of one of the person's open purposes (a bare ref: a document request)
-                kind, _sep, ref = data.get("ref", "").rpartition(":")
+                kind, _sep, ref = values["ref"].rpartition(":")
                 result = services.deposit_documents(
-                    actor=actor, channel=data.get("channel", ""), purpose_kind=kind or "request",
-                    purpose_ref=ref, document_type=data.get("document_type", ""), files=files,
-                    person_id=person_id, idempotency_key=data.get("idempotency_key", ""),
+                    actor=actor, channel=values["channel"], purpose_kind=kind or "request", purpose_ref=ref,
+                    document_type=values["document_type"], files=services.read_uploads(request.FILES.getlist("files")),
+                    person_id=person_id, idempotency_key=values["idempotency_key"],
                 )  # fmt: skip
                 messages.success(
                     request, _("%(n)d document(s) received. Thank you.") % {"n": len(result.documents)}
@@ -227,20 +241,14 @@ def for_person(request: HttpRequest, actor: Actor, person_id: int) -> HttpRespon
         except NotFound:
             raise Http404(_("no such person")) from None
         except ServiceError as exc:
-            status, error = exc.status, exc.message
-    try:
-        requests = services.open_purposes(actor=actor, person_id=person_id)
-        person = services.person_for_agent(actor=actor, person_id=person_id)
-    except NotFound:
-        raise Http404(_("no such person")) from None
+            form.refuse(exc)
+            status = exc.status
     context = {
         "person": person,
         "nir_masked": mask_nir(person.nir),
         "requests": requests,
-        "types": DocumentType.choices,
-        "channels": [(c.value, c.label) for c in services.AGENT_CHANNELS],
-        "error": error,
-        "idempotency_key": secrets.token_urlsafe(18),  # one deposit per form shown, however often it is sent
+        "deposit_form": deposit_form,
+        "ask_form": ask_form,
     }
     return render(request, "documents/for_person.html", context, status=status)
 
