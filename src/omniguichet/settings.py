@@ -171,12 +171,16 @@ TASKS = {
 # on several machines; docs/production.md). Redis also holds the cache then.
 TASK_QUEUE = os.environ.get("OMNIGUICHET_TASK_QUEUE", "database")
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+# On Redis: how many times a task may run again after its worker died under it (core.rq), and how often the workers
+# look for such tasks (the lease itself is WORKER_HEARTBEAT_SECONDS / WORKER_LEASE_SECONDS below).
 TASK_RETRIES = int(os.environ.get("OMNIGUICHET_TASK_RETRIES", "3"))
 RQ_MAINTENANCE_SECONDS = int(os.environ.get("OMNIGUICHET_RQ_MAINTENANCE_SECONDS", "60"))
-RQ_JOB_MONITORING_SECONDS = int(os.environ.get("OMNIGUICHET_RQ_JOB_MONITORING_SECONDS", "10"))
 if TASK_QUEUE == "redis":
-    TASKS = {"default": {"BACKEND": "omniguichet.core.rq.RQBackend", "QUEUES": ["default"]}}
+    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
     RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 3600}}
+    # Every queue django-rq opens (workers, registries' cleaning, the admin) reads jobs with django-tasks-rq's class:
+    # RQ's own cannot run its failure callback, and the cleaning of abandoned jobs stops at the first one.
+    RQ = {"JOB_CLASS": "django_tasks_rq.Job", "WORKER_CLASS": "omniguichet.core.rq.Worker"}
     INSTALLED_APPS.append("django_rq")
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 
