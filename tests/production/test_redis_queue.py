@@ -3,7 +3,6 @@ Debian's redis-server (`redis_url`, tests/redis_server.py): 4 workers run every 
 per period; a task whose worker (or only its work horse) is killed with SIGKILL runs again, and none stays
 "running"."""
 
-import contextlib
 import os
 import shutil
 import signal
@@ -15,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-ENTRY = [sys.executable, "-m", "omniguichet.cli"]
+from tests.processes import ENTRY, horse, kill_session, start_workers, stop
+
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(
     os.environ.get("DATABASE_URL", "").startswith("postgres"),
@@ -66,60 +66,6 @@ def _run(env: dict[str, str], code: str, *args: str) -> str:
     return result.stdout
 
 
-def _workers(env: dict[str, str], count: int, log: Path | None = None) -> list[subprocess.Popen]:
-    # Each in a session of its own: RQ runs a job in a forked "work horse", in a process group of its own.
-    output = log.open("ab") if log else subprocess.DEVNULL
-    return [
-        subprocess.Popen([*ENTRY, "worker"], env=env, start_new_session=True, stdout=output, stderr=output)
-        for _ in range(count)
-    ]
-
-
-def _session(sid: int) -> list[int]:
-    """The processes of a session: the worker, its scheduler and its work horse."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[3]) == sid:
-                found.append(int(entry.name))
-    return found
-
-
-def _horse(worker: subprocess.Popen) -> int:
-    """The work horse: the worker's child that leads a process group of its own."""
-    for pid in _session(worker.pid):
-        try:
-            fields = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == worker.pid and int(fields[2]) == pid:
-            return pid
-    raise AssertionError("the worker has no work horse")
-
-
-def _kill_session(worker: subprocess.Popen) -> None:
-    """SIGKILL the worker and every process it started, as a lost machine would."""
-    for pid in _session(worker.pid):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-    worker.wait(timeout=10)
-
-
-def _stop(processes: list[subprocess.Popen]) -> None:
-    for p in processes:
-        if p.poll() is None:
-            os.killpg(p.pid, signal.SIGTERM)
-    for p in processes:
-        try:
-            p.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            _kill_session(p)
-
-
 def _wait(condition, seconds: float, what: str) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
@@ -138,7 +84,7 @@ for number in range(int(sys.argv[2])):
 def test_four_workers_on_redis_run_each_task_once_and_each_period_once(tmp_path, make_env):
     env = make_env(OUTREACH_SWEEP_SECONDS="1", APPOINTMENTS_SWEEP_SECONDS="1")
     marker = tmp_path / "notes.txt"
-    workers = _workers(env, 4)
+    workers = start_workers(env, 4)
     try:
         _run(env, ENQUEUE_NOTES, str(marker), "200")
         _wait(
@@ -146,7 +92,7 @@ def test_four_workers_on_redis_run_each_task_once_and_each_period_once(tmp_path,
         )
         time.sleep(4)  # periodic sweeps for a few periods, and any duplicate note would show
     finally:
-        _stop(workers)
+        stop(workers)
     numbers = sorted(int(line) for line in marker.read_text().splitlines())
     assert numbers == list(range(200))  # every task once: none lost, none twice
     with sqlite3.connect(tmp_path / "db.sqlite3") as conn:
@@ -183,21 +129,21 @@ def _starts(marker: Path) -> list[str]:
 def test_a_task_whose_worker_is_killed_runs_again_on_another_worker(tmp_path, make_env):
     env = make_env(**FAST_LEASE)
     marker, log = tmp_path / "runs.txt", tmp_path / "workers.log"
-    [first] = _workers(env, 1, log)
+    [first] = start_workers(env, 1, log)
     others: list[subprocess.Popen] = []
     try:
         task_id = _run(env, ENQUEUE_SLOW, str(marker)).strip()
         _wait(lambda: _starts(marker) == ["start 1"], 60, "the first worker never started the task")
-        _kill_session(
+        kill_session(
             first
         )  # the worker, its scheduler and its work horse: SIGKILL, in the middle of the task
         assert _state(env, task_id) == ("RUNNING", 1)  # what the killed worker left behind
-        others = _workers(env, 1, log)
+        others = start_workers(env, 1, log)
         killed_at = time.monotonic()
         _wait(lambda: _state(env, task_id)[0] == "SUCCESSFUL", 60, "the task never ran again")
         took = time.monotonic() - killed_at
     finally:
-        _stop([first, *others])
+        stop([first, *others])
     assert _starts(marker) == ["start 1", "start 2"]
     assert _state(env, task_id) == ("SUCCESSFUL", 0)  # no job left "running"
     # Found once the lease (3 s) ran out, at the next cleaning (every second).
@@ -209,14 +155,14 @@ def test_a_task_whose_work_horse_is_killed_runs_again(tmp_path, make_env):
     """The out-of-memory killer takes the work horse (the process running the task), not its worker."""
     env = make_env(**FAST_LEASE)
     marker = tmp_path / "runs.txt"
-    workers = _workers(env, 1)
+    workers = start_workers(env, 1)
     try:
         task_id = _run(env, ENQUEUE_SLOW, str(marker)).strip()
         _wait(lambda: _starts(marker) == ["start 1"], 60, "the worker never started the task")
-        os.kill(_horse(workers[0]), signal.SIGKILL)
+        os.kill(horse(workers[0]), signal.SIGKILL)
         _wait(lambda: _state(env, task_id)[0] == "SUCCESSFUL", 60, "the task never ran again")
     finally:
-        _stop(workers)
+        stop(workers)
     assert _starts(marker) == ["start 1", "start 2"]
     assert _state(env, task_id) == ("SUCCESSFUL", 0)
 
@@ -224,14 +170,14 @@ def test_a_task_whose_work_horse_is_killed_runs_again(tmp_path, make_env):
 def test_a_task_killed_more_times_than_its_retries_ends_failed(tmp_path, make_env):
     env = make_env(OMNIGUICHET_TASK_RETRIES="0", **FAST_LEASE)
     marker = tmp_path / "runs.txt"
-    workers = _workers(env, 1)
+    workers = start_workers(env, 1)
     try:
         task_id = _run(env, ENQUEUE_SLOW, str(marker)).strip()
         _wait(lambda: _starts(marker) == ["start 1"], 60, "the worker never started the task")
-        os.kill(_horse(workers[0]), signal.SIGKILL)
+        os.kill(horse(workers[0]), signal.SIGKILL)
         _wait(lambda: _state(env, task_id)[0] == "FAILED", 60, "the task still runs")
         time.sleep(2)  # and it is not run again
     finally:
-        _stop(workers)
+        stop(workers)
     assert _starts(marker) == ["start 1"]
     assert _state(env, task_id) == ("FAILED", 0)
