@@ -182,7 +182,30 @@ if TASK_QUEUE == "redis":
     # RQ's own cannot run its failure callback, and the cleaning of abandoned jobs stops at the first one.
     RQ = {"JOB_CLASS": "django_tasks_rq.Job", "WORKER_CLASS": "omniguichet.core.rq.Worker"}
     INSTALLED_APPS.append("django_rq")
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+
+# The cache, shared by every process (docs/production.md): Redis (Django's RedisCache) when REDIS_URL is set or the
+# task queue is on Redis, else a table of the database (`core_cache`, created by the migrations). Clearing a Redis
+# cache empties its whole database: REDIS_CACHE_URL can give it another database number than the queue's.
+CACHE_ON_REDIS = bool(os.environ.get("REDIS_URL")) or TASK_QUEUE == "redis"
+if CACHE_ON_REDIS:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ.get("REDIS_CACHE_URL", REDIS_URL),
+            "KEY_PREFIX": "omniguichet",
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "core_cache",
+            "OPTIONS": {"MAX_ENTRIES": 20_000},
+        }
+    }
+# The throttling counters (core.throttle): in the cache when it is Redis (atomic INCR, expiry by TTL), else in the
+# table core.Throttle (rows updated under a lock: the database cache cannot count atomically).
+THROTTLE_STORAGE = os.environ.get("OMNIGUICHET_THROTTLE_STORAGE", "cache" if CACHE_ON_REDIS else "database")
 
 # API bearer tokens: lifetime in days when none is given.
 API_TOKEN_DEFAULT_DAYS = int(os.environ.get("API_TOKEN_DEFAULT_DAYS", "30"))

@@ -127,7 +127,9 @@ def test_sigkill_on_redis_loses_nothing_and_sends_nothing_twice(tmp_path, redis_
         stop([first, *others])
     assert _queued(url) == 0
     assert _wip(redis_url) == 0  # no job left "running" on the dead worker
-    expected = {f"<send.crash-{p}-{i}.email@{DOMAIN}>" for p in range(PERSONS) for i in range(MESSAGES // PERSONS)}
+    expected = {
+        f"<send.crash-{p}-{i}.email@{DOMAIN}>" for p in range(PERSONS) for i in range(MESSAGES // PERSONS)
+    }
     counts = Counter(handler.received)
     assert set(counts) == expected  # none lost, none foreign
     # The ledger sent each once: one `sent` row and one contact in the customer record per message.
