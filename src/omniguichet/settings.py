@@ -187,6 +187,7 @@ if TASK_QUEUE == "redis":
 # task queue is on Redis, else a table of the database (`core_cache`, created by the migrations). Clearing a Redis
 # cache empties its whole database: REDIS_CACHE_URL can give it another database number than the queue's.
 CACHE_ON_REDIS = bool(os.environ.get("REDIS_URL")) or TASK_QUEUE == "redis"
+CACHES: dict[str, dict[str, object]]
 if CACHE_ON_REDIS:
     CACHES = {
         "default": {
