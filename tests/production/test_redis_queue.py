@@ -182,3 +182,15 @@ def test_a_task_killed_more_times_than_its_retries_ends_failed(tmp_path, make_en
         stop(workers)
     assert _starts(marker) == ["start 1"]
     assert _state(env, task_id) == ("FAILED", 0)
+
+
+def test_readiness_pings_the_redis_queue(settings, redis_url):
+    import redis
+
+    from omniguichet.core.production import CHECKS
+
+    settings.TASK_QUEUE, settings.REDIS_URL = "redis", redis_url
+    CHECKS["task_queue"]()
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nobody there
+    with pytest.raises(redis.exceptions.ConnectionError):
+        CHECKS["task_queue"]()
