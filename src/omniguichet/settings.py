@@ -207,6 +207,8 @@ else:
 # The throttling counters (core.throttle): in the cache when it is Redis (atomic INCR, expiry by TTL), else in the
 # table core.Throttle (rows updated under a lock: the database cache cannot count atomically).
 THROTTLE_STORAGE = os.environ.get("OMNIGUICHET_THROTTLE_STORAGE", "cache" if CACHE_ON_REDIS else "database")
+if THROTTLE_STORAGE not in {"cache", "database"}:
+    raise ValueError(f"OMNIGUICHET_THROTTLE_STORAGE must be 'cache' or 'database', not {THROTTLE_STORAGE!r}")
 
 # API bearer tokens: lifetime in days when none is given.
 API_TOKEN_DEFAULT_DAYS = int(os.environ.get("API_TOKEN_DEFAULT_DAYS", "30"))
