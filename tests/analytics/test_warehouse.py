@@ -42,10 +42,15 @@ def at(text: str) -> dt.datetime:
 
 def read(out, folder):
     return (
-        pq.read_table(out / folder)
+        pq.read_table(out / folder, partitioning=None)
         .sort_by("contact_id" if folder == "contacts" else "person_key")
         .to_pylist()
     )
+
+
+def parts(out):
+    """The contact parts, as paths relative to contacts/ (month folder and name)."""
+    return sorted(str(p.relative_to(out / "contacts")) for p in (out / "contacts").rglob("part-*.parquet"))
 
 
 def export(out, **kwargs):
@@ -75,9 +80,12 @@ def test_export_writes_the_documented_schema_with_pseudonyms(population, tmp_pat
     paris, _ain = population
     out = tmp_path / "wh"
     report = export(out)
-    assert (report.contacts, report.parts, report.persons) == (4, 1, 2)
+    # One batch, two months (May 2024 and May 2025): one part in each month's folder.
+    assert (report.contacts, report.parts, report.persons) == (4, 2, 2)
+    assert parts(out) == ["month=2024-05/part-000000000001-000000000001.parquet",
+                          "month=2025-05/part-000000000002-000000000004.parquet"]  # fmt: skip
     contacts = read(out, "contacts")
-    assert pq.read_schema(next((out / "contacts").glob("*.parquet"))).names == list(engine.CONTACTS_SCHEMA)
+    assert pq.read_schema(next((out / "contacts").rglob("*.parquet"))).names == list(engine.CONTACTS_SCHEMA)
     expected_key = hmac.new(KEY.encode(), str(paris.pk).encode(), hashlib.sha256).hexdigest()[:32]
     first = contacts[0]
     assert first["person_key"] == expected_key
@@ -110,7 +118,7 @@ def test_export_is_incremental(population, tmp_path):
     record(ain, at("2025-06-01T10:00:00"))
     report = export(out)
     assert (report.contacts, report.parts, report.persons) == (1, 1, None)
-    assert len(list((out / "contacts").glob("*.parquet"))) == 2
+    assert len(parts(out)) == 3 and parts(out)[-1].startswith("month=2025-06/")
     assert len(read(out, "contacts")) == 5
     # An account opened: the part holding that person is rewritten, and only that one.
     Account.objects.create(person=ain, opened_at=at("2025-06-02T10:00:00"))
@@ -142,16 +150,16 @@ def test_export_resumes_after_a_crash_with_the_same_data(population, tmp_path):
 
     with pytest.raises(KeyboardInterrupt):
         export(out, batch_size=3, on_batch=crash)
-    assert len(list((out / "contacts").glob("*.parquet"))) == 2
-    (out / "contacts" / "part-000000000007-000000000009.parquet.tmp").write_bytes(b"half a file")
+    # Two batches (ids 1-3 over May 2024 and May 2025, ids 4-6 over May and July 2025): four parts.
+    assert len(parts(out)) == 4
+    (out / "contacts" / "part-000000000007-000000000009.parquet.tmp").write_bytes(b"half a file")  # before 18
+    (out / "contacts" / "month=2025-07" / ".part-000000000007-000000000009.parquet.tmp").write_bytes(b"half")
     report = export(out, batch_size=3)
     assert report.contacts == 11 - 6
-    assert not list((out / "contacts").glob("*.tmp"))
+    assert not list((out / "contacts").rglob("*.tmp"))
     assert read(out, "contacts") == read(clean, "contacts")
     assert read(out, "persons") == read(clean, "persons")
-    assert sorted(p.name for p in (out / "contacts").iterdir()) == sorted(
-        p.name for p in (clean / "contacts").iterdir()
-    )
+    assert parts(out) == parts(clean)
 
 
 def test_export_requires_a_national_actor(agent_paris, tmp_path):

@@ -148,6 +148,12 @@ from omniguichet.analytics.services.export import (
     is_platform_warehouse as is_platform_warehouse,
 )
 from omniguichet.analytics.services.export import (
+    migrate_layout as migrate_layout,
+)
+from omniguichet.analytics.services.export import (
+    migrate_warehouse as migrate_warehouse,
+)
+from omniguichet.analytics.services.export import (
     pending_contacts as pending_contacts,
 )
 from omniguichet.analytics.services.export import (

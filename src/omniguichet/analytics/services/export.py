@@ -7,6 +7,7 @@ import bisect
 import fcntl
 import json
 import os
+import shutil
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,11 +25,15 @@ from omniguichet.analytics.models import ExportRun, ExportStatus, ExportTrigger
 from omniguichet.analytics.services.common import (
     CONTACT_FIELDS,
     EXPORT_STATE,
+    IMPORTS_DIR,
+    MONTH_PREFIX,
     PART_RE,
     PERSONS_BUCKET,
     PERSONS_STATE,
     _contacts_arrow,
     _persons_arrow,
+    local_months,
+    month_dirs,
     person_key,
     pseudonym_key,
 )
@@ -55,24 +60,65 @@ class ExportReport:
     floor: int = 0  # every contact id up to this one is final: none can still appear below it
 
 
-def _write_atomic(table: pa.Table, path: Path) -> None:
+def _tmp_name(path: Path) -> Path:
+    """Where a file is written before its rename: a hidden name, which no reader lists (DuckDB's `*.parquet`,
+    pyarrow.dataset, Spark and Trino skip names starting with a dot)."""
+    return path.with_name(f".{path.name}.tmp")
+
+
+def _write_tmp(table: pa.Table, path: Path) -> Path:
+    """Write `table` to the temporary name of `path`, fsynced; returns that name."""
     import pyarrow.parquet as pq
 
-    tmp = path.with_name(path.name + ".tmp")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _tmp_name(path)
     pq.write_table(table, tmp, compression="zstd")
     with open(tmp, "rb") as handle:
         os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    return tmp
+
+
+def _write_atomic(table: pa.Table, path: Path) -> None:
+    os.replace(_write_tmp(table, path), path)
+
+
+def _remove_stale(folder: Path) -> None:
+    """Delete what a crash left half-written (temporary names, in any month folder)."""
+    if folder.is_dir():
+        for stale in folder.rglob("*.tmp"):
+            stale.unlink()
+
+
+def _by_month(table: pa.Table) -> list[tuple[str, pa.Table]]:
+    """The rows of `table` split by the local month of started_at (their partition), each in its rows' order."""
+    import pyarrow.compute as pc
+
+    months = local_months(table.column("started_at"))
+    distinct = sorted(months.unique().to_pylist())
+    if len(distinct) == 1:
+        return [(distinct[0], table)]
+    return [(month, table.filter(pc.equal(months, month))) for month in distinct]
+
+
+def _part_name(table: pa.Table) -> str:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    ids = table.column("contact_id").cast(pa.int64())
+    return f"part-{pc.min(ids).as_py():012d}-{pc.max(ids).as_py():012d}.parquet"
 
 
 def _parts(folder: Path) -> list[tuple[int, int, Path]]:
-    """The contact part files as (first id, last id, path), in order."""
+    """The contact part files as (first id, last id, path), in order: those of every month folder (and the
+    parts of a flat warehouse not yet migrated). Parts of different months may have interleaved id ranges; each
+    contact id is in one part only."""
     found = []
-    if folder.is_dir():
-        for entry in folder.iterdir():
-            match = PART_RE.match(entry.name)
-            if match:
-                found.append((int(match.group(1)), int(match.group(2)), entry))
+    for directory in [folder, *month_dirs(folder)]:
+        if directory.is_dir():
+            for entry in directory.iterdir():
+                match = PART_RE.match(entry.name)
+                if match:
+                    found.append((int(match.group(1)), int(match.group(2)), entry))
     return sorted(found)
 
 
@@ -150,7 +196,10 @@ def _contact_table(rows: list[tuple], keys: dict[int, str], key: bytes) -> pa.Ta
 
 
 class _Writer:
-    """Writes contact rows as part files named after their first and last id."""
+    """Writes contact rows as part files named after their first and last id, in the folder of their month
+    (contacts/month=YYYY-MM/): a batch spanning two months is two parts. All the parts of a batch are written
+    to temporary names, then renamed (a crash between two renames is made whole by the next export: the ids
+    above its floor that no part holds are written again)."""
 
     def __init__(self, folder: Path, key: bytes, on_batch: Callable[[int], None] | None) -> None:
         self.folder, self.key, self.on_batch = folder, key, on_batch
@@ -159,9 +208,15 @@ class _Writer:
 
     def write(self, rows: list[tuple]) -> None:
         table = _contact_table(rows, self.keys, self.key)
-        _write_atomic(table, self.folder / f"part-{rows[0][0]:012d}-{rows[-1][0]:012d}.parquet")
+        written = [
+            (_write_tmp(part, target), target)
+            for month, part in _by_month(table)
+            for target in [self.folder / f"{MONTH_PREFIX}{month}" / _part_name(part)]
+        ]
+        for tmp, target in written:
+            os.replace(tmp, target)
         self.contacts += len(rows)
-        self.parts += 1
+        self.parts += len(written)
         if self.on_batch is not None:
             self.on_batch(len(rows))
 
@@ -218,10 +273,38 @@ def _export_contacts(writer: _Writer, *, floor: int, batch_size: int) -> None:
         last = rows[-1][0]
 
 
+def _current(ids: list[int], writer: _Writer, batch_size: int) -> pa.Table:
+    """The current values of these contacts (those still in the database), as a warehouse table in id order."""
+    rows: list[tuple] = []
+    for i in range(0, len(ids), batch_size):
+        rows += Contact.objects.filter(id__in=ids[i : i + batch_size]).values_list(*CONTACT_FIELDS)
+    return _contact_table(sorted(rows), writer.keys, writer.key)
+
+
+def _add_to_month(writer: _Writer, month: str, table: pa.Table) -> None:
+    """Write contacts that moved into this month (their started_at changed) as one part of its folder, merged
+    with a part of the same name if there is one (its own contacts kept, these replacing theirs)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    path = writer.folder / f"{MONTH_PREFIX}{month}" / _part_name(table)
+    if path.exists():
+        old = pq.read_table(path)
+        ids = table.column("contact_id")
+        table = pa.concat_tables([old.filter(pc.invert(pc.is_in(old.column("contact_id"), value_set=ids))), table])
+    table = table.take(pc.sort_indices(table.column("contact_id").cast(pa.int64())))
+    _write_atomic(table, path)
+    writer.parts += 1
+
+
 def _apply_changes(writer: _Writer, *, since: int, batch_size: int) -> int:
     """Rewrite, in place, the part files holding contacts changed or deleted (crm.ContactChange) after change
     `since`: each part keeps its name and holds each contact once, with its current values (a deleted contact
-    leaves its part). Re-applying a change rewrites nothing. Returns the number of contacts re-exported."""
+    leaves its part; a part left empty is deleted). A contact whose started_at moved to another month leaves
+    its part first, then is written in its new month's folder: at no time is it in two parts; a crash between
+    the two leaves it in none, and the next export (the same changes, its change position not moved) writes
+    it. Re-applying a change rewrites nothing. Returns the number of contacts re-exported."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
@@ -230,7 +313,11 @@ def _apply_changes(writer: _Writer, *, since: int, batch_size: int) -> int:
     if not changed:
         return 0
     count = 0
-    for first, last, path in _parts(writer.folder):
+    found: set[int] = set()
+    movers: list[pa.Table] = []
+    parts = _parts(writer.folder)
+    exported_up_to = max((last for _first, last, _path in parts), default=0)
+    for first, last, path in parts:
         lo = bisect.bisect_left(changed, first)
         hi = bisect.bisect_right(changed, last)
         if lo == hi:
@@ -242,20 +329,38 @@ def _apply_changes(writer: _Writer, *, since: int, batch_size: int) -> int:
         held = set(ids.filter(inside).to_pylist())
         if not held:
             continue
-        current: list[tuple] = []
-        ordered = sorted(held)
-        for i in range(0, len(ordered), batch_size):
-            current += Contact.objects.filter(id__in=ordered[i : i + batch_size]).values_list(*CONTACT_FIELDS)
-        fresh = _contact_table(sorted(current), writer.keys, writer.key)
+        found |= held
+        fresh = _current(sorted(held), writer, batch_size)
+        month = path.parent.name.removeprefix(MONTH_PREFIX) if path.parent != writer.folder else None
+        if month is not None and fresh.num_rows:
+            here = pc.equal(local_months(fresh.column("started_at")), month)
+            if not pc.all(here).as_py():
+                movers.append(fresh.filter(pc.invert(here)))
+                fresh = fresh.filter(here)
         kept = table.filter(pc.invert(inside))
         rewritten = pa.concat_tables([kept, fresh])
         rewritten = rewritten.take(pc.sort_indices(rewritten.column("contact_id").cast(pa.int64())))
         before = table.take(pc.sort_indices(ids))
         if rewritten.equals(before):
             continue  # already applied by an earlier run
-        _write_atomic(rewritten, path)
+        if rewritten.num_rows:
+            _write_atomic(rewritten, path)
+        else:
+            path.unlink()
         writer.parts += 1
         count += len(held)
+    # Changed contacts that no part holds although they were exported: a move cut short by a crash (or a
+    # contact committed since the export pass). Written in their month like the moved ones.
+    orphans = [cid for cid in changed if cid not in found and cid <= exported_up_to]
+    if orphans:
+        restored = _current(orphans, writer, batch_size)
+        if restored.num_rows:
+            movers.append(restored)
+            count += restored.num_rows
+    if movers:
+        moved = pa.concat_tables(movers)
+        for month, part in _by_month(moved):
+            _add_to_month(writer, month, part)
     return count
 
 
@@ -306,8 +411,8 @@ def _export(
     contacts_dir.mkdir(parents=True, exist_ok=True)
     persons_dir.mkdir(parents=True, exist_ok=True)
     for folder in (contacts_dir, persons_dir):
-        for stale in folder.glob("*.tmp"):  # what a crash left half-written
-            stale.unlink()
+        _remove_stale(folder)
+    migrate_layout(contacts_dir)
     key = pseudonym_key()
     state = _load_state(contacts_dir)
     floor, changes_floor = state["floor"], state["changes_floor"]
@@ -342,6 +447,85 @@ def _export(
         changed=changed,
         floor=floor,
     )
+
+
+MIGRATION_DIR = ".migration"  # in contacts/: the month folders of a flat warehouse being migrated
+MIGRATION_DONE = "_complete"
+
+
+def migrate_layout(contacts: Path) -> int:
+    """Move a flat warehouse (contacts/part-*.parquet, contacts/history/*.parquet: before issue 18) to the month
+    layout; returns the number of files migrated (0: nothing to do). Called holding the export lock, by every
+    export before it writes anything, and by `omniguichet warehouse migrate`.
+
+    Every flat file is split by the local month of its rows into contacts/.migration/month=YYYY-MM/ (a hidden
+    folder no reader lists), under the same part names (a history file becomes history-<name>-0.parquet);
+    a marker says when all are written and fsynced. Then each month folder is renamed into place (one rename
+    per month), the flat files are deleted, and the staging folder. A crash before the marker starts again from
+    the flat files; a crash after it finishes the renames. Readers see the flat files until the first month
+    folder appears, then the month folders only (engine: a directory with month folders is read by them), so
+    the flat files left until the end are never read twice."""
+    import pyarrow.parquet as pq
+
+    staging = contacts / MIGRATION_DIR
+    flat = [p for p in sorted(contacts.glob("part-*.parquet")) if PART_RE.match(p.name)]
+    history = sorted((contacts / "history").glob("*.parquet"))
+    if not flat and not history and not staging.exists():
+        return 0
+    if not (staging / MIGRATION_DONE).exists():
+        shutil.rmtree(staging, ignore_errors=True)
+        for path in [*flat, *history]:
+            table = pq.read_table(path)
+            for month, part in _by_month(table):
+                name = path.name if path in flat else f"history-{path.stem}-0.parquet"
+                target = staging / f"{MONTH_PREFIX}{month}" / name
+                os.replace(_write_tmp(part, target), target)
+        staging.mkdir(parents=True, exist_ok=True)
+        (staging / MIGRATION_DONE).write_text("")
+    for folder in month_dirs(staging):
+        target = contacts / folder.name
+        if not target.exists():
+            os.replace(folder, target)
+        else:  # a month already moved in part (or written by an import meanwhile): file by file
+            for file in folder.iterdir():
+                os.replace(file, target / file.name)
+            folder.rmdir()
+    for path in history:  # the imports stay known as imported ("already imported" when given again)
+        persons = contacts.parent / "persons" / "history" / path.name
+        _write_import_marker(
+            contacts,
+            path.stem,
+            contacts=pq.ParquetFile(path).metadata.num_rows,
+            persons=pq.ParquetFile(persons).metadata.num_rows if persons.exists() else 0,
+        )
+    for path in [*flat, *history]:
+        path.unlink()
+    if (contacts / "history").is_dir() and not any((contacts / "history").iterdir()):
+        (contacts / "history").rmdir()
+    shutil.rmtree(staging)
+    return len(flat) + len(history)
+
+
+def _write_import_marker(folder: Path, name: str, **counts: int) -> None:
+    """contacts/_imports/<name>.json (`folder`: contacts/): the history import `name` is complete (its files all
+    renamed)."""
+    folder = folder / IMPORTS_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.json"
+    tmp = _tmp_name(path)
+    tmp.write_text(json.dumps(counts))
+    os.replace(tmp, path)
+
+
+def migrate_warehouse(*, actor: Actor, channel: Channel, out: Path | str) -> int:
+    """Move a flat warehouse to the month layout now (the next export would do it anyway); returns the number
+    of files migrated."""
+    if not actor.sees_all_caisses:
+        raise Forbidden("the warehouse covers every caisse: a national role is required")
+    out = Path(out)
+    with export_lock(out):
+        _remove_stale(out / "contacts")
+        return migrate_layout(out / "contacts")
 
 
 def prune_change_log(*, actor: Actor, channel: Channel, out: Path | str) -> int:
