@@ -233,12 +233,16 @@ def report(label: str, folder: Path, kinds: list[str], memory_limit: str) -> dic
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--steps", default="50,100,150,200", help="millions of contacts at each step")
     parser.add_argument("--dir", type=Path, default=Path("/var/tmp/omniguichet-warehouse-scale"))
     parser.add_argument("--memory-limit", default="4GB", help="DuckDB memory_limit of each measurement")
     parser.add_argument("--caisse-layout", action="store_true", help="also time a month/caisse layout")
-    parser.add_argument("--skip-unpruned-after", type=int, default=100, help="no kpi_unpruned above (millions)")
+    parser.add_argument(
+        "--skip-unpruned-after", type=int, default=100, help="no kpi_unpruned above (millions)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the generated data")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--generate", nargs="+", help=argparse.SUPPRESS)

@@ -276,7 +276,9 @@ def _files(
         if found is not None:
             kept = [m for m in found if months is None or months[0] <= m <= months[1]]
             files = sorted(
-                f for m in kept for f in glob.glob(os.path.join(text, f"month={m}", "**", "*.parquet"), recursive=True)
+                f
+                for m in kept
+                for f in glob.glob(os.path.join(text, f"month={m}", "**", "*.parquet"), recursive=True)
             )
             if not files and months is None:
                 raise SchemaError(f"{role}: no Parquet file in directory {text}")

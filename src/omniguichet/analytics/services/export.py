@@ -292,7 +292,9 @@ def _add_to_month(writer: _Writer, month: str, table: pa.Table) -> None:
     if path.exists():
         old = pq.read_table(path)
         ids = table.column("contact_id")
-        table = pa.concat_tables([old.filter(pc.invert(pc.is_in(old.column("contact_id"), value_set=ids))), table])
+        table = pa.concat_tables(
+            [old.filter(pc.invert(pc.is_in(old.column("contact_id"), value_set=ids))), table]
+        )
     table = table.take(pc.sort_indices(table.column("contact_id").cast(pa.int64())))
     _write_atomic(table, path)
     writer.parts += 1
@@ -459,7 +461,8 @@ def migrate_layout(contacts: Path) -> int:
     export before it writes anything, and by `omniguichet warehouse migrate`.
 
     Every flat file is split by the local month of its rows into contacts/.migration/month=YYYY-MM/ (a hidden
-    folder no reader lists), under the same part names (a history file becomes history-<name>-0.parquet);
+    folder no reader lists), as parts named after their own first and last id (a history file becomes
+    history-<name>-0.parquet in each of its months);
     a marker says when all are written and fsynced. Then each month folder is renamed into place (one rename
     per month), the flat files are deleted, and the staging folder. A crash before the marker starts again from
     the flat files; a crash after it finishes the renames. Readers see the flat files until the first month
@@ -477,7 +480,7 @@ def migrate_layout(contacts: Path) -> int:
         for path in [*flat, *history]:
             table = pq.read_table(path)
             for month, part in _by_month(table):
-                name = path.name if path in flat else f"history-{path.stem}-0.parquet"
+                name = _part_name(part) if path in flat else f"history-{path.stem}-0.parquet"
                 target = staging / f"{MONTH_PREFIX}{month}" / name
                 os.replace(_write_tmp(part, target), target)
         staging.mkdir(parents=True, exist_ok=True)
