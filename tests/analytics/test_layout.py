@@ -316,3 +316,17 @@ def test_pyarrow_dataset_alone_reads_the_layout_and_finds_the_same_figures(
         if r["indicator"] == "phone_answer_rate"
     }
     assert by_pyarrow == by_duckdb == {"011": (0, 2), "751": (2, 2)}
+
+
+def test_contacts_loaded_out_of_time_order_still_make_few_parts(make_person, tmp_path):
+    person = make_person()
+    for i in range(12):  # ids interleaved over three months, like a backfill or the demo's seeding
+        record(person, at(f"2025-0{i % 3 + 1}-1{i % 10}T10:00:00"))
+    out = tmp_path / "wh"
+    report = export(out, batch_size=4)  # every batch spans the three months
+    assert (report.contacts, report.parts) == (12, 3)  # one part per month, not one per month and batch
+    assert [name.split("/")[0] for name in files(out)] == ["month=2025-01", "month=2025-02", "month=2025-03"]
+    assert in_their_month(out)
+    fresh = tmp_path / "fresh"
+    export(fresh)
+    assert rows(out) == rows(fresh)

@@ -195,30 +195,59 @@ def _contact_table(rows: list[tuple], keys: dict[int, str], key: bytes) -> pa.Ta
     return pa.Table.from_pydict(columns, schema=_contacts_arrow())
 
 
+BUFFERED_BATCHES = 5  # the writer holds at most this many batches of rows before writing every month's
+
+
 class _Writer:
     """Writes contact rows as part files named after their first and last id, in the folder of their month
-    (contacts/month=YYYY-MM/): a batch spanning two months is two parts. All the parts of a batch are written
-    to temporary names, then renamed (a crash between two renames is made whole by the next export: the ids
-    above its floor that no part holds are written again)."""
+    (contacts/month=YYYY-MM/). Rows are gathered per month and a month's part is written when it holds a batch
+    (`batch_size` rows), when all months together hold BUFFERED_BATCHES batches, and at the end of each pass
+    (`flush`): contacts recorded as they happen fill one month at a time (one part per batch, as before), and
+    contacts loaded out of time order (a backfill, the demo's seeding: each batch spans two years) still make
+    parts of thousands of rows instead of one per month and batch. The parts written together go to temporary
+    names, then are renamed; rows read but not yet written when the export is killed are simply read again by
+    the next export (its floor did not move, and the ids above the floor that no part holds are written)."""
 
-    def __init__(self, folder: Path, key: bytes, on_batch: Callable[[int], None] | None) -> None:
-        self.folder, self.key, self.on_batch = folder, key, on_batch
+    def __init__(
+        self, folder: Path, key: bytes, on_batch: Callable[[int], None] | None, batch_size: int = 100_000
+    ) -> None:
+        self.folder, self.key, self.on_batch, self.batch_size = folder, key, on_batch, batch_size
         self.keys: dict[int, str] = {}
         self.contacts = self.parts = 0
+        self.pending: dict[str, list[pa.Table]] = {}
+        self.pending_rows: dict[str, int] = {}
 
     def write(self, rows: list[tuple]) -> None:
         table = _contact_table(rows, self.keys, self.key)
-        written = [
-            (_write_tmp(part, target), target)
-            for month, part in _by_month(table)
-            for target in [self.folder / f"{MONTH_PREFIX}{month}" / _part_name(part)]
-        ]
-        for tmp, target in written:
+        for month, part in _by_month(table):
+            self.pending.setdefault(month, []).append(part)
+            self.pending_rows[month] = self.pending_rows.get(month, 0) + part.num_rows
+            if self.pending_rows[month] >= self.batch_size:
+                self._write([month])
+        if sum(self.pending_rows.values()) >= BUFFERED_BATCHES * self.batch_size:
+            self.flush()
+
+    def flush(self) -> None:
+        self._write(sorted(self.pending))
+
+    def _write(self, months: list[str]) -> None:
+        import pyarrow as pa
+
+        if not months:
+            return
+        written = []
+        for month in months:
+            table = pa.concat_tables(self.pending.pop(month))
+            del self.pending_rows[month]
+            target = self.folder / f"{MONTH_PREFIX}{month}" / _part_name(table)
+            written.append((_write_tmp(table, target), target, table.num_rows))
+        for tmp, target, _n in written:
             os.replace(tmp, target)
-        self.contacts += len(rows)
+        count = sum(n for _tmp, _target, n in written)
+        self.contacts += count
         self.parts += len(written)
         if self.on_batch is not None:
-            self.on_batch(len(rows))
+            self.on_batch(count)
 
 
 def _exported_ids(folder: Path, above: int) -> pa.Array:
@@ -271,6 +300,7 @@ def _export_contacts(writer: _Writer, *, floor: int, batch_size: int) -> None:
             break
         writer.write(rows)
         last = rows[-1][0]
+    writer.flush()  # the next pass compares the ids of the parts on disk
 
 
 def _current(ids: list[int], writer: _Writer, batch_size: int) -> pa.Table:
@@ -422,7 +452,7 @@ def _export(
     # transactions running now; once none of them runs any more, those ids are final.
     start = _position()
     pending = [*state["pending"], [start.contacts, start.changes, start.running]]
-    writer = _Writer(contacts_dir, key, on_batch)
+    writer = _Writer(contacts_dir, key, on_batch, batch_size)
     _export_contacts(writer, floor=floor, batch_size=batch_size)
     now_running = set(_position().running)
     resolved = [p for p in pending if not now_running.intersection(p[2])]
