@@ -45,6 +45,11 @@ def record(person, when, **kwargs):
     return record_contact(actor=SYSTEM, person=person, started_at=when, **kwargs)
 
 
+def part(first, last=None):
+    """A part's name, from its first and last contact (ids differ between SQLite and PostgreSQL runs)."""
+    return f"part-{first.pk:012d}-{(last or first).pk:012d}.parquet"
+
+
 def export(out, **kwargs):
     return services.export_warehouse(actor=SYSTEM, channel=Channel.BACKOFFICE, out=out, **kwargs)
 
@@ -77,21 +82,18 @@ def in_their_month(out):
 
 def test_contacts_are_written_in_the_folder_of_their_local_month(make_person, tmp_path):
     person = make_person()
-    record(person, at("2024-12-31T22:59:00"))  # 23:59 on 31 December in Paris
-    record(person, at("2024-12-31T23:30:00"))  # 00:30 on 1 January 2025 in Paris
-    record(person, at("2025-03-31T21:30:00"))  # 23:30 on 31 March (summer time)
-    record(person, at("2025-03-31T22:30:00"))  # 00:30 on 1 April
-    record(person, at("2025-10-31T23:30:00"))  # 00:30 on 1 November (winter time again)
+    made = [
+        record(person, at("2024-12-31T22:59:00")),  # 23:59 on 31 December in Paris
+        record(person, at("2024-12-31T23:30:00")),  # 00:30 on 1 January 2025 in Paris
+        record(person, at("2025-03-31T21:30:00")),  # 23:30 on 31 March (summer time)
+        record(person, at("2025-03-31T22:30:00")),  # 00:30 on 1 April
+        record(person, at("2025-10-31T23:30:00")),  # 00:30 on 1 November (winter time again)
+    ]
     out = tmp_path / "wh"
     report = export(out)
     assert (report.contacts, report.parts) == (5, 5)  # one batch, five months: five parts
-    assert files(out) == [
-        "month=2024-12/part-000000000001-000000000001.parquet",
-        "month=2025-01/part-000000000002-000000000002.parquet",
-        "month=2025-03/part-000000000003-000000000003.parquet",
-        "month=2025-04/part-000000000004-000000000004.parquet",
-        "month=2025-11/part-000000000005-000000000005.parquet",
-    ]
+    months = ["2024-12", "2025-01", "2025-03", "2025-04", "2025-11"]
+    assert files(out) == [f"month={m}/{part(c)}" for m, c in zip(months, made, strict=True)]
     assert in_their_month(out)
     # The folder is the indicators' month: January 2025 has the contact of 23:30 UTC on New Year's Eve.
     monthly = {(r["period"], r["indicator"]): r for r in kpi(out)["monthly"]}
@@ -105,15 +107,12 @@ def test_a_contact_whose_started_at_changes_month_moves_folder(make_person, tmp_
     second = record(person, at("2025-05-02T10:00:00"))
     out = tmp_path / "wh"
     export(out)
-    assert files(out) == ["month=2025-05/part-000000000001-000000000002.parquet"]
+    assert files(out) == [f"month=2025-05/{part(first, second)}"]
     Contact.objects.filter(pk=first.pk).update(started_at=at("2025-07-01T10:00:00"))
     report = export(out)
     assert (report.contacts, report.changed) == (0, 1)
     # It left its part (which keeps its name), then was written in July's folder: once.
-    assert files(out) == [
-        "month=2025-05/part-000000000001-000000000002.parquet",
-        "month=2025-07/part-000000000001-000000000001.parquet",
-    ]
+    assert files(out) == [f"month=2025-05/{part(first, second)}", f"month=2025-07/{part(first)}"]
     assert rows(out)[str(first.pk)]["started_at"] == at("2025-07-01T10:00:00")
     assert in_their_month(out)
     again = export(out)
@@ -121,10 +120,7 @@ def test_a_contact_whose_started_at_changes_month_moves_folder(make_person, tmp_
     # The second one moves too: May's part, left empty, is deleted.
     Contact.objects.filter(pk=second.pk).update(started_at=at("2025-07-02T10:00:00"))
     export(out)
-    assert files(out) == [
-        "month=2025-07/part-000000000001-000000000001.parquet",
-        "month=2025-07/part-000000000002-000000000002.parquet",
-    ]
+    assert files(out) == [f"month=2025-07/{part(first)}", f"month=2025-07/{part(second)}"]
     # The same rows as an export of the database from scratch.
     fresh = tmp_path / "fresh"
     export(fresh)
@@ -135,14 +131,14 @@ def test_a_contact_whose_started_at_changes_month_moves_folder(make_person, tmp_
 def test_a_move_cut_short_by_a_crash_is_completed_by_the_next_export(make_person, tmp_path):
     person = make_person()
     moved = record(person, at("2025-05-01T10:00:00"))
-    record(person, at("2025-05-02T10:00:00"))
+    other = record(person, at("2025-05-02T10:00:00"))
     out = tmp_path / "wh"
     export(out)
     Contact.objects.filter(pk=moved.pk).update(started_at=at("2025-07-01T10:00:00"), answered=False)
     # What a crash between the two steps of the move leaves: the contact out of May's part, not yet in July.
-    part = out / "contacts" / "month=2025-05" / "part-000000000001-000000000002.parquet"
-    table = pq.read_table(part)
-    pq.write_table(table.filter(pc.not_equal(table.column("contact_id"), str(moved.pk))), part)
+    path = out / "contacts" / "month=2025-05" / part(moved, other)
+    table = pq.read_table(path)
+    pq.write_table(table.filter(pc.not_equal(table.column("contact_id"), str(moved.pk))), path)
     assert str(moved.pk) not in rows(out)
     report = export(out)
     assert report.changed == 1
@@ -168,10 +164,12 @@ def flat(make_person, caisse_ain, tmp_path):
     everything = everything.take(pc.sort_indices(everything.column("contact_id").cast(pa.int64())))
     for folder in (out / "contacts").glob("month=*"):
         shutil.rmtree(folder)
+    names = []
     for start in (0, 4):  # two flat parts of several months each
         chunk = everything.slice(start, 4)
         ids = chunk.column("contact_id").to_pylist()
-        pq.write_table(chunk, out / "contacts" / f"part-{int(ids[0]):012d}-{int(ids[-1]):012d}.parquet")
+        names.append(f"part-{int(ids[0]):012d}-{int(ids[-1]):012d}.parquet")
+        pq.write_table(chunk, out / "contacts" / names[-1])
     source = write_csv(tmp_path / "history.csv", [contact("2024-06-01T10:00:00", answered=True)],
                        engine.CONTACTS_SCHEMA)  # fmt: skip
     name = services._digest([str(source)])
@@ -185,11 +183,7 @@ def flat(make_person, caisse_ain, tmp_path):
         f"CAST(on_appointment AS BOOLEAN) AS on_appointment, CAST(waited_seconds AS BIGINT) AS waited_seconds) "
         f"FROM read_csv('{source}', all_varchar = true)) TO '{legacy}' (FORMAT PARQUET)"
     )
-    assert files(out) == [
-        "history/" + legacy.name,
-        "part-000000000001-000000000004.parquet",
-        "part-000000000005-000000000007.parquet",
-    ]
+    assert files(out) == ["history/" + legacy.name, *names]
     return out, fresh, source
 
 

@@ -15,6 +15,7 @@ from omniguichet.accounts.models import Account
 from omniguichet.analytics import engine, services
 from omniguichet.core.actors import Actor, Channel
 from omniguichet.core.errors import Forbidden
+from omniguichet.crm.models import Contact
 from omniguichet.crm.services import record_contact
 from tests.analytics.data import contact, person, warehouse
 
@@ -82,8 +83,9 @@ def test_export_writes_the_documented_schema_with_pseudonyms(population, tmp_pat
     report = export(out)
     # One batch, two months (May 2024 and May 2025): one part in each month's folder.
     assert (report.contacts, report.parts, report.persons) == (4, 2, 2)
-    assert parts(out) == ["month=2024-05/part-000000000001-000000000001.parquet",
-                          "month=2025-05/part-000000000002-000000000004.parquet"]  # fmt: skip
+    ids = list(Contact.objects.order_by("id").values_list("id", flat=True))
+    assert parts(out) == [f"month=2024-05/part-{ids[0]:012d}-{ids[0]:012d}.parquet",
+                          f"month=2025-05/part-{ids[1]:012d}-{ids[3]:012d}.parquet"]  # fmt: skip
     contacts = read(out, "contacts")
     assert pq.read_schema(next((out / "contacts").rglob("*.parquet"))).names == list(engine.CONTACTS_SCHEMA)
     expected_key = hmac.new(KEY.encode(), str(paris.pk).encode(), hashlib.sha256).hexdigest()[:32]
@@ -152,8 +154,9 @@ def test_export_resumes_after_a_crash_with_the_same_data(population, tmp_path):
         export(out, batch_size=3, on_batch=crash)
     # Killed after its second part (the writer gathers rows by month: May 2025's ids 2-4, then July's 5-9),
     # with id 1 (May 2024) read but not written.
-    assert parts(out) == ["month=2025-05/part-000000000002-000000000004.parquet",
-                          "month=2025-07/part-000000000005-000000000009.parquet"]  # fmt: skip
+    ids = list(Contact.objects.order_by("id").values_list("id", flat=True))
+    assert parts(out) == [f"month=2025-05/part-{ids[1]:012d}-{ids[3]:012d}.parquet",
+                          f"month=2025-07/part-{ids[4]:012d}-{ids[8]:012d}.parquet"]  # fmt: skip
     (out / "contacts" / "part-000000000007-000000000009.parquet.tmp").write_bytes(b"half a file")  # before 18
     (out / "contacts" / "month=2025-07" / ".part-000000000007-000000000009.parquet.tmp").write_bytes(b"half")
     report = export(out, batch_size=3)

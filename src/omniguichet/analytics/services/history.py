@@ -14,7 +14,8 @@ from django.conf import settings
 
 from omniguichet.analytics import engine
 from omniguichet.analytics.services.common import IMPORTS_DIR, month_dirs
-from omniguichet.analytics.services.export import _write_import_marker, export_lock, migrate_layout
+from omniguichet.analytics.services.export import export_lock
+from omniguichet.analytics.services.layout import _write_import_marker, migrate_layout
 from omniguichet.core.actors import Actor, Channel
 from omniguichet.core.errors import Forbidden, InvalidInput
 
