@@ -244,6 +244,12 @@ def main() -> None:
         "--skip-unpruned-after", type=int, default=100, help="no kpi_unpruned above (millions)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the generated data")
+    parser.add_argument(
+        "--start",
+        type=float,
+        default=0,
+        help="millions of contacts already generated in --dir (a run resumed)",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--generate", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -267,12 +273,12 @@ def main() -> None:
     if not steps or steps != sorted(set(steps)) or steps[0] <= 0:
         parser.error("--steps: increasing positive numbers of millions, e.g. 50,100,150,200")
     folder = args.dir
-    if folder.exists():
+    done = int(args.start * 1_000_000)
+    if not done and folder.exists():
         shutil.rmtree(folder)
-    folder.mkdir(parents=True)
+    folder.mkdir(parents=True, exist_ok=True)
     print(f"{os.cpu_count()} cores; DuckDB memory_limit {args.memory_limit}; data in {folder}", flush=True)
     rows = []
-    done = 0
     try:
         for step, total in enumerate(steps):
             seconds = generate(
@@ -284,7 +290,7 @@ def main() -> None:
             if total <= args.skip_unpruned_after * 1_000_000:
                 kinds.insert(2, "kpi_unpruned")
             rows.append(report(f"{total // 1_000_000} M, month", folder, kinds, args.memory_limit))
-            if step == 0 and args.caisse_layout:
+            if step == 0 and args.caisse_layout and not args.start:
                 other = folder.with_name(folder.name + "-caisse")
                 try:
                     seconds = generate(folder, args.memory_limit, "caisse_layout", other)
