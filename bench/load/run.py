@@ -487,6 +487,10 @@ def _summary(results: dict) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    # A plain `kill` stops the run as Ctrl-C does, through the `finally` blocks that stop what it started (a run
+    # started in the background ignores SIGINT).
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     if args.inside:
         inside(args)
         return
@@ -495,7 +499,16 @@ def main(argv: list[str] | None = None) -> None:
     options = [item for option in PG_OPTIONS for item in ("-o", option)]
     command = ["pg_virtualenv", "-t", *options, sys.executable, "-m", "bench.load.run", "--inside",
                *(argv if argv is not None else sys.argv[1:])]  # fmt: skip
-    raise SystemExit(subprocess.call(command))
+    wrapper = subprocess.Popen(command)
+    try:
+        raise SystemExit(wrapper.wait())
+    except KeyboardInterrupt:
+        # Stop the run inside pg_virtualenv: it stops the server and locust; pg_virtualenv then drops the cluster.
+        processes = _processes()
+        for pid in _tree(processes, wrapper.pid):
+            if "--inside" in processes[pid][2]:
+                os.kill(pid, signal.SIGTERM)
+        raise SystemExit(wrapper.wait()) from None
 
 
 if __name__ == "__main__":
