@@ -346,6 +346,11 @@ OMNIGUICHET_PUBLIC_URL = os.environ.get("OMNIGUICHET_PUBLIC_URL", "http://127.0.
 APPOINTMENTS_MISSED_AFTER_MINUTES = int(os.environ.get("APPOINTMENTS_MISSED_AFTER_MINUTES", "60"))
 APPOINTMENTS_SWEEP_SECONDS = int(os.environ.get("APPOINTMENTS_SWEEP_SECONDS", "900"))
 
+# PostgreSQL: the contact table and the ledger are partitioned by month (docs/scale.md). A task creates the
+# partitions of this month and of the next PARTITIONS_MONTHS_AHEAD ones, every PARTITIONS_AHEAD_SECONDS.
+PARTITIONS_MONTHS_AHEAD = int(os.environ.get("OMNIGUICHET_PARTITIONS_MONTHS_AHEAD", "3"))
+PARTITIONS_AHEAD_SECONDS = int(os.environ.get("OMNIGUICHET_PARTITIONS_AHEAD_SECONDS", "86400"))
+
 # --- the motive classifier of incoming e-mail (crm.classifier, docs/classifier.md) ---------------------------------
 # Below this confidence a suggested motive is not routed on: the item goes to a triage basket (needs_triage).
 OMNIGUICHET_CLASSIFIER_THRESHOLD = float(os.environ.get("OMNIGUICHET_CLASSIFIER_THRESHOLD", "0.5"))
