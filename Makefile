@@ -144,3 +144,9 @@ bench-sms-cap: setup
 .PHONY: bench-classify
 bench-classify: setup
 	$(BIN)/python -m bench.classify
+
+# The monthly partitions on PostgreSQL (issue 18 section 3): the migrations' time on 1 M contacts, then the hot
+# queries and ingestion against the same rows in one table (a few minutes).
+.PHONY: bench-partitions
+bench-partitions: setup
+	pg_virtualenv -t $(PG_BENCH_OPTIONS) sh -c 'DATABASE_URL="postgres://$$PGUSER:$$PGPASSWORD@$$PGHOST:$${PGPORT:-5432}/$$PGDATABASE" $(BIN)/python -m bench.partition_migration --contacts 1000000 --persons 100000 --queries'

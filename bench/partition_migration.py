@@ -33,6 +33,9 @@ def main() -> None:
         "--contacts", type=_positive, default=1_000_000, help="contacts to move (default 1 M)"
     )
     parser.add_argument("--persons", type=_positive, default=20_000, help="persons they belong to")
+    parser.add_argument(
+        "--queries", action="store_true", help="then bench.partition_queries on the same database"
+    )
     args = parser.parse_args()
     base = os.environ.get("DATABASE_URL", "")
     if not base.startswith("postgres"):
@@ -116,6 +119,12 @@ def main() -> None:
         f" key table {key_bytes / 2**20:.0f} MiB)"
     )
     print(f"ledger: {messages:,} messages moved in {ledger_s:.1f} s ({messages / ledger_s:,.0f}/s)")
+    print(f"database: {os.environ['DATABASE_URL'].rsplit('/', 1)[-1]}")
+    if args.queries:
+        connection.close()
+        from bench import partition_queries
+
+        partition_queries.main()
 
 
 if __name__ == "__main__":
