@@ -189,16 +189,18 @@ def test_a_concurrent_replay_is_reported_as_duplicates(paris_person, monkeypatch
     ingest_contacts(
         actor=Actor.system(), channel=Channel.BACKOFFICE, source="tel", rows=[row(paris_person, 1)]
     )
-    original_filter = Contact.objects.filter
+    from omniguichet.crm.services import ingest as ingest_module
+
+    original_lookup = ingest_module._known_external_ids
     blind = []
 
-    def filter_blind_once(*args, **kwargs):
-        if "external_id__in" in kwargs and not blind:
+    def lookup_blind_once(source, external_ids):
+        if not blind:
             blind.append(True)  # the first check misses the row "the other request" just stored
-            return Contact.objects.none()
-        return original_filter(*args, **kwargs)
+            return {}
+        return original_lookup(source, external_ids)
 
-    monkeypatch.setattr(Contact.objects, "filter", filter_blind_once)
+    monkeypatch.setattr(ingest_module, "_known_external_ids", lookup_blind_once)
     results = ingest_contacts(
         actor=Actor.system(),
         channel=Channel.BACKOFFICE,

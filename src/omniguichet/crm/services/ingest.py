@@ -15,7 +15,7 @@ from omniguichet.core.actors import Actor, ActorKind, Channel, scope_to_caisse
 from omniguichet.core.db import bulk_insert_rows, reserve_ids, values_subquery
 from omniguichet.core.errors import InvalidInput, collect
 from omniguichet.core.text import check_text
-from omniguichet.crm.models import Contact
+from omniguichet.crm.models import Contact, ContactKey
 from omniguichet.crm.services.common import INGEST_COLUMNS, MAX_BATCH
 from omniguichet.crm.services.recording import _check_contact_fields, _check_subject, _motives
 from omniguichet.referential import validators
@@ -138,11 +138,7 @@ def ingest_contacts(
         )
     }
     candidates = [r.external_id for r, _v in parsed if not r.errors and r.external_id is not None]
-    already = dict(
-        Contact.objects.filter(
-            source=source, external_id__in=values_subquery(candidates, of="text")
-        ).values_list("external_id", "pk")
-    )
+    already = _known_external_ids(source, candidates)
     now_db = connection.ops.adapt_datetimefield_value(now)
     adapt = connection.ops.adapt_datetimefield_value
     to_create: list[tuple] = []
@@ -199,6 +195,25 @@ def ingest_contacts(
             if external_id is not None:
                 seen[external_id].status, seen[external_id].contact_id = "created", pk
     return results
+
+
+def _known_external_ids(source: str, external_ids: list[str]) -> dict[str, int]:
+    """The contacts already received from `source` under these external ids (id by external id). On PostgreSQL
+    the key table ContactKey answers (the contacts are partitioned by month: the key alone cannot find the
+    month); on SQLite the contacts' own unique index."""
+    if connection.vendor == "postgresql":
+        return dict(
+            ContactKey.objects.filter(
+                source=source, external_id__in=values_subquery(external_ids, of="text")
+            ).values_list("external_id", "contact_id")
+        )
+    return {
+        external_id: pk
+        for external_id, pk in Contact.objects.filter(
+            source=source, external_id__in=values_subquery(external_ids, of="text")
+        ).values_list("external_id", "pk")
+        if external_id is not None
+    }
 
 
 def _reserve_contact_ids(count: int) -> list[int] | None:
