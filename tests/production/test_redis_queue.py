@@ -194,3 +194,25 @@ def test_readiness_pings_the_redis_queue(settings, redis_url):
     settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nobody there
     with pytest.raises(redis.exceptions.ConnectionError):
         CHECKS["task_queue"]()
+
+
+def test_the_metrics_read_the_queue_depth_and_age_from_redis(settings, redis_url):
+    import datetime as dt
+
+    import django_rq
+
+    from omniguichet.core.observability import _task_queue
+
+    settings.TASK_QUEUE = "redis"
+    settings.RQ_QUEUES = {"default": {"URL": redis_url}}
+    queue = django_rq.get_queue("default")
+    queue.empty()
+    queue.enqueue("os.getpid")
+    queue.enqueue("os.getpid")
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=30)
+    depth, age = _task_queue(later)
+    assert depth.samples[0].value == 2
+    assert 29 <= age.samples[0].value <= 60
+    queue.empty()
+    depth, age = _task_queue(later)
+    assert (depth.samples[0].value, age.samples[0].value) == (0, 0)

@@ -192,18 +192,27 @@ def register_scrape_metric(name: str, help_text: str, labels: tuple[str, ...], p
 
 
 def _task_queue(now: dt.datetime) -> list[Any]:
+    from django.conf import settings
     from prometheus_client.core import GaugeMetricFamily
 
-    try:
+    if settings.TASK_QUEUE == "redis":
+        from omniguichet.core.rq import queue_figures
+
+        count, oldest = queue_figures()
+        queued = {
+            "n": count,
+            "oldest": oldest.replace(tzinfo=dt.UTC) if oldest and oldest.tzinfo is None else oldest,
+        }
+    else:
         from django.db.models import Count, Min
         from django_tasks_db.models import DBTaskResult
 
         queued = DBTaskResult.objects.filter(status="READY").aggregate(
             n=Count("id"), oldest=Min("enqueued_at")
         )
-    except Exception:  # another task backend (RQ): its own exporter says it
-        return []
-    depth = GaugeMetricFamily("omniguichet_task_queue_depth", "Tasks waiting in the database queue")
+    depth = GaugeMetricFamily(
+        "omniguichet_task_queue_depth", "Tasks waiting in the task queue (database or Redis)"
+    )
     depth.add_metric([], queued["n"])
     age = GaugeMetricFamily(
         "omniguichet_task_queue_oldest_seconds", "Age of the oldest waiting task (seconds)"

@@ -85,3 +85,14 @@ class Worker(LibraryWorker):
         super().handle_work_horse_killed(job, retpid, ret_val, rusage)
         signal_number = os.WTERMSIG(ret_val) if ret_val and os.WIFSIGNALED(ret_val) else None
         run_again(job, f"its work horse was killed (signal {signal_number}, exit {ret_val})")
+
+
+def queue_figures() -> tuple[int, Any]:
+    """(jobs waiting in the default queue, when the oldest of them was enqueued), read from Redis: the metrics'
+    queue depth and age when the queue is on Redis."""
+    import django_rq
+
+    queue = django_rq.get_queue("default")
+    oldest_ids = queue.get_job_ids(0, 1)
+    oldest = queue.fetch_job(oldest_ids[0]) if oldest_ids else None
+    return queue.count, (oldest.enqueued_at if oldest is not None else None)
