@@ -230,3 +230,56 @@ def test_check_deploy_has_no_warning(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout and "WARNINGS" not in result.stderr, result.stderr
+
+
+@pytest.mark.skipif(
+    os.environ.get("DATABASE_URL", "").startswith("postgres"), reason="the database does not matter here"
+)
+def test_serve_starts_and_stops_its_redis_server_when_asked(tmp_path):
+    from tests.redis_server import ensure_installed
+
+    ensure_installed()
+    redis_port, port = _free_port(), _free_port()
+    env = _env(tmp_path, f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    env.update(
+        OMNIGUICHET_TASK_QUEUE="redis",
+        REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
+        OMNIGUICHET_START_REDIS="1",
+    )
+    subprocess.run([*ENTRY, "migrate", "--noinput", "-v", "0"], env=env, check=True)
+    process = subprocess.Popen(
+        [*ENTRY, "serve", "--production", "--port", str(port), "--workers", "1"], env=env
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            with contextlib.suppress(OSError):
+                if _get(f"{base}/healthz")[0] == 200:
+                    break
+            assert process.poll() is None, "serve --production exited"
+            assert time.monotonic() < deadline, "serve --production did not answer"
+            time.sleep(0.3)
+        status, _headers, body = _get(f"{base}/readyz")
+        assert status == 200 and b'"task_queue": "ok"' in body, body  # a PING to the redis-server it started
+        assert (tmp_path / "var" / "redis" / "appendonlydir").exists() or (
+            tmp_path / "var" / "redis"
+        ).exists()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    with pytest.raises(OSError), socket.create_connection(("127.0.0.1", redis_port), timeout=1):
+        pass  # stopped with the platform
+
+
+def test_serve_refuses_to_start_a_redis_server_for_another_machine(tmp_path):
+    env = _env(tmp_path, f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    env.update(
+        OMNIGUICHET_TASK_QUEUE="redis", REDIS_URL="redis://10.1.2.3:6379/0", OMNIGUICHET_START_REDIS="1"
+    )
+    subprocess.run([*ENTRY, "migrate", "--noinput", "-v", "0"], env=env, check=True)
+    refused = subprocess.run(
+        [*ENTRY, "serve", "--production", "--port", str(_free_port())], env=env, capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert refused.returncode != 0 and "REDIS_URL names 10.1.2.3" in refused.stderr

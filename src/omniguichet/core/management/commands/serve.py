@@ -1,12 +1,52 @@
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+
+def _start_redis() -> subprocess.Popen:
+    """Debian's redis-server for the task queue, on the loopback address and port of REDIS_URL, its data (an
+    append-only file) under var/redis; refused when REDIS_URL names another machine or redis-server is missing."""
+    from urllib.parse import urlsplit
+
+    url = urlsplit(settings.REDIS_URL)
+    if url.hostname not in {"127.0.0.1", "localhost", "::1"}:
+        raise CommandError(
+            f"OMNIGUICHET_START_REDIS=1 démarre redis-server sur cette machine seulement / starts redis-server on "
+            f"this machine only: REDIS_URL names {url.hostname}."
+        )
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise CommandError(
+            "redis-server est absent / is missing: apt-get install redis-server (docs/production.md)."
+        )
+    data = settings.VAR_DIR / "redis"
+    data.mkdir(parents=True, exist_ok=True)
+    port = url.port or 6379
+    server = subprocess.Popen(
+        [binary, "--bind", "127.0.0.1", "--port", str(port), "--dir", str(data), "--appendonly", "yes",
+         "--save", "", "--protected-mode", "yes"],
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as probe:
+                probe.sendall(b"PING\r\n")
+                if probe.recv(16).startswith(b"+PONG"):
+                    return server
+        except OSError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            server.kill()
+            raise CommandError(f"redis-server n'a pas démarré / did not start on port {port}.")
+        time.sleep(0.1)
 
 
 def _check_or_stop(entry: list[str], env: dict[str, str]) -> None:
@@ -81,7 +121,11 @@ class Command(BaseCommand):
                 "--access-logformat", '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms %({x-request-id}o)s',
                 "--forwarded-allow-ips", os.environ.get("OMNIGUICHET_TRUSTED_PROXIES", "127.0.0.1,::1"),
             ]  # fmt: skip
-            processes = [
+            # The queue's redis-server on this machine, when asked (OMNIGUICHET_START_REDIS=1): started first, stopped
+            # last; on several machines it runs on its own and every machine's REDIS_URL names it.
+            redis = _start_redis() if os.environ.get("OMNIGUICHET_START_REDIS") == "1" else None
+            processes = [] if redis is None else [redis]
+            processes += [
                 subprocess.Popen([*entry, "worker"], env=env) for _ in range(options["task_workers"])
             ]
             processes.append(subprocess.Popen(web, env=env))
@@ -104,13 +148,18 @@ class Command(BaseCommand):
         finally:
             for process in processes:
                 if process.poll() is None:
-                    # gunicorn and mailin stop gracefully on SIGTERM; the worker and runserver on SIGINT.
+                    # gunicorn, mailin and redis-server stop gracefully on SIGTERM; the worker and runserver on
+                    # SIGINT. redis-server stops once the workers are gone (below), so none loses its queue.
                     command = str(process.args)
+                    if "redis-server" in command:
+                        continue
                     graceful = (
                         signal.SIGTERM if "gunicorn" in command or "'mailin'" in command else signal.SIGINT
                     )
                     process.send_signal(graceful)
-            for process in processes:
+            for process in sorted(processes, key=lambda p: "redis-server" in str(p.args)):
+                if "redis-server" in str(process.args) and process.poll() is None:
+                    process.send_signal(signal.SIGTERM)
                 try:
                     process.wait(timeout=10)
                 except subprocess.TimeoutExpired:
