@@ -60,11 +60,7 @@ def basket(request: HttpRequest, actor: Actor, basket_id: int) -> HttpResponse:
     cursor = request.GET.get("cursor") or None
     try:
         page = services.basket_items(actor=actor, basket_id=basket_id, cursor=cursor)
-        targets = [
-            s.basket
-            for s in services.list_baskets(actor=actor)
-            if s.basket.caisse_id == page.basket.caisse_id and s.basket.pk != page.basket.pk
-        ]
+        targets = services.transfer_targets(actor=actor, basket=page.basket)
     except NotFound:
         raise Http404(_("no such basket")) from None
     except InvalidInput as exc:

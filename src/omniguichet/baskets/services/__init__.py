@@ -72,6 +72,9 @@ from omniguichet.baskets.services.items import (
 from omniguichet.baskets.services.items import (
     transfer_report as transfer_report,
 )
+from omniguichet.baskets.services.items import (
+    transfer_targets as transfer_targets,
+)
 from omniguichet.baskets.services.routing import (
     Route as Route,
 )
