@@ -117,6 +117,13 @@ bench-documents: setup
 	$(BIN)/python -m bench.documents
 	pg_virtualenv -t sh -c 'DATABASE_URL="postgres://$$PGUSER:$$PGPASSWORD@$$PGHOST:$${PGPORT:-5432}/$$PGDATABASE" $(BIN)/python -m bench.documents'
 
+# The baskets bench (issue 17): listing and an item's page with 5 M open work items in 101 caisses, SQLite then
+# PostgreSQL (about 20 minutes each on a quiet machine: most of it is loading the items).
+.PHONY: bench-baskets
+bench-baskets: setup
+	$(BIN)/python -m bench.baskets
+	pg_virtualenv -t $(PG_BENCH_OPTIONS) sh -c 'DATABASE_URL="postgres://$$PGUSER:$$PGPASSWORD@$$PGHOST:$${PGPORT:-5432}/$$PGDATABASE" $(BIN)/python -m bench.baskets'
+
 # The free-slot search bench (issue 7): 101 caisses x 5 sites x 20 agents, a year of bookings, SQLite then PostgreSQL.
 bench-appointments: setup
 	$(BIN)/python -m bench.appointments

@@ -68,11 +68,7 @@ def _basket_page(
     """A basket's open items with the bulk form (a refused one as it was sent, with its errors, in 422)."""
     try:
         page = services.basket_items(actor=actor, basket_id=basket_id, cursor=cursor)
-        targets = [
-            s.basket
-            for s in services.list_baskets(actor=actor)
-            if s.basket.caisse_id == page.basket.caisse_id and s.basket.pk != page.basket.pk
-        ]
+        targets = services.transfer_targets(actor=actor, basket=page.basket)
     except NotFound:
         raise Http404(_("no such basket")) from None
     except InvalidInput as exc:
@@ -94,18 +90,15 @@ def _basket_page(
 
 
 def _targets(actor: Actor, basket_id: str) -> list[Any]:
-    """The baskets a transfer may go to from this one (the form's choices); none when the basket is unknown."""
+    """The baskets a transfer may go to from this one (the form's choices); from a caller that does not say which
+    basket it shows, any basket of the agent's caisse (the service refuses a move to the same basket)."""
     if not basket_id.isdigit():
-        return [s.basket for s in services.list_baskets(actor=actor)]
+        return services.caisse_baskets(actor=actor)
     try:
         current = services.get_basket(actor=actor, basket_id=int(basket_id))
     except NotFound:
         return []
-    return [
-        s.basket
-        for s in services.list_baskets(actor=actor)
-        if s.basket.caisse_id == current.caisse_id and s.basket.pk != current.pk
-    ]
+    return services.transfer_targets(actor=actor, basket=current)
 
 
 @require_POST

@@ -16,6 +16,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_http_methods
 
 from omniguichet.baskets.forms import BulkActionForm
+from omniguichet.baskets.services import transfer_targets
 from omniguichet.core.actors import Actor, Channel
 from omniguichet.core.errors import InvalidInput, NotFound, ServiceError
 from omniguichet.core.web import (
@@ -183,10 +184,7 @@ def document(request: HttpRequest, actor: Actor, document_id: int) -> HttpRespon
         doc, record = services.document_with_record(actor=actor, document_id=document_id, purpose=purpose)
     except NotFound:
         raise Http404(_("no such document")) from None
-    targets = [
-        s.basket for s in services.list_baskets(actor=actor) if s.basket.caisse_id == doc.caisse_id
-        and s.basket.pk != doc.basket_id
-    ]  # fmt: skip
+    targets = transfer_targets(actor=actor, basket=doc.basket)  # no counts: the basket's other siblings
     form = BulkActionForm(request.POST if request.method == "POST" else None, targets=targets)
     if request.method == "POST":
         try:

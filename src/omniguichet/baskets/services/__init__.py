@@ -22,6 +22,9 @@ from omniguichet.baskets.services.items import (
     basket_items as basket_items,
 )
 from omniguichet.baskets.services.items import (
+    caisse_baskets as caisse_baskets,
+)
+from omniguichet.baskets.services.items import (
     claim_items as claim_items,
 )
 from omniguichet.baskets.services.items import (
@@ -71,6 +74,9 @@ from omniguichet.baskets.services.items import (
 )
 from omniguichet.baskets.services.items import (
     transfer_report as transfer_report,
+)
+from omniguichet.baskets.services.items import (
+    transfer_targets as transfer_targets,
 )
 from omniguichet.baskets.services.routing import (
     Route as Route,

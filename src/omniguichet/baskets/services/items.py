@@ -178,6 +178,19 @@ def get_basket(*, actor: Actor, basket_id: Any) -> Basket:
     return basket
 
 
+def caisse_baskets(*, actor: Actor) -> list[Basket]:
+    """The baskets the actor may see, without their counts (one query)."""
+    return list(_scoped_baskets(actor).order_by("caisse_id", "kind"))
+
+
+def transfer_targets(*, actor: Actor, basket: Basket) -> list[Basket]:
+    """The other baskets of the basket's caisse, where the console may transfer its items. No counts: a basket's
+    page must not read every open item of the caisse (about 50,000 a caisse at 5 M items) to offer them."""
+    return list(
+        _scoped_baskets(actor).filter(caisse_id=basket.caisse_id).exclude(pk=basket.pk).order_by("kind")
+    )
+
+
 @dataclass
 class BasketPage:
     basket: Basket
@@ -213,7 +226,11 @@ def basket_items(
         queryset = queryset.filter(kind=kind)
     if cursor:
         when, pk = _decode_cursor(cursor)
-        queryset = queryset.filter(Q(deadline__gt=when) | Q(deadline=when, id__gt=pk))
+        # `deadline >= when` is implied by the keyset condition; said on its own, it lets the index seek to the
+        # cursor (basket_id = ? AND deadline >= ?) instead of reading the basket's items from its start.
+        queryset = queryset.filter(deadline__gte=when).filter(
+            Q(deadline__gt=when) | Q(deadline=when, id__gt=pk)
+        )
     if with_persons:
         queryset = queryset.select_related("person", "claimed_by")
     rows = list(queryset.order_by("deadline", "id")[: limit + 1])
