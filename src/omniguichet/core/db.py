@@ -447,3 +447,29 @@ def apply_each(
                 results.append((pk, True, ""))
                 done.append(row)
     return results, done
+
+
+def encode_keyset(moment: dt.datetime, pk: int) -> str:
+    """A keyset pagination cursor: the last row's sort instant and id, opaque to the caller."""
+    import base64
+
+    return base64.urlsafe_b64encode(f"{moment.isoformat()}|{pk}".encode()).decode()
+
+
+def decode_keyset(cursor: str) -> tuple[dt.datetime, int]:
+    """The (instant, id) of a cursor given by `encode_keyset`; anything else is refused on the field "cursor"."""
+    import base64
+
+    from django.utils import timezone
+    from django.utils.translation import gettext as _
+
+    from omniguichet.core.errors import InvalidInput
+
+    try:
+        when, pk = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+        moment = dt.datetime.fromisoformat(when)
+        if timezone.is_naive(moment) or not 0 < int(pk) <= MAX_ROW_ID:
+            raise ValueError
+        return moment, int(pk)
+    except (ValueError, UnicodeError, TypeError):
+        raise InvalidInput.from_fields({"cursor": _("invalid cursor")}) from None

@@ -3,7 +3,6 @@ listed, claimed and transferred from the basket console; per-kind actions dispat
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from django.utils.translation import gettext as _
 from omniguichet.baskets.models import Basket, ItemStatus, ProcessingKind, Transfer, WorkItem
 from omniguichet.baskets.registry import item_kind
 from omniguichet.core.actors import Actor, ActorKind, Channel, scope_to_caisse
-from omniguichet.core.db import apply_each, update_rows
+from omniguichet.core.db import apply_each, decode_keyset, encode_keyset, update_rows
 from omniguichet.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 BASKET_PAGE = 50
@@ -199,18 +198,11 @@ class BasketPage:
 
 
 def _encode_cursor(item: WorkItem) -> str:
-    return base64.urlsafe_b64encode(f"{item.deadline.isoformat()}|{item.pk}".encode()).decode()
+    return encode_keyset(item.deadline, item.pk)
 
 
 def _decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
-    try:
-        when, pk = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        moment = dt.datetime.fromisoformat(when)
-        if timezone.is_naive(moment) or not _valid_id(int(pk)):
-            raise ValueError
-        return moment, int(pk)
-    except (ValueError, UnicodeError, TypeError):
-        raise InvalidInput.from_fields({"cursor": _("invalid cursor")}) from None
+    return decode_keyset(cursor)
 
 
 def basket_items(

@@ -4,7 +4,6 @@ hooks through which the basket console's claims and transfers reach the document
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from django.utils.translation import gettext as _
 from omniguichet.baskets import services as baskets
 from omniguichet.baskets.models import Basket, WorkItem
 from omniguichet.core.actors import Actor, ActorKind, Channel, scope_to_caisse
-from omniguichet.core.db import apply_each
+from omniguichet.core.db import apply_each, decode_keyset, encode_keyset
 from omniguichet.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from omniguichet.documents.models import Document, DocumentStatus
 from omniguichet.documents.services.common import BASKET_PAGE, MAX_BASKET_PAGE, MAX_BULK, _valid_id
@@ -56,20 +55,11 @@ class BasketPage:
 
 
 def _encode_cursor(document: Document) -> str:
-    return base64.urlsafe_b64encode(f"{document.received_at.isoformat()}|{document.pk}".encode()).decode()
+    return encode_keyset(document.received_at, document.pk)
 
 
 def _decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
-    try:
-        when, pk = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        moment = dt.datetime.fromisoformat(when)
-        if timezone.is_naive(moment):
-            raise ValueError
-        if not _valid_id(int(pk)):
-            raise ValueError
-        return moment, int(pk)
-    except (ValueError, UnicodeError, TypeError):
-        raise InvalidInput.from_fields({"cursor": _("invalid cursor")}) from None
+    return decode_keyset(cursor)
 
 
 def basket_documents(
