@@ -191,7 +191,9 @@ def test_a_longer_history_is_appended_to_the_contacts_already_there(population):
     assert seed_contacts(count=2000, seed=1, reference_date=REFERENCE, days=three_years) == 2000
     first = set(Contact.objects.values_list("id", flat=True))
     before = _contact_index_names()
-    assert seed_contacts(count=3000, seed=2, reference_date=REFERENCE, days=three_years, chunk_size=700) == 3000
+    assert (
+        seed_contacts(count=3000, seed=2, reference_date=REFERENCE, days=three_years, chunk_size=700) == 3000
+    )
     assert _contact_index_names() == before
     assert Contact.objects.count() == 5000 and first < set(Contact.objects.values_list("id", flat=True))
     start = dt.datetime.combine(REFERENCE - dt.timedelta(days=three_years), dt.time(), dt.UTC)
