@@ -106,6 +106,7 @@ class Step:
     free_bytes: int
     load: float
     partitions: int
+    key_bytes: int = 0
     stopped: str = ""
 
 
@@ -189,6 +190,13 @@ def _disk() -> tuple[int, int, int, int, int]:
     total, heap, indexes, parts = rows[0]
     database = _sql("SELECT pg_database_size(current_database())")[0][0]
     return int(total), int(heap), int(indexes), int(database), int(parts)
+
+
+def _key_table_bytes() -> int:
+    """The key table of the contacts' external ids (crm_contactkey, written by triggers once the contact table is
+    partitioned; absent before): only the ingested contacts have a key, not the seeded history."""
+    rows = _sql("SELECT pg_total_relation_size(to_regclass('crm_contactkey'))")
+    return int(rows[0][0] or 0)
 
 
 def _record_urls(rng: random.Random) -> tuple[list[str], int]:
@@ -346,13 +354,14 @@ def _measure_step(
         free_bytes=_free(),
         load=os.getloadavg()[0],
         partitions=parts,
+        key_bytes=_key_table_bytes(),
         stopped=stopped,
     )
     print(
         f"  measured in {time.perf_counter() - started:.0f} s (ANALYZE {analyze_seconds:.0f} s); busiest record of "
         f"the sample: {busiest:,} contacts; raw SQL p99 record {step.record_raw_p99:.2f} ms, search "
         f"{step.search_raw_p99:.2f} ms; {ingested:,} contacts ingested then exported; {parts} contact "
-        f"partition(s); {step.free_bytes / GB:.1f} GiB free on /",
+        f"partition(s); key table {step.key_bytes / 1024**2:,.0f} MiB; {step.free_bytes / GB:.1f} GiB free on /",
         flush=True,
     )
     return step
@@ -506,6 +515,12 @@ def _bench(args: argparse.Namespace, out: Path) -> list[Step]:
         ) -> None:
             nonlocal added
             added += rows
+            if added % 5_000_000 < rows:
+                print(
+                    f"    {added:,} contacts ({added / (time.perf_counter() - started):,.0f}/s), "
+                    f"{_free() / GB:.1f} GiB free, {dt.datetime.now(dt.UTC):%H:%M:%S}",
+                    flush=True,
+                )
             if args.stop_at is not None:
                 rate = added / (time.perf_counter() - started)
                 left = (args.stop_at - dt.datetime.now(dt.UTC)).total_seconds()
