@@ -155,3 +155,13 @@ bench-sms-cap: setup
 .PHONY: bench-classify
 bench-classify: setup
 	$(BIN)/python -m bench.classify
+
+# The load test (issue 18, section 4): serve --production on a throwaway PostgreSQL with LOAD_PERSONS persons,
+# locust at increasing rates with 1, 2 and 4 web processes (bench/load/run.py; long: an hour at 1 M persons).
+LOAD_PERSONS ?= 1000000
+LOAD_ARGS ?=
+.PHONY: bench-load
+bench-load: setup
+	@command -v pg_virtualenv >/dev/null || { echo "installing PostgreSQL (apt-get)"; \
+	  apt-get update -qq && apt-get install -y -qq postgresql postgresql-contrib >/dev/null; }
+	$(BIN)/python -m bench.load.run --persons $(LOAD_PERSONS) --web 1,2,4 $(LOAD_ARGS)

@@ -48,6 +48,21 @@ def pytest_sessionfinish(session, exitstatus):
         session.exitstatus = 1
 
 
+# --- a real Redis (tests/redis_server.py) -------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def _redis_databases(tmp_path_factory):
+    from tests import redis_server
+
+    with redis_server.running(tmp_path_factory.mktemp("redis")) as url:
+        yield redis_server.Databases(url)
+
+
+@pytest.fixture
+def redis_url(_redis_databases) -> str:
+    """The URL of an emptied database of Debian's redis-server, started once per test process."""
+    return _redis_databases.fresh()
+
+
 @pytest.fixture(autouse=True)
 def _test_settings(settings):
     # argon2 is deliberately slow; tests that are not about hashing need not pay for it.

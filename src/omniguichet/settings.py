@@ -172,14 +172,44 @@ TASKS = {
 # on several machines; docs/production.md). Redis also holds the cache then.
 TASK_QUEUE = os.environ.get("OMNIGUICHET_TASK_QUEUE", "database")
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+# On Redis: how many times a task may run again after its worker died under it (core.rq), and how often the workers
+# look for such tasks (the lease itself is WORKER_HEARTBEAT_SECONDS / WORKER_LEASE_SECONDS below).
 TASK_RETRIES = int(os.environ.get("OMNIGUICHET_TASK_RETRIES", "3"))
 RQ_MAINTENANCE_SECONDS = int(os.environ.get("OMNIGUICHET_RQ_MAINTENANCE_SECONDS", "60"))
-RQ_JOB_MONITORING_SECONDS = int(os.environ.get("OMNIGUICHET_RQ_JOB_MONITORING_SECONDS", "10"))
 if TASK_QUEUE == "redis":
-    TASKS = {"default": {"BACKEND": "omniguichet.core.rq.RQBackend", "QUEUES": ["default"]}}
+    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
     RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 3600}}
+    # Every queue django-rq opens (workers, registries' cleaning, the admin) reads jobs with django-tasks-rq's class:
+    # RQ's own cannot run its failure callback, and the cleaning of abandoned jobs stops at the first one.
+    RQ = {"JOB_CLASS": "django_tasks_rq.Job", "WORKER_CLASS": "omniguichet.core.rq.Worker"}
     INSTALLED_APPS.append("django_rq")
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+
+# The cache, shared by every process (docs/production.md): Redis (Django's RedisCache) when REDIS_URL is set or the
+# task queue is on Redis, else a table of the database (`core_cache`, created by the migrations). Clearing a Redis
+# cache empties its whole database: REDIS_CACHE_URL can give it another database number than the queue's.
+CACHE_ON_REDIS = bool(os.environ.get("REDIS_URL")) or TASK_QUEUE == "redis"
+CACHES: dict[str, dict[str, object]]
+if CACHE_ON_REDIS:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ.get("REDIS_CACHE_URL", REDIS_URL),
+            "KEY_PREFIX": "omniguichet",
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "core_cache",
+            "OPTIONS": {"MAX_ENTRIES": 20_000},
+        }
+    }
+# The throttling counters (core.throttle): in the cache when it is Redis (atomic INCR, expiry by TTL), else in the
+# table core.Throttle (rows updated under a lock: the database cache cannot count atomically).
+THROTTLE_STORAGE = os.environ.get("OMNIGUICHET_THROTTLE_STORAGE", "cache" if CACHE_ON_REDIS else "database")
+if THROTTLE_STORAGE not in {"cache", "database"}:
+    raise ValueError(f"OMNIGUICHET_THROTTLE_STORAGE must be 'cache' or 'database', not {THROTTLE_STORAGE!r}")
 
 # API bearer tokens: lifetime in days when none is given.
 API_TOKEN_DEFAULT_DAYS = int(os.environ.get("API_TOKEN_DEFAULT_DAYS", "30"))

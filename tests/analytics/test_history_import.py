@@ -62,6 +62,10 @@ def kpi(year=2025):
     return {(r.caisse, r.indicator): r for r in result.yearly}
 
 
+def history_files(out, name):
+    return sorted(str(p.relative_to(out / "contacts")) for p in (out / "contacts").rglob(f"history-{name}-*"))
+
+
 def files(out):
     return sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file() and "_kpi" not in p.parts)
 
@@ -75,8 +79,9 @@ def test_imported_history_gives_the_targets(platform, tmp_path, fmt):
     # The cached figures of the earlier warehouse state are not served: the target comes from the history.
     after = kpi()[("011", "phone_answer_rate")]
     assert (after.numerator, after.denominator, after.target, after.met) == (1, 2, 1 / 3, True)
-    # Written in the platform's own column types, under history/.
-    table = pq.read_table(platform / "contacts" / "history" / f"{report.name}.parquet")
+    # Written in the platform's own column types, in the month folders (March 2024).
+    assert history_files(platform, report.name) == [f"month=2024-03/history-{report.name}-0.parquet"]
+    table = pq.read_table(platform / "contacts" / "month=2024-03" / f"history-{report.name}-0.parquet")
     assert table.schema.field("started_at").type == pa.timestamp("us", tz="UTC")
     assert table.column("contact_id").to_pylist() == ["legacy-1", "legacy-2", "legacy-3"]
     assert table.column("caisse").to_pylist() == ["011"] * 3
@@ -91,10 +96,11 @@ def test_imported_history_gives_the_targets(platform, tmp_path, fmt):
 def test_importing_the_same_files_again_writes_nothing(platform, tmp_path):
     paths = history_2024(tmp_path)
     first = do_import(*paths)
-    written = {p: p.stat().st_mtime_ns for p in (platform / "contacts" / "history").iterdir()}
+    written = {p: p.stat().st_mtime_ns for p in (platform / "contacts").rglob("history-*")}
+    assert len(written) == 1
     again = do_import(*paths)
     assert (again.name, again.contacts, again.persons, again.already_imported) == (first.name, 3, 3, True)
-    assert {p: p.stat().st_mtime_ns for p in (platform / "contacts" / "history").iterdir()} == written
+    assert {p: p.stat().st_mtime_ns for p in (platform / "contacts").rglob("history-*")} == written
     assert kpi()[("011", "phone_answer_rate")].target == 1 / 3  # counted once
 
 
@@ -104,7 +110,7 @@ def test_the_export_leaves_the_history_alone(platform, tmp_path, make_person):
                    motive="remboursement", started_at=dt.datetime(2025, 6, 1, 10, tzinfo=dt.UTC),
                    answered=True)  # fmt: skip
     services.export_warehouse(actor=SYSTEM, channel=Channel.BACKOFFICE, out=platform)
-    assert (platform / "contacts" / "history" / f"{report.name}.parquet").exists()
+    assert history_files(platform, report.name) == [f"month=2024-03/history-{report.name}-0.parquet"]
     phone = kpi()[("011", "phone_answer_rate")]
     assert (phone.numerator, phone.denominator, phone.target) == (2, 3, 1 / 3)
 
@@ -159,7 +165,7 @@ def test_the_import_command(platform, tmp_path):
     contacts, persons = history_2024(tmp_path, "parquet")
     call_command("warehouse", "import", "--contacts", str(contacts), "--persons", str(persons))
     call_command("warehouse", "import", "--contacts", str(contacts), "--persons", str(persons))
-    assert len(list((platform / "contacts" / "history").glob("*.parquet"))) == 1
+    assert len(list((platform / "contacts").rglob("history-*.parquet"))) == 1
     with pytest.raises(CommandError, match="contacts: no such file"):
         call_command("warehouse", "import", "--contacts", str(tmp_path / "nope.csv"))
     bad = history_2024(tmp_path, "csv", caisse="11")

@@ -15,6 +15,7 @@ from omniguichet.accounts.models import Account
 from omniguichet.analytics import engine, services
 from omniguichet.core.actors import Actor, Channel
 from omniguichet.core.errors import Forbidden
+from omniguichet.crm.models import Contact
 from omniguichet.crm.services import record_contact
 from tests.analytics.data import contact, person, warehouse
 
@@ -42,10 +43,15 @@ def at(text: str) -> dt.datetime:
 
 def read(out, folder):
     return (
-        pq.read_table(out / folder)
+        pq.read_table(out / folder, partitioning=None)
         .sort_by("contact_id" if folder == "contacts" else "person_key")
         .to_pylist()
     )
+
+
+def parts(out):
+    """The contact parts, as paths relative to contacts/ (month folder and name)."""
+    return sorted(str(p.relative_to(out / "contacts")) for p in (out / "contacts").rglob("part-*.parquet"))
 
 
 def export(out, **kwargs):
@@ -75,9 +81,13 @@ def test_export_writes_the_documented_schema_with_pseudonyms(population, tmp_pat
     paris, _ain = population
     out = tmp_path / "wh"
     report = export(out)
-    assert (report.contacts, report.parts, report.persons) == (4, 1, 2)
+    # One batch, two months (May 2024 and May 2025): one part in each month's folder.
+    assert (report.contacts, report.parts, report.persons) == (4, 2, 2)
+    ids = list(Contact.objects.order_by("id").values_list("id", flat=True))
+    assert parts(out) == [f"month=2024-05/part-{ids[0]:012d}-{ids[0]:012d}.parquet",
+                          f"month=2025-05/part-{ids[1]:012d}-{ids[3]:012d}.parquet"]  # fmt: skip
     contacts = read(out, "contacts")
-    assert pq.read_schema(next((out / "contacts").glob("*.parquet"))).names == list(engine.CONTACTS_SCHEMA)
+    assert pq.read_schema(next((out / "contacts").rglob("*.parquet"))).names == list(engine.CONTACTS_SCHEMA)
     expected_key = hmac.new(KEY.encode(), str(paris.pk).encode(), hashlib.sha256).hexdigest()[:32]
     first = contacts[0]
     assert first["person_key"] == expected_key
@@ -110,7 +120,7 @@ def test_export_is_incremental(population, tmp_path):
     record(ain, at("2025-06-01T10:00:00"))
     report = export(out)
     assert (report.contacts, report.parts, report.persons) == (1, 1, None)
-    assert len(list((out / "contacts").glob("*.parquet"))) == 2
+    assert len(parts(out)) == 3 and parts(out)[-1].startswith("month=2025-06/")
     assert len(read(out, "contacts")) == 5
     # An account opened: the part holding that person is rewritten, and only that one.
     Account.objects.create(person=ain, opened_at=at("2025-06-02T10:00:00"))
@@ -142,16 +152,19 @@ def test_export_resumes_after_a_crash_with_the_same_data(population, tmp_path):
 
     with pytest.raises(KeyboardInterrupt):
         export(out, batch_size=3, on_batch=crash)
-    assert len(list((out / "contacts").glob("*.parquet"))) == 2
-    (out / "contacts" / "part-000000000007-000000000009.parquet.tmp").write_bytes(b"half a file")
+    # Killed after its second part (the writer gathers rows by month: May 2025's ids 2-4, then July's 5-9),
+    # with id 1 (May 2024) read but not written.
+    ids = list(Contact.objects.order_by("id").values_list("id", flat=True))
+    assert parts(out) == [f"month=2025-05/part-{ids[1]:012d}-{ids[3]:012d}.parquet",
+                          f"month=2025-07/part-{ids[4]:012d}-{ids[8]:012d}.parquet"]  # fmt: skip
+    (out / "contacts" / "part-000000000007-000000000009.parquet.tmp").write_bytes(b"half a file")  # before 18
+    (out / "contacts" / "month=2025-07" / ".part-000000000007-000000000009.parquet.tmp").write_bytes(b"half")
     report = export(out, batch_size=3)
-    assert report.contacts == 11 - 6
-    assert not list((out / "contacts").glob("*.tmp"))
+    assert report.contacts == 11 - 8
+    assert not list((out / "contacts").rglob("*.tmp"))
     assert read(out, "contacts") == read(clean, "contacts")
     assert read(out, "persons") == read(clean, "persons")
-    assert sorted(p.name for p in (out / "contacts").iterdir()) == sorted(
-        p.name for p in (clean / "contacts").iterdir()
-    )
+    assert parts(out) == parts(clean)
 
 
 def test_export_requires_a_national_actor(agent_paris, tmp_path):

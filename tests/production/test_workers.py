@@ -138,10 +138,14 @@ def test_four_workers_run_each_periodic_task_once_per_period(tmp_path):
     env = _env(tmp_path, OUTREACH_SWEEP_SECONDS="1", APPOINTMENTS_SWEEP_SECONDS="1")
     subprocess.run([*ENTRY, "migrate", "--no-input", "-v", "0"], env=env, check=True, timeout=300)
     workers = [subprocess.Popen([*ENTRY, "worker", "--interval", "0.1"], env=env) for _ in range(4)]
+    first_slot = "select count(*) from core_scheduleslot where name = 'outreach.sweep'"
     try:
+        # The window starts when a worker has run its first sweep: starting four Django processes takes seconds
+        # on a busy machine, and a fixed sleep from their launch measured the start-up, not the schedule.
+        _wait(lambda: _query(tmp_path, first_slot)[0][0] > 0, 120, "no worker ever ran a periodic task")
         started = time.monotonic()
         time.sleep(8)
-        elapsed = time.monotonic() - started
+        elapsed = time.monotonic() - started + 1  # the slot seen before the window began
     finally:
         _stop(workers)
     for name in ("outreach.sweep", "appointments.sweep_missed"):

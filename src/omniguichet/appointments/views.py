@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from omniguichet.appointments import services
+from omniguichet.appointments.forms import AgentBookingForm, BookingForm, WaitingListForm
 from omniguichet.appointments.models import Appointment, Mode
 from omniguichet.core.actors import Actor, Channel, insured_actor
 from omniguichet.core.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
@@ -102,69 +103,83 @@ def _page_instead(request: HttpRequest, url: str) -> HttpResponse:
 
 
 # --- the person's pages -----------------------------------------------------------------------------------
+def _mine_forms(
+    request: HttpRequest, actor: Actor, *, bound: str = ""
+) -> tuple[BookingForm, WaitingListForm]:
+    """The booking page's two forms, the one posted (`bound`) bound to what was sent; the other chosen as the
+    link or the other form said (motive, site, case)."""
+    choices: dict[str, Any] = {
+        "motives": services.active_motives(),
+        "sites": list(services.visible_sites(actor=actor).order_by("name")),
+    }
+    initial = {
+        "motive": request.POST.get("motive") or request.GET.get("motive", ""),
+        "site": request.POST.get("site") or request.GET.get("site", ""),
+        "case_ref": (request.POST.get("case_ref") or request.GET.get("case", ""))[:40],
+    }
+    data = request.POST if request.method == "POST" else None
+    booking = BookingForm(
+        data if bound == "booking" else None,
+        initial=initial,
+        cases=services.open_cases(actor=actor),
+        **choices,
+    )
+    waiting = WaitingListForm(data if bound == "waiting" else None, initial=initial, **choices)
+    return booking, waiting
+
+
+def _mine_page(
+    request: HttpRequest, actor: Actor, booking: BookingForm, waiting: WaitingListForm, status: int = 200
+) -> HttpResponse:
+    context = {
+        "appointments": services.list_appointments(actor=actor),
+        "form": booking,
+        "waiting_form": waiting,
+        "waiting_done": request.GET.get("waiting") == "1",
+    }
+    return render(request, "appointments/mine.html", context, status=status)
+
+
 @require_http_methods(["GET", "POST"])
 @insured_required
 def my_appointments(request: HttpRequest, actor: Actor) -> HttpResponse:
-    error = ""
+    booking, waiting = _mine_forms(request, actor, bound="booking")
     if request.method == "POST":
-        try:
-            site_id, start = _chosen_slot(request)
-            appointment = services.book(
-                actor=actor, channel=Channel.WEB, site_id=site_id, motive=request.POST.get("motive", ""), start=start,
-                phone=request.POST.get("phone", ""), case_ref=request.POST.get("case_ref", "")[:40],
-            )  # fmt: skip
-        except (InvalidInput, NotFound, Conflict) as exc:
-            error = _error_text(exc)
-        else:
-            return redirect("appointments:mine_detail", appointment_id=appointment.pk)
-    return render(request, "appointments/mine.html", _mine_context(request, actor, error=error),
-                  status=422 if error else 200)  # fmt: skip
-
-
-def _mine_context(request: HttpRequest, actor: Actor, **extra: Any) -> dict[str, Any]:
-    return {
-        "appointments": services.list_appointments(actor=actor),
-        "motives": services.active_motives(),
-        "sites": list(services.visible_sites(actor=actor).order_by("name")),
-        "motive": request.POST.get("motive") or request.GET.get("motive", ""),
-        "site": _int(request.POST.get("site") or request.GET.get("site")),
-        "cases": services.open_cases(actor=actor),
-        "case_ref": (request.POST.get("case_ref") or request.GET.get("case", ""))[:40],
-        "waiting_done": request.GET.get("waiting") == "1",
-        "error": "",
-        "waiting_error": "",
-        **extra,
-    }
-
-
-def _date_field(request: HttpRequest, name: str, fields: dict[str, str]) -> dt.date | None:
-    value = None
-    with contextlib.suppress(ValueError):
-        value = parse_date(request.POST.get(name, "")[:10])
-    if value is None:
-        fields[name] = _("a date is required (YYYY-MM-DD)")
-    return value
+        if booking.is_valid():
+            values = booking.cleaned_data
+            site_id, start = values["slot"]
+            try:
+                appointment = services.book(
+                    actor=actor, channel=Channel.WEB, site_id=site_id, motive=values["motive"], start=start,
+                    phone=values["phone"], case_ref=values["case_ref"],
+                )  # fmt: skip
+            except (InvalidInput, NotFound, Conflict) as exc:
+                booking.refuse(exc)
+            else:
+                return redirect("appointments:mine_detail", appointment_id=appointment.pk)
+        return _mine_page(request, actor, booking, waiting, status=422)
+    return _mine_page(request, actor, booking, waiting)
 
 
 @require_POST
 @insured_required
 def my_waiting_list(request: HttpRequest, actor: Actor) -> HttpResponse:
     """Join the waiting list for a site and a motive between two dates (freed slots are offered by SMS/e-mail)."""
-    fields: dict[str, str] = {}
-    earliest, latest = _date_field(request, "earliest", fields), _date_field(request, "latest", fields)
-    try:
-        if fields or earliest is None or latest is None:
-            raise InvalidInput.from_fields(fields)
-        services.join_waiting_list(
-            actor=actor, channel=Channel.WEB, site_id=_int(request.POST.get("site")) or 0,
-            motive=request.POST.get("motive", "")[:40], earliest=earliest, latest=latest,
-        )  # fmt: skip
-    except (InvalidInput, NotFound, Conflict) as exc:
-        context = _mine_context(request, actor, waiting_error=_error_text(exc))
-        return render(
-            request, "appointments/mine.html", context, status=409 if isinstance(exc, Conflict) else 422
-        )
-    return redirect(reverse("appointments:mine") + "?waiting=1")
+    booking, waiting = _mine_forms(request, actor, bound="waiting")
+    status = 422
+    if waiting.is_valid():
+        values = waiting.cleaned_data
+        try:
+            services.join_waiting_list(
+                actor=actor, channel=Channel.WEB, site_id=_int(values["site"]) or 0, motive=values["motive"],
+                earliest=values["earliest"], latest=values["latest"],
+            )  # fmt: skip
+        except (InvalidInput, NotFound, Conflict) as exc:
+            waiting.refuse(exc)
+            status = 409 if isinstance(exc, Conflict) else 422
+        else:
+            return redirect(reverse("appointments:mine") + "?waiting=1")
+    return _mine_page(request, actor, booking, waiting, status=status)
 
 
 @require_GET
@@ -322,32 +337,35 @@ def agent_book(request: HttpRequest, actor: Actor, person_id: int) -> HttpRespon
         person = services.person_for(actor=actor, person_id=person_id)
     except NotFound:
         raise Http404(_("no such person")) from None
-    error = ""
-    if request.method == "POST":
-        try:
-            site_id, start = _chosen_slot(request)
-            services.book(
-                actor=actor, channel=request.POST.get("channel", Channel.PHONE), person_id=person.pk,
-                site_id=site_id, motive=request.POST.get("motive", ""), start=start,
-                phone=request.POST.get("phone", ""), case_ref=request.POST.get("case_ref", "")[:40],
-            )  # fmt: skip
-        except (InvalidInput, NotFound, Conflict) as exc:
-            error = _error_text(exc)
-        else:
-            return redirect(reverse("crm:record", args=[person.pk]))
-    context = {
-        "person": person,
-        "cases": services.open_cases(actor=actor, person_id=person.pk),
-        "case_ref": (request.POST.get("case_ref") or request.GET.get("case", ""))[:40],
-        "motives": services.active_motives(),
-        "sites": list(services.visible_sites(actor=actor, person=person).order_by("name")),
-        "channels": [
+    form = AgentBookingForm(
+        request.POST if request.method == "POST" else None,
+        initial={"case_ref": request.GET.get("case", "")[:40], "channel": Channel.PHONE.value},
+        motives=services.active_motives(),
+        sites=list(services.visible_sites(actor=actor, person=person).order_by("name")),
+        cases=services.open_cases(actor=actor, person_id=person.pk),
+        channels=[
             (Channel.PHONE.value, Channel.PHONE.label),
             (Channel.RECEPTION.value, Channel.RECEPTION.label),
         ],
-        "error": error,
-    }
-    return render(request, "appointments/agent_book.html", context, status=422 if error else 200)
+    )
+    if request.method == "POST":
+        if form.is_valid():
+            values = form.cleaned_data
+            site_id, start = values["slot"]
+            try:
+                services.book(
+                    actor=actor, channel=values["channel"] or Channel.PHONE, person_id=person.pk, site_id=site_id,
+                    motive=values["motive"], start=start, phone=values["phone"],
+                    case_ref=values.get("case_ref", ""),
+                )  # fmt: skip
+            except (InvalidInput, NotFound, Conflict) as exc:
+                form.refuse(exc)
+            else:
+                return redirect(reverse("crm:record", args=[person.pk]))
+        status = 422
+    else:
+        status = 200
+    return render(request, "appointments/agent_book.html", {"person": person, "form": form}, status=status)
 
 
 @require_GET

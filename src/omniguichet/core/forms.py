@@ -4,7 +4,7 @@ Rules spanning several fields stay in the services: a ServiceError they raise go
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django import forms
 from dsfr.forms import DsfrBaseForm
@@ -17,6 +17,8 @@ class PlatformForm(DsfrBaseForm):
     the message of a refusal (locked, conflict...) on top, through `refuse()`."""
 
     message: str = ""
+    # A service's name for a field -> the form's (a booking's "start" is the form's chosen "slot").
+    service_fields: ClassVar[dict[str, str]] = {}
 
     def get_context(self) -> dict[str, Any]:
         # django-dsfr marks optional fields (the DSFR's current advice) once told to: said here rather than by a
@@ -33,13 +35,49 @@ class PlatformForm(DsfrBaseForm):
         return {name: cleaned[name] if name in cleaned else self.data.get(name, "") for name in self.fields}
 
     def refuse(self, exc: ServiceError) -> None:
-        for name, reason in exc.fields.items():
+        for service_name, reason in exc.fields.items():
+            name = self.service_fields.get(service_name, service_name)
             if name in self.errors:  # the field's own validator said it first, with the same message
                 continue
-            self.add_error(name if name in self.fields else None, reason)
+            # A hidden field's refusal (a link's reference, a key) goes on top: there is nothing to correct under it.
+            shown = name in self.fields and not self.fields[name].widget.is_hidden
+            self.add_error(name if shown else None, reason)
         if not isinstance(exc, InvalidInput):
             self.message = exc.message
 
     def field_errors(self) -> dict[str, str]:
         """Field -> its first message (what the pages' summary counts)."""
         return {name: str(errors[0]) for name, errors in self.errors.items() if errors}
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    """Several files in one input, drawn as the DSFR's upload group."""
+
+    allow_multiple_selected = True
+    group_class = "fr-upload-group"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__({"class": "fr-upload", **(attrs or {})})
+
+
+class MultipleFileField(forms.FileField):
+    """Several files: each cleaned as a file field cleans one. An empty file goes on: the documents' checks
+    refuse it, with the words they use on every channel."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(allow_empty_file=True, **kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> Any:
+        if isinstance(data, list | tuple):
+            return [super(MultipleFileField, self).clean(item, initial) for item in data]
+        return super().clean(data, initial)
+
+
+def files_field(
+    label: Any, help_text: Any, *, accept: str = "application/pdf,image/jpeg,image/png"
+) -> forms.Field:
+    """Several files, read by the view from request.FILES and checked by the documents' checks (the service says
+    "at least one file is needed", and what is wrong with each)."""
+    return MultipleFileField(
+        label=label, required=False, help_text=help_text, widget=MultipleFileInput(attrs={"accept": accept})
+    )

@@ -63,8 +63,15 @@ def _check_cache() -> None:
 def _check_task_queue() -> None:
     from django.conf import settings
 
-    backend = settings.TASKS["default"]["BACKEND"]
-    if backend == "django_tasks_db.DatabaseBackend":
+    if getattr(settings, "TASK_QUEUE", "database") == "redis":
+        import redis
+
+        client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=settings.HEALTH_CHECK_TIMEOUT)
+        try:
+            client.ping()
+        finally:
+            client.close()
+    elif settings.TASKS["default"]["BACKEND"] == "django_tasks_db.DatabaseBackend":
         from django_tasks_db.models import DBTaskResult
 
         DBTaskResult.objects.exists()

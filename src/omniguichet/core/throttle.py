@@ -3,9 +3,10 @@ activation, password reset, kiosk check-in, /verify/, the API's login and bearer
 
 A *limit* (settings.THROTTLE_LIMITS) names a kind of attempt and says how many go without waiting within a
 window; after the last of them, the next one must wait: the first delay, doubled at each further attempt, up to a
-ceiling. Counters live in
-a table (`core.Throttle`), so every web process sees the same ones. Keys are HMACs of what they count (a NIR, an
-address, a pair): no identifier is stored in clear.
+ceiling. Counters are shared by every web process (and machine): in Redis when the cache is there
+(settings.THROTTLE_STORAGE "cache": one atomic INCR per attempt, forgotten by expiry), else in a table
+(`core.Throttle`, rows updated under a lock). Keys are HMACs of what they count (a NIR, an address, a pair): no
+identifier is stored in clear.
 
 Callers pick their keys so that a stranger cannot turn a limit into a denial of service: a login is counted per
 (account, address) with a strict limit, per account across addresses with a much higher one, and per address
@@ -112,9 +113,50 @@ def _hash(scope: str, key: str) -> str:
     return hmac.new(settings.SECRET_KEY.encode(), f"{scope}\x1f{key}".encode(), hashlib.sha256).hexdigest()
 
 
+def _on_cache() -> bool:
+    return getattr(settings, "THROTTLE_STORAGE", "database") == "cache"
+
+
+def _cache_keys(name: str, key: str) -> tuple[str, str]:
+    """The counter of a window (expires with it) and the end of the current block (expires with it)."""
+    key_hash = _hash(name, key)
+    return f"throttle:{name}:{key_hash}:n", f"throttle:{name}:{key_hash}:blocked"
+
+
+def _blocked_on_cache(name: str, key: str, current: dt.datetime) -> None:
+    from django.core.cache import cache
+
+    blocked = cache.get(_cache_keys(name, key)[1])
+    if blocked is not None and blocked > current.timestamp():
+        raise Throttled(math.ceil(blocked - current.timestamp()), name)
+
+
+def _count_on_cache(name: str, key: str, *, refuse_if_blocked: bool) -> int:
+    from django.core.cache import cache
+
+    lim = limit(name)
+    counter, block = _cache_keys(name, key)
+    current = now()
+    if refuse_if_blocked:
+        _blocked_on_cache(name, key, current)
+    cache.add(counter, 0, timeout=lim.window)  # the window starts at its first attempt
+    try:
+        attempts = cache.incr(counter)
+    except ValueError:  # the window ended between the two calls
+        cache.add(counter, 1, timeout=lim.window)
+        attempts = 1
+    delay = lim.delay_after(attempts)
+    if delay:
+        cache.set(block, current.timestamp() + delay, timeout=delay + 1)
+    return delay
+
+
 def check(name: str, key: str) -> None:
     """Refuse (Throttled) while the counter of `key` under the limit `name` is blocked."""
     if not key:
+        return
+    if _on_cache():
+        _blocked_on_cache(name, key, now())
         return
     blocked = (
         Throttle.objects.filter(scope=name, key_hash=_hash(name, key))
@@ -143,7 +185,7 @@ def hit(name: str, key: str) -> int:
     transaction (savepoint), and callers call it outside the transaction of the refused operation so that the
     count survives the operation's rollback."""
     delay = _count(name, key, refuse_if_blocked=False)
-    if key:
+    if key and not _on_cache():  # the cache is outside any transaction
         keep_on_rollback(lambda: _count(name, key, refuse_if_blocked=False))
     return delay
 
@@ -151,6 +193,8 @@ def hit(name: str, key: str) -> int:
 def _count(name: str, key: str, *, refuse_if_blocked: bool) -> int:
     if not key:
         return 0
+    if _on_cache():
+        return _count_on_cache(name, key, refuse_if_blocked=refuse_if_blocked)
     lim = limit(name)
     key_hash = _hash(name, key)
     current = now()
@@ -201,12 +245,17 @@ def attempt(keys: Iterable[tuple[str, str]]) -> None:
 
 def clear(name: str, key: str) -> None:
     """Forget a counter (a successful login clears its (account, address) pair)."""
-    if key:
+    if key and _on_cache():
+        from django.core.cache import cache
+
+        cache.delete_many(list(_cache_keys(name, key)))
+    elif key:
         Throttle.objects.filter(scope=name, key_hash=_hash(name, key)).delete()
 
 
 def forget_expired() -> int:
-    """Delete the counters no longer needed: last attempt more than a day past any window, and not blocked."""
+    """Delete the counters no longer needed: last attempt more than a day past any window, and not blocked.
+    (Counters in the cache expire by themselves.)"""
     longest = max(
         values[3] for values in {**DEFAULT_LIMITS, **getattr(settings, "THROTTLE_LIMITS", {})}.values()
     )

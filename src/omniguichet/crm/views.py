@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import reswap, retarget
 from django_otp import login as otp_login
 
 from omniguichet.core import staff_otp, throttle
@@ -21,6 +22,7 @@ from omniguichet.core.guards import is_staff_login
 from omniguichet.core.http import LocalNextMixin, next_path
 from omniguichet.core.web import agent_required, error_page
 from omniguichet.crm import services
+from omniguichet.crm.forms import ContactForm
 from omniguichet.crm.models import Outcome
 from omniguichet.crm.purposes import PURPOSES
 from omniguichet.referential.validators import mask_nir
@@ -142,16 +144,19 @@ def record(request: HttpRequest, actor: Actor, person_id: int) -> HttpResponse:
     motives = list(services.iter_motives())
     # A motive given with the link (the telephony screen-pop passes the caller's voice-menu choice) is preselected.
     call_motive = request.GET.get("motive", "")
+    call_motive = call_motive if call_motive in {m.code for m in motives} else ""
     context = {
         "record": opened,
         "person": person,
         "nir_masked": mask_nir(person.nir),
         "purpose": _purpose(request),
         "channels": CONTACT_CHANNEL_CHOICES,
-        "agent_channels": [(c.value, c.label) for c in AGENT_CHANNELS],
         "outcomes": Outcome.choices,
         "motives": motives,
-        "call_motive": call_motive if call_motive in {m.code for m in motives} else "",
+        "call_motive": call_motive,
+        "contact_form": _contact_form(
+            None, motives, initial={"purpose": _purpose(request), "motive": call_motive}
+        ),
         "record_sections": [
             (_("Open cases"), opened.open_cases),
             (_("Next appointments"), opened.next_appointments),
@@ -186,27 +191,39 @@ def timeline(request: HttpRequest, actor: Actor, person_id: int) -> HttpResponse
     return render(request, "crm/_timeline.html", context)
 
 
+def _contact_form(data: Any, motives: list, **kwargs: Any) -> ContactForm:
+    return ContactForm(data, channels=[(c.value, c.label) for c in AGENT_CHANNELS], motives=motives, **kwargs)
+
+
 @require_POST
 @agent_required
 def add_contact(request: HttpRequest, actor: Actor, person_id: int) -> HttpResponse:
+    """Record a contact from the record. Refused with htmx: the form again, answered under its fields, in place
+    of the one sent; without: the refusal's page."""
     data = request.POST
-    waited = data.get("waited_minutes", "").strip()
+    form = _contact_form(data, list(services.iter_motives()))
     try:
+        if not form.is_valid():
+            raise InvalidInput.from_fields(form.field_errors())
+        values = form.cleaned_data
+        waited = values["waited_minutes"]
         services.add_agent_contact(
-            actor=actor,
-            channel=data.get("channel", ""),
-            person_id=person_id,
-            motive=data.get("motive", ""),
-            outcome=data.get("outcome", Outcome.RESOLVED),
-            note=data.get("note", ""),
-            answered=data.get("answered", "yes") == "yes",
-            on_appointment=data.get("on_appointment") == "yes",
-            waited_seconds=int(waited) * 60 if waited.isdigit() else None,
-        )
+            actor=actor, channel=values["channel"], person_id=person_id, motive=values["motive"],
+            outcome=values["outcome"] or Outcome.RESOLVED, note=values["note"],
+            answered=data.get("answered", "yes") == "yes", on_appointment=data.get("on_appointment") == "yes",
+            waited_seconds=waited * 60 if waited is not None else None,
+        )  # fmt: skip
     except NotFound:
         raise Http404(_("no such person")) from None
     except InvalidInput as exc:
-        return error_page(request, exc.message, status=422)
+        if not request.htmx:  # type: ignore[attr-defined]
+            return error_page(request, exc.message, status=422)
+        form.refuse(exc)
+        # htmx swaps only successful answers: the answered form replaces the one sent.
+        response = render(
+            request, "crm/_contact_form.html", {"contact_form": form, "person": {"pk": person_id}}
+        )
+        return reswap(retarget(response, "#contact-form"), "outerHTML")
     if request.htmx:  # type: ignore[attr-defined]
         page = services.consulted_timeline(actor=actor, person_id=person_id)
         return render(request, "crm/_timeline.html", {"person_id": person_id, **_timeline_context(page)})

@@ -27,6 +27,7 @@ from omniguichet.core.web import (
 )
 from omniguichet.crm.purposes import PURPOSES
 from omniguichet.documents import services
+from omniguichet.documents.forms import AgentDepositForm, AskForm, DepositForm
 from omniguichet.documents.models import DocumentType
 from omniguichet.referential.validators import mask_nir
 
@@ -46,8 +47,9 @@ def my_documents(request: HttpRequest, actor: Actor) -> HttpResponse:
 
 
 def _deposit_page(
-    request: HttpRequest, actor: Actor, *, channel: str, template: str, done: str, extra: dict[str, Any]
-) -> HttpResponse:
+    request: HttpRequest, actor: Actor, *, channel: str, template: str, done: str, extra: dict[str, Any],
+    kiosk: bool = False,
+) -> HttpResponse:  # fmt: skip
     """The deposit form of one purpose (web account or kiosk): parse, call the deposit service, render."""
     data = request.POST if request.method == "POST" else request.GET
     kind, ref = data.get("kind", ""), data.get("ref", "")
@@ -55,34 +57,33 @@ def _deposit_page(
         purpose = services.describe_purpose(actor=actor, kind=kind, ref=ref)
     except (NotFound, InvalidInput):
         raise Http404(_("no such request")) from None
-    context: dict[str, Any] = {
-        **extra,
-        "kind": kind,
-        "ref": ref,
-        "purpose": purpose,
-        "types": [(t, DocumentType(t).label) for t in purpose.expected_types if t in DocumentType.values],
-        "error": "",
-        # One key per page shown: a double submit (or a resent form) makes one deposit.
-        "idempotency_key": data.get("idempotency_key", "") or secrets.token_urlsafe(18),
-    }
+    form = DepositForm(
+        request.POST if request.method == "POST" else None,
+        request.FILES if request.method == "POST" else None,
+        initial={"kind": kind, "ref": ref, "idempotency_key": secrets.token_urlsafe(18)},
+        types=[(t, DocumentType(t).label) for t in purpose.expected_types if t in DocumentType.values],
+        kiosk=kiosk,
+    )
+    context: dict[str, Any] = {**extra, "purpose": purpose, "form": form}
     # A closed purpose: the page says why. A POST goes on to the service: it may replay a deposit already made.
     if not purpose.is_open and request.method != "POST":
-        context["error"] = purpose.refusal or services.closed_refusal()
+        form.message = purpose.refusal or services.closed_refusal()
         return render(request, template, context, status=409)
-    if request.method == "POST":
+    if request.method == "POST" and form.is_valid():
+        values = form.cleaned_data
         try:
             result = services.deposit_documents(
                 actor=actor, channel=channel, purpose_kind=kind, purpose_ref=ref,
-                document_type=data.get("document_type", ""),
+                document_type=values["document_type"],
                 files=services.read_uploads(request.FILES.getlist("files")),
-                idempotency_key=request.POST.get("idempotency_key", ""),
+                idempotency_key=values["idempotency_key"],
             )  # fmt: skip
         except ServiceError as exc:
-            context["error"] = exc.message
+            form.refuse(exc)
             return render(request, template, context, status=exc.status)
         messages.success(request, _("%(n)d document(s) received. Thank you.") % {"n": len(result.documents)})
         return redirect(done)
-    return render(request, template, context)
+    return render(request, template, context, status=422 if form.errors else 200)
 
 
 @require_http_methods(["GET", "POST"])
@@ -113,7 +114,7 @@ def kiosk_documents(request: HttpRequest, actor: Actor) -> HttpResponse:
 def kiosk_deposit(request: HttpRequest, actor: Actor) -> HttpResponse:
     return _deposit_page(
         request, actor, channel=Channel.KIOSK, template="documents/kiosk_deposit.html",
-        done=reverse("documents:kiosk"), extra=_kiosk_context(),
+        done=reverse("documents:kiosk"), extra=_kiosk_context(), kiosk=True,
     )  # fmt: skip
 
 
@@ -161,24 +162,38 @@ def action(request: HttpRequest, actor: Actor) -> HttpResponse:
 @agent_required
 def for_person(request: HttpRequest, actor: Actor, person_id: int) -> HttpResponse:
     """An agent deposits on behalf of a person of their caisse (a letter, a visit), or asks them for documents."""
-    status, error = 200, ""
-    if request.method == "POST":
-        data = request.POST
+    try:
+        requests = services.open_purposes(actor=actor, person_id=person_id)
+        person = services.person_for_agent(actor=actor, person_id=person_id)
+    except NotFound:
+        raise Http404(_("no such person")) from None
+    posted = request.POST.get("form", "deposit") if request.method == "POST" else ""
+    deposit_form = AgentDepositForm(
+        request.POST if posted == "deposit" else None, request.FILES if posted == "deposit" else None,
+        requests=requests, channels=[(c.value, c.label) for c in services.AGENT_CHANNELS],
+        initial={"idempotency_key": secrets.token_urlsafe(18)},  # one deposit per form shown, however often sent
+    )  # fmt: skip
+    ask_form = AskForm(request.POST if posted == "ask" else None)
+    status = 200
+    if posted:
+        form: AgentDepositForm | AskForm = ask_form if posted == "ask" else deposit_form
         try:
-            if data.get("form") == "ask":
+            if not form.is_valid():
+                raise InvalidInput.from_fields(form.field_errors())
+            values = form.cleaned_data
+            if posted == "ask":
                 services.request_documents(
                     actor=actor, channel=Channel.BACKOFFICE, person_id=person_id,
-                    document_types=data.getlist("document_types"), label=data.get("label", ""),
+                    document_types=values["document_types"], label=values["label"],
                 )  # fmt: skip
                 messages.success(request, _("The request was sent to the person."))
             else:
-                files = services.read_uploads(request.FILES.getlist("files"))
                 # "kind:ref" of one of the person's open purposes (a bare ref: a document request)
-                kind, _sep, ref = data.get("ref", "").rpartition(":")
+                kind, _sep, ref = values["ref"].rpartition(":")
                 result = services.deposit_documents(
-                    actor=actor, channel=data.get("channel", ""), purpose_kind=kind or "request",
-                    purpose_ref=ref, document_type=data.get("document_type", ""), files=files,
-                    person_id=person_id, idempotency_key=data.get("idempotency_key", ""),
+                    actor=actor, channel=values["channel"], purpose_kind=kind or "request", purpose_ref=ref,
+                    document_type=values["document_type"], files=services.read_uploads(request.FILES.getlist("files")),
+                    person_id=person_id, idempotency_key=values["idempotency_key"],
                 )  # fmt: skip
                 messages.success(
                     request, _("%(n)d document(s) received. Thank you.") % {"n": len(result.documents)}
@@ -187,20 +202,14 @@ def for_person(request: HttpRequest, actor: Actor, person_id: int) -> HttpRespon
         except NotFound:
             raise Http404(_("no such person")) from None
         except ServiceError as exc:
-            status, error = exc.status, exc.message
-    try:
-        requests = services.open_purposes(actor=actor, person_id=person_id)
-        person = services.person_for_agent(actor=actor, person_id=person_id)
-    except NotFound:
-        raise Http404(_("no such person")) from None
+            form.refuse(exc)
+            status = exc.status
     context = {
         "person": person,
         "nir_masked": mask_nir(person.nir),
         "requests": requests,
-        "types": DocumentType.choices,
-        "channels": [(c.value, c.label) for c in services.AGENT_CHANNELS],
-        "error": error,
-        "idempotency_key": secrets.token_urlsafe(18),  # one deposit per form shown, however often it is sent
+        "deposit_form": deposit_form,
+        "ask_form": ask_form,
     }
     return render(request, "documents/for_person.html", context, status=status)
 

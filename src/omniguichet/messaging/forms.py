@@ -8,12 +8,8 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy
 
-from omniguichet.core.forms import PlatformForm
+from omniguichet.core.forms import PlatformForm, files_field
 from omniguichet.messaging.models import MAX_ATTACHMENTS, MAX_BODY, Message, ThreadOutcome
-
-
-class MultipleFileInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
 
 
 def _body_field(label: Any) -> forms.Field:
@@ -27,12 +23,9 @@ def _body_field(label: Any) -> forms.Field:
 
 
 def _files_field() -> forms.Field:
-    # Read by the view from request.FILES (several files); each goes through the documents' checks.
-    return forms.FileField(
-        label=gettext_lazy("Files (optional)"),
-        required=False,
-        help_text=gettext_lazy("At most %(n)d files: PDF, JPEG or PNG.") % {"n": MAX_ATTACHMENTS},
-        widget=MultipleFileInput(attrs={"accept": "application/pdf,image/jpeg,image/png"}),
+    return files_field(
+        gettext_lazy("Files (optional)"),
+        gettext_lazy("At most %(n)d files: PDF, JPEG or PNG.") % {"n": MAX_ATTACHMENTS},
     )
 
 

@@ -205,6 +205,12 @@ def _staff_ticket(actor: Actor, ticket_id: int) -> Ticket:
     return ticket
 
 
+def ticket_for_desk(*, actor: Actor, ticket_id: int) -> Ticket:
+    """A ticket of the agent's caisse, as `close_visit` finds it (to draw again the desk it was called at)."""
+    with transaction.atomic():
+        return _staff_ticket(actor, ticket_id)
+
+
 @transaction.atomic
 def close_visit(
     *, actor: Actor, ticket_id: int, outcome: str = Outcome.RESOLVED, motive: str = "", note: str = "",

@@ -148,6 +148,9 @@ from omniguichet.analytics.services.export import (
     is_platform_warehouse as is_platform_warehouse,
 )
 from omniguichet.analytics.services.export import (
+    migrate_warehouse as migrate_warehouse,
+)
+from omniguichet.analytics.services.export import (
     pending_contacts as pending_contacts,
 )
 from omniguichet.analytics.services.export import (
@@ -203,4 +206,7 @@ from omniguichet.analytics.services.indicators import (
 )
 from omniguichet.analytics.services.indicators import (
     warehouse_state as warehouse_state,
+)
+from omniguichet.analytics.services.layout import (
+    migrate_layout as migrate_layout,
 )

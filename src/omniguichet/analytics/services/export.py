@@ -24,15 +24,26 @@ from omniguichet.analytics.models import ExportRun, ExportStatus, ExportTrigger
 from omniguichet.analytics.services.common import (
     CONTACT_FIELDS,
     EXPORT_STATE,
+    MONTH_PREFIX,
     PART_RE,
     PERSONS_BUCKET,
     PERSONS_STATE,
     _contacts_arrow,
     _persons_arrow,
+    local_months,
+    month_dirs,
     person_key,
     pseudonym_key,
 )
 from omniguichet.analytics.services.dashboards import precompute_dashboards
+from omniguichet.analytics.services.layout import (
+    _by_month,
+    _part_name,
+    _remove_stale,
+    _write_atomic,
+    _write_tmp,
+    migrate_layout,
+)
 from omniguichet.core.actors import Actor, Channel
 from omniguichet.core.apps import TaskHook
 from omniguichet.core.db import is_postgresql
@@ -55,24 +66,17 @@ class ExportReport:
     floor: int = 0  # every contact id up to this one is final: none can still appear below it
 
 
-def _write_atomic(table: pa.Table, path: Path) -> None:
-    import pyarrow.parquet as pq
-
-    tmp = path.with_name(path.name + ".tmp")
-    pq.write_table(table, tmp, compression="zstd")
-    with open(tmp, "rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-
-
 def _parts(folder: Path) -> list[tuple[int, int, Path]]:
-    """The contact part files as (first id, last id, path), in order."""
+    """The contact part files as (first id, last id, path), in order: those of every month folder (and the
+    parts of a flat warehouse not yet migrated). Parts of different months may have interleaved id ranges; each
+    contact id is in one part only."""
     found = []
-    if folder.is_dir():
-        for entry in folder.iterdir():
-            match = PART_RE.match(entry.name)
-            if match:
-                found.append((int(match.group(1)), int(match.group(2)), entry))
+    for directory in [folder, *month_dirs(folder)]:
+        if directory.is_dir():
+            for entry in directory.iterdir():
+                match = PART_RE.match(entry.name)
+                if match:
+                    found.append((int(match.group(1)), int(match.group(2)), entry))
     return sorted(found)
 
 
@@ -149,21 +153,59 @@ def _contact_table(rows: list[tuple], keys: dict[int, str], key: bytes) -> pa.Ta
     return pa.Table.from_pydict(columns, schema=_contacts_arrow())
 
 
-class _Writer:
-    """Writes contact rows as part files named after their first and last id."""
+BUFFERED_BATCHES = 5  # the writer holds at most this many batches of rows before writing every month's
 
-    def __init__(self, folder: Path, key: bytes, on_batch: Callable[[int], None] | None) -> None:
-        self.folder, self.key, self.on_batch = folder, key, on_batch
+
+class _Writer:
+    """Writes contact rows as part files named after their first and last id, in the folder of their month
+    (contacts/month=YYYY-MM/). Rows are gathered per month and a month's part is written when it holds a batch
+    (`batch_size` rows), when all months together hold BUFFERED_BATCHES batches, and at the end of each pass
+    (`flush`): contacts recorded as they happen fill one month at a time (one part per batch, as before), and
+    contacts loaded out of time order (a backfill, the demo's seeding: each batch spans two years) still make
+    parts of thousands of rows instead of one per month and batch. The parts written together go to temporary
+    names, then are renamed; rows read but not yet written when the export is killed are simply read again by
+    the next export (its floor did not move, and the ids above the floor that no part holds are written)."""
+
+    def __init__(
+        self, folder: Path, key: bytes, on_batch: Callable[[int], None] | None, batch_size: int = 100_000
+    ) -> None:
+        self.folder, self.key, self.on_batch, self.batch_size = folder, key, on_batch, batch_size
         self.keys: dict[int, str] = {}
         self.contacts = self.parts = 0
+        self.pending: dict[str, list[pa.Table]] = {}
+        self.pending_rows: dict[str, int] = {}
 
     def write(self, rows: list[tuple]) -> None:
         table = _contact_table(rows, self.keys, self.key)
-        _write_atomic(table, self.folder / f"part-{rows[0][0]:012d}-{rows[-1][0]:012d}.parquet")
-        self.contacts += len(rows)
-        self.parts += 1
+        for month, part in _by_month(table):
+            self.pending.setdefault(month, []).append(part)
+            self.pending_rows[month] = self.pending_rows.get(month, 0) + part.num_rows
+            if self.pending_rows[month] >= self.batch_size:
+                self._write([month])
+        if sum(self.pending_rows.values()) >= BUFFERED_BATCHES * self.batch_size:
+            self.flush()
+
+    def flush(self) -> None:
+        self._write(sorted(self.pending))
+
+    def _write(self, months: list[str]) -> None:
+        import pyarrow as pa
+
+        if not months:
+            return
+        written = []
+        for month in months:
+            table = pa.concat_tables(self.pending.pop(month))
+            del self.pending_rows[month]
+            target = self.folder / f"{MONTH_PREFIX}{month}" / _part_name(table)
+            written.append((_write_tmp(table, target), target, table.num_rows))
+        for tmp, target, _n in written:
+            os.replace(tmp, target)
+        count = sum(n for _tmp, _target, n in written)
+        self.contacts += count
+        self.parts += len(written)
         if self.on_batch is not None:
-            self.on_batch(len(rows))
+            self.on_batch(count)
 
 
 def _exported_ids(folder: Path, above: int) -> pa.Array:
@@ -216,12 +258,43 @@ def _export_contacts(writer: _Writer, *, floor: int, batch_size: int) -> None:
             break
         writer.write(rows)
         last = rows[-1][0]
+    writer.flush()  # the next pass compares the ids of the parts on disk
+
+
+def _current(ids: list[int], writer: _Writer, batch_size: int) -> pa.Table:
+    """The current values of these contacts (those still in the database), as a warehouse table in id order."""
+    rows: list[tuple] = []
+    for i in range(0, len(ids), batch_size):
+        rows += Contact.objects.filter(id__in=ids[i : i + batch_size]).values_list(*CONTACT_FIELDS)
+    return _contact_table(sorted(rows), writer.keys, writer.key)
+
+
+def _add_to_month(writer: _Writer, month: str, table: pa.Table) -> None:
+    """Write contacts that moved into this month (their started_at changed) as one part of its folder, merged
+    with a part of the same name if there is one (its own contacts kept, these replacing theirs)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    path = writer.folder / f"{MONTH_PREFIX}{month}" / _part_name(table)
+    if path.exists():
+        old = pq.read_table(path)
+        ids = table.column("contact_id")
+        table = pa.concat_tables(
+            [old.filter(pc.invert(pc.is_in(old.column("contact_id"), value_set=ids))), table]
+        )
+    table = table.take(pc.sort_indices(table.column("contact_id").cast(pa.int64())))
+    _write_atomic(table, path)
+    writer.parts += 1
 
 
 def _apply_changes(writer: _Writer, *, since: int, batch_size: int) -> int:
     """Rewrite, in place, the part files holding contacts changed or deleted (crm.ContactChange) after change
     `since`: each part keeps its name and holds each contact once, with its current values (a deleted contact
-    leaves its part). Re-applying a change rewrites nothing. Returns the number of contacts re-exported."""
+    leaves its part; a part left empty is deleted). A contact whose started_at moved to another month leaves
+    its part first, then is written in its new month's folder: at no time is it in two parts; a crash between
+    the two leaves it in none, and the next export (the same changes, its change position not moved) writes
+    it. Re-applying a change rewrites nothing. Returns the number of contacts re-exported."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
@@ -230,7 +303,11 @@ def _apply_changes(writer: _Writer, *, since: int, batch_size: int) -> int:
     if not changed:
         return 0
     count = 0
-    for first, last, path in _parts(writer.folder):
+    found: set[int] = set()
+    movers: list[pa.Table] = []
+    parts = _parts(writer.folder)
+    exported_up_to = max((last for _first, last, _path in parts), default=0)
+    for first, last, path in parts:
         lo = bisect.bisect_left(changed, first)
         hi = bisect.bisect_right(changed, last)
         if lo == hi:
@@ -242,20 +319,38 @@ def _apply_changes(writer: _Writer, *, since: int, batch_size: int) -> int:
         held = set(ids.filter(inside).to_pylist())
         if not held:
             continue
-        current: list[tuple] = []
-        ordered = sorted(held)
-        for i in range(0, len(ordered), batch_size):
-            current += Contact.objects.filter(id__in=ordered[i : i + batch_size]).values_list(*CONTACT_FIELDS)
-        fresh = _contact_table(sorted(current), writer.keys, writer.key)
+        found |= held
+        fresh = _current(sorted(held), writer, batch_size)
+        month = path.parent.name.removeprefix(MONTH_PREFIX) if path.parent != writer.folder else None
+        if month is not None and fresh.num_rows:
+            here = pc.equal(local_months(fresh.column("started_at")), month)
+            if not pc.all(here).as_py():
+                movers.append(fresh.filter(pc.invert(here)))
+                fresh = fresh.filter(here)
         kept = table.filter(pc.invert(inside))
         rewritten = pa.concat_tables([kept, fresh])
         rewritten = rewritten.take(pc.sort_indices(rewritten.column("contact_id").cast(pa.int64())))
         before = table.take(pc.sort_indices(ids))
         if rewritten.equals(before):
             continue  # already applied by an earlier run
-        _write_atomic(rewritten, path)
+        if rewritten.num_rows:
+            _write_atomic(rewritten, path)
+        else:
+            path.unlink()
         writer.parts += 1
         count += len(held)
+    # Changed contacts that no part holds although they were exported: a move cut short by a crash (or a
+    # contact committed since the export pass). Written in their month like the moved ones.
+    orphans = [cid for cid in changed if cid not in found and cid <= exported_up_to]
+    if orphans:
+        restored = _current(orphans, writer, batch_size)
+        if restored.num_rows:
+            movers.append(restored)
+            count += restored.num_rows
+    if movers:
+        moved = pa.concat_tables(movers)
+        for month, part in _by_month(moved):
+            _add_to_month(writer, month, part)
     return count
 
 
@@ -306,8 +401,8 @@ def _export(
     contacts_dir.mkdir(parents=True, exist_ok=True)
     persons_dir.mkdir(parents=True, exist_ok=True)
     for folder in (contacts_dir, persons_dir):
-        for stale in folder.glob("*.tmp"):  # what a crash left half-written
-            stale.unlink()
+        _remove_stale(folder)
+    migrate_layout(contacts_dir)
     key = pseudonym_key()
     state = _load_state(contacts_dir)
     floor, changes_floor = state["floor"], state["changes_floor"]
@@ -315,7 +410,7 @@ def _export(
     # transactions running now; once none of them runs any more, those ids are final.
     start = _position()
     pending = [*state["pending"], [start.contacts, start.changes, start.running]]
-    writer = _Writer(contacts_dir, key, on_batch)
+    writer = _Writer(contacts_dir, key, on_batch, batch_size)
     _export_contacts(writer, floor=floor, batch_size=batch_size)
     now_running = set(_position().running)
     resolved = [p for p in pending if not now_running.intersection(p[2])]
@@ -342,6 +437,17 @@ def _export(
         changed=changed,
         floor=floor,
     )
+
+
+def migrate_warehouse(*, actor: Actor, channel: Channel, out: Path | str) -> int:
+    """Move a flat warehouse to the month layout now (the next export would do it anyway); returns the number
+    of files migrated."""
+    if not actor.sees_all_caisses:
+        raise Forbidden("the warehouse covers every caisse: a national role is required")
+    out = Path(out)
+    with export_lock(out):
+        _remove_stale(out / "contacts")
+        return migrate_layout(out / "contacts")
 
 
 def prune_change_log(*, actor: Actor, channel: Channel, out: Path | str) -> int:

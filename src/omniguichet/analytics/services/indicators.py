@@ -25,7 +25,9 @@ def warehouse_sources(out: Path | str | None = None) -> tuple[Path, Path]:
     """(contacts, persons) of the platform's own warehouse; NotFound when it has not been exported yet."""
     out = Path(out or settings.ANALYTICS_WAREHOUSE_DIR)
     contacts, persons = out / "contacts", out / "persons"
-    if not any(persons.glob("part-*.parquet")) or not any(contacts.glob("part-*.parquet")):
+    # The month folders, or the parts of a flat warehouse that its next export will migrate.
+    parts = any(contacts.glob("month=*/*.parquet")) or any(contacts.glob("part-*.parquet"))
+    if not any(persons.glob("part-*.parquet")) or not parts:
         raise NoWarehouse(f"no warehouse in {out}: run `omniguichet warehouse export` first")
     return contacts, persons
 

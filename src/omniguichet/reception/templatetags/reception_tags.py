@@ -10,6 +10,7 @@ from django import template
 from omniguichet.core.actors import staff_actor
 from omniguichet.core.errors import Forbidden
 from omniguichet.reception import services
+from omniguichet.reception.forms import CloseVisitForm
 from omniguichet.reception.models import Ticket
 
 register = template.Library()
@@ -26,3 +27,11 @@ def visit_in_progress(context: dict[str, Any], person: Any) -> Ticket | None:
     except Forbidden:
         return None
     return services.visit_in_progress(actor=actor, person_id=person.pk)
+
+
+@register.simple_tag
+def close_visit_form(visit: Ticket, motives: list) -> CloseVisitForm:
+    """The form closing the visit from the record (its ids prefixed "visit-": the record has other forms)."""
+    return CloseVisitForm(
+        auto_id="visit-%s", motives=motives, identify=False, initial={"motive": visit.motive_id}
+    )

@@ -14,6 +14,7 @@ from omniguichet.core.errors import ServiceError
 class Command(BaseCommand):
     help = (
         "The pseudonymised contact warehouse (Parquet): `warehouse export --out DIR`, `warehouse prune-log`, "
+        "`warehouse migrate` (a flat warehouse to the month folders), "
         "`warehouse import --contacts FILE [--persons FILE]` (external history in the warehouse schema)."
     )
 
@@ -32,6 +33,14 @@ class Command(BaseCommand):
             "--no-precompute",
             action="store_true",
             help="do not compute the dashboards' figures (this year and last year) after the export",
+        )
+        migrate = sub.add_parser(
+            "migrate",
+            help="move a flat warehouse (contacts/part-*.parquet) to the month layout now (the next export does "
+            "it otherwise)",
+        )
+        migrate.add_argument(
+            "--out", type=Path, default=None, help="warehouse directory (default: var/warehouse)"
         )
         prune = sub.add_parser(
             "prune-log",
@@ -75,6 +84,19 @@ class Command(BaseCommand):
                     f"{imported.contacts} contacts and {imported.persons} persons imported "
                     f"as {imported.name} into {out}"
                 )
+            return
+        if options["action"] == "migrate":
+            if not (out / "contacts").is_dir():
+                raise CommandError(f"no warehouse in {out}: nothing to migrate")
+            try:
+                moved = services.migrate_warehouse(actor=actor, channel=Channel.BACKOFFICE, out=out)
+            except ServiceError as exc:
+                raise CommandError(exc.message) from None
+            self.stdout.write(
+                f"{moved} flat files moved to the month folders of {out / 'contacts'}"
+                if moved
+                else f"{out / 'contacts'} is already in the month layout: nothing to do"
+            )
             return
         if options["action"] == "prune-log":
             try:

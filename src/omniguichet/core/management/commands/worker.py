@@ -22,18 +22,10 @@ class Command(BaseCommand):
         from django.conf import settings
 
         if settings.TASK_QUEUE == "redis":
-            # RQ keeps its own worker heartbeats; an abandoned job is retried (core.rq).
+            # RQ's worker (settings.RQ: our class, core.rq) and its scheduler (tasks with a run_after); a job of a
+            # worker that died runs again through RQ's lease (core.rq).
             burst = ["--burst"] if options["batch"] else []
-            call_command(
-                "rqworker",
-                "default",
-                "--with-scheduler",
-                "--worker-class",
-                "omniguichet.core.rq.Worker",
-                "--job-class",
-                "django_tasks_rq.backend.Job",
-                *burst,
-            )
+            call_command("rqworker", "default", "--with-scheduler", *burst)
             return
         from omniguichet.core.workers import Heartbeat, beat, new_worker_id
 
