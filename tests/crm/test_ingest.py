@@ -247,7 +247,8 @@ def test_the_replay_check_probes_the_index_whatever_the_statistics(paris_person)
     """PostgreSQL: statistics taken before a source's first contacts (on a large table, automatic ANALYZE waits
     for a tenth of the rows to change) must not turn the check for already-received ids into a comparison of
     every contact of the source with every id of the batch (bench/national.py saw each batch slower than the
-    previous one). The check probes the unique index with both columns, one id at a time."""
+    previous one). The check probes the unique index (or the key table's primary key) with both columns, one id
+    at a time."""
     if connection.vendor != "postgresql":
         pytest.skip("the planner's choice is PostgreSQL's")
     system = Actor.system()
@@ -256,6 +257,9 @@ def test_the_replay_check_probes_the_index_whatever_the_statistics(paris_person)
     ingest_contacts(actor=system, channel=Channel.BACKOFFICE, source="legacy", rows=legacy)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE crm_contact")
+        cursor.execute("SELECT to_regclass('crm_contactkey') IS NOT NULL")
+        if cursor.fetchone()[0]:  # the contacts partitioned by month: the check reads their key table
+            cursor.execute("ANALYZE crm_contactkey")
     ingest_contacts(
         actor=system,
         channel=Channel.BACKOFFICE,
