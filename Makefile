@@ -165,3 +165,9 @@ bench-load: setup
 	@command -v pg_virtualenv >/dev/null || { echo "installing PostgreSQL (apt-get)"; \
 	  apt-get update -qq && apt-get install -y -qq postgresql postgresql-contrib >/dev/null; }
 	$(BIN)/python -m bench.load.run --persons $(LOAD_PERSONS) --web 1,2,4 $(LOAD_ARGS)
+
+# The monthly partitions on PostgreSQL (issue 18 section 3): the migrations' time on 1 M contacts, then the hot
+# queries and ingestion against the same rows in one table (a few minutes).
+.PHONY: bench-partitions
+bench-partitions: setup
+	pg_virtualenv -t $(PG_BENCH_OPTIONS) sh -c 'DATABASE_URL="postgres://$$PGUSER:$$PGPASSWORD@$$PGHOST:$${PGPORT:-5432}/$$PGDATABASE" $(BIN)/python -m bench.partition_migration --contacts 1000000 --persons 100000 --queries'

@@ -67,7 +67,12 @@ def test_every_model_has_an_admin_page(admin_client):
     from django.apps import apps
     from django.contrib import admin
 
-    ours = [m for m in apps.get_models() if m.__module__.startswith("omniguichet.")]
+    # Django's admin cannot show a model whose primary key is composite (crm.ContactKey, written by triggers only).
+    ours = [
+        m
+        for m in apps.get_models()
+        if m.__module__.startswith("omniguichet.") and not m._meta.is_composite_pk
+    ]
     assert ours and all(m in admin.site._registry for m in ours)
     for model in ours:
         url = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"

@@ -132,6 +132,41 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;",
     }
 
+
+def _pool_options(value: str) -> dict[str, int]:
+    """OMNIGUICHET_DB_POOL: "MAX" or "MIN:MAX" connections per process (docs/production.md)."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    try:
+        sizes = [int(part) for part in value.split(":")]
+    except ValueError:
+        sizes = []
+    if len(sizes) == 1:
+        sizes = [min(2, sizes[0]), sizes[0]]
+    if len(sizes) != 2 or not 0 <= sizes[0] <= sizes[1] or sizes[1] < 1:
+        raise ImproperlyConfigured(
+            f"OMNIGUICHET_DB_POOL={value!r}: give the pool's size per process, MAX or MIN:MAX (e.g. 8 or 2:8)"
+        )
+    return {"min_size": sizes[0], "max_size": sizes[1], "timeout": 10}
+
+
+# Connection pooling on PostgreSQL (docs/production.md): Django's native pool (psycopg_pool), one per process.
+# A request takes a connection from the pool and gives it back when it ends; persistent connections are then off.
+DB_POOL = os.environ.get("OMNIGUICHET_DB_POOL", "").strip()
+if DB_POOL and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = _pool_options(DB_POOL)
+
+# A read replica (docs/production.md): the warehouse export and the dashboards read from it when it is set
+# (core.routers); everything else, and every write, stays on "default".
+REPLICA_URL = os.environ.get("OMNIGUICHET_REPLICA_URL", "").strip()
+if REPLICA_URL:
+    DATABASES["replica"] = dj_database_url.parse(REPLICA_URL, conn_max_age=0 if DB_POOL else 300,
+                                                 conn_health_checks=True)  # fmt: skip
+    if DB_POOL and DATABASES["replica"]["ENGINE"] == "django.db.backends.postgresql":
+        DATABASES["replica"].setdefault("OPTIONS", {})["pool"] = _pool_options(DB_POOL)
+DATABASE_ROUTERS = ["omniguichet.core.routers.ReplicaRouter"]
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # A batch of 10,000 contacts or case events is a few megabytes of JSON; Django's default (2.5 MB) is too small.
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", str(32 * 1024 * 1024)))
@@ -376,6 +411,11 @@ OMNIGUICHET_PUBLIC_URL = os.environ.get("OMNIGUICHET_PUBLIC_URL", "http://127.0.
 # (task appointments.tasks.sweep_missed every APPOINTMENTS_SWEEP_SECONDS, command `mark_missed_appointments`).
 APPOINTMENTS_MISSED_AFTER_MINUTES = int(os.environ.get("APPOINTMENTS_MISSED_AFTER_MINUTES", "60"))
 APPOINTMENTS_SWEEP_SECONDS = int(os.environ.get("APPOINTMENTS_SWEEP_SECONDS", "900"))
+
+# PostgreSQL: the contact table and the ledger are partitioned by month (docs/scale.md). A task creates the
+# partitions of this month and of the next PARTITIONS_MONTHS_AHEAD ones, every PARTITIONS_AHEAD_SECONDS.
+PARTITIONS_MONTHS_AHEAD = int(os.environ.get("OMNIGUICHET_PARTITIONS_MONTHS_AHEAD", "3"))
+PARTITIONS_AHEAD_SECONDS = int(os.environ.get("OMNIGUICHET_PARTITIONS_AHEAD_SECONDS", "86400"))
 
 # --- the motive classifier of incoming e-mail (crm.classifier, docs/classifier.md) ---------------------------------
 # Below this confidence a suggested motive is not routed on: the item goes to a triage basket (needs_triage).

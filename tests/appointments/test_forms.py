@@ -84,3 +84,30 @@ def test_the_agents_booking_refuses_a_wrong_phone_under_its_field(site_paris, ag
     assert page.status_code == 422
     assert error_under(page.content, "phone") == _model_message("x")
     assert not Appointment.objects.exists() and not Contact.objects.exists()
+
+
+def test_a_callback_row_refuses_a_note_too_long_under_its_row(client, agent_paris, site_paris, make_person):
+    from django.utils import timezone
+
+    from omniguichet.appointments import services as appointment_services
+    from omniguichet.core.actors import Actor, Channel
+
+    person = make_person()
+    appointment = appointment_services.book(
+        actor=Actor.agent(agent_paris), channel=Channel.PHONE, person_id=person.pk, site_id=site_paris.pk,
+        motive="remboursement_rappel", start=at(next_workday(), 10), phone="0612345678",
+    )  # fmt: skip
+    today = timezone.localtime().replace(second=0, microsecond=0)
+    Appointment.objects.filter(pk=appointment.pk).update(start=today, end=today + dt.timedelta(minutes=15))
+    contacts = Contact.objects.filter(person=person).count()  # the booking's own
+    client.force_login(agent_paris)
+    url = f"/agent/callbacks/{appointment.pk}/"
+    long_note = client.post(url, {"answered": "yes", "outcome": "resolved", "note": "x" * 4001})
+    assert long_note.status_code == 422
+    assert "at most 4000 characters" in error_under(long_note.content, f"note-{appointment.pk}")
+    bad_outcome = client.post(url, {"answered": "yes", "outcome": "nonsense"})
+    assert bad_outcome.status_code == 422 and "nonsense" in error_under(
+        bad_outcome.content, f"outcome-{appointment.pk}"
+    )
+    appointment.refresh_from_db()
+    assert appointment.status == "booked" and Contact.objects.filter(person=person).count() == contacts

@@ -320,3 +320,43 @@ def test_overdue_and_due_soon_badges(work, agent_paris):
     )
     html = logged(agent_paris).get(f"/agent/baskets/{item.basket_id}/").content.decode()
     assert "due soon" in html and "overdue" not in html.split(f'data-item="{item.pk}"')[1].split("</tr>")[0]
+
+
+def test_a_refused_transfer_redraws_the_basket_with_the_error_under_its_field(work, agent_paris):
+    from tests.forms import error_under
+
+    document, _thread = work
+    item = item_of("document", document.pk)
+    target = Basket.objects.get(caisse_id="751", kind="droits")
+    client = logged(agent_paris)
+    data = {"action": "transfer", "items": [item.pk], "to_basket": target.pk, "basket": item.basket_id}
+    empty = client.post("/agent/baskets/actions/", {**data, "reason": "   "})
+    assert empty.status_code == 422 and error_under(empty.content, "reason") == "between 1 and 300 characters"
+    too_long = client.post("/agent/baskets/actions/", {**data, "reason": "x" * 301})
+    assert too_long.status_code == 422 and "at most 300 characters" in error_under(too_long.content, "reason")
+    foreign = client.post("/agent/baskets/actions/", {**data, "reason": "ok", "to_basket": 999999})
+    assert foreign.status_code == 422 and "999999" in error_under(foreign.content, "to_basket")
+    nothing = client.post("/agent/baskets/actions/", {"action": "claim", "basket": item.basket_id})
+    assert nothing.status_code == 422 and b"between 1 and 200 items" in nothing.content
+    item.refresh_from_db()
+    assert (item.basket_id, item.transfer_count) == (document.basket_id, 0) and not Transfer.objects.exists()
+
+
+def test_the_document_page_refuses_a_rejection_without_reason_under_the_field(work, agent_paris):
+    from tests.forms import error_under
+
+    document, _thread = work
+    client = logged(agent_paris)
+    refused = client.post(f"/agent/baskets/documents/{document.pk}/", {"action": "reject", "reason": ""})
+    assert (
+        refused.status_code == 422
+        and error_under(refused.content, "reason") == "between 1 and 300 characters"
+    )
+    document.refresh_from_db()
+    assert document.status == "received" and item_of("document", document.pk).is_open
+    done = client.post(
+        f"/agent/baskets/documents/{document.pk}/", {"action": "reject", "reason": "illisible"}
+    )
+    assert done.status_code == 302 and done["Location"] == f"/agent/baskets/{document.basket_id}/"
+    document.refresh_from_db()
+    assert (document.status, item_of("document", document.pk).outcome) == ("rejected", "rejected")

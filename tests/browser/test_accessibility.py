@@ -299,7 +299,6 @@ NOT_PAGES: dict[str, str] = {
     "appointments:mine_cancel": "POST only, redirects",
     "appointments:manage_ics": "calendar (.ics) download",
     "appointments:callback_outcome": "POST only, redirects",
-    "documents:action": "POST only, redirects",
     "baskets:action": "POST only, redirects",
     "documents:document_file": "the document itself (PDF or image), shown in the document page's frame",
     "teleservices:web_document": "PDF or spreadsheet download",

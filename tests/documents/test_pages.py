@@ -87,7 +87,7 @@ def test_console_access(documents, insured, agent_paris, agent_ain):
     assert ain.get(f"/agent/baskets/{doc.basket_id}/").status_code == 404
     assert ain.get(f"/agent/baskets/documents/{doc.pk}/").status_code == 404
     assert ain.get(f"/agent/baskets/documents/{doc.pk}/file/").status_code == 404
-    ain.post("/agent/baskets/documents/actions/", {"action": "accept", "documents": [doc.pk]})
+    assert ain.post(f"/agent/baskets/documents/{doc.pk}/", {"action": "accept"}).status_code == 404
     item = WorkItem.objects.get(kind="document", subject_id=doc.pk)
     ain.post("/agent/baskets/actions/", {"action": "accept", "items": [item.pk]})
     assert Document.objects.get(pk=doc.pk).status == "received" and WorkItem.objects.get(pk=item.pk).is_open
@@ -130,8 +130,7 @@ def test_reject_notifies_the_person_with_a_new_deposit_link(
     doc = documents[0]
     with django_capture_on_commit_callbacks(execute=True):
         logged(agent_paris).post(
-            "/agent/baskets/documents/actions/",
-            {"action": "reject", "documents": [doc.pk], "reason": "document illisible"},
+            f"/agent/baskets/documents/{doc.pk}/", {"action": "reject", "reason": "document illisible"}
         )
     doc.refresh_from_db()
     assert (doc.status, doc.rejection_reason) == ("rejected", "document illisible")

@@ -94,6 +94,11 @@ def test_agent_console_on_behalf(person, caisse_paris, caisse_ain):
     assert (contact.channel, contact.actor_kind, contact.agent) == ("reception", "agent", agent)
     bad = client.post(f"/agent/persons/{person.pk}/services/changement_adresse/", {"channel": "web"})
     assert bad.status_code == 422
+    # The channel is the form's own field (django-dsfr): its refusal is announced under it.
+    from tests.forms import error_under
+
+    assert error_under(bad.content, "id_channel")
+    assert Contact.objects.count() == 1
     other = make_user("agent-011", caisse=caisse_ain)
     client.force_login(other)
     assert client.get(f"/agent/persons/{person.pk}/services/").status_code == 404

@@ -162,3 +162,29 @@ class WaitingListForm(PlatformForm):
         super().__init__(*args, auto_id="waiting-%s", **kwargs)
         _choices(self.fields["motive"], [(m.code, m.label) for m in motives])
         _choices(self.fields["site"], [(s.pk, s.name) for s in sites])
+
+
+class CallbackOutcomeForm(PlatformForm):
+    """One row of the day's call-backs: how the call went and a note. One form per row (ids suffixed with the
+    appointment's), so a refused note comes back under its own row."""
+
+    outcome = forms.ChoiceField(label=gettext_lazy("Outcome"), required=False)
+    note = forms.CharField(label=gettext_lazy("Note"), max_length=4000, required=False)
+
+    def __init__(
+        self, *args: Any, appointment_id: int, outcomes: list[tuple[str, Any]], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, auto_id=f"%s-{appointment_id}", **kwargs)
+        self.fields["outcome"].choices = outcomes
+        self.error_id = f"callback-{appointment_id}-error"
+        for name, field in self.fields.items():
+            field.widget.attrs["aria-label"] = str(field.label)
+            field.widget.attrs["class"] = "fr-select fr-col" if name == "outcome" else "fr-input fr-col"
+
+    def mark_refused(self) -> None:
+        """Its inputs say they are invalid and name the row's error line (read out by screen readers)."""
+        for name in self.errors:
+            if name in self.fields:
+                self.fields[name].widget.attrs.update(
+                    {"aria-invalid": "true", "aria-describedby": self.error_id}
+                )

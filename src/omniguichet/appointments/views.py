@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from omniguichet.appointments import services
-from omniguichet.appointments.forms import AgentBookingForm, BookingForm, WaitingListForm
+from omniguichet.appointments.forms import AgentBookingForm, BookingForm, CallbackOutcomeForm, WaitingListForm
 from omniguichet.appointments.models import Appointment, Mode
 from omniguichet.core.actors import Actor, Channel, insured_actor
 from omniguichet.core.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
@@ -387,28 +387,55 @@ def agent_slots(request: HttpRequest, actor: Actor, person_id: int) -> HttpRespo
 @agent_required
 def callbacks(request: HttpRequest, actor: Actor) -> HttpResponse:
     day = parse_date(request.GET.get("day", "") or "") if len(request.GET.get("day", "")) == 10 else None
-    everyone = request.GET.get("all") == "1"
+    return _callbacks_page(request, actor, day=day, everyone=request.GET.get("all") == "1")
+
+
+def _callbacks_page(
+    request: HttpRequest, actor: Actor, *, day: dt.date | None, everyone: bool,
+    refused: CallbackOutcomeForm | None = None, refused_id: int = 0,
+) -> HttpResponse:  # fmt: skip
+    """The day's call-backs, each booked one with its outcome form (the refused one as it was sent)."""
     items = services.callbacks_for_day(actor=actor, day=day, everyone=everyone)
+    if refused is not None:
+        refused.mark_refused()
+
+    def form_of(a: Appointment) -> CallbackOutcomeForm:
+        if refused is not None and a.pk == refused_id:
+            return refused
+        return CallbackOutcomeForm(appointment_id=a.pk, outcomes=Outcome.choices)
+
     context = {
-        "callbacks": [{"a": a, "local": a.start.astimezone(services.PARIS)} for a in items],
+        "callbacks": [
+            {"a": a, "local": a.start.astimezone(services.PARIS), "form": form_of(a)} for a in items
+        ],
         "day": day or dt.date.today(),
         "everyone": everyone,
-        "outcomes": Outcome.choices,
         "purpose": _("Call-back appointment"),
     }
-    return render(request, "appointments/callbacks.html", context)
+    return render(request, "appointments/callbacks.html", context, status=422 if refused is not None else 200)
 
 
 @require_POST
 @agent_required
 def callback_outcome(request: HttpRequest, actor: Actor, appointment_id: int) -> HttpResponse:
+    everyone = request.POST.get("all") == "1"
+    form = CallbackOutcomeForm(request.POST, appointment_id=appointment_id, outcomes=Outcome.choices)
+    if not form.is_valid():
+        return _callbacks_page(
+            request, actor, day=None, everyone=everyone, refused=form, refused_id=appointment_id
+        )
     try:
         services.record_callback(
             actor=actor, appointment_id=appointment_id, answered=request.POST.get("answered") == "yes",
-            outcome=request.POST.get("outcome", Outcome.RESOLVED), note=request.POST.get("note", "")[:4000],
+            outcome=form.cleaned_data["outcome"] or Outcome.RESOLVED, note=form.cleaned_data["note"],
         )  # fmt: skip
     except NotFound:
         raise Http404(_("no such appointment")) from None
-    except (InvalidInput, Conflict) as exc:
-        return error_page(request, _error_text(exc), status=409 if isinstance(exc, Conflict) else 422)
+    except InvalidInput as exc:
+        form.refuse(exc)
+        return _callbacks_page(
+            request, actor, day=None, everyone=everyone, refused=form, refused_id=appointment_id
+        )
+    except Conflict as exc:
+        return error_page(request, _error_text(exc), status=409)
     return redirect(reverse("appointments:callbacks") + ("?all=1" if request.POST.get("all") == "1" else ""))

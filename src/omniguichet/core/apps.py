@@ -21,6 +21,12 @@ class CoreConfig(AppConfig):
         # The request id carried into tasks (core.observability), once django-tasks' signals exist.
         when_imported("django_tasks.signals", _connect_task_signals)
 
+    def on_worker_start(self) -> None:
+        """Called by `omniguichet worker` before it polls: the daily creation of the coming months' partitions."""
+        from omniguichet.core.tasks import start_partitions_ahead
+
+        start_partitions_ahead()
+
 
 def _connect_task_signals() -> None:
     from omniguichet.core.observability import connect_task_signals

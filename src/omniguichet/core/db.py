@@ -410,3 +410,40 @@ def keep_on_rollback(write: Callable[[], Any]) -> None:
     pending = _kept_on_rollback.get()
     if pending is not None and connection.in_atomic_block:
         pending.append(write)
+
+
+# Ids outside a 64-bit integer name nothing (and must not reach SQLite, which overflows on them).
+MAX_ROW_ID = 2**63 - 1
+
+
+def apply_each(
+    queryset: QuerySet, ids: Sequence[int], apply: Callable[[Any], None], *, missing: str
+) -> tuple[list[tuple[int, bool, str]], list[Any]]:
+    """A bulk action, answered row by row: lock the rows of `queryset` with these ids (in one transaction, which
+    the caller may extend with its own work), apply to each; a row not found is refused with `missing`, a
+    ServiceError raised by `apply` is that row's refusal, not the batch's. Returns ((id, done, reason) for each id in
+    the order given, the rows done)."""
+    from django.db import transaction
+
+    from omniguichet.core.errors import ServiceError
+
+    results: list[tuple[int, bool, str]] = []
+    done: list[Any] = []
+    with transaction.atomic():
+        found = {
+            row.pk: row
+            for row in queryset.select_for_update().filter(pk__in=[i for i in ids if 0 < i <= MAX_ROW_ID])
+        }
+        for pk in ids:
+            row = found.get(pk)
+            if row is None:
+                results.append((pk, False, missing))
+                continue
+            try:
+                apply(row)
+            except ServiceError as exc:
+                results.append((pk, False, exc.message))
+            else:
+                results.append((pk, True, ""))
+                done.append(row)
+    return results, done

@@ -108,6 +108,7 @@ class Contact(models.Model):
             models.Index(fields=["agent"], condition=Q(agent__isnull=False), name="contact_agent_idx"),
         ]
         constraints = [
+            # On PostgreSQL this constraint is carried by ContactKey (the table is partitioned by month).
             models.UniqueConstraint(
                 fields=["source", "external_id"],
                 condition=Q(external_id__isnull=False),
@@ -139,6 +140,28 @@ class Contact(models.Model):
     def is_online_action(self) -> bool:
         """Something the person did themselves online (shown as such in the record)."""
         return self.actor_kind == ActorKind.INSURED and self.channel in SELF_SERVICE_CHANNELS
+
+
+class ContactKey(models.Model):
+    """Where a contact sent by another system is, by its (source, external id): PostgreSQL only.
+
+    On PostgreSQL the contact table is partitioned by month of `started_at` (docs/scale.md), and a unique index
+    there must hold the partition column: (source, external_id) could no longer be unique across months. This
+    table, written only by triggers of the contact table (migration 0011), holds that rule for every month at
+    once and answers the ingestion's replay lookups without reading the contacts. Empty on SQLite, where the
+    constraint `contact_external_once` of the contact table does the same."""
+
+    pk = models.CompositePrimaryKey("source", "external_id")
+    source = models.CharField(_("source"), max_length=64)
+    external_id = models.CharField(_("external id"), max_length=128)
+    contact_id = models.BigIntegerField(_("contact id"))
+
+    class Meta:
+        verbose_name = _("contact key")
+        verbose_name_plural = _("contact keys")
+
+    def __str__(self) -> str:
+        return f"{self.source}/{self.external_id} -> {self.contact_id}"
 
 
 class ContactChange(models.Model):

@@ -267,7 +267,9 @@ class ActionResultOut(Schema):
 @router.post(
     "/documents/actions",
     response={200: list[ActionResultOut], **ERRORS},
-    summary="Claim, accept, reject (with a reason) or transfer (with a reason) documents; one result per document",
+    summary="Claim, accept, reject (with a reason) or transfer (with a reason) documents; one result per document "
+    "(deprecated: POST /api/v1/baskets/actions)",
+    deprecated=True,
 )
 def act(request: HttpRequest, payload: ActionIn):
     actor = staff_actor(request.user)  # type: ignore[arg-type]

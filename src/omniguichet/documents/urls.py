@@ -12,7 +12,6 @@ urlpatterns = [
     path("compte/documents/depot/", views.deposit, name="deposit"),
     path("borne/documents/", views.kiosk_documents, name="kiosk"),
     path("borne/documents/depot/", views.kiosk_deposit, name="kiosk_deposit"),
-    path("agent/baskets/documents/actions/", views.action, name="action"),
     path("agent/baskets/persons/<int:person_id>/", views.for_person, name="for_person"),
     path("agent/baskets/documents/<int:document_id>/", views.document, name="document"),
     path("agent/baskets/documents/<int:document_id>/file/", views.document_file, name="document_file"),

@@ -13,15 +13,14 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
+from omniguichet.baskets.forms import BulkActionForm
 from omniguichet.core.actors import Actor, Channel
 from omniguichet.core.errors import InvalidInput, NotFound, ServiceError
-from omniguichet.core.http import local_path
 from omniguichet.core.web import (
     KIOSK_BASE_TEMPLATE,
     agent_required,
-    error_page,
     insured_required,
     kiosk_required,
 )
@@ -118,46 +117,6 @@ def kiosk_deposit(request: HttpRequest, actor: Actor) -> HttpResponse:
     )  # fmt: skip
 
 
-# --- the basket console -------------------------------------------------------------------------------------
-@require_POST
-@agent_required
-def action(request: HttpRequest, actor: Actor) -> HttpResponse:
-    data = request.POST
-    name = data.get("action", "")
-    ids = [int(i) for i in data.getlist("documents") if i.isdigit()]
-    reason = data.get("reason", "")
-    try:
-        if name == "claim":
-            results = services.claim_documents(actor=actor, document_ids=ids)
-        elif name == "accept":
-            results = services.accept_documents(actor=actor, document_ids=ids)
-        elif name == "reject":
-            results = services.reject_documents(actor=actor, document_ids=ids, reason=reason)
-        elif name == "transfer":
-            target = data.get("to_basket", "")
-            results = services.transfer_documents(
-                actor=actor,
-                document_ids=ids,
-                reason=reason,
-                to_basket_id=int(target) if target.isdigit() else 0,
-            )
-        else:
-            return error_page(request, _("unknown action"), status=422)
-    except NotFound:
-        raise Http404(_("no such basket")) from None
-    except ServiceError as exc:
-        return error_page(request, exc.message, status=exc.status)
-    done = sum(r.ok for r in results)
-    refused = [f"#{r.document_id}: {r.reason}" for r in results if not r.ok]
-    messages.info(request, _("%(n)d document(s) processed.") % {"n": done})
-    for line in refused:
-        messages.warning(request, line)
-    back = local_path(data.get("next")) or ""
-    if not back.startswith("/agent/baskets/"):
-        back = reverse("baskets:baskets")
-    return redirect(back)
-
-
 @require_http_methods(["GET", "POST"])
 @agent_required
 def for_person(request: HttpRequest, actor: Actor, person_id: int) -> HttpResponse:
@@ -214,15 +173,33 @@ def for_person(request: HttpRequest, actor: Actor, person_id: int) -> HttpRespon
     return render(request, "documents/for_person.html", context, status=status)
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 @agent_required
 def document(request: HttpRequest, actor: Actor, document_id: int) -> HttpResponse:
+    """A document beside its person's record, with its actions (claim, accept, reject or transfer with a reason):
+    done, back to its basket; refused, the page again with the error under its field."""
     purpose = str(PURPOSES[2])  # "Processing of a file": the record's access log names why it was opened
     try:
         doc, record = services.document_with_record(actor=actor, document_id=document_id, purpose=purpose)
     except NotFound:
         raise Http404(_("no such document")) from None
-    targets = [s.basket for s in services.list_baskets(actor=actor) if s.basket.caisse_id == doc.caisse_id]
+    targets = [
+        s.basket for s in services.list_baskets(actor=actor) if s.basket.caisse_id == doc.caisse_id
+        and s.basket.pk != doc.basket_id
+    ]  # fmt: skip
+    form = BulkActionForm(request.POST if request.method == "POST" else None, targets=targets)
+    if request.method == "POST":
+        try:
+            results = _act_on_document(actor, doc, request.POST.get("action", ""), form)
+        except ServiceError as exc:
+            form.refuse(exc)
+        else:
+            for result in results:
+                if result.ok:
+                    messages.info(request, _("%(n)d document(s) processed.") % {"n": 1})
+                else:
+                    messages.warning(request, f"#{result.document_id}: {result.reason}")
+            return redirect("baskets:basket", doc.basket_id)
     return render(
         request,
         "documents/document.html",
@@ -236,10 +213,28 @@ def document(request: HttpRequest, actor: Actor, document_id: int) -> HttpRespon
                 (_("Recent documents"), record.recent_documents),
             ],
             "nir_masked": mask_nir(record.person.nir),
-            "targets": [b for b in targets if b.pk != doc.basket_id],
+            "form": form,
             "purpose_label": purpose,
         },
+        status=422 if form.is_bound else 200,
     )
+
+
+def _act_on_document(actor: Actor, doc: Any, name: str, form: BulkActionForm) -> list[Any]:
+    if not form.is_valid():
+        raise InvalidInput.from_fields({})
+    reason, target, ids = form.cleaned_data["reason"], form.cleaned_data["to_basket"], [doc.pk]
+    if name == "claim":
+        return services.claim_documents(actor=actor, document_ids=ids)
+    if name == "accept":
+        return services.accept_documents(actor=actor, document_ids=ids)
+    if name == "reject":
+        return services.reject_documents(actor=actor, document_ids=ids, reason=reason)
+    if name == "transfer":
+        return services.transfer_documents(
+            actor=actor, document_ids=ids, reason=reason, to_basket_id=target or 0
+        )
+    raise InvalidInput.from_fields({"action": _("unknown action")})
 
 
 @require_GET

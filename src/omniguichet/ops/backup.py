@@ -4,7 +4,8 @@ kept apart (docs/operations.md), and a restore refuses to start when the keys co
 archive's documents.
 
 - SQLite: the database file copied with SQLite's online backup API (a consistent copy while the platform runs);
-- PostgreSQL: `pg_dump --format=custom`, restored with `pg_restore --clean --if-exists`;
+- PostgreSQL: `pg_dump --format=custom`, restored in one transaction: the schema emptied, then the dump's SQL
+  (`pg_restore --file -` into `psql --single-transaction`; `--clean` cannot drop a partition's key alone);
 - documents on the file system are archived; documents on S3-compatible storage are not (the bucket's own
   versioning and replication keep them: docs/operations.md);
 - the warehouse (Parquet files and the export's state) is archived with the database, so that the export resumes
@@ -216,12 +217,25 @@ def restore(path: Path) -> dict[str, Any]:
             dump = Path(tmp) / "database.pgdump"
             dump.write_bytes(member.read())
             args, env = _pg_env()
-            result = subprocess.run(
-                ["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction", *args, str(dump)],
-                env=env, capture_output=True, text=True,
+            # Not `pg_restore --clean`: it drops each object alone, and a partition's primary key (the contacts
+            # and the ledger are partitioned by month, docs/scale.md) cannot be dropped apart from its table's.
+            # Instead, in ONE transaction: the schema emptied, then the dump's SQL (streamed, never held whole).
+            script = subprocess.Popen(
+                ["pg_restore", "--no-owner", "--file", "-", str(dump)],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
             )  # fmt: skip
-            if result.returncode != 0:
-                raise BackupError(f"pg_restore: {result.stderr.strip()[:2000]}")
+            result = subprocess.run(
+                ["psql", "--no-psqlrc", "--quiet", "--single-transaction", "--set", "ON_ERROR_STOP=1", *args,
+                 "--command", "DROP SCHEMA public CASCADE",
+                 "--command", "CREATE SCHEMA public AUTHORIZATION pg_database_owner",
+                 "--command", "GRANT USAGE ON SCHEMA public TO PUBLIC", "--file", "-"],
+                stdin=script.stdout, env=env, capture_output=True, text=True,
+            )  # fmt: skip
+            assert script.stdout is not None and script.stderr is not None
+            script.stdout.close()
+            errors = script.stderr.read().decode(errors="replace")
+            if script.wait() != 0 or result.returncode != 0:
+                raise BackupError(f"pg_restore: {(errors + result.stderr).strip()[:2000]}")
         documents = _documents_dir()
         if documents is not None:
             _restore_dir(archive, "documents", documents)

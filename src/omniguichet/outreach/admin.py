@@ -1,6 +1,12 @@
 from django.contrib import admin
 
-from omniguichet.outreach.models import InboxMessage, MessageRule, MessageTemplate, OutboundMessage
+from omniguichet.outreach.models import (
+    InboxMessage,
+    MessageRule,
+    MessageTemplate,
+    OutboundKey,
+    OutboundMessage,
+)
 
 
 @admin.register(MessageTemplate)
@@ -46,3 +52,20 @@ class InboxMessageAdmin(admin.ModelAdmin):
     raw_id_fields = ["person"]
     search_fields = ["=person__nir"]
     show_full_result_count = False
+
+
+@admin.register(OutboundKey)
+class OutboundKeyAdmin(admin.ModelAdmin):
+    """Which message holds each idempotency key (PostgreSQL; written by the ledger's triggers): read only."""
+
+    list_display = ["idempotency_key", "message_id", "created_at"]
+    search_fields = ["=idempotency_key"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

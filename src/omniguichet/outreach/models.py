@@ -70,9 +70,11 @@ class OutboundMessage(models.Model):
     cap_policy = models.CharField(
         _("frequency cap"), max_length=6, choices=CapPolicy.choices, default=CapPolicy.EXEMPT
     )
+    # No foreign key in the database: the ledger is partitioned by month on PostgreSQL (docs/scale.md), where a
+    # foreign key needs a unique id alone. Django's PROTECT still refuses to delete a digest with members.
     merged_into = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="merged",
-        verbose_name=_("merged into"), db_index=False,
+        verbose_name=_("merged into"), db_index=False, db_constraint=False,
     )  # fmt: skip
     rule = models.CharField(_("rule"), max_length=40, blank=True)
     motive = models.CharField(_("motive"), max_length=40, default="autre")
@@ -141,6 +143,27 @@ class OutboundMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} -> {self.person_id} ({self.state})"
+
+
+class OutboundKey(models.Model):
+    """Which ledger message holds an idempotency key: PostgreSQL only.
+
+    On PostgreSQL the ledger is partitioned by month of `created_at` (docs/scale.md), and a unique index there must
+    hold the partition column: the key could no longer be unique across months. This table, written only by
+    triggers of the ledger (migration 0005), keeps every key unique for all months at once, and tells the
+    ledger's writer which keys are already there without reading every month. Empty on SQLite, where the unique
+    key of the ledger itself does the same."""
+
+    idempotency_key = models.CharField(_("idempotency key"), max_length=200, primary_key=True)
+    message_id = models.BigIntegerField(_("message id"))
+    created_at = models.DateTimeField(_("created at"))
+
+    class Meta:
+        verbose_name = _("outbound key")
+        verbose_name_plural = _("outbound keys")
+
+    def __str__(self) -> str:
+        return self.idempotency_key
 
 
 class InboxMessage(models.Model):

@@ -104,9 +104,12 @@ class Call(models.Model):
     duration_seconds = models.PositiveIntegerField(_("duration (seconds)"), null=True, blank=True)
     # The agent's console opened the record (the screen-pop), at most once.
     popped_at = models.DateTimeField(_("record opened on the console at"), null=True, blank=True)
+    # No foreign key in the database: the contact table is partitioned by month on PostgreSQL, and a foreign key
+    # needs a unique id alone there (docs/scale.md). Django's PROTECT still refuses to delete a contact of a call.
     contact = models.OneToOneField(
-        Contact, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("contact")
-    )
+        Contact, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("contact"),
+        db_constraint=False,
+    )  # fmt: skip
     callback_offered = models.BooleanField(_("call-back offered by SMS"), default=False)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy
 
 from omniguichet.core.forms import PlatformForm
 from omniguichet.teleservices.services import Teleservice
@@ -36,11 +37,20 @@ def _field(spec: Any) -> forms.Field:
     return forms.CharField(widget=forms.TextInput(attrs=attrs), strip=False, **common)
 
 
-def service_form(service: Teleservice, data: Any = None, files: Any = None) -> PlatformForm:
+def service_form(
+    service: Teleservice,
+    data: Any = None,
+    files: Any = None,
+    *,
+    channels: list[tuple[str, Any]] | None = None,
+) -> PlatformForm:
     """The service's form. The second step of a code-confirmed change (its form is on the result page) shows the
-    code to type and keeps the rest hidden; when it comes back with an error it stays the second step."""
+    code to type and keeps the rest hidden; when it comes back with an error it stays the second step. On the
+    agent's console (`channels` given) it starts with the channel by which the person's request was received."""
     second_step = bool(data and data.get("challenge")) and "challenge" in service.field_map()
     fields: dict[str, forms.Field] = {}
+    if channels is not None:
+        fields["channel"] = forms.ChoiceField(label=gettext_lazy("Channel of the contact"), choices=channels)
     for spec in service.fields:
         if second_step and spec.name != "code":
             fields[spec.name] = forms.CharField(required=False, widget=forms.HiddenInput)

@@ -90,7 +90,10 @@ def _service_page(
         context["person"] = get_person(actor=actor, person_id=person_id or 0)
         if not services.record_opened_recently(actor=actor, person=context["person"]):
             return redirect("crm:record", person_id)
-    form = service_form(service, request.POST if request.method == "POST" else None, request.FILES)
+    form = service_form(
+        service, request.POST if request.method == "POST" else None, request.FILES,
+        channels=context.get("agent_channels"),
+    )  # fmt: skip
     if request.method == "POST":
         if surface.name == "agent":
             channel = request.POST.get("channel", "")

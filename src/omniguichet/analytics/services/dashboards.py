@@ -15,6 +15,7 @@ from omniguichet.analytics.services.common import ANALYTICS_ROLES
 from omniguichet.analytics.services.indicators import _cached_warehouse_kpi
 from omniguichet.core.actors import Actor, Channel
 from omniguichet.core.errors import Forbidden, InvalidInput, NotFound
+from omniguichet.core.routers import replica_reads
 from omniguichet.referential.models import Role
 
 
@@ -157,7 +158,13 @@ class Dashboard:
 
 
 def dashboard(*, actor: Actor, channel: Channel, year: int, caisse: str | None = None) -> Dashboard:
-    """The national view (caisse None) or one caisse's, as the actor may see it (NotFound for another caisse)."""
+    """The national view (caisse None) or one caisse's, as the actor may see it (NotFound for another caisse).
+    Its reads go to the read replica when one is configured (core.routers)."""
+    with replica_reads():
+        return _dashboard(actor=actor, channel=channel, year=year, caisse=caisse)
+
+
+def _dashboard(*, actor: Actor, channel: Channel, year: int, caisse: str | None) -> Dashboard:
     from omniguichet.referential.models import Caisse
 
     if caisse is not None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Max, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -48,6 +48,7 @@ from omniguichet.core.actors import Actor, Channel
 from omniguichet.core.apps import TaskHook
 from omniguichet.core.db import is_postgresql
 from omniguichet.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from omniguichet.core.routers import read_connection, replica_reads
 from omniguichet.crm.models import Contact, ContactChange
 from omniguichet.referential.models import Person
 
@@ -101,7 +102,7 @@ class _Position:
 
 def _position() -> _Position:
     if is_postgresql():
-        with connection.cursor() as cursor:
+        with read_connection().cursor() as cursor:
             # One statement, one snapshot: the maxima and the running transactions are of the same instant.
             cursor.execute(
                 "SELECT (SELECT max(id) FROM crm_contact), (SELECT max(id) FROM crm_contactchange), "
@@ -395,6 +396,14 @@ def is_platform_warehouse(out: Path | str) -> bool:
 
 
 def _export(
+    out: Path, *, batch_size: int, on_batch: Callable[[int], None] | None, persons_bucket: int
+) -> ExportReport:
+    """The export's reads, all from the read replica when one is configured (core.routers)."""
+    with replica_reads():
+        return _export_from(out, batch_size=batch_size, on_batch=on_batch, persons_bucket=persons_bucket)
+
+
+def _export_from(
     out: Path, *, batch_size: int, on_batch: Callable[[int], None] | None, persons_bucket: int
 ) -> ExportReport:
     contacts_dir, persons_dir = out / "contacts", out / "persons"

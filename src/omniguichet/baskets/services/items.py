@@ -17,8 +17,8 @@ from django.utils.translation import gettext as _
 from omniguichet.baskets.models import Basket, ItemStatus, ProcessingKind, Transfer, WorkItem
 from omniguichet.baskets.registry import item_kind
 from omniguichet.core.actors import Actor, ActorKind, Channel, scope_to_caisse
-from omniguichet.core.db import update_rows
-from omniguichet.core.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
+from omniguichet.core.db import apply_each, update_rows
+from omniguichet.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 BASKET_PAGE = 50
 MAX_BASKET_PAGE = 200
@@ -276,27 +276,13 @@ def _bulk(
     """Lock the actor's items, apply to each (a refusal is that row's result, not the batch's), then let each
     kind bring its subjects in step, all in one transaction."""
     _agent(actor)
-    ids = _ids(item_ids)
-    results, done = [], []
     with transaction.atomic():
-        found = {
-            i.pk: i
-            for i in scope_to_caisse(WorkItem.objects.select_for_update(), actor).filter(
-                pk__in=[i for i in ids if _valid_id(i)]
-            )
-        }
-        for pk in ids:
-            item = found.get(pk)
-            if item is None:
-                results.append(BulkResult(pk, False, _("no such work item")))
-                continue
-            try:
-                apply(item)
-            except ServiceError as exc:
-                results.append(BulkResult(pk, False, exc.message))
-            else:
-                results.append(BulkResult(pk, True))
-                done.append(item)
+        rows, done = apply_each(
+            scope_to_caisse(WorkItem.objects.all(), actor),
+            _ids(item_ids),
+            apply,
+            missing=_("no such work item"),
+        )
         by_kind: dict[str, list[WorkItem]] = {}
         for item in done:
             by_kind.setdefault(item.kind, []).append(item)
@@ -305,7 +291,7 @@ def _bulk(
             callback = getattr(kind, hook, None) if kind else None
             if callback is not None:
                 callback(items)
-    return results
+    return [BulkResult(*row) for row in rows]
 
 
 def _check_open(actor: Actor, item: WorkItem) -> None:

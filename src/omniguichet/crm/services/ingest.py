@@ -15,7 +15,7 @@ from omniguichet.core.actors import Actor, ActorKind, Channel, scope_to_caisse
 from omniguichet.core.db import array_literal, bulk_insert_rows, reserve_ids, values_subquery
 from omniguichet.core.errors import InvalidInput, collect
 from omniguichet.core.text import check_text
-from omniguichet.crm.models import Contact
+from omniguichet.crm.models import Contact, ContactKey
 from omniguichet.crm.services.common import INGEST_COLUMNS, MAX_BATCH
 from omniguichet.crm.services.recording import _check_contact_fields, _check_subject, _motives
 from omniguichet.referential import validators
@@ -198,19 +198,20 @@ def ingest_contacts(
 
 
 def _known_external_ids(source: str, external_ids: list[str]) -> dict[str, int]:
-    """The contacts already received from `source` under these external ids (id by external id).
+    """The contacts already received from `source` under these external ids (id by external id). On PostgreSQL
+    the key table ContactKey answers (the contacts are partitioned by month: the key alone cannot find the
+    month); on SQLite the contacts' own unique index.
 
-    On PostgreSQL, one probe of the unique index (source, external_id) per id, whatever the planner's statistics
-    say. A join of the contacts with the list of ids let the planner pick, when its statistics predate the
-    source's first contacts (on a large table, automatic ANALYZE waits for 10 % of the rows to change), a nested
-    loop comparing every contact of the source with every id of the batch: each batch slower than the previous
-    one (bench/national.py: 3, 20 then 35 s for three batches of 10,000 after an ANALYZE). On SQLite, the same
-    unique index through the IN subquery."""
+    On PostgreSQL, one probe of the key table's primary key (source, external_id) per id, whatever the planner's
+    statistics say. A join of the keys with the list of ids let the planner pick, when its statistics predate the
+    source's first contacts (automatic ANALYZE waits for a tenth of the rows to change), a nested loop comparing
+    every key of the source with every id of the batch: each batch slower than the previous one
+    (bench/national.py: 3, 20 then 35 s for three batches of 10,000 after an ANALYZE)."""
     if connection.vendor == "postgresql":
-        table = connection.ops.quote_name(Contact._meta.db_table)
+        table = connection.ops.quote_name(ContactKey._meta.db_table)
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT k.external_id, (SELECT c.id FROM {table} c WHERE c.source = %s"
+                f"SELECT k.external_id, (SELECT c.contact_id FROM {table} c WHERE c.source = %s"
                 " AND c.external_id = k.external_id) FROM unnest(%s::text[]) AS k(external_id)",
                 [source, array_literal(external_ids)],
             )

@@ -18,7 +18,8 @@ from django.utils.translation import gettext as _
 from omniguichet.baskets import services as baskets
 from omniguichet.baskets.models import Basket, WorkItem
 from omniguichet.core.actors import Actor, ActorKind, Channel, scope_to_caisse
-from omniguichet.core.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
+from omniguichet.core.db import apply_each
+from omniguichet.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from omniguichet.documents.models import Document, DocumentStatus
 from omniguichet.documents.services.common import BASKET_PAGE, MAX_BASKET_PAGE, MAX_BULK, _valid_id
 from omniguichet.documents.services.notices import notify_document_rejected
@@ -148,26 +149,10 @@ def _decide(actor: Actor, document_ids: Iterable[int], apply: Callable[[Document
     ids = list(dict.fromkeys(int(i) for i in document_ids))
     if not ids or len(ids) > MAX_BULK:
         raise InvalidInput.from_fields({"documents": _("between 1 and %(n)d documents") % {"n": MAX_BULK}})
-    results = []
-    with transaction.atomic():
-        found = {
-            d.pk: d
-            for d in scope_to_caisse(Document.objects.select_for_update(), actor).filter(
-                pk__in=[i for i in ids if _valid_id(i)]
-            )
-        }
-        for pk in ids:
-            document = found.get(pk)
-            if document is None:
-                results.append(BulkResult(pk, False, _("no such document")))
-                continue
-            try:
-                apply(document)
-            except ServiceError as exc:
-                results.append(BulkResult(pk, False, exc.message))
-            else:
-                results.append(BulkResult(pk, True))
-    return results
+    rows, _done = apply_each(
+        scope_to_caisse(Document.objects.all(), actor), ids, apply, missing=_("no such document")
+    )
+    return [BulkResult(*row) for row in rows]
 
 
 def _check_open(actor: Actor, document: Document) -> None:

@@ -20,6 +20,7 @@ from omniguichet.outreach.models import (
     MessageChannel,
     MessageState,
     MessageTemplate,
+    OutboundKey,
     OutboundMessage,
     parse_policy,
 )
@@ -93,24 +94,33 @@ def write_ledger(planned: Sequence[Planned], *, now: dt.datetime | None = None) 
             )  # fmt: skip
     if not rows:
         return 0
-    already = set(
-        OutboundMessage.objects.filter(idempotency_key__in=values_subquery(rows, of="text")).values_list(
+    for attempt in range(3):
+        already = _keys_in_ledger(list(rows))
+        fresh = [row for key, row in rows.items() if key not in already]
+        try:
+            with (
+                transaction.atomic()
+            ):  # a savepoint: a concurrent writer of the same keys costs one more round
+                bulk_insert_rows(OutboundMessage, LEDGER_COLUMNS, fresh)
+            break
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    transaction.on_commit(_enqueue_dispatch)
+    return len(rows)
+
+
+def _keys_in_ledger(keys: list[str]) -> set[str]:
+    """Which of these idempotency keys the ledger holds. On PostgreSQL the key table OutboundKey answers (the
+    ledger is partitioned by month: a key alone cannot find its month); on SQLite the ledger's own unique key."""
+    model: type[OutboundKey] | type[OutboundMessage] = (
+        OutboundKey if connection.vendor == "postgresql" else OutboundMessage
+    )
+    return set(
+        model.objects.filter(idempotency_key__in=values_subquery(keys, of="text")).values_list(
             "idempotency_key", flat=True
         )
     )
-    fresh = [row for key, row in rows.items() if key not in already]
-    try:
-        with (
-            transaction.atomic()
-        ):  # a savepoint: a concurrent writer of the same keys only costs a slower path
-            bulk_insert_rows(OutboundMessage, LEDGER_COLUMNS, fresh)
-    except IntegrityError:
-        OutboundMessage.objects.bulk_create(
-            [OutboundMessage(**dict(zip(LEDGER_COLUMNS, row, strict=True))) for row in fresh],
-            ignore_conflicts=True,
-        )
-    transaction.on_commit(_enqueue_dispatch)
-    return len(rows)
 
 
 # How a write of the ledger asks the worker to dispatch: set at start-up (outreach.apps) to enqueue the task of
