@@ -16,10 +16,10 @@ step goes into an empty table and builds the indexes at the end). After each ste
   10,000), one sender for three batches then 2 senders in parallel processes for the rest (the sustained figure);
 - export: `export_warehouse` of those contacts. The export is incremental by contact id (it cannot select a day
   by date): before the ingestion, the warehouse is marked as holding every contact already in the database (an
-  empty part named after the highest id, and the export state's floors at the current maxima), as after the
-  previous day's run; the timed run then writes the day ingested, checks the change log and fingerprints the
-  persons, as the hourly or daily run of a platform does. Its person parts were written once, after the persons
-  were seeded;
+  empty part named after the highest id, in a month folder, and the export state's floors at the current
+  maxima), as after the previous day's run; the timed run then writes the day ingested, checks the change log
+  and fingerprints the persons, as the hourly or daily run of a platform does. Its person parts were written
+  once, after the persons were seeded;
 - disk: the contact table with its indexes (summed over its partitions when it is partitioned by month), its
   heap and index shares, and the whole database (pg_database_size).
 A step starts only if its contacts fit on the disk while keeping --keep-free-gb free (from the bytes per contact
@@ -225,14 +225,16 @@ def _mark_exported(out: Path) -> None:
     """The warehouse holds every contact in the database now, as after yesterday's run (see the docstring)."""
     import pyarrow.parquet as pq
 
-    from omniguichet.analytics.services.common import EXPORT_STATE, _contacts_arrow
+    from omniguichet.analytics.services.common import EXPORT_STATE, MONTH_PREFIX, _contacts_arrow
 
     contacts, changes = _sql(
         "SELECT (SELECT coalesce(max(id), 0) FROM crm_contact), (SELECT coalesce(max(id), 0) FROM crm_contactchange)"
     )[0]
     folder = out / "contacts"
-    folder.mkdir(parents=True, exist_ok=True)
-    pq.write_table(_contacts_arrow().empty_table(), folder / f"part-{contacts:012d}-{contacts:012d}.parquet")
+    # In a month folder (the warehouse's Hive layout): a part left at the top would be moved by the export.
+    month = folder / f"{MONTH_PREFIX}{dt.date.today():%Y-%m}"
+    month.mkdir(parents=True, exist_ok=True)
+    pq.write_table(_contacts_arrow().empty_table(), month / f"part-{contacts:012d}-{contacts:012d}.parquet")
     (folder / EXPORT_STATE).write_text(
         json.dumps({"floor": contacts, "changes_floor": changes, "pending": []})
     )
