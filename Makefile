@@ -99,6 +99,17 @@ bench-crm: setup
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
 
+# The national-size bench (issue 18 section 3): 10 M persons, contacts added in steps towards 200 M over three years,
+# record / search / ingestion / export of a day / disk measured at each step (bench/national.py; hours at full
+# size: NATIONAL_ARGS to stop earlier, e.g. --steps 10,20,30 --stop-at 10:25). Not part of `make test`. The WAL is
+# capped lower than PG_BENCH_OPTIONS (2 GB) so that the disk goes to the rows; index builds get 1 GB of memory.
+NATIONAL_ARGS ?=
+PG_NATIONAL_OPTIONS := -o shared_buffers=2GB -o max_wal_size=2GB -o effective_cache_size=8GB -o wal_compression=on \
+  -o checkpoint_timeout=30min -o maintenance_work_mem=1GB
+.PHONY: bench-national
+bench-national: setup
+	pg_virtualenv -t $(PG_NATIONAL_OPTIONS) sh -c 'DATABASE_URL="postgres://$$PGUSER:$$PGPASSWORD@$$PGHOST:$${PGPORT:-5432}/$$PGDATABASE" $(BIN)/python -m bench.national $(NATIONAL_ARGS)'
+
 # Cases and outbound messages (issue #5): ingestion with rules and ledger writes, dispatch to the file sink.
 bench-outreach: setup
 	$(BIN)/python -m bench.outreach --persons 50000 --events 150000

@@ -4,6 +4,7 @@ from collections import Counter
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.db.models import Count, F, Max, Min
 from django.utils import timezone
 
@@ -182,3 +183,50 @@ def test_seed_into_an_empty_table_rebuilds_every_index(population):
     assert _contact_index_names() == before
     person_id = Contact.objects.values_list("person_id", flat=True).first()
     assert Contact.objects.filter(person_id=person_id).order_by("-started_at", "-id").exists()
+
+
+def test_the_indexes_rebuilt_after_a_seed_cover_every_partition(population):
+    """PostgreSQL, contacts partitioned by month: the indexes dropped for the load are built again on every
+    partition, valid (the partitioned index's own definition says ON ONLY, which would build nothing)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("partitions are PostgreSQL's")
+    seed_contacts(count=1000, seed=4, reference_date=REFERENCE)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relid::regclass::text FROM pg_partition_tree('crm_contact') WHERE isleaf")
+        leaves = [name for (name,) in cursor.fetchall()]
+        cursor.execute(
+            "SELECT c.relname, i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+            " WHERE i.indrelid = 'crm_contact'::regclass AND NOT i.indisunique"
+        )
+        parent = dict(cursor.fetchall())
+        assert {"contact_timeline_idx", "contact_caisse_period_idx"} <= set(parent)
+        assert all(parent.values()), parent
+        assert len(leaves) > 1
+        for leaf in leaves:
+            cursor.execute(
+                "SELECT count(*) FROM pg_index WHERE indrelid = %s::regclass AND NOT indisunique AND indisvalid",
+                [leaf],
+            )
+            assert cursor.fetchone()[0] == len(parent), leaf
+
+
+def test_a_longer_history_is_appended_to_the_contacts_already_there(population):
+    """The national bench seeds three years of contacts in steps: each step appends another history (another
+    seed) to the same persons, spread over the whole window, with the table's indexes kept."""
+    three_years = 3 * 365
+    assert seed_contacts(count=2000, seed=1, reference_date=REFERENCE, days=three_years) == 2000
+    first = set(Contact.objects.values_list("id", flat=True))
+    before = _contact_index_names()
+    assert (
+        seed_contacts(count=3000, seed=2, reference_date=REFERENCE, days=three_years, chunk_size=700) == 3000
+    )
+    assert _contact_index_names() == before
+    assert Contact.objects.count() == 5000 and first < set(Contact.objects.values_list("id", flat=True))
+    start = dt.datetime.combine(REFERENCE - dt.timedelta(days=three_years), dt.time(), dt.UTC)
+    span = Contact.objects.aggregate(first=Min("started_at"), last=Max("started_at"))
+    assert start <= span["first"] < WINDOW_START  # older than the default two years
+    assert span["last"] < WINDOW_END
+    third_year = Contact.objects.filter(started_at__lt=WINDOW_START).count()
+    assert 5000 * 0.2 < third_year < 5000 * 0.45  # about a third of the history falls in the oldest year
+    with pytest.raises(InvalidInput, match="days"):
+        seed_contacts(count=10, seed=3, days=0)

@@ -291,7 +291,10 @@ def _secondary_indexes(tables: list[str]) -> list[tuple[str, str]]:
                 "WHERE t.relname = ANY(%s) AND NOT ix.indisunique AND NOT ix.indisprimary",
                 [tables],
             )
-            return list(cursor.fetchall())
+            # The index of a partitioned table reads "CREATE INDEX … ON ONLY <table>": run as is, it would create
+            # an empty, invalid index on the parent alone and leave every partition without it. Without ONLY it
+            # is built on every partition (the contacts are partitioned by month on PostgreSQL).
+            return [(name, sql.replace(" ON ONLY ", " ON ", 1)) for name, sql in cursor.fetchall()]
         placeholders = ", ".join(["%s"] * len(tables))
         cursor.execute(
             "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "

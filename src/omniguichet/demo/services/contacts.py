@@ -133,11 +133,13 @@ class ContactGenerator:
         reference_date: dt.date,
         persons: Sequence[tuple[int, str, int | None, int | None]],
         motives: set[str],
+        days: int = CONTACT_HISTORY_DAYS,
     ):
+        self.days = days  # the history covers the `days` days before the reference date
         self.rng = random.Random(f"contacts:{seed}")  # not the population's stream for the same seed
         self.persons = persons  # (id, caisse, parent id, account id) in id order
         self.motives = motives
-        self.first_day = reference_date - dt.timedelta(days=CONTACT_HISTORY_DAYS)
+        self.first_day = reference_date - dt.timedelta(days=days)
         ops = connection.ops
         # Whole seconds: 7 bytes less in each of millions of rows.
         self.now = ops.adapt_datetimefield_value(timezone.now().replace(microsecond=0))
@@ -145,12 +147,12 @@ class ContactGenerator:
         # with an explicit offset on PostgreSQL. They are built from precomputed day and time-of-day parts.
         sample = ops.adapt_datetimefield_value(dt.datetime(2001, 2, 3, 4, 5, 6, tzinfo=dt.UTC))
         offset = "" if sample == "2001-02-03 04:05:06" else "+00:00"
-        self.day_text = [f"{self.first_day + dt.timedelta(days=d)} " for d in range(CONTACT_HISTORY_DAYS)]
+        self.day_text = [f"{self.first_day + dt.timedelta(days=d)} " for d in range(days)]
         self.time_text = [f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}{offset}" for s in range(86_400)]
 
     def _days(self, *, weekday: int, saturday: int, sunday: int, holiday: int) -> list[int]:
         pool: list[int] = []
-        for d in range(CONTACT_HISTORY_DAYS):
+        for d in range(self.days):
             day = self.first_day + dt.timedelta(days=d)
             if (day.month, day.day) in FIXED_HOLIDAYS:
                 weight = holiday
@@ -246,7 +248,7 @@ class ContactGenerator:
         offline_table = self._profile_table(OFFLINE_CHANNEL_MIX)
         random = self.rng.random
         day_text, time_text, now = self.day_text, self.time_text, self.now
-        last_day = CONTACT_HISTORY_DAYS
+        last_day = self.days
         size = PROFILE_TABLE_SIZE
         rows: list[tuple] = []
         append = rows.append
@@ -327,11 +329,20 @@ def seed_contacts(
     reference_date: dt.date | None = None,
     chunk_size: int = 50_000,
     progress: Callable[[int], None] | None = None,
+    days: int = CONTACT_HISTORY_DAYS,
 ) -> int:
-    """Add a deterministic synthetic contact history (count contacts over the two years before the reference
-    date, default today in UTC) to the persons already in the database. Returns how many were written."""
+    """Add a deterministic synthetic contact history (count contacts over the `days` days, two years by default,
+    before the reference date, default today in UTC) to the persons already in the database. Returns how many
+    were written.
+
+    Into an empty table the load is one transaction and the secondary indexes are built once at the end; into a
+    table that already has contacts, each chunk is appended in its own transaction with the indexes maintained
+    (rebuilding the indexes of a large table would cost more than the rows added). A different `seed` adds a
+    different history to the same persons."""
     if count < 0:
         raise InvalidInput.from_fields({"contacts": "must be zero or more"})
+    if days < 1:
+        raise InvalidInput.from_fields({"days": "must be 1 or more"})
     load_motives()
     # One query for the whole population: a million tuples is about 100 MB, and the generating process
     # inherits them without copying.
@@ -345,6 +356,7 @@ def seed_contacts(
         reference_date=reference_date or timezone.now().date(),
         persons=persons,
         motives=set(Motive.objects.filter(active=True).values_list("code", flat=True)),
+        days=days,
     )
     chunks = _in_background(lambda: generator.chunks(count=count, chunk_size=chunk_size))
     written = 0
