@@ -33,8 +33,10 @@ def mint(*, out: str, insured: int, per_caisse: int, seed: int = 18) -> dict:
             "bench.load.credentials writes logins into the database: only into the load test's own"
         )
     import django
+    from django.apps import apps
 
-    django.setup()
+    if not apps.ready:  # (in a test process Django is set up already: a second setup would reset its logging)
+        django.setup()
     from django.conf import settings
     from django.contrib.auth.hashers import make_password
     from django.db import transaction

@@ -118,7 +118,8 @@ def server(tmp_path_factory):
     subprocess.run([*ENTRY, "migrate", "--noinput", "-v", "0"], env=env, check=True)
     port = _free_port()
     process = subprocess.Popen(
-        [*ENTRY, "serve", "--production", "--port", str(port), "--workers", "2"], env=env
+        [*ENTRY, "serve", "--production", "--port", str(port), "--workers", "2", "--mailin-port", "0"],
+        env=env,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -250,7 +251,8 @@ def test_serve_starts_and_stops_its_redis_server_when_asked(tmp_path):
     )
     subprocess.run([*ENTRY, "migrate", "--noinput", "-v", "0"], env=env, check=True)
     process = subprocess.Popen(
-        [*ENTRY, "serve", "--production", "--port", str(port), "--workers", "1"], env=env
+        [*ENTRY, "serve", "--production", "--port", str(port), "--workers", "1", "--mailin-port", "0"],
+        env=env,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -281,7 +283,8 @@ def test_serve_refuses_to_start_a_redis_server_for_another_machine(tmp_path):
     )
     subprocess.run([*ENTRY, "migrate", "--noinput", "-v", "0"], env=env, check=True)
     refused = subprocess.run(
-        [*ENTRY, "serve", "--production", "--port", str(_free_port())], env=env, capture_output=True, text=True,
+        [*ENTRY, "serve", "--production", "--port", str(_free_port()), "--mailin-port", "0"], env=env,
+        capture_output=True, text=True,
         timeout=120,
     )  # fmt: skip
     assert refused.returncode != 0 and "REDIS_URL names 10.1.2.3" in refused.stderr

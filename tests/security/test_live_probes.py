@@ -42,7 +42,17 @@ def demo_server(tmp_path_factory):
         )
     port = free_port()
     server = subprocess.Popen(
-        [*OMNIGUICHET, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        # mailin on a free port: the default (2525) may be taken by another test's server at the same moment.
+        [
+            *OMNIGUICHET,
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--mailin-port",
+            str(free_port()),
+        ],
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
