@@ -423,6 +423,13 @@ def _report(steps: list[Step]) -> None:
                 f"largest step {last:,.2f} {unit} against the target {target:,.0f} {unit}: {_verdict(ok)}"
             )
             continue
+        if value <= 0:  # a rate's line reaching zero: say what was measured, not a negative rate
+            print(
+                f"  {label}: {measured}; {per_doubling:+,.2f} {unit} per doubling of the contacts: the line reaches "
+                f"zero before 200 M; below the lowest measured ({min(values):,.2f} {unit}); target "
+                f"{target:,.0f} {unit}: {_verdict(False)}"
+            )
+            continue
         ok = value <= target if lower_is_better else value >= target
         print(
             f"  {label}: {measured}; {per_doubling:+,.2f} {unit} per doubling of the contacts -> {value:,.2f} {unit} "
