@@ -141,7 +141,9 @@ def test_a_move_cut_short_by_a_crash_is_completed_by_the_next_export(make_person
     pq.write_table(table.filter(pc.not_equal(table.column("contact_id"), str(moved.pk))), path)
     assert str(moved.pk) not in rows(out)
     report = export(out)
-    assert report.changed == 1
+    # Written once, either as a change or, on PostgreSQL when another session's transaction held the first
+    # export's snapshot back (the rule against skipping a contact committed late), as a contact not yet exported.
+    assert report.changed + report.contacts == 1
     fresh = tmp_path / "fresh"
     export(fresh)
     assert rows(out) == rows(fresh)

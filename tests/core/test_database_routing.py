@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -109,7 +110,20 @@ def test_the_export_and_the_dashboards_read_the_replica(make_person, tmp_path):
     test_db, replica_db = connection.settings_dict["NAME"], f"replica_{uuid.uuid4().hex[:8]}"
     connections.close_all()
     with psycopg.connect(_url("postgres"), autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{replica_db}" TEMPLATE "{test_db}"')
+        # A copy needs the template to itself: connections left by earlier tests of this process (a live server's
+        # thread, a pool) are ended first, as `createdb --template` asks of an operator.
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            [test_db],
+        )
+        for attempt in range(50):
+            try:
+                admin.execute(f'CREATE DATABASE "{replica_db}" TEMPLATE "{test_db}"')
+                break
+            except psycopg.errors.ObjectInUse:
+                if attempt == 49:
+                    raise
+                time.sleep(0.2)
     try:
         with psycopg.connect(_url(replica_db), autocommit=True) as replica:
             replica.execute("UPDATE referential_caisse SET name = 'Paris (replica)' WHERE code = '751'")
