@@ -318,6 +318,10 @@ OUTREACH_DISPATCH_BATCH = int(os.environ.get("OUTREACH_DISPATCH_BATCH", "1000"))
 # Online account (accounts app).
 ACCOUNT_SESSION_SECONDS = int(os.environ.get("ACCOUNT_SESSION_SECONDS", "1800"))
 # Staff sessions (agent console, admin): an idle timeout and an absolute lifetime of one working day.
+# The agent's screen-pop as server-sent events from a thread of a WSGI server: right for the development server
+# and the tests' live server, wrong for gunicorn's sync workers (one held per agent), where the push process serves
+# it under ASGI instead (telephony/stream.py, docs/telephony.md).
+SCREEN_POP_WSGI_STREAM = _env_bool("SCREEN_POP_WSGI_STREAM", DEBUG)
 STAFF_SESSION_IDLE_SECONDS = int(os.environ.get("STAFF_SESSION_IDLE_SECONDS", "1800"))
 STAFF_SESSION_MAX_SECONDS = int(os.environ.get("STAFF_SESSION_MAX_SECONDS", str(10 * 3600)))
 # Staff second factor: TOTP (django-otp); the issuer shown by authenticator apps.

@@ -116,11 +116,12 @@ def server(tmp_path_factory):
         database_url = urlunsplit(parts._replace(netloc=f"{auth}127.0.0.1:{forwarder.port}"))
     env = _env(tmp, database_url)
     subprocess.run([*ENTRY, "migrate", "--noinput", "-v", "0"], env=env, check=True)
-    port = _free_port()
+    port, push_port = _free_port(), _free_port()
     process = subprocess.Popen(
-        [*ENTRY, "serve", "--production", "--port", str(port), "--workers", "2", "--mailin-port", "0"],
+        [*ENTRY, "serve", "--production", "--port", str(port), "--workers", "2", "--mailin-port", "0",
+         "--push-port", str(push_port)],
         env=env,
-    )
+    )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = (
@@ -135,7 +136,7 @@ def server(tmp_path_factory):
             assert process.poll() is None, "serve --production exited"
             assert time.monotonic() < deadline, "serve --production did not answer"
             time.sleep(0.3)
-        yield base, db, forwarder
+        yield base, db, forwarder, f"http://127.0.0.1:{push_port}"
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -163,6 +164,29 @@ def test_static_files_compressed_and_cached_far_ahead(server):
     assert "max-age=315360000" in headers["Cache-Control"] and "immutable" in headers["Cache-Control"]
 
 
+def test_the_push_process_serves_the_screen_pop_stream_under_asgi(server):
+    """The push process (uvicorn, Django under ASGI) answers the stream's path with the same rules as the pages: an
+    anonymous request goes to the login page; gunicorn refuses to hold the stream (204 for a logged agent, tested
+    in tests/telephony) and its login redirect is the same."""
+    import http.client
+
+    host, port = urlsplit(server[3]).hostname, urlsplit(server[3]).port
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            connection = http.client.HTTPConnection(host, port, timeout=15)
+            connection.request("GET", "/agent/telephonie/flux/", headers={"X-Forwarded-Proto": "https"})
+            response = connection.getresponse()
+            break
+        except OSError:
+            assert time.monotonic() < deadline, "the push process did not answer"
+            time.sleep(0.3)
+    assert response.status == 302 and "/agent/login/" in response.headers["Location"]
+    assert response.headers["server"] == "uvicorn"
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")  # the production settings
+    connection.close()
+
+
 def test_security_headers_on_a_page(server):
     status, headers, _ = _get(f"{server[0]}/accessibilite/")
     assert status == 200
@@ -178,7 +202,7 @@ def test_security_headers_on_a_page(server):
 
 
 def test_health_then_readiness_fails_without_database(server):
-    base, db, forwarder = server
+    base, db, forwarder, _push = server
     status, headers, body = _get(f"{base}/healthz")
     assert status == 200 and headers["Cache-Control"] == "no-store"
     status, headers, body = _get(f"{base}/readyz")

@@ -1,18 +1,21 @@
-"""The agent's telephony page: it polls the screen-pop every 2 s and opens the caller's record by itself."""
+"""The agent's telephony page: it opens the caller's record by itself, pushed as server-sent events (the stream
+below) or, where no push process serves them, polled every 2 s."""
 
 from __future__ import annotations
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.core.handlers.asgi import ASGIRequest
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
 from omniguichet.core.actors import Actor
 from omniguichet.core.web import agent_required
 from omniguichet.crm.purposes import PURPOSES
-from omniguichet.telephony import services
+from omniguichet.telephony import services, stream
 
 
 @require_GET
@@ -39,3 +42,22 @@ def screen_pop(request: HttpRequest, actor: Actor) -> HttpResponse:
         return response
     search = f"{reverse('crm:console')}?{urlencode({'purpose': str(PURPOSES[0])})}"
     return render(request, "telephony/_unknown_caller.html", {"pop": pop, "search": search})
+
+
+@require_GET
+@agent_required
+def screen_pop_stream(request: HttpRequest, actor: Actor) -> HttpResponse:
+    """The screen-pop as server-sent events (telephony/stream.py): under ASGI (the push process), or from a thread
+    of a WSGI server that has threads to spare (SCREEN_POP_WSGI_STREAM). Otherwise 204, which stops the browser's
+    EventSource: the page then polls `screen_pop`."""
+    language = translation.get_language() or settings.LANGUAGE_CODE
+    if isinstance(request, ASGIRequest):
+        events = stream.stream_async(actor=actor, language=language)
+    elif settings.SCREEN_POP_WSGI_STREAM:
+        events = stream.stream_sync(actor=actor, language=language)
+    else:
+        return HttpResponse(status=204)
+    response = StreamingHttpResponse(events, content_type="text/event-stream")
+    response["Cache-Control"] = "no-store"
+    response["X-Accel-Buffering"] = "no"  # nginx passes each event on at once
+    return response

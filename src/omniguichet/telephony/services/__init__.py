@@ -70,6 +70,9 @@ from omniguichet.telephony.services.screen_pop import (
     ScreenPop as ScreenPop,
 )
 from omniguichet.telephony.services.screen_pop import (
+    agents_with_pending_pop as agents_with_pending_pop,
+)
+from omniguichet.telephony.services.screen_pop import (
     calls_of_agent as calls_of_agent,
 )
 from omniguichet.telephony.services.screen_pop import (

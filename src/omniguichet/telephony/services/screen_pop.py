@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import Q
@@ -62,6 +63,22 @@ def next_screen_pop(*, actor: Actor) -> ScreenPop | None:
     if person_id is not None and not scope_to_caisse(Person.objects.filter(pk=person_id), actor).exists():
         person_id = None  # another caisse's person is reported like an unknown caller
     return ScreenPop(call.call_id, person_id, call.motive_id, mask_number(call.from_number))
+
+
+def agents_with_pending_pop(*, agent_ids: Iterable[int]) -> set[int]:
+    """Of these agents, those who have answered a call whose record their console has not opened yet: one query
+    for every agent listening on a push process (the screen-pop index, one probe per agent)."""
+    ids = list(agent_ids)
+    if not ids:
+        return set()
+    since = timezone.now() - SCREEN_POP_WINDOW
+    return set(
+        Call.objects.filter(
+            agent_id__in=ids, popped_at__isnull=True, answered_at__gte=since, direction=CallDirection.INBOUND
+        )
+        .values_list("agent_id", flat=True)
+        .distinct()
+    )
 
 
 def record_url(pop: ScreenPop) -> str:

@@ -62,7 +62,7 @@ class Command(BaseCommand):
     help = (
         "Run the web server, the background worker and the e-mail receiver (mailin, SMTP on a local port) together; "
         "Ctrl-C stops them all. Without --production: Django's development server (the demo). With --production: "
-        "gunicorn with N workers (docs/production.md)."
+        "gunicorn with N workers and the push process of the agents' screen-pop (uvicorn; docs/production.md)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -75,6 +75,13 @@ class Command(BaseCommand):
             "--workers", type=int, default=0, help="web worker processes (default: 2 x cores + 1)"
         )
         parser.add_argument("--task-workers", type=int, default=1, help="background task workers")
+        parser.add_argument(
+            "--push-port",
+            type=int,
+            default=None,
+            help="with --production: the port of the push process (uvicorn, the agents' screen-pop as server-sent "
+            "events) on 127.0.0.1 (default: the web port + 1); 0: none, the consoles poll",
+        )
         parser.add_argument(
             "--mailin-port",
             type=int,
@@ -129,13 +136,29 @@ class Command(BaseCommand):
                 subprocess.Popen([*entry, "worker"], env=env) for _ in range(options["task_workers"])
             ]
             processes.append(subprocess.Popen(web, env=env))
+            push_port = options["push_port"]
+            if push_port is None:
+                push_port = options["port"] + 1
+            if push_port:
+                # Django under ASGI for the server-sent events alone; the reverse proxy routes their path here
+                # (deploy/nginx.conf). Loopback only, as mailin.
+                push = [
+                    sys.executable, "-m", "uvicorn", "omniguichet.asgi:application",
+                    "--host", "127.0.0.1", "--port", str(push_port), "--lifespan", "off", "--no-access-log",
+                    "--proxy-headers", "--forwarded-allow-ips",
+                    os.environ.get("OMNIGUICHET_TRUSTED_PROXIES", "127.0.0.1,::1"),
+                    "--timeout-graceful-shutdown", "3",
+                ]  # fmt: skip
+                processes.append(subprocess.Popen(push, env=env))
             if mailin:
                 processes.append(subprocess.Popen(mailin, env=env))
         else:
             _check_or_stop(entry, dict(os.environ))
+            # The development server has threads to spare: the agents' screen-pop streams from them.
+            dev_env = {**os.environ, "SCREEN_POP_WSGI_STREAM": os.environ.get("SCREEN_POP_WSGI_STREAM", "1")}
             processes = [
                 subprocess.Popen([*entry, "worker"]),
-                subprocess.Popen([*entry, "runserver", "--noreload", address]),
+                subprocess.Popen([*entry, "runserver", "--noreload", address], env=dev_env),
             ]
             if mailin:
                 processes.append(subprocess.Popen(mailin))
@@ -154,7 +177,9 @@ class Command(BaseCommand):
                     if "redis-server" in command:
                         continue
                     graceful = (
-                        signal.SIGTERM if "gunicorn" in command or "'mailin'" in command else signal.SIGINT
+                        signal.SIGTERM
+                        if "gunicorn" in command or "'mailin'" in command or "uvicorn" in command
+                        else signal.SIGINT
                     )
                     process.send_signal(graceful)
             for process in sorted(processes, key=lambda p: "redis-server" in str(p.args)):
