@@ -3,9 +3,12 @@ below) or, where no push process serves them, polled every 2 s."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterator
+
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import translation
@@ -46,11 +49,12 @@ def screen_pop(request: HttpRequest, actor: Actor) -> HttpResponse:
 
 @require_GET
 @agent_required
-def screen_pop_stream(request: HttpRequest, actor: Actor) -> HttpResponse:
+def screen_pop_stream(request: HttpRequest, actor: Actor) -> HttpResponseBase:
     """The screen-pop as server-sent events (telephony/stream.py): under ASGI (the push process), or from a thread
     of a WSGI server that has threads to spare (SCREEN_POP_WSGI_STREAM). Otherwise 204, which stops the browser's
     EventSource: the page then polls `screen_pop`."""
     language = translation.get_language() or settings.LANGUAGE_CODE
+    events: AsyncIterator[str] | Iterator[str]
     if isinstance(request, ASGIRequest):
         events = stream.stream_async(actor=actor, language=language)
     elif settings.SCREEN_POP_WSGI_STREAM:
