@@ -173,6 +173,9 @@ class Step:
     rows: int  # the planner's estimate (pg_class.reltuples), -1 when never analysed
     kept: str | None = None  # why this month stays for now
     done: str | None = None  # what this run did: detached, dropped, archived
+    seconds: dict[str, float] = field(
+        default_factory=dict
+    )  # "detach" (the table locked), "drop" or "archive"
 
 
 @dataclass
@@ -299,9 +302,13 @@ def apply_retention(
     )
     for step in report.steps:
         if not step.kept and not step.detached:
+            started = time.perf_counter()
             _detach(step, actor=actor, channel=channel, rule=rule)
+            step.seconds["detach"] = time.perf_counter() - started
         if not step.kept:
+            started = time.perf_counter()
             _finish(step, actor=actor, channel=channel, rule=rule)
+            step.seconds[step.action] = time.perf_counter() - started
         if on_step:
             on_step(step)
         if step.kept:  # later months of the table wait for this one
@@ -333,11 +340,11 @@ def _detach(step: Step, *, actor: Actor, channel: Channel, rule: str) -> None:
     if not _has_default(step.table):
         _detach_concurrently(step, actor=actor, channel=channel, rule=rule)
         return
-    timeout = int(getattr(settings, "PARTITIONS_DETACH_LOCK_TIMEOUT_MS", 2000))
+    timeout = _lock_timeout()
     for attempt in range(1, DETACH_TRIES + 1):
         try:
             with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute(f"SET LOCAL lock_timeout = {max(timeout, 1)}")
+                cursor.execute(f"SET LOCAL lock_timeout = {timeout}")
                 cursor.execute(f"ALTER TABLE {_q(step.table)} DETACH PARTITION {_q(step.partition)}")
                 reason = _kept_because(step.table, step.partition, step.month)
                 if reason:
@@ -349,15 +356,23 @@ def _detach(step: Step, *, actor: Actor, channel: Channel, rule: str) -> None:
             log.info("partition %s detached from %s", step.partition, step.table)
             return
         except OperationalError as exc:
-            if getattr(exc.__cause__, "sqlstate", None) != "55P03" or attempt == DETACH_TRIES:
-                if getattr(exc.__cause__, "sqlstate", None) == "55P03":
-                    step.kept = (
-                        f"the table stayed busy: its lock was not obtained within {timeout} ms,"
-                        f" {DETACH_TRIES} tries; the next run tries again"
-                    )
-                    return
+            if not _lock_not_obtained(exc):
                 raise
+            if attempt == DETACH_TRIES:
+                step.kept = (
+                    f"the table stayed busy: its lock was not obtained within {timeout} ms, {DETACH_TRIES}"
+                    " tries; the next run tries again"
+                )
+                return
             time.sleep(attempt)
+
+
+def _lock_timeout() -> int:
+    return max(int(getattr(settings, "PARTITIONS_DETACH_LOCK_TIMEOUT_MS", 2000)), 1)
+
+
+def _lock_not_obtained(exc: OperationalError) -> bool:
+    return getattr(exc.__cause__, "sqlstate", None) == "55P03"
 
 
 def _detach_concurrently(step: Step, *, actor: Actor, channel: Channel, rule: str) -> None:
@@ -389,21 +404,38 @@ def _detach_concurrently(step: Step, *, actor: Actor, channel: Channel, rule: st
 
 
 def _finish(step: Step, *, actor: Actor, channel: Channel, rule: str) -> None:
-    """Drop or archive a detached month, after the apps' hooks (key tables, references into it)."""
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"SELECT count(*) FROM {_q(step.partition)}")
-        rows = cursor.fetchone()[0]
-        for hook in _before_drop.get(step.table, []):
-            hook(step.partition)
-        if step.action == "archive":
-            cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {_q(ARCHIVE_SCHEMA)}")
-            cursor.execute(f"REVOKE ALL ON SCHEMA {_q(ARCHIVE_SCHEMA)} FROM PUBLIC")
-            cursor.execute(f"ALTER TABLE {_q(step.partition)} SET SCHEMA {_q(ARCHIVE_SCHEMA)}")
-            done = "archived"
-        else:
-            cursor.execute(f"DROP TABLE {_q(step.partition)}")
-            done = "dropped"
-        _audit(step, done, actor=actor, channel=channel, rule=rule, rows=rows)
+    """Drop or archive a detached month, after the apps' hooks (key tables, references into it). The drop (or
+    the archive's removal of the month's foreign keys) locks the tables its foreign keys point at (persons,
+    caisses...) until the commit: it comes last, under the same lock timeout as the detach; a table that stays
+    busy leaves the month detached, and the next run finishes it."""
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"SELECT count(*) FROM {_q(step.partition)}")
+            rows = cursor.fetchone()[0]
+            for hook in _before_drop.get(step.table, []):
+                hook(step.partition)
+            cursor.execute(f"SET LOCAL lock_timeout = {_lock_timeout()}")
+            if step.action == "archive":
+                # A frozen copy: its rows no longer hold the persons, caisses... they point at.
+                cursor.execute(
+                    "SELECT conname FROM pg_constraint WHERE conrelid = to_regclass(%s) AND contype = 'f'",
+                    [step.partition],
+                )
+                for (constraint,) in cursor.fetchall():
+                    cursor.execute(f"ALTER TABLE {_q(step.partition)} DROP CONSTRAINT {_q(constraint)}")
+                cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {_q(ARCHIVE_SCHEMA)}")
+                cursor.execute(f"REVOKE ALL ON SCHEMA {_q(ARCHIVE_SCHEMA)} FROM PUBLIC")
+                cursor.execute(f"ALTER TABLE {_q(step.partition)} SET SCHEMA {_q(ARCHIVE_SCHEMA)}")
+                done = "archived"
+            else:
+                cursor.execute(f"DROP TABLE {_q(step.partition)}")
+                done = "dropped"
+            _audit(step, done, actor=actor, channel=channel, rule=rule, rows=rows)
+    except OperationalError as exc:
+        if not _lock_not_obtained(exc):
+            raise
+        step.kept = "detached, but the tables it points at stayed busy: the next run drops or archives it"
+        return
     step.rows, step.done = rows, done
     log.info("partition %s of %s %s (%d rows)", step.partition, step.table, done, rows)
 
