@@ -171,6 +171,7 @@ class Step:
     detached: bool  # already detached by an earlier run cut short: only the drop or archive is left
     action: str
     rows: int  # the planner's estimate (pg_class.reltuples), -1 when never analysed
+    rule: str = ""  # why it is a candidate, for the audit
     kept: str | None = None  # why this month stays for now
     done: str | None = None  # what this run did: detached, dropped, archived
     seconds: dict[str, float] = field(
@@ -246,12 +247,17 @@ def plan(
         cutoff = older_than if older_than is not None else policy.cutoff(now)
         if cutoff is None:
             continue
+        if older_than is not None:
+            rule = f"older than {older_than:%Y-%m} (asked)"
+        else:
+            variable = VARIABLES.get(table, ("PARTITIONS_RETENTION",))[0]
+            rule = f"older than {cutoff:%Y-%m}: retention of {policy.months} months ({variable})"
         cutoff = min(cutoff, this_month)  # never the current month nor the next ones
         blocked: str | None = None
         for name, month, detached, estimate in _months_of(table):
             if month >= cutoff:
                 break
-            step = Step(table, name, month, detached, policy.action, estimate)
+            step = Step(table, name, month, detached, policy.action, estimate, rule)
             if not detached:
                 step.kept = blocked or _kept_because(table, name, month)
                 if step.kept and not blocked:
@@ -295,12 +301,8 @@ def apply_retention(
         return report
     if connection.in_atomic_block:
         raise Conflict("the retention commits each month on its own: call it outside a transaction")
-    rule = (
-        f"older than {older_than:%Y-%m} (asked)"
-        if older_than is not None
-        else "older than the retention setting"
-    )
     for step in report.steps:
+        rule = step.rule
         if not step.kept and not step.detached:
             started = time.perf_counter()
             _detach(step, actor=actor, channel=channel, rule=rule)

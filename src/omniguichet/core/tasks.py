@@ -78,7 +78,9 @@ def detach_expired_partitions() -> int:
     if not claim_slot("core.partitions_retention", _retention_every()):
         return 0
     try:
-        if not any(p.months for p in retention.policies().values()):
+        from django.db import connection
+
+        if connection.vendor != "postgresql" or not any(p.months for p in retention.policies().values()):
             return 0
         report = retention.apply_retention(
             actor=Actor.system("partition retention"), channel=Channel.BACKOFFICE

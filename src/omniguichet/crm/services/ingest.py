@@ -92,7 +92,11 @@ def ingest_contacts(
         started_at = _parse_time(fields, "started_at", row.get("started_at"))
         if row.get("started_at") in (None, ""):
             fields["started_at"] = _("is required")
-        elif started_at is not None and retained_from is not None and started_at.date() < retained_from:
+        elif (
+            started_at is not None
+            and retained_from is not None
+            and started_at.astimezone(dt.UTC).date() < retained_from
+        ):
             fields["started_at"] = _(
                 "is before %(month)s: the contacts of that period have left the database (retention)"
             ) % {"month": f"{retained_from:%m/%Y}"}
