@@ -56,7 +56,8 @@ def _load_documents(count: int, persons_by_caisse: dict[str, list[int]]) -> floa
     from django.db import connection, transaction
 
     from omniguichet.core.db import bulk_insert_rows, fast_bulk_load
-    from omniguichet.documents.models import Basket, Deposit, Document, DocumentType, PurposeKind
+    from omniguichet.baskets.models import Basket, WorkItem
+    from omniguichet.documents.models import Deposit, Document, DocumentType, PurposeKind
 
     rng = random.Random(2026)
     baskets = {(b.caisse_id, b.kind): b.pk for b in Basket.objects.all()}
@@ -136,7 +137,8 @@ def _bench(engine: str, documents: int, persons: int) -> None:
     from omniguichet.core.services import issue_token
     from omniguichet.demo.services import ensure_demo_users, seed_population
     from omniguichet.documents import services
-    from omniguichet.documents.models import Basket, DocumentRequest
+    from omniguichet.baskets.models import Basket
+    from omniguichet.documents.models import DocumentRequest
     from omniguichet.referential.models import Person, User
 
     if engine == "PostgreSQL":

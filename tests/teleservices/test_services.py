@@ -162,12 +162,12 @@ def test_changement_rib(app, person):
     from omniguichet.documents.services import document_storage, read_plain
 
     request_id = response.json()["request_id"]
-    document = Document.objects.select_related("basket").get()
+    document = Document.objects.select_related("item__basket").get()
     assert response.json()["result"]["document_ids"] == [document.pk]
     assert (document.purpose_kind, document.purpose_ref, document.document_type) == (
         "teleservice", str(request_id), "bank_details"
     )  # fmt: skip
-    assert (document.basket.caisse_id, document.basket.kind) == (person.caisse_id, "remboursements")
+    assert (document.item.basket.caisse_id, document.item.basket.kind) == (person.caisse_id, "remboursements")
     assert document.content_type == "application/pdf" and read_plain(document) == PDF_BYTES
     with document_storage().open(document.file) as stored:
         assert PDF_BYTES not in stored.read()  # encrypted at rest
