@@ -265,7 +265,7 @@ def test_the_teleservice_deposit_purpose_of_the_documents_app(app, person, make_
     assert purpose.label == "Change of bank details"
     later = deposit_documents(actor=me, channel="web", purpose_kind="teleservice", purpose_ref=str(request_id),
                               document_type="bank_details", files=[("copie.pdf", PDF_BYTES)])  # fmt: skip
-    assert later.documents[0].basket.kind == "remboursements"
+    assert later.documents[0].item.basket.kind == "remboursements"
     with pytest.raises(InvalidInput):  # not a type this request takes
         deposit_documents(actor=me, channel="web", purpose_kind="teleservice", purpose_ref=str(request_id),
                           document_type="identity_document", files=[("id.pdf", PDF_BYTES)])  # fmt: skip
