@@ -370,3 +370,23 @@ def test_the_document_is_shown_with_the_persons_record_beside_it(documents, agen
     # Opening it is an opening of the record: written in its access log, with why.
     access = RecordAccess.objects.get(person=person, user=agent_paris)
     assert access.purpose == "Processing of a file"
+
+
+def test_the_dashboards_figures_of_documents_are_read_from_their_items(
+    documents, agent_paris, django_assert_num_queries
+):
+    import datetime as dt
+
+    late, fresh = documents
+    now = timezone.now()
+    WorkItem.objects.filter(kind="document", subject_id=late.pk).update(deadline=now - dt.timedelta(days=1))
+    WorkItem.objects.filter(kind="document", subject_id=fresh.pk).update(
+        deadline=now + dt.timedelta(hours=24)
+    )
+    with django_assert_num_queries(1):
+        figures = services.work_item_figures("751", now)
+    assert figures == {"open": 2, "due_soon": 1, "overdue": 1, "in_time": 0, "late": 0}
+    assert services.work_item_figures("011", now)["open"] == 0
+    services.accept_documents(actor=Actor.agent(agent_paris), document_ids=[late.pk, fresh.pk])
+    after = services.work_item_figures(None, timezone.now())
+    assert (after["open"], after["overdue"], after["in_time"], after["late"]) == (0, 0, 1, 1)
