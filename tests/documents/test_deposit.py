@@ -256,6 +256,29 @@ def test_another_app_plugs_in_a_purpose_kind(insured, insured_actor, _document_s
         services.register_deposit_purpose("anything", resolve_teleservice)
 
 
+def test_a_documents_item_is_the_one_of_kind_document(insured_actor, rib_request, django_assert_num_queries):
+    """Document.item joins on the subject id *and* the kind: a conversation's item with the same subject id is
+    never taken for the document's, in a join, a filter, an attribute read or a prefetch."""
+    doc = deposit(insured_actor, rib_request, [("a.pdf", make_pdf())]).documents[0]
+    mine = WorkItem.objects.get(kind="document", subject_id=doc.pk)
+    mine.delete()  # written again after the conversation's item: the document's is not the first one read
+    WorkItem.objects.create(
+        kind="message", subject_id=doc.pk, person_id=doc.person_id, caisse_id=doc.caisse_id,
+        basket=Basket.objects.get_or_create(caisse_id=doc.caisse_id, kind="general")[0], summary="same id",
+        received_at=doc.received_at, deadline=mine.deadline,
+    )  # fmt: skip
+    mine.pk = None
+    mine.save()
+    with django_assert_num_queries(1):
+        assert Document.objects.select_related("item").get(pk=doc.pk).item.pk == mine.pk
+    assert Document.objects.get(pk=doc.pk).item.pk == mine.pk
+    assert list(Document.objects.filter(item__basket_id=mine.basket_id)) == [doc]
+    assert not Document.objects.filter(item__summary="same id").exists()
+    with django_assert_num_queries(2):
+        [prefetched] = Document.objects.prefetch_related("item").filter(pk=doc.pk)
+        assert prefetched.item.pk == mine.pk
+
+
 def test_recent_documents_section_of_the_record(
     insured, insured_actor, rib_request, agent_paris, django_assert_num_queries
 ):

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.db.models.fields.related_descriptors import ForwardManyToOneDescriptor
 from django.db.models.lookups import Exact
 from django.db.models.sql.where import AND, WhereNode
 from django.utils.translation import gettext_lazy as _
@@ -209,16 +210,26 @@ class RoutingRule(models.Model):
             raise ValidationError(errors)
 
 
+class _SubjectItemDescriptor(ForwardManyToOneDescriptor):
+    """`prefetch_related("item")` reads the items of the field's kind only (a prefetch query does not go through
+    the join, so not through get_extra_restriction)."""
+
+    def get_prefetch_querysets(self, instances: Any, querysets: Any = None) -> Any:
+        queryset = querysets[0] if querysets else self.get_queryset(instance=instances[0])
+        return super().get_prefetch_querysets(instances, [queryset.filter(kind=self.field.item_kind)])
+
+
 class SubjectItem(models.ForeignObject):
     """On a subject's model (a document, ...): its work item, joined on `subject_id` and the item kind, with no
     column of its own. Lists read the item in the same query (`select_related("item")`) and filter or order on
     it (`item__deadline`); the join uses the unique index (kind, subject_id). Read-only: the items are written
-    through baskets.services. Not for prefetch_related (its query would not name the kind)."""
+    through baskets.services."""
 
     # (kind, subject_id) is unique, and the join always names the kind (get_extra_restriction).
     requires_unique_target = False
     # No column, so no foreign key constraint (the schema editors ask when the field is removed).
     db_constraint = False
+    forward_related_accessor_class = _SubjectItemDescriptor
 
     def __init__(self, item_kind: str, **kwargs: Any) -> None:
         self.item_kind = item_kind
