@@ -34,6 +34,7 @@ CAISSES = 101
 LIST_SAMPLES = 500
 DEPOSITS = 60
 OPEN_SHARE = 0.15  # documents still to process; the rest were accepted or rejected
+PROCESSING = ["ij", "remboursements", "droits", "c2s", "general"]  # the baskets documents are routed to
 CHUNK = 50_000
 
 
@@ -51,15 +52,19 @@ def _pdf_of_one_mb() -> bytes:
 
 
 def _load_documents(count: int, persons_by_caisse: dict[str, list[int]]) -> float:
-    """Deposits and documents in bulk (COPY on PostgreSQL): every caisse, every basket, ages up to a year."""
+    """Deposits, documents and their work items in bulk (COPY on PostgreSQL): every caisse, every basket, ages up
+    to a year; a document's place in the queue (basket, claimant, deadline) is its item's."""
     from django.core.management.color import no_style
     from django.db import connection, transaction
 
+    from omniguichet.baskets.models import Basket, WorkItem
     from omniguichet.core.db import bulk_insert_rows, fast_bulk_load
-    from omniguichet.documents.models import Basket, Deposit, Document, DocumentType, PurposeKind
+    from omniguichet.documents.models import Deposit, Document, DocumentType, PurposeKind
+    from omniguichet.referential.models import User
 
     rng = random.Random(2026)
-    baskets = {(b.caisse_id, b.kind): b.pk for b in Basket.objects.all()}
+    baskets = {(b.caisse_id, b.kind): b.pk for b in Basket.objects.filter(kind__in=PROCESSING)}
+    agents = dict(User.objects.filter(username__startswith="agent-").values_list("caisse_id", "pk"))
     kinds = sorted({k for _c, k in baskets})
     caisses = sorted(persons_by_caisse)
     # Bigger caisses get more documents, like their populations.
@@ -70,14 +75,19 @@ def _load_documents(count: int, persons_by_caisse: dict[str, list[int]]) -> floa
     deposit_columns = ["id", "person_id", "caisse_id", "purpose_kind", "purpose_ref", "channel", "actor_kind",
                        "created_at"]  # fmt: skip
     document_columns = [
-        "id", "deposit_id", "person_id", "caisse_id", "basket_id", "document_type", "purpose_kind", "purpose_ref",
-        "file", "original_name", "content_type", "checksum", "size", "pages", "status", "received_at", "deadline",
-        "rejection_reason", "transfer_count", "is_open",
+        "id", "deposit_id", "person_id", "caisse_id", "document_type", "purpose_kind", "purpose_ref", "file",
+        "original_name", "content_type", "checksum", "size", "pages", "status", "received_at", "rejection_reason",
+        "is_open",
+    ]  # fmt: skip
+    item_columns = [
+        "id", "kind", "subject_id", "person_id", "caisse_id", "basket_id", "summary", "received_at", "deadline",
+        "status", "is_open", "claimed_by_id", "claimed_at", "decided_by_id", "decided_at", "outcome",
+        "transfer_count", "routed_by",
     ]  # fmt: skip
     started = time.perf_counter()
     with fast_bulk_load(), transaction.atomic():
         for first in range(1, count + 1, CHUNK):
-            deposits, documents = [], []
+            deposits, documents, items = [], [], []
             for pk in range(first, min(first + CHUNK, count + 1)):
                 caisse = rng.choices(caisses, weights)[0]
                 person = rng.choice(persons_by_caisse[caisse])
@@ -87,25 +97,34 @@ def _load_documents(count: int, persons_by_caisse: dict[str, list[int]]) -> floa
                     if rng.random() < OPEN_SHARE
                     else rng.choice(["accepted", "accepted", "rejected"])
                 )
-                if status == "received" and rng.random() < 0.3:
-                    status = "claimed"
-                when = adapt(received)
+                is_open = status == "received"
+                agent = agents.get(caisse) if not is_open or rng.random() < 0.3 else None  # 30 % claimed
+                when, decided = adapt(received), adapt(received + dt.timedelta(days=1))
+                document_type = rng.choice(types)
                 deposits.append([pk, person, caisse, PurposeKind.REQUEST, str(pk), "web", "insured", when])
                 documents.append([
-                    pk, pk, person, caisse, baskets[(caisse, rng.choice(kinds))], rng.choice(types),
-                    PurposeKind.REQUEST, str(pk), f"{caisse}/bench/{pk}.bin", "scan.pdf", "application/pdf",
-                    "0" * 64, 250_000, 1, status, when, adapt(received + dt.timedelta(days=10)),
-                    "illisible" if status == "rejected" else "", 0, status in ("received", "claimed"),
+                    pk, pk, person, caisse, document_type, PurposeKind.REQUEST, str(pk), f"{caisse}/bench/{pk}.bin",
+                    "scan.pdf", "application/pdf", "0" * 64, 250_000, 1, status, when,
+                    "illisible" if status == "rejected" else "", is_open,
+                ])  # fmt: skip
+                items.append([
+                    pk, "document", pk, person, caisse, baskets[(caisse, rng.choice(kinds))], document_type, when,
+                    adapt(received + dt.timedelta(days=10)),
+                    "open" if is_open and agent is None else "claimed" if is_open else "closed", is_open, agent,
+                    when if agent else None, None if is_open else agent, None if is_open else decided,
+                    "" if is_open else status, 0, "rule:1",
                 ])  # fmt: skip
             bulk_insert_rows(Deposit, deposit_columns, deposits)
             bulk_insert_rows(Document, document_columns, documents)
+            bulk_insert_rows(WorkItem, item_columns, items)
         with connection.cursor() as cursor:
-            for sql in connection.ops.sequence_reset_sql(no_style(), [Deposit, Document]):
+            for sql in connection.ops.sequence_reset_sql(no_style(), [Deposit, Document, WorkItem]):
                 cursor.execute(sql)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE documents_document")
             cursor.execute("ANALYZE documents_deposit")
+            cursor.execute("ANALYZE baskets_workitem")
     else:
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
@@ -133,10 +152,11 @@ def _bench(engine: str, documents: int, persons: int) -> None:
     from django.utils import timezone
 
     from omniguichet.accounts.models import Account
+    from omniguichet.baskets.models import Basket
     from omniguichet.core.services import issue_token
     from omniguichet.demo.services import ensure_demo_users, seed_population
     from omniguichet.documents import services
-    from omniguichet.documents.models import Basket, DocumentRequest
+    from omniguichet.documents.models import DocumentRequest
     from omniguichet.referential.models import Person, User
 
     if engine == "PostgreSQL":
@@ -173,7 +193,7 @@ def _bench(engine: str, documents: int, persons: int) -> None:
             clients[caisse] = Client(HTTP_HOST="localhost", HTTP_AUTHORIZATION=f"Bearer {secret}")
         return clients[caisse]
 
-    baskets = list(Basket.objects.values_list("pk", "caisse_id"))
+    baskets = list(Basket.objects.filter(kind__in=PROCESSING).values_list("pk", "caisse_id"))
     cases: list[tuple[str, str]] = []
     while len(cases) < LIST_SAMPLES:
         basket_id, caisse = rng.choice(baskets)

@@ -18,6 +18,7 @@ from omniguichet.core.actors import Actor
 from omniguichet.core.errors import InvalidInput, NotFound
 from omniguichet.core.services import issue_token
 from omniguichet.documents import services as documents
+from omniguichet.documents.models import Document
 from omniguichet.messaging import services as messaging
 from omniguichet.messaging.services.mailin import receive_email
 from omniguichet.referential.models import ContactPoint
@@ -47,7 +48,7 @@ def test_a_document_and_a_message_wait_in_the_same_basket_oldest_deadline_first(
     document, thread = work
     doc_item, msg_item = item_of("document", document.pk), item_of("message", thread.pk)
     # The rules: a bank-details document and a reimbursement message both go to "remboursements".
-    assert doc_item.basket_id == msg_item.basket_id == document.basket_id
+    assert doc_item.basket_id == msg_item.basket_id == document.item.basket_id
     assert doc_item.basket.kind == "remboursements" and msg_item.routed_by.startswith("rule:")
     assert (msg_item.deadline, msg_item.person_id, msg_item.summary) == (
         thread.deadline,
@@ -71,17 +72,26 @@ def test_claim_and_transfer_from_the_console_reach_the_subjects(work, agent_pari
     ids = [item_of("document", document.pk).pk, item_of("message", thread.pk).pk]
     client = logged(agent_paris)
     client.post("/agent/baskets/actions/", {"action": "claim", "items": ids})
-    document.refresh_from_db()
+    document = Document.objects.select_related("item").get(pk=document.pk)
     thread.refresh_from_db()
-    assert (document.status, document.claimed_by, thread.claimed_by) == ("claimed", agent_paris, agent_paris)
+    assert (document.state, document.item.claimed_by, thread.claimed_by) == (
+        "claimed",
+        agent_paris,
+        agent_paris,
+    )
+    assert document.status == "received"  # "claimed" is the item's, not stored on the document
     target = Basket.objects.get(caisse_id="751", kind="droits")
     client.post(
         "/agent/baskets/actions/",
         {"action": "transfer", "items": ids, "to_basket": target.pk, "reason": "erreur"},
     )
     assert Transfer.objects.filter(to_basket=target, reason="erreur").count() == 2
-    document.refresh_from_db()
-    assert (document.basket_id, document.status, document.transfer_count) == (target.pk, "received", 1)
+    document = Document.objects.select_related("item").get(pk=document.pk)
+    assert (document.item.basket_id, document.state, document.item.transfer_count) == (
+        target.pk,
+        "received",
+        1,
+    )
     assert set(WorkItem.objects.values_list("basket_id", "routed_by", "claimed_by")) == {
         (target.pk, "transfer", None)
     }
@@ -339,7 +349,10 @@ def test_a_refused_transfer_redraws_the_basket_with_the_error_under_its_field(wo
     nothing = client.post("/agent/baskets/actions/", {"action": "claim", "basket": item.basket_id})
     assert nothing.status_code == 422 and b"between 1 and 200 items" in nothing.content
     item.refresh_from_db()
-    assert (item.basket_id, item.transfer_count) == (document.basket_id, 0) and not Transfer.objects.exists()
+    assert (item.basket_id, item.transfer_count) == (
+        document.item.basket_id,
+        0,
+    ) and not Transfer.objects.exists()
 
 
 def test_the_document_page_refuses_a_rejection_without_reason_under_the_field(work, agent_paris):
@@ -357,7 +370,7 @@ def test_the_document_page_refuses_a_rejection_without_reason_under_the_field(wo
     done = client.post(
         f"/agent/baskets/documents/{document.pk}/", {"action": "reject", "reason": "illisible"}
     )
-    assert done.status_code == 302 and done["Location"] == f"/agent/baskets/{document.basket_id}/"
+    assert done.status_code == 302 and done["Location"] == f"/agent/baskets/{document.item.basket_id}/"
     document.refresh_from_db()
     assert (document.status, item_of("document", document.pk).outcome) == ("rejected", "rejected")
 

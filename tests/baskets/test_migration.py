@@ -89,7 +89,7 @@ def test_baskets_documents_transfers_and_rules_survive_the_migration(make_person
     assert set(NewBasket.objects.filter(caisse_id="751").values_list("pk", "kind")) >= {
         (ij.pk, "ij"), (droits.pk, "droits"),
     }  # fmt: skip
-    assert NewDocument.objects.get(pk=waiting.pk).basket_id == droits.pk
+    assert NewDocument.objects.select_related("item").get(pk=waiting.pk).item.basket_id == droits.pk
     documents_rules = RoutingRule.objects.filter(item_kind="document")
     assert set(documents_rules.values_list("document_type", "purpose_kind", "processing_kind")) == rules
     assert ("bank_details", "", "general") in rules

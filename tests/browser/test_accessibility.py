@@ -241,8 +241,9 @@ PAGES: list[Page] = [
         submit="#send-answer",
         fill=(("#id_body", " "),),
     ),
-    Page("baskets:basket", AGENT, args=lambda d: [d.document.basket_id]),
-    Page("baskets:basket", AGENT, args=lambda d: [d.document.basket_id], keys=("j", "x")),  # a row selected
+    Page("baskets:basket", AGENT, args=lambda d: [d.document.item.basket_id]),
+    # A row selected:
+    Page("baskets:basket", AGENT, args=lambda d: [d.document.item.basket_id], keys=("j", "x")),
     Page("documents:document", AGENT, args=lambda d: [d.document.pk]),
     Page("documents:for_person", AGENT, args=_person),
     Page("reception:sites", AGENT),
@@ -399,7 +400,7 @@ def _build(settings, tmp_path, caisse, make_person) -> tuple[Data, dict[str, Use
                               document_types=["proof_of_address"], label="Justificatif de domicile")  # fmt: skip
     deposit_documents(actor=actor, channel=Channel.WEB, purpose_kind="request", purpose_ref=str(asked.pk),
                       document_type="proof_of_address", files=[("domicile.pdf", make_pdf())])  # fmt: skip
-    d.document = Document.objects.get()
+    d.document = Document.objects.select_related("item").get()
     # Online services used on three channels; the certificate's verification code.
     d.web_request = use_service(actor=actor, channel=Channel.WEB, code="attestation_droits", data={}).request
     d.kiosk_request = use_service(actor=actor, channel=Channel.KIOSK, code="attestation_droits", data={},

@@ -65,8 +65,8 @@ def test_deposit_then_processing_in_the_right_basket(
     request = TeleserviceRequest.objects.get(person=person, service="changement_rib")
     page.goto(f"{base}/compte/documents/")
     assert "rib.pdf" in page.text_content("#my-documents")
-    document = Document.objects.get()
-    assert (document.basket.caisse_id, document.basket.kind) == ("751", "remboursements")
+    document = Document.objects.select_related("item__basket").get()
+    assert (document.item.basket.caisse_id, document.item.basket.kind) == ("751", "remboursements")
     assert (document.purpose_kind, document.purpose_ref) == ("teleservice", str(request.pk))
     page.context.clear_cookies()
 
@@ -86,8 +86,8 @@ def test_deposit_then_processing_in_the_right_basket(
     with page.expect_navigation():
         page.keyboard.press("c")
     assert "agent-751" in page.text_content(f"tr[data-item='{item.pk}']")
-    document.refresh_from_db()
-    assert (document.status, document.claimed_by) == ("claimed", agent)
+    document = Document.objects.select_related("item__claimed_by").get(pk=document.pk)
+    assert (document.state, document.item.claimed_by) == ("claimed", agent)
     page.wait_for_load_state("load")
     page.keyboard.press("j")  # then open it: j, Enter
     page.wait_for_selector(f"tr[data-item='{item.pk}'].og-focus")
@@ -96,7 +96,7 @@ def test_deposit_then_processing_in_the_right_basket(
     assert page.get_attribute("#record-link", "href").startswith(f"/agent/persons/{person.pk}/")
     assert page.get_attribute("#viewer", "src") == f"/agent/baskets/documents/{document.pk}/file/"
     page.click("#accept")
-    page.wait_for_url(f"**/agent/baskets/{document.basket_id}/")
+    page.wait_for_url(f"**/agent/baskets/{document.item.basket_id}/")
     assert page.locator(f"tr[data-item='{item.pk}']").count() == 0
     document.refresh_from_db()
     assert (document.status, document.decided_by) == ("accepted", agent)

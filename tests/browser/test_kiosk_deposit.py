@@ -62,8 +62,8 @@ def test_a_person_deposits_at_the_kiosk_for_their_case(live_server, page, make_p
     page.wait_for_url(f"{base}/borne/documents/")
     assert "1 pièce(s) reçue(s). Merci." in page.text_content("#messages")  # in French
     assert page.locator(f"[data-purpose='case_request-{awaited.pk}']").count() == 0
-    document = Document.objects.get()
-    assert (document.basket.caisse_id, document.basket.kind, document.deposit.channel) == (
+    document = Document.objects.select_related("item__basket").get()
+    assert (document.item.basket.caisse_id, document.item.basket.kind, document.deposit.channel) == (
         person.caisse_id, "ij", "kiosk",
     )  # fmt: skip
     assert PlatformEvent.objects.filter(case=awaited.case, event_type="document_received").exists()

@@ -5,7 +5,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from omniguichet.baskets.models import Transfer
+from omniguichet.baskets.models import Transfer, WorkItem
 from omniguichet.documents.models import Document, DocumentRequest
 from omniguichet.documents.services import seed_baskets
 from tests.crm.conftest import client_for
@@ -161,6 +161,43 @@ def test_baskets_and_their_documents(agent_paris, agent_ain, insured, deposited)
     assert bad.status_code == 422
 
 
+def test_the_deprecated_listing_answers_the_same_json_from_the_items(agent_paris, insured, rib_request):
+    """The documents listed by the deprecated endpoint are the JSON the deposit answered (same keys, same values),
+    their queue fields read from the items: "claimed", the basket and the transfers follow the console's
+    actions. The number of queries does not grow with the page (no N+1)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _person, user = insured
+    seed_baskets()
+    deposited = (
+        client_for(user).post(URL, form(rib_request, ("a.pdf", make_pdf()), ("b.pdf", make_pdf()))).json()
+    )
+    first, second = deposited["documents"]
+    assert set(first) == {
+        "id", "document_type", "name", "content_type", "size", "pages", "checksum", "status", "received_at",
+        "deadline", "basket", "person_id", "transfers", "rejection_reason",
+    }  # fmt: skip
+    client = client_for(agent_paris)
+    url = f"/api/v1/documents/baskets/{first['basket']['id']}/documents"
+    assert client.get(url).json() == {"documents": [first, second], "next_cursor": None}
+    with CaptureQueriesContext(connection) as one:
+        client.get(url, {"limit": 1})
+    with CaptureQueriesContext(connection) as two:
+        client.get(url, {"limit": 2})
+    assert len(one) == len(two)
+    act = "/api/v1/documents/actions"
+    client.post(act, {"action": "claim", "document_ids": [first["id"]]}, content_type="application/json")
+    droits = next(b["id"] for b in client.get("/api/v1/documents/baskets").json() if b["kind"] == "droits")
+    client.post(
+        act, {"action": "transfer", "document_ids": [second["id"]], "to_basket": droits, "reason": "état civil"},
+        content_type="application/json",
+    )  # fmt: skip
+    assert client.get(url).json()["documents"] == [{**first, "status": "claimed"}]
+    [moved] = client.get(f"/api/v1/documents/baskets/{droits}/documents").json()["documents"]
+    assert moved == {**second, "basket": {**second["basket"], "id": droits, "kind": "droits"}, "transfers": 1}
+
+
 def test_actions_per_document(agent_paris, agent_ain, deposited, settings):
     ids, _basket_id = deposited
     act = "/api/v1/documents/actions"
@@ -194,7 +231,7 @@ def test_actions_per_document(agent_paris, agent_ain, deposited, settings):
         content_type="application/json",
     )  # fmt: skip
     assert moved.json()[0]["ok"] and Transfer.objects.get().to_basket_id == droits
-    assert Document.objects.get(pk=ids[1]).transfer_count == 1
+    assert WorkItem.objects.get(kind="document", subject_id=ids[1]).transfer_count == 1
     unknown = client.post(act, {"action": "burn", "document_ids": ids}, content_type="application/json")
     assert unknown.status_code == 422
 

@@ -68,7 +68,7 @@ def test_a_deposit_for_a_case_request_reaches_the_case(insured, insured_actor, r
     result = deposit_for(insured_actor, rib_case)
     [doc] = result.documents
     # Routed by the rule (bank details, case request) -> sick pay, in the person's caisse.
-    assert (doc.basket.caisse_id, doc.basket.kind) == ("751", "ij")
+    assert (doc.item.basket.caisse_id, doc.item.basket.kind) == ("751", "ij")
     rib_case.refresh_from_db()
     assert rib_case.received_at == doc.received_at
     [platform] = PlatformEvent.objects.filter(case=rib_case.case)

@@ -21,8 +21,10 @@ def test_seed_documents_fills_the_baskets(db, _document_settings):
     assert Deposit.objects.count() == 20
     # Through the real service: one Contact per deposit, files encrypted, every document in its caisse's basket.
     assert Contact.objects.filter(motive_id="depot_piece").count() == 20
-    documents = list(Document.objects.select_related("basket"))
-    assert all(d.basket.caisse_id == d.caisse_id for d in documents)
+    documents = list(Document.objects.select_related("item__basket"))
+    assert all(d.item.basket.caisse_id == d.caisse_id for d in documents)
+    # The spread of receptions moved the items' clocks with their documents.
+    assert all(d.item.received_at == d.received_at < d.item.deadline for d in documents)
     assert services.read_plain(documents[0])[:4] in (b"%PDF", b"\xff\xd8\xff\xe0")
     by_caisse = dict(Document.objects.values_list("caisse_id").annotate(n=Count("id")))
     assert by_caisse.get("751", 0) >= 5  # the demo agent agent-751 has work

@@ -5,13 +5,12 @@ import datetime as dt
 
 import pytest
 
-from omniguichet.baskets.models import RoutingRule
+from omniguichet.baskets.models import Basket, RoutingRule, WorkItem
 from omniguichet.core.actors import Actor, ActorKind
 from omniguichet.core.errors import Conflict, InvalidInput, NotFound
 from omniguichet.crm.models import Contact
 from omniguichet.documents import services
 from omniguichet.documents.models import (
-    Basket,
     Deposit,
     Document,
     DocumentRequest,
@@ -37,9 +36,13 @@ def test_a_deposit_stores_encrypted_files_in_the_right_basket(
     pdf, jpeg = make_pdf(2), make_jpeg()
     result = deposit(insured_actor, rib_request, [("rib.pdf", pdf), ("photo.jpg", jpeg)])
     assert len(result.documents) == 2
-    first, second = Document.objects.order_by("id")
-    assert (first.caisse_id, first.basket.caisse_id, first.basket.kind) == ("751", "751", "remboursements")
-    assert second.basket_id == first.basket_id
+    first, second = Document.objects.select_related("item__basket").order_by("id")
+    assert (first.caisse_id, first.item.basket.caisse_id, first.item.basket.kind) == (
+        "751",
+        "751",
+        "remboursements",
+    )
+    assert second.item.basket_id == first.item.basket_id and second.item.pk != first.item.pk
     assert (first.pages, first.content_type, first.status, first.person) == (
         2,
         "application/pdf",
@@ -47,7 +50,7 @@ def test_a_deposit_stores_encrypted_files_in_the_right_basket(
         person,
     )
     assert second.content_type == "image/jpeg" and second.original_name == "photo.jpg"
-    assert first.deadline > first.received_at
+    assert first.item.deadline > first.item.received_at == first.received_at
     assert services.read_plain(first) == pdf
     files = stored_files(_document_settings)
     assert len(files) == 2 and all(pdf not in f.read_bytes() for f in files)
@@ -140,7 +143,7 @@ def test_the_caisse_is_the_persons_caisse_of_affiliation(make_person, _document_
     request = DocumentRequest.objects.create(person=person, document_types=["sick_leave_form"], label="Arrêt")
     actor = Actor(kind=ActorKind.INSURED, person_id=person.pk)
     result = deposit(actor, request, [("a.pdf", make_pdf())], document_type="sick_leave_form")
-    basket = result.documents[0].basket
+    basket = result.documents[0].item.basket
     assert (basket.caisse_id, basket.kind) == ("011", "ij")
 
 
@@ -201,12 +204,18 @@ def test_a_basket_is_unique_per_caisse_and_kind():
         Basket.objects.create(caisse_id="751", kind="ij")
 
 
-def test_a_document_cannot_be_outside_a_basket(insured_actor, rib_request):
+def test_a_documents_queue_state_is_its_items_only(insured_actor, rib_request):
+    """No basket, claimant, deadline nor transfer count on the document: its item holds them; "claimed" is never
+    stored as the document's status (the database refuses it) but shown from the item."""
     from django.db import IntegrityError, transaction
 
     doc = deposit(insured_actor, rib_request, [("a.pdf", make_pdf())]).documents[0]
+    columns = {f.column for f in Document._meta.concrete_fields}
+    assert not columns & {"basket_id", "claimed_by_id", "claimed_at", "deadline", "transfer_count"}
     with pytest.raises(IntegrityError), transaction.atomic():
-        Document.objects.filter(pk=doc.pk).update(basket=None)
+        Document.objects.filter(pk=doc.pk).update(status="claimed")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        WorkItem.objects.filter(kind="document", subject_id=doc.pk).update(basket=None)
 
 
 # --- pluggable purposes -------------------------------------------------------------------------------------
@@ -232,7 +241,7 @@ def test_another_app_plugs_in_a_purpose_kind(insured, insured_actor, _document_s
             document_type="bank_details", files=[("rib.pdf", make_pdf())],
         )  # fmt: skip
         assert received == [([result.documents[0].pk], "app")]
-        assert result.documents[0].deadline == dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
+        assert result.documents[0].item.deadline == dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
         with pytest.raises(NotFound):
             services.deposit_documents(
                 actor=insured_actor, channel="app", purpose_kind="teleservice", purpose_ref="other",
@@ -247,15 +256,46 @@ def test_another_app_plugs_in_a_purpose_kind(insured, insured_actor, _document_s
         services.register_deposit_purpose("anything", resolve_teleservice)
 
 
+def test_a_documents_item_is_the_one_of_kind_document(insured_actor, rib_request, django_assert_num_queries):
+    """Document.item joins on the subject id *and* the kind: a conversation's item with the same subject id is
+    never taken for the document's, in a join, a filter, an attribute read or a prefetch."""
+    doc = deposit(insured_actor, rib_request, [("a.pdf", make_pdf())]).documents[0]
+    mine = WorkItem.objects.get(kind="document", subject_id=doc.pk)
+    mine.delete()  # written again after the conversation's item: the document's is not the first one read
+    WorkItem.objects.create(
+        kind="message", subject_id=doc.pk, person_id=doc.person_id, caisse_id=doc.caisse_id,
+        basket=Basket.objects.get_or_create(caisse_id=doc.caisse_id, kind="general")[0], summary="same id",
+        received_at=doc.received_at, deadline=mine.deadline,
+    )  # fmt: skip
+    mine.pk = None
+    mine.save()
+    with django_assert_num_queries(1):
+        assert Document.objects.select_related("item").get(pk=doc.pk).item.pk == mine.pk
+    assert Document.objects.get(pk=doc.pk).item.pk == mine.pk
+    assert list(Document.objects.filter(item__basket_id=mine.basket_id)) == [doc]
+    assert not Document.objects.filter(item__summary="same id").exists()
+    with django_assert_num_queries(2):
+        [prefetched] = Document.objects.prefetch_related("item").filter(pk=doc.pk)
+        assert prefetched.item.pk == mine.pk
+
+
 def test_recent_documents_section_of_the_record(
-    insured, insured_actor, rib_request, django_assert_num_queries
+    insured, insured_actor, rib_request, agent_paris, django_assert_num_queries
 ):
     person, _user = insured
-    deposit(insured_actor, rib_request, [("a.pdf", make_pdf())])
+    doc = deposit(insured_actor, rib_request, [("a.pdf", make_pdf())]).documents[0]
     with django_assert_num_queries(1):
         items = services.recent_documents_section(person)
     assert [(i.label, i.status) for i in items] == [("bank details (RIB)", "received")]
     assert items[0].url == f"/agent/baskets/documents/{items[0].ref}/"
+    # Claimed: read from the item, in the same query; the person's own list too.
+    services.claim_documents(actor=Actor.agent(agent_paris), document_ids=[doc.pk])
+    with django_assert_num_queries(1):
+        items = services.recent_documents_section(person)
+    assert [i.status for i in items] == ["claimed"]
+    with django_assert_num_queries(1):
+        mine = services.my_documents(actor=insured_actor)
+    assert [d.get_state_display() for d in mine] == ["claimed"] and mine[0].status == "received"
 
 
 def test_the_open_flag_cannot_drift_from_the_status(insured_actor, rib_request):

@@ -4,6 +4,7 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.utils import timezone
 
 from omniguichet.baskets.models import Basket, Transfer, WorkItem
 from omniguichet.core.actors import Actor
@@ -83,8 +84,8 @@ def test_console_access(documents, insured, agent_paris, agent_ain):
     _person, user = insured
     assert logged(user).get("/agent/baskets/").status_code == 403
     ain = logged(agent_ain)
-    assert f'href="/agent/baskets/{doc.basket_id}/"' not in ain.get("/agent/baskets/").content.decode()
-    assert ain.get(f"/agent/baskets/{doc.basket_id}/").status_code == 404
+    assert f'href="/agent/baskets/{doc.item.basket_id}/"' not in ain.get("/agent/baskets/").content.decode()
+    assert ain.get(f"/agent/baskets/{doc.item.basket_id}/").status_code == 404
     assert ain.get(f"/agent/baskets/documents/{doc.pk}/").status_code == 404
     assert ain.get(f"/agent/baskets/documents/{doc.pk}/file/").status_code == 404
     assert ain.post(f"/agent/baskets/documents/{doc.pk}/", {"action": "accept"}).status_code == 404
@@ -97,9 +98,9 @@ def test_agent_finds_views_and_accepts(documents, agent_paris):
     doc = documents[0]
     client = logged(agent_paris)
     index = client.get("/agent/baskets/").content.decode()
-    assert f'href="/agent/baskets/{doc.basket_id}/"' in index
+    assert f'href="/agent/baskets/{doc.item.basket_id}/"' in index
     item = WorkItem.objects.get(kind="document", subject_id=doc.pk)
-    listing = client.get(f"/agent/baskets/{doc.basket_id}/").content.decode()
+    listing = client.get(f"/agent/baskets/{doc.item.basket_id}/").content.decode()
     assert f'data-item="{item.pk}"' in listing and "MARTIN Claire" in listing
     assert f'href="/agent/baskets/documents/{doc.pk}/"' in listing
     detail = client.get(f"/agent/baskets/documents/{doc.pk}/").content.decode()
@@ -112,16 +113,23 @@ def test_agent_finds_views_and_accepts(documents, agent_paris):
     assert file["Cache-Control"] == "no-store" and file["X-Frame-Options"] == "SAMEORIGIN"
     response = client.post(
         "/agent/baskets/actions/",
-        {"action": "claim", "items": [item.pk], "next": f"/agent/baskets/{doc.basket_id}/"},
+        {"action": "claim", "items": [item.pk], "next": f"/agent/baskets/{doc.item.basket_id}/"},
     )
-    assert response.status_code == 302 and response["Location"] == f"/agent/baskets/{doc.basket_id}/"
-    assert Document.objects.get(pk=doc.pk).claimed_by == agent_paris
+    assert response.status_code == 302 and response["Location"] == f"/agent/baskets/{doc.item.basket_id}/"
+    assert Document.objects.select_related("item").get(pk=doc.pk).state == "claimed"
     assert WorkItem.objects.get(pk=item.pk).claimed_by == agent_paris
+    # The document's page shows the item's claimant and deadline (one query for the document and its item).
+    detail = client.get(f"/agent/baskets/documents/{doc.pk}/").content.decode()
+    deadline = timezone.localtime(item.deadline).strftime("%d/%m/%Y")
+    assert f"claimed</strong> ({agent_paris.username})" in detail and f"deadline {deadline}" in detail
+    assert 'id="claim"' not in detail
     client.post("/agent/baskets/actions/", {"action": "accept", "items": [item.pk]})
     assert Document.objects.get(pk=doc.pk).status == "accepted"
     item.refresh_from_db()
     assert (item.is_open, item.outcome, item.decided_by) == (False, "accepted", agent_paris)
-    assert f'data-item="{item.pk}"' not in client.get(f"/agent/baskets/{doc.basket_id}/").content.decode()
+    assert (
+        f'data-item="{item.pk}"' not in client.get(f"/agent/baskets/{doc.item.basket_id}/").content.decode()
+    )
 
 
 def test_reject_notifies_the_person_with_a_new_deposit_link(
@@ -172,9 +180,8 @@ def test_bulk_transfer_is_traced_and_counted(documents, agent_paris):
         {"action": "transfer", "items": ids, "to_basket": target.pk, "reason": "mauvaise corbeille"},
     )
     assert Transfer.objects.filter(to_basket=target).count() == 2
-    assert set(Document.objects.values_list("basket_id", flat=True)) == {target.pk}
-    assert set(Document.objects.values_list("transfer_count", flat=True)) == {1}
-    assert set(WorkItem.objects.values_list("basket_id", flat=True)) == {target.pk}
+    moved = Document.objects.select_related("item")
+    assert {(d.item.basket_id, d.item.transfer_count, d.state) for d in moved} == {(target.pk, 1, "received")}
     report = services.transfer_report(actor=Actor.agent(agent_paris))
     assert (report.total, report.items_received, report.by_route) == (
         2,
@@ -214,13 +221,18 @@ def test_basket_listing_takes_a_fixed_number_of_queries(
             document_type="bank_details", files=[("rib.pdf", make_pdf())],
         )  # fmt: skip
     actor = Actor.agent(agent_paris)
-    basket = Document.objects.first().basket
-    with django_assert_num_queries(2):
+    basket = Document.objects.select_related("item__basket").first().item.basket
+    # The basket, the page of its document items (baskets.services.basket_items), their documents.
+    with django_assert_num_queries(3):
         page = services.basket_documents(actor=actor, basket_id=basket.pk, limit=2)
     assert len(page.documents) == 2 and page.next_cursor
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(3):
         rest = services.basket_documents(actor=actor, basket_id=basket.pk, cursor=page.next_cursor, limit=2)
     assert len(rest.documents) == 1 and rest.next_cursor is None
+    with django_assert_num_queries(0):  # each document carries its item and the item its basket
+        assert {(d.item.basket.kind, d.item.transfer_count) for d in page.documents + rest.documents} == {
+            (basket.kind, 0)
+        }
     with django_assert_num_queries(2):
         summaries = services.list_baskets(actor=actor)
     assert next(s for s in summaries if s.basket.pk == basket.pk).open_count == 3
@@ -264,8 +276,8 @@ def test_agent_asks_for_and_deposits_documents_on_behalf(insured, agent_paris, a
          "files": [SimpleUploadedFile("facture.pdf", make_pdf())]},
     )  # fmt: skip
     assert response.status_code == 302
-    document = Document.objects.get()
-    assert (document.deposit.channel, document.deposit.agent, document.basket.kind) == (
+    document = Document.objects.select_related("item__basket").get()
+    assert (document.deposit.channel, document.deposit.agent, document.item.basket.kind) == (
         "letter",
         agent_paris,
         "droits",
@@ -288,10 +300,7 @@ def test_the_basket_shows_each_documents_age_and_deadline_and_counts_the_overdue
 
     late, fresh = documents
     now = timezone.now()
-    Document.objects.filter(pk=late.pk).update(
-        received_at=now - dt.timedelta(days=4, hours=1), deadline=now - dt.timedelta(days=2)
-    )
-    Document.objects.filter(pk=fresh.pk).update(deadline=now + dt.timedelta(days=10))
+    Document.objects.filter(pk=late.pk).update(received_at=now - dt.timedelta(days=4, hours=1))
     WorkItem.objects.filter(subject_id=late.pk).update(
         received_at=now - dt.timedelta(days=4, hours=1), deadline=now - dt.timedelta(days=2)
     )
@@ -301,7 +310,7 @@ def test_the_basket_shows_each_documents_age_and_deadline_and_counts_the_overdue
     index = client.get("/agent/baskets/").content.decode()
     row = re.search(r'<tr data-basket="remboursements">.*?</tr>', index, re.S).group(0)
     assert re.search(r"<td data-count>2</td>\s*<td><span[^>]*>1</span></td>", row), row
-    listing = client.get(f"/agent/baskets/{late.basket_id}/").content.decode()
+    listing = client.get(f"/agent/baskets/{late.item.basket_id}/").content.decode()
     found = dict(re.findall(r'<tr data-item="(\d+)"[^>]*>(.*?)</tr>', listing, re.S))
     rows = {str(subject): found[str(item)] for subject, item in item_of.items()}
     # Oldest deadline first; the age ("4 days") and the deadline, with an "overdue" badge only when past.
@@ -333,7 +342,13 @@ def test_a_routing_rule_edited_in_the_admin_routes_the_next_deposit(insured_acto
         actor=insured_actor, channel="web", purpose_kind="request", purpose_ref=str(rib_request.pk),
         document_type="bank_details", files=[("rib.pdf", make_pdf())],
     )  # fmt: skip
-    assert (result.documents[0].basket.caisse_id, result.documents[0].basket.kind) == ("751", "droits")
+    assert (result.documents[0].item.basket.caisse_id, result.documents[0].item.basket.kind) == (
+        "751",
+        "droits",
+    )
+    # The documents' admin list shows each one's basket, deadline and transfers from its item.
+    listing = client.get("/admin/documents/document/")
+    assert listing.status_code == 200 and str(result.documents[0].item.basket) in listing.content.decode()
 
 
 def test_the_document_is_shown_with_the_persons_record_beside_it(documents, agent_paris, insured):
@@ -355,3 +370,23 @@ def test_the_document_is_shown_with_the_persons_record_beside_it(documents, agen
     # Opening it is an opening of the record: written in its access log, with why.
     access = RecordAccess.objects.get(person=person, user=agent_paris)
     assert access.purpose == "Processing of a file"
+
+
+def test_the_dashboards_figures_of_documents_are_read_from_their_items(
+    documents, agent_paris, django_assert_num_queries
+):
+    import datetime as dt
+
+    late, fresh = documents
+    now = timezone.now()
+    WorkItem.objects.filter(kind="document", subject_id=late.pk).update(deadline=now - dt.timedelta(days=1))
+    WorkItem.objects.filter(kind="document", subject_id=fresh.pk).update(
+        deadline=now + dt.timedelta(hours=24)
+    )
+    with django_assert_num_queries(1):
+        figures = services.work_item_figures("751", now)
+    assert figures == {"open": 2, "due_soon": 1, "overdue": 1, "in_time": 0, "late": 0}
+    assert services.work_item_figures("011", now)["open"] == 0
+    services.accept_documents(actor=Actor.agent(agent_paris), document_ids=[late.pk, fresh.pk])
+    after = services.work_item_figures(None, timezone.now())
+    assert (after["open"], after["overdue"], after["in_time"], after["late"]) == (0, 0, 1, 1)

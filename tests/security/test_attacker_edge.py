@@ -397,7 +397,7 @@ def world(make_person, caisse_paris, settings, tmp_path):
         "reference": ["IJ-K1"],
         "table": ["contacts"],
     }
-    from omniguichet.documents.models import Basket
+    from omniguichet.baskets.models import Basket
 
     values["basket_id"] = [
         str(pk) for pk in Basket.objects.filter(caisse=caisse_paris).values_list("pk", flat=True)[:2]

@@ -162,12 +162,12 @@ def test_changement_rib(app, person):
     from omniguichet.documents.services import document_storage, read_plain
 
     request_id = response.json()["request_id"]
-    document = Document.objects.select_related("basket").get()
+    document = Document.objects.select_related("item__basket").get()
     assert response.json()["result"]["document_ids"] == [document.pk]
     assert (document.purpose_kind, document.purpose_ref, document.document_type) == (
         "teleservice", str(request_id), "bank_details"
     )  # fmt: skip
-    assert (document.basket.caisse_id, document.basket.kind) == (person.caisse_id, "remboursements")
+    assert (document.item.basket.caisse_id, document.item.basket.kind) == (person.caisse_id, "remboursements")
     assert document.content_type == "application/pdf" and read_plain(document) == PDF_BYTES
     with document_storage().open(document.file) as stored:
         assert PDF_BYTES not in stored.read()  # encrypted at rest
@@ -265,7 +265,7 @@ def test_the_teleservice_deposit_purpose_of_the_documents_app(app, person, make_
     assert purpose.label == "Change of bank details"
     later = deposit_documents(actor=me, channel="web", purpose_kind="teleservice", purpose_ref=str(request_id),
                               document_type="bank_details", files=[("copie.pdf", PDF_BYTES)])  # fmt: skip
-    assert later.documents[0].basket.kind == "remboursements"
+    assert later.documents[0].item.basket.kind == "remboursements"
     with pytest.raises(InvalidInput):  # not a type this request takes
         deposit_documents(actor=me, channel="web", purpose_kind="teleservice", purpose_ref=str(request_id),
                           document_type="identity_document", files=[("id.pdf", PDF_BYTES)])  # fmt: skip

@@ -4,10 +4,15 @@ basket of one caisse, with a deadline. The apps that bring the work register the
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.db.models.fields.related_descriptors import ForwardManyToOneDescriptor
+from django.db.models.lookups import Exact
+from django.db.models.sql.where import AND, WhereNode
 from django.utils.translation import gettext_lazy as _
 
 from omniguichet.crm.validators import validate_work_item_kind
@@ -203,3 +208,47 @@ class RoutingRule(models.Model):
             errors["subject_words"] = _("give at least one word")
         if errors:
             raise ValidationError(errors)
+
+
+class _SubjectItemDescriptor(ForwardManyToOneDescriptor):
+    """`prefetch_related("item")` reads the items of the field's kind only (a prefetch query does not go through
+    the join, so not through get_extra_restriction)."""
+
+    def get_prefetch_querysets(self, instances: Any, querysets: Any = None) -> Any:
+        queryset = querysets[0] if querysets else self.get_queryset(instance=instances[0])
+        return super().get_prefetch_querysets(instances, [queryset.filter(kind=self.field.item_kind)])
+
+
+class SubjectItem(models.ForeignObject):
+    """On a subject's model (a document, ...): its work item, joined on `subject_id` and the item kind, with no
+    column of its own. Lists read the item in the same query (`select_related("item")`) and filter or order on
+    it (`item__deadline`); the join uses the unique index (kind, subject_id). Read-only: the items are written
+    through baskets.services."""
+
+    # (kind, subject_id) is unique, and the join always names the kind (get_extra_restriction).
+    requires_unique_target = False
+    # No column, so no foreign key constraint (the schema editors ask when the field is removed).
+    db_constraint = False
+    forward_related_accessor_class = _SubjectItemDescriptor
+
+    def __init__(self, item_kind: str, **kwargs: Any) -> None:
+        self.item_kind = item_kind
+        kwargs.update(
+            to="baskets.WorkItem", on_delete=models.DO_NOTHING, from_fields=["id"], to_fields=["subject_id"],
+            related_name="+",
+        )  # fmt: skip
+        super().__init__(**kwargs)
+
+    def deconstruct(self) -> Any:
+        name, path, args, kwargs = super().deconstruct()
+        for key in ("to", "on_delete", "from_fields", "to_fields", "related_name"):
+            kwargs.pop(key, None)
+        return name, path, args, {**kwargs, "item_kind": self.item_kind}
+
+    def get_extra_restriction(self, alias: str, related_alias: str) -> WhereNode:
+        kind = cast(models.Field, WorkItem._meta.get_field("kind"))
+        lookup: Any = Exact(kind.get_col(alias), self.item_kind)  # a node (django-stubs: Node only)
+        return WhereNode([lookup], connector=AND)
+
+    def get_extra_descriptor_filter(self, instance: models.Model) -> dict[str, str]:
+        return {"kind": self.item_kind}

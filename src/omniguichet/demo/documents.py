@@ -12,6 +12,7 @@ from django.db.models import F
 from django.utils import timezone
 from rich.progress import track
 
+from omniguichet.baskets.models import WorkItem
 from omniguichet.core.actors import Actor, ActorKind, Channel
 from omniguichet.documents import services
 from omniguichet.documents.models import Deposit, Document, DocumentType
@@ -102,11 +103,12 @@ def seed_documents(*, seed: int = 42, deposits: int | None = None, progress: boo
             )  # fmt: skip
         # Spread the receptions over the last three weeks: the console shows ages, and some are overdue.
         shift = dt.timedelta(hours=rng.randint(0, 21 * 24))
-        Document.objects.filter(deposit=result.deposit).update(
+        ids = [d.pk for d in result.documents]
+        Document.objects.filter(deposit=result.deposit).update(received_at=F("received_at") - shift)
+        WorkItem.objects.filter(kind="document", subject_id__in=ids).update(
             received_at=F("received_at") - shift, deadline=F("deadline") - shift
         )
         made += 1
-        ids = [d.pk for d in result.documents]
         roll = rng.random()
         if roll < 0.15:
             services.accept_documents(actor=agent, document_ids=ids)
@@ -114,7 +116,7 @@ def seed_documents(*, seed: int = 42, deposits: int | None = None, progress: boo
             services.reject_documents(actor=agent, document_ids=ids, reason=rng.choice(REJECTION_REASONS))
         elif roll < 0.27:
             target = services.basket_for(caisse_code=person.caisse_id, processing_kind="general")
-            if target.pk != result.documents[0].basket_id:
+            if target.pk != result.documents[0].item.basket_id:
                 services.transfer_documents(
                     actor=agent, document_ids=ids, to_basket_id=target.pk, reason="mauvaise corbeille"
                 )

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from omniguichet.documents.models import (
     Deposit,
@@ -24,10 +25,24 @@ class DepositAdmin(admin.ModelAdmin):
 @admin.register(Document)
 class DocumentAdmin(admin.ModelAdmin):
     # The file itself is only served, decrypted, by the basket console to agents of the document's caisse.
-    list_display = ["id", "document_type", "basket", "status", "received_at", "deadline", "transfer_count"]
+    # Its place in the queue (basket, claimant, deadline, transfers) is its work item's, read in the same query.
+    list_display = ["id", "document_type", "status", "received_at", "basket", "deadline", "transfers"]
+    list_select_related = ["item__basket"]
     list_filter = ["status", "document_type"]
-    raw_id_fields = ["deposit", "person", "basket", "claimed_by", "decided_by"]
+    raw_id_fields = ["deposit", "person", "decided_by"]
     readonly_fields = ["file", "checksum", "size", "pages", "content_type"]
+
+    @admin.display(description=_("basket"))
+    def basket(self, document: Document) -> object:
+        return document.item.basket
+
+    @admin.display(description=_("deadline"))
+    def deadline(self, document: Document) -> object:
+        return document.item.deadline
+
+    @admin.display(description=_("transfers"))
+    def transfers(self, document: Document) -> object:
+        return document.item.transfer_count
 
 
 @admin.register(KeyCanary)

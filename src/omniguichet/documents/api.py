@@ -53,13 +53,14 @@ class DocumentOut(Schema):
 
     @staticmethod
     def of(d: Document) -> dict:
-        """Plain dict in the shape of DocumentOut (lists render it without re-validation: shaped_response)."""
+        """Plain dict in the shape of DocumentOut (lists render it without re-validation: shaped_response). The
+        queue's fields are the document's work item's (read with it, and its basket)."""
         return {
             "id": d.pk, "document_type": d.document_type, "name": d.original_name, "content_type": d.content_type,
-            "size": d.size, "pages": d.pages, "checksum": d.checksum, "status": d.status,
-            "received_at": d.received_at, "deadline": d.deadline,
-            "basket": {"id": d.basket_id, "caisse": d.caisse_id, "kind": d.basket.kind},
-            "person_id": d.person_id, "transfers": d.transfer_count, "rejection_reason": d.rejection_reason,
+            "size": d.size, "pages": d.pages, "checksum": d.checksum, "status": d.state,
+            "received_at": d.received_at, "deadline": d.item.deadline,
+            "basket": {"id": d.item.basket_id, "caisse": d.item.caisse_id, "kind": d.item.basket.kind},
+            "person_id": d.person_id, "transfers": d.item.transfer_count, "rejection_reason": d.rejection_reason,
         }  # fmt: skip
 
 

@@ -14,10 +14,10 @@ def _record_section() -> None:
 def _overdue(now):
     from django.db.models import Count
 
-    from omniguichet.documents.models import Document
+    from omniguichet.baskets.models import WorkItem
 
     rows = (
-        Document.objects.filter(is_open=True, deadline__lt=now)
+        WorkItem.objects.filter(kind="document", is_open=True, deadline__lt=now)
         .values("caisse_id")
         .annotate(n=Count("id"))
         .order_by()
@@ -72,8 +72,6 @@ def _item_kind() -> None:
                     key="r",
                 ),
             },
-            after_claim=lazy_function("omniguichet.documents.services.after_items_claimed"),
-            after_transfer=lazy_function("omniguichet.documents.services.after_items_transferred"),
         )
     )
 

@@ -1,5 +1,5 @@
 """Documents (pièces justificatives): what a person deposits, always for a purpose. Each document waits in a basket
-of the person's caisse (the baskets app) as a work item of kind "document" until an agent accepts or rejects it."""
+of the person's caisse as a work item of kind "document" (the baskets app) until an agent accepts or rejects it."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from omniguichet.baskets.models import Basket, ProcessingKind
+from omniguichet.baskets.models import ProcessingKind, SubjectItem
 from omniguichet.core.actors import ActorKind
 from omniguichet.referential.models import Caisse, Person
 
@@ -33,13 +33,16 @@ class PurposeKind(models.TextChoices):
 
 
 class DocumentStatus(models.TextChoices):
+    """The document's own status: received (waiting for a decision), accepted or rejected. "claimed" is never
+    stored: a document is claimed while its work item is (Document.state)."""
+
     RECEIVED = "received", _("received")
     CLAIMED = "claimed", _("claimed")
     ACCEPTED = "accepted", _("accepted")
     REJECTED = "rejected", _("rejected")
 
 
-OPEN_STATUSES = (DocumentStatus.RECEIVED, DocumentStatus.CLAIMED)
+STORED_STATUSES = (DocumentStatus.RECEIVED, DocumentStatus.ACCEPTED, DocumentStatus.REJECTED)
 
 
 class RequestStatus(models.TextChoices):
@@ -110,14 +113,15 @@ class Deposit(models.Model):
 
 
 class Document(models.Model):
-    """One deposited file, encrypted at rest, in exactly one basket (the basket column is NOT NULL). Its basket,
-    claimant, deadline and transfer count mirror its work item (baskets.WorkItem, kind "document"), which the
-    basket console lists; documents' services keep both in step in one transaction."""
+    """One deposited file, encrypted at rest, and the decision on it. Its place in the queue (basket, claimant,
+    deadline, transfers) is its work item's (baskets.WorkItem, kind "document": `item`), the one source of truth,
+    read in the same query (`select_related("item")`); docs/baskets.md says which field lives where."""
 
     deposit = models.ForeignKey(Deposit, on_delete=models.PROTECT, related_name="documents", db_index=False)
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="documents", db_index=False)
+    # The caisse whose agents may see the document (the person's at the deposit), open or decided.
     caisse = models.ForeignKey(Caisse, on_delete=models.PROTECT, related_name="+", db_index=False)
-    basket = models.ForeignKey(Basket, on_delete=models.PROTECT, related_name="documents", db_index=False)
+    item = SubjectItem(item_kind="document")
     document_type = models.CharField(_("document type"), max_length=32, choices=DocumentType.choices)
     purpose_kind = models.CharField(_("purpose"), max_length=20, choices=PurposeKind.choices)
     purpose_ref = models.CharField(_("purpose reference"), max_length=64)
@@ -132,46 +136,29 @@ class Document(models.Model):
         _("status"), max_length=10, choices=DocumentStatus.choices, default=DocumentStatus.RECEIVED
     )
     received_at = models.DateTimeField(_("received at"))
-    deadline = models.DateTimeField(_("deadline"))
-    claimed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-        db_index=False,
-    )  # fmt: skip
-    claimed_at = models.DateTimeField(null=True, blank=True)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
         db_index=False,
     )  # fmt: skip
     decided_at = models.DateTimeField(null=True, blank=True)
     rejection_reason = models.CharField(_("rejection reason"), max_length=300, blank=True)
-    transfer_count = models.PositiveIntegerField(_("transfers"), default=0)
-    # True while received or claimed (kept by the services, checked by a constraint). A boolean rather than
-    # `status IN (...)` so that the partial index below is used by queries with bound parameters too (SQLite
-    # cannot prove that `status IN (?, ?)` implies an index's WHERE clause; `WHERE "is_open"` it can).
+    # True while no decision is taken (kept by the services, checked by a constraint).
     is_open = models.BooleanField(_("to process"), default=True)
 
     class Meta:
         verbose_name = _("document")
         verbose_name_plural = _("documents")
         indexes = [
-            # The basket list: open documents of one basket, oldest first, keyset on (received_at, id).
-            models.Index(
-                fields=["basket", "received_at", "id"],
-                name="document_basket_todo_idx",
-                condition=Q(is_open=True),
-            ),
             # The customer record's "recent documents" and the person's own list.
             models.Index(fields=["person", "-received_at"], name="document_person_idx"),
             models.Index(fields=["deposit"], name="document_deposit_idx"),
         ]
         constraints = [
+            models.CheckConstraint(condition=Q(status__in=STORED_STATUSES), name="document_status_stored"),
             models.CheckConstraint(
-                condition=Q(status__in=DocumentStatus.values), name="document_status_known"
-            ),
-            models.CheckConstraint(
-                condition=Q(is_open=True, status__in=["received", "claimed"])
+                condition=Q(is_open=True, status="received")
                 | Q(is_open=False, status__in=["accepted", "rejected"]),
-                name="document_is_open_matches_status",
+                name="document_open_until_decided",
             ),
             models.CheckConstraint(
                 condition=~Q(status="rejected") | ~Q(rejection_reason=""),
@@ -182,6 +169,17 @@ class Document(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_document_type_display()} #{self.pk}"
+
+    @property
+    def state(self) -> str:
+        """What the pages and the API show: the decision, or "claimed" while the item is claimed (select the item
+        with the document: `select_related("item")`)."""
+        if self.is_open and self.item.claimed_by_id is not None:
+            return DocumentStatus.CLAIMED
+        return self.status
+
+    def get_state_display(self) -> str:
+        return str(DocumentStatus(self.state).label)
 
 
 class KeyCanary(models.Model):

@@ -184,7 +184,7 @@ def document(request: HttpRequest, actor: Actor, document_id: int) -> HttpRespon
         doc, record = services.document_with_record(actor=actor, document_id=document_id, purpose=purpose)
     except NotFound:
         raise Http404(_("no such document")) from None
-    targets = transfer_targets(actor=actor, basket=doc.basket)  # no counts: the basket's other siblings
+    targets = transfer_targets(actor=actor, basket=doc.item.basket)  # no counts: the basket's other siblings
     form = BulkActionForm(request.POST if request.method == "POST" else None, targets=targets)
     if request.method == "POST":
         try:
@@ -197,7 +197,7 @@ def document(request: HttpRequest, actor: Actor, document_id: int) -> HttpRespon
                     messages.info(request, _("%(n)d document(s) processed.") % {"n": 1})
                 else:
                     messages.warning(request, f"#{result.document_id}: {result.reason}")
-            return redirect("baskets:basket", doc.basket_id)
+            return redirect("baskets:basket", doc.item.basket_id)
     return render(
         request,
         "documents/document.html",

@@ -23,22 +23,10 @@ from omniguichet.documents.services.baskets import (
     _decide as _decide,
 )
 from omniguichet.documents.services.baskets import (
-    _decode_cursor as _decode_cursor,
-)
-from omniguichet.documents.services.baskets import (
-    _encode_cursor as _encode_cursor,
-)
-from omniguichet.documents.services.baskets import (
     accept_action as accept_action,
 )
 from omniguichet.documents.services.baskets import (
     accept_documents as accept_documents,
-)
-from omniguichet.documents.services.baskets import (
-    after_items_claimed as after_items_claimed,
-)
-from omniguichet.documents.services.baskets import (
-    after_items_transferred as after_items_transferred,
 )
 from omniguichet.documents.services.baskets import (
     basket_documents as basket_documents,

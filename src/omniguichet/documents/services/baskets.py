@@ -1,6 +1,6 @@
-"""Documents in the baskets: their work items (the baskets app) kept in step with them, the documents' own view
-of a basket (the deprecated /api/v1/documents/baskets endpoints), accepting and rejecting documents, and the
-hooks through which the basket console's claims and transfers reach the documents."""
+"""Documents in the baskets: their work items (the baskets app), the one place of their queue state; the
+documents' own view of a basket (the deprecated /api/v1/documents/baskets endpoints, read through the items),
+accepting and rejecting documents (which closes their items), claiming and transferring them (through the items)."""
 
 from __future__ import annotations
 
@@ -17,10 +17,10 @@ from django.utils.translation import gettext as _
 from omniguichet.baskets import services as baskets
 from omniguichet.baskets.models import Basket, WorkItem
 from omniguichet.core.actors import Actor, ActorKind, Channel, scope_to_caisse
-from omniguichet.core.db import apply_each, decode_keyset, encode_keyset
+from omniguichet.core.db import apply_each
 from omniguichet.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from omniguichet.documents.models import Document, DocumentStatus
-from omniguichet.documents.services.common import BASKET_PAGE, MAX_BASKET_PAGE, MAX_BULK, _valid_id
+from omniguichet.documents.services.common import BASKET_PAGE, MAX_BULK, _valid_id
 from omniguichet.documents.services.notices import notify_document_rejected
 from omniguichet.documents.services.purposes import _rejection_hooks
 from omniguichet.documents.services.routing import WORK_ITEM_KIND
@@ -54,14 +54,6 @@ class BasketPage:
     next_cursor: str | None
 
 
-def _encode_cursor(document: Document) -> str:
-    return encode_keyset(document.received_at, document.pk)
-
-
-def _decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
-    return decode_keyset(cursor)
-
-
 def basket_documents(
     *,
     actor: Actor,
@@ -70,21 +62,25 @@ def basket_documents(
     limit: int = BASKET_PAGE,
     with_persons: bool = True,
 ) -> BasketPage:
-    """Open documents of a basket, oldest first (keyset pagination on the partial index). `with_persons`: read
-    each document's person and claimant in the same query (the console shows their names; the API does not)."""
-    basket = get_basket(actor=actor, basket_id=basket_id)
-    limit = max(1, min(limit, MAX_BASKET_PAGE))
-    queryset = Document.objects.filter(basket_id=basket.pk, is_open=True)
-    if cursor:
-        when, pk = _decode_cursor(cursor)
-        queryset = queryset.filter(Q(received_at__gt=when) | Q(received_at=when, id__gt=pk))
-    if with_persons:
-        queryset = queryset.select_related("person", "claimed_by")
-    rows = list(queryset.order_by("received_at", "id")[: limit + 1])
-    for row in rows:
-        row.basket = basket  # already read: no join for it
-    next_cursor = _encode_cursor(rows[limit - 1]) if len(rows) > limit else None
-    return BasketPage(basket=basket, documents=rows[:limit], next_cursor=next_cursor)
+    """Open documents of a basket, oldest deadline first: the page of the basket's document items
+    (baskets.services.basket_items, its cursor), then their documents in one query, each with its item.
+    `with_persons`: the items' persons and claimants too (the API does not need them)."""
+    page = baskets.basket_items(
+        actor=actor,
+        basket_id=basket_id,
+        cursor=cursor,
+        limit=limit,
+        kind=WORK_ITEM_KIND,
+        with_persons=with_persons,
+    )
+    found = Document.objects.in_bulk([item.subject_id for item in page.items])
+    documents = []
+    for item in page.items:
+        document = found.get(item.subject_id)
+        if document is not None:  # an item always has its document (one transaction); never fail a page on it
+            document.item = item
+            documents.append(document)
+    return BasketPage(basket=page.basket, documents=documents, next_cursor=page.next_cursor)
 
 
 def get_document(*, actor: Actor, document_id: int) -> Document:
@@ -94,7 +90,7 @@ def get_document(*, actor: Actor, document_id: int) -> Document:
         raise NotFound(_("no such document"))
     document = (
         scope_to_caisse(Document.objects.all(), actor)
-        .select_related("person", "basket", "claimed_by", "decided_by")
+        .select_related("person", "item__basket", "item__claimed_by", "decided_by")
         .filter(pk=document_id)
         .first()
     )
@@ -139,16 +135,17 @@ def _decide(actor: Actor, document_ids: Iterable[int], apply: Callable[[Document
     ids = list(dict.fromkeys(int(i) for i in document_ids))
     if not ids or len(ids) > MAX_BULK:
         raise InvalidInput.from_fields({"documents": _("between 1 and %(n)d documents") % {"n": MAX_BULK}})
-    rows, _done = apply_each(
-        scope_to_caisse(Document.objects.all(), actor), ids, apply, missing=_("no such document")
-    )
+    # The document and its item locked together (one query): a claim from the console waits for the decision.
+    documents = scope_to_caisse(Document.objects.select_related("item"), actor)
+    rows, _done = apply_each(documents, ids, apply, missing=_("no such document"))
     return [BulkResult(*row) for row in rows]
 
 
 def _check_open(actor: Actor, document: Document) -> None:
     if not document.is_open:
         raise Conflict(_("already %(status)s") % {"status": document.get_status_display()})
-    if document.claimed_by_id and actor.user is not None and document.claimed_by_id != actor.user.pk:
+    claimant = document.item.claimed_by_id
+    if claimant and actor.user is not None and claimant != actor.user.pk:
         raise Conflict(_("claimed by another agent"))
 
 
@@ -248,23 +245,6 @@ def transfer_documents(
     )
 
 
-def after_items_claimed(items: list[WorkItem]) -> None:
-    """The console claimed documents' items: the documents follow (same transaction)."""
-    for item in items:
-        Document.objects.filter(pk=item.subject_id, is_open=True).update(
-            status=DocumentStatus.CLAIMED, claimed_by=item.claimed_by, claimed_at=item.claimed_at
-        )
-
-
-def after_items_transferred(items: list[WorkItem]) -> None:
-    """The console moved documents' items to another basket: the documents follow, unclaimed."""
-    for item in items:
-        Document.objects.filter(pk=item.subject_id).update(
-            basket_id=item.basket_id, status=DocumentStatus.RECEIVED, claimed_by=None, claimed_at=None,
-            transfer_count=item.transfer_count,
-        )  # fmt: skip
-
-
 def _action_rows(results: list[BulkResult]) -> list[tuple[int, bool, str]]:
     return [(r.document_id, r.ok, r.reason) for r in results]
 
@@ -283,13 +263,16 @@ def transfer_report(*, actor: Actor, since: dt.datetime | None = None) -> basket
 
 
 def work_item_figures(caisse: str | None, now: dt.datetime) -> dict[str, int]:
-    """Documents to process in one caisse (None: all) for the dashboards: open, due within 48 hours (a fifth of
-    the usual 10 days), overdue, and those decided in the last 30 days in time or late (one query)."""
-    from django.db.models import F, Q
+    """Documents to process in one caisse (None: all) for the dashboards, read from their work items: open, due
+    within 48 hours (a fifth of the usual 10 days), overdue, and those decided in the last 30 days in time or late
+    (one query)."""
+    from django.db.models import F
 
-    documents = Document.objects.all() if caisse is None else Document.objects.filter(caisse_id=caisse)
+    items = WorkItem.objects.filter(kind=WORK_ITEM_KIND)
+    if caisse is not None:
+        items = items.filter(caisse_id=caisse)
     recent = Q(is_open=False, decided_at__gte=now - dt.timedelta(days=30))
-    row = documents.aggregate(
+    row = items.aggregate(
         open=Count("id", filter=Q(is_open=True)),
         due_soon=Count(
             "id", filter=Q(is_open=True, deadline__gte=now, deadline__lt=now + dt.timedelta(hours=48))

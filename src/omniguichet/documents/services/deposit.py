@@ -58,7 +58,9 @@ def _replayed_deposit(person: Person, key: str, purpose_kind: str, purpose_ref: 
         return None
     if (deposit.purpose_kind, deposit.purpose_ref) != (purpose_kind, purpose_ref):
         raise Conflict(_("this idempotency key was already used for another deposit"))
-    documents = list(Document.objects.filter(deposit_id=deposit.pk).select_related("basket").order_by("id"))
+    documents = list(
+        Document.objects.filter(deposit_id=deposit.pk).select_related("item__basket").order_by("id")
+    )
     return DepositResult(deposit=deposit, documents=documents, replayed=True)
 
 
@@ -144,7 +146,6 @@ def deposit_documents(
                         deposit=deposit,
                         person=person,
                         caisse_id=person.caisse_id,
-                        basket=basket,
                         document_type=document_type,
                         purpose_kind=purpose_kind,
                         purpose_ref=purpose_ref,
@@ -155,14 +156,13 @@ def deposit_documents(
                         size=item.size,
                         pages=item.pages,
                         received_at=now,
-                        deadline=deadline,
                     )
                 )
             Document.objects.bulk_create(documents)
             if any(d.pk is None for d in documents):  # SQLite before RETURNING support: read them back
                 documents = list(Document.objects.filter(deposit=deposit).order_by("id"))
-            for document in documents:
-                open_item(
+            for document in documents:  # its place in the queue: its work item
+                document.item = open_item(
                     kind=WORK_ITEM_KIND, subject_id=document.pk, person_id=person.pk, caisse_id=person.caisse_id,
                     basket=basket, summary=document_type, received_at=now, deadline=deadline,
                     routed_by=routed_by,

@@ -19,9 +19,11 @@ RECENT_DOCUMENTS = 5
 
 # Part of every record opening: compiled once (core.db.PreparedQuery).
 _RECENT_DOCUMENTS = PreparedQuery(
-    lambda *, person_id: Document.objects.filter(person_id=person_id).order_by("-received_at")[
-        :RECENT_DOCUMENTS
-    ]
+    lambda *, person_id: (
+        Document.objects.filter(person_id=person_id)
+        .select_related("item")  # "claimed" is the item's
+        .order_by("-received_at")[:RECENT_DOCUMENTS]
+    )
 )
 
 
@@ -32,7 +34,7 @@ def recent_documents_section(person: Person) -> list[RecordItem]:
         RecordItem(
             ref=str(d.pk),
             label=str(d.get_document_type_display()),
-            status=str(d.get_status_display()),
+            status=d.get_state_display(),
             when=d.received_at,
             url=reverse("documents:document", args=[d.pk]),
         )
@@ -43,4 +45,5 @@ def recent_documents_section(person: Person) -> list[RecordItem]:
 def my_documents(*, actor: Actor, limit: int = 50) -> list[Document]:
     if actor.kind != ActorKind.INSURED:
         raise Forbidden(_("reserved to insured persons"))
-    return list(Document.objects.filter(person_id=actor.person_id or 0).order_by("-received_at")[:limit])
+    documents = Document.objects.filter(person_id=actor.person_id or 0).select_related("item")
+    return list(documents.order_by("-received_at")[:limit])
