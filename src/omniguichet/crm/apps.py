@@ -17,6 +17,12 @@ def _policy_changed(sender, instance, **kwargs) -> None:
     policy_changed(kind=instance.kind, motive=instance.motive_id)
 
 
+def _motive_changed(sender, instance, **kwargs) -> None:
+    from omniguichet.crm.services import forget_motives
+
+    forget_motives()
+
+
 class CrmConfig(AppConfig):
     name = "omniguichet.crm"
     label = "crm"
@@ -29,3 +35,6 @@ class CrmConfig(AppConfig):
         post_delete.connect(
             _policy_changed, sender=policy, dispatch_uid="omniguichet-deadline-policy-deleted"
         )
+        motive = self.get_model("Motive")  # the motives cached per process (crm.services.active_motives)
+        post_save.connect(_motive_changed, sender=motive, dispatch_uid="omniguichet-motive-saved")
+        post_delete.connect(_motive_changed, sender=motive, dispatch_uid="omniguichet-motive-deleted")

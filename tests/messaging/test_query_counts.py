@@ -1,0 +1,68 @@
+"""How many queries a person's message takes through the API (issue 17's speed target: each is a round trip to
+PostgreSQL). The counts are locked so that a change adding a query to the hot path is seen."""
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from omniguichet.baskets.models import WorkItem
+from omniguichet.crm.models import Contact, Motive
+from omniguichet.messaging.models import Message, Thread
+from tests.crm.conftest import client_for
+
+NEW = {
+    "motive": "remboursement",
+    "subject": "Remboursement",
+    "body": "Bonjour, où en est mon remboursement ?",
+}
+
+
+def _post(client, url, payload):
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.post(url, payload, content_type="application/json")
+    assert response.status_code == 201, response.content
+    # Transaction control (SAVEPOINT here, BEGIN/COMMIT outside the test's transaction) is not counted.
+    return response, [
+        q["sql"] for q in ctx.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))
+    ]
+
+
+def test_a_message_takes_a_fixed_number_of_queries(insured):
+    person, user = insured
+    app = client_for(user)
+    app.post(
+        "/api/v1/me/threads", NEW, content_type="application/json"
+    )  # warm-up: the token's last use, caches
+    response, sqls = _post(app, "/api/v1/me/threads", NEW)
+    # token, person, INSERT thread, routing rule, basket, work item (read, INSERT), INSERT message, INSERT contact:
+    # the motive is not read (cached in the process), nor the files written (none), nor the item before routing.
+    assert len(sqls) == 9, sqls
+    assert not any('FROM "crm_motive"' in s or 'FROM "messaging_attachment"' in s for s in sqls), sqls
+    thread_id = response.json()["thread"]["id"]
+    assert response.json()["message"]["attachments"] == []
+    _r, sqls = _post(app, f"/api/v1/me/threads/{thread_id}/messages", {"body": "Encore moi."})
+    # token, person, the thread read once (locked), UPDATE thread, work item (read, read again by open_item,
+    # UPDATE), INSERT message, INSERT contact: the basket is not read, nor the thread twice.
+    assert len(sqls) == 9, sqls
+    assert sum('FROM "messaging_thread"' in s for s in sqls) == 1, sqls
+    assert not any('FROM "baskets_basket"' in s for s in sqls), sqls
+    # What the queries wrote is all there.
+    assert Message.objects.filter(thread__person=person).count() == 3
+    assert Contact.objects.filter(person=person, channel="secure_message").count() == 3
+    assert WorkItem.objects.get(kind="message", subject_id=thread_id).is_open
+    assert Thread.objects.get(pk=thread_id).messages.count() == 2
+
+
+def test_a_motive_changed_in_the_process_is_seen_at_once(insured):
+    _person, user = insured
+    app = client_for(user)
+    assert app.post("/api/v1/me/threads", NEW, content_type="application/json").status_code == 201
+    motive = Motive.objects.get(pk="remboursement")
+    motive.active = False
+    motive.save()  # the admin's save: the process's cache is forgotten
+    refused = app.post("/api/v1/me/threads", NEW, content_type="application/json")
+    assert refused.status_code == 422 and "motive" in refused.json()["error"]["fields"]
+    Motive.objects.create(code="mutuelle_test", label="Mutuelle (test)")
+    added = app.post(
+        "/api/v1/me/threads", {**NEW, "motive": "mutuelle_test"}, content_type="application/json"
+    )
+    assert added.status_code == 201, added.content
