@@ -66,3 +66,34 @@ def test_a_motive_changed_in_the_process_is_seen_at_once(insured):
         "/api/v1/me/threads", {**NEW, "motive": "mutuelle_test"}, content_type="application/json"
     )
     assert added.status_code == 201, added.content
+
+
+def _statements(ctx) -> list[str]:
+    return [q["sql"] for q in ctx.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+
+
+def test_an_email_takes_a_fixed_number_of_queries(make_person):
+    from django.utils import timezone
+
+    from omniguichet.messaging.services import receive_email
+    from omniguichet.referential.models import ContactPoint
+    from tests.messaging.test_mailin import SENDER, mail
+
+    person = make_person(family_name="Martin", given_names="Claire")
+    ContactPoint.objects.create(
+        person=person, kind="email", value=SENDER, verified=True, verified_at=timezone.now()
+    )
+    receive_email(caisse_code="751", data=mail(msgid="<warm@example.org>").as_bytes())  # the process's caches
+    with CaptureQueriesContext(connection) as ctx:
+        first = receive_email(caisse_code="751", data=mail(msgid="<one@example.org>").as_bytes())
+    # Message-ID seen?, sender, INSERT thread, routing rule, basket, work item (read, INSERT), acknowledged within
+    # the hour?, INSERT message, INSERT contact: no work item looked up before routing, no motive read.
+    assert len(_statements(ctx)) == 10, _statements(ctx)
+    reply = mail(msgid="<two@example.org>", In_Reply_To="<one@example.org>").as_bytes()
+    with CaptureQueriesContext(connection) as ctx:
+        second = receive_email(caisse_code="751", data=reply)
+    # Message-ID seen?, sender, the thread by its references, the thread locked with its person, UPDATE thread,
+    # work item (read, read again by open_item, UPDATE), acknowledged?, INSERT message, INSERT contact.
+    assert len(_statements(ctx)) == 11, _statements(ctx)
+    assert not any('FROM "referential_person"' in s and "FOR UPDATE" not in s for s in _statements(ctx)[2:])
+    assert second.message.thread_id == first.message.thread_id and first.message.thread.person_id == person.pk
