@@ -41,7 +41,7 @@ from email.message import EmailMessage
 from email.policy import SMTP
 
 from bench.crm import _database_url, _ms, _verdict
-from bench.messaging import _cpu_seconds, _postmaster, _tree
+from bench.messaging import _cpu_seconds, _postmaster, _tree, statements_report, statements_reset
 from bench.seed import _setup
 
 TARGET_PER_SECOND = 200.0
@@ -162,9 +162,6 @@ LAYERS = [
 
 def _profile(batches: dict[int, list[tuple[str, bytes]]], count: int) -> None:
     """`count` e-mails of the same mix (two text clients, one PDF client) stored in this process under cProfile."""
-    from django.db import transaction
-
-    from omniguichet.messaging.models import Message
     from omniguichet.messaging.services.mailin import receive_email
 
     mix = [
@@ -173,6 +170,7 @@ def _profile(batches: dict[int, list[tuple[str, bytes]]], count: int) -> None:
         for m in trio
     ]
     sample = [(s, d.replace(b"Message-ID: <bench-", b"Message-ID: <profile-")) for s, d in mix[:count]]
+    with_statements = statements_reset()
     profiler = cProfile.Profile()
     started = time.perf_counter()
     profiler.enable()
@@ -195,8 +193,8 @@ def _profile(batches: dict[int, list[tuple[str, bytes]]], count: int) -> None:
     for (filename, line, name), row in sorted(table.items(), key=lambda kv: -kv[1][2])[:15]:
         short = "/".join(filename.split("/")[-2:])
         print(f"      {1000 * row[2] / n:6.3f} ms  {short}:{line} {name}")
-    with transaction.atomic():  # the run itself starts from the same database
-        Message.objects.filter(message_id__startswith="<profile-").delete()
+    if with_statements:
+        statements_report(n, "e-mail")
 
 
 def _smtp_only(batches: dict[int, list[tuple[str, bytes]]]) -> None:
@@ -276,6 +274,7 @@ def _bench(
     if smtp_only:
         _smtp_only(batches)
     postmaster = _postmaster()
+    before = Message.objects.count()  # the profile's e-mails
     connections.close_all()  # the clients are forked: no database connection crosses
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -318,7 +317,7 @@ def _bench(
         process.join()
     server.send_signal(signal.SIGTERM)
     server.wait(timeout=60)
-    stored = Message.objects.count()
+    stored = Message.objects.count() - before
     rate = stored / elapsed
     durations = [d for _e, ds, _b, _c in outcomes for d in ds]
     p50, _p95, p99 = _ms(durations)

@@ -175,9 +175,44 @@ LAYERS = [
 ]
 
 
+def statements_reset() -> bool:
+    """pg_stat_statements emptied, when the cluster loads it (shared_preload_libraries): True if so."""
+    from django.db import DatabaseError, connection
+
+    if connection.vendor != "postgresql":
+        return False
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            cursor.execute("SELECT pg_stat_statements_reset()")
+        return True
+    except DatabaseError:
+        return False
+
+
+def statements_report(per: int, label: str) -> None:
+    """The statements PostgreSQL spent most time executing since the reset, per `label`."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT calls, total_exec_time, total_plan_time, query FROM pg_stat_statements "
+            "WHERE query NOT LIKE '%pg_stat_statements%' ORDER BY total_exec_time + total_plan_time DESC LIMIT 12"
+        )
+        rows = cursor.fetchall()
+    total = sum(r[1] + r[2] for r in rows)
+    print(
+        f"    pg_stat_statements (execution + planning, the 12 costliest): {1000 * total / per:.0f} µs per {label}"
+    )
+    for calls, execute, plan, query in rows:
+        print(f"      {calls / per:5.2f} calls, {1000 * (execute + plan) / per:6.1f} µs per {label}: "
+              f"{' '.join(query.split())[:90]}")  # fmt: skip
+
+
 def _profile(clients: list, threads: dict[int, int], messages: int) -> None:
     """`messages` more messages under cProfile; the cumulative time of each layer as a share of the whole."""
     rng = random.Random(23)
+    with_statements = statements_reset()
     profiler = cProfile.Profile()
     started = time.perf_counter()
     profiler.enable()
@@ -202,6 +237,8 @@ def _profile(clients: list, threads: dict[int, int], messages: int) -> None:
     for (filename, line, name), row in sorted(table.items(), key=lambda kv: -kv[1][2])[:15]:
         short = "/".join(filename.split("/")[-2:])
         print(f"      {1000 * row[2] / messages:6.3f} ms  {short}:{line} {name}")
+    if with_statements:
+        statements_report(messages, "message")
 
 
 def _cpu_seconds(pid: int) -> float:

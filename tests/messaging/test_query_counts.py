@@ -61,7 +61,8 @@ def test_a_motive_changed_in_the_process_is_seen_at_once(insured):
     motive.save()  # the admin's save: the process's cache is forgotten
     refused = app.post("/api/v1/me/threads", NEW, content_type="application/json")
     assert refused.status_code == 422 and "motive" in refused.json()["error"]["fields"]
-    Motive.objects.create(code="mutuelle_test", label="Mutuelle (test)")
+    # Added by another process (no signal here: a bulk insert): read again because the cache does not know it.
+    Motive.objects.bulk_create([Motive(code="mutuelle_test", label="Mutuelle (test)")])
     added = app.post(
         "/api/v1/me/threads", {**NEW, "motive": "mutuelle_test"}, content_type="application/json"
     )

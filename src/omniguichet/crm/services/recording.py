@@ -23,7 +23,9 @@ def _motives() -> dict[str, Motive]:
 
 # The active motives, read once per process and kept this long for the one-by-one paths (a contact recorded, a
 # person's message): a query less on each. A save or deletion in the admin forgets them at once in the saving
-# process (signals in crm.apps); the other processes see it within MOTIVES_CACHE_SECONDS. Batches read them fresh.
+# process (signals in crm.apps), as does load_motives; a code the cache does not know is read again at once (a
+# motive added in another process is taken at once); a motive deactivated in another process is still taken there
+# for at most MOTIVES_CACHE_SECONDS. Batches read them fresh.
 MOTIVES_CACHE_SECONDS = 60.0
 _active: dict[str, Motive] = {}
 _active_loaded_at: list[float] = []
@@ -34,10 +36,10 @@ def forget_motives(**_kwargs: Any) -> None:
     _active_loaded_at.clear()
 
 
-def active_motives() -> Mapping[str, Motive]:
-    """The active contact motives by code (cached in the process, see MOTIVES_CACHE_SECONDS)."""
+def active_motives(*, refresh: bool = False) -> Mapping[str, Motive]:
+    """The active contact motives by code (cached in the process, see MOTIVES_CACHE_SECONDS; `refresh`: read now)."""
     now = time.monotonic()
-    if not _active_loaded_at or now - _active_loaded_at[0] > MOTIVES_CACHE_SECONDS:
+    if refresh or not _active_loaded_at or now - _active_loaded_at[0] > MOTIVES_CACHE_SECONDS:
         fresh = _motives()
         _active.clear()
         _active.update(fresh)
@@ -139,9 +141,12 @@ def record_contact(
     """
     now = timezone.now()
     fields: dict[str, str] = {}
+    motives = active_motives()
+    if motive not in motives:  # perhaps added since the cache was read: once more from the database
+        motives = active_motives(refresh=True)
     _check_contact_fields(
         fields, channel=channel, direction=direction, motive=motive, started_at=started_at, outcome=outcome,
-        waited_seconds=waited_seconds, responded_at=responded_at, motives=active_motives(), now=now,
+        waited_seconds=waited_seconds, responded_at=responded_at, motives=motives, now=now,
     )  # fmt: skip
     subject_kind, subject_ref = _check_subject(fields, subject_kind, subject_ref)
     if fields:

@@ -216,7 +216,8 @@ def _write(
             thread = None  # too late to answer it: a new thread, on the same subject
     motive_row = None
     if thread is None:
-        motive_row = active_motives().get(str(motive or "")[:40])
+        code = str(motive or "")[:40]
+        motive_row = active_motives().get(code) or (active_motives(refresh=True).get(code) if code else None)
         if motive_row is None:
             fields["motive"] = _("choose a subject from the list") if not motive else _("unknown subject")
         if not isinstance(subject, str) or len(subject) > SUBJECT_MAX:
