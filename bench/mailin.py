@@ -164,11 +164,11 @@ def _profile(batches: dict[int, list[tuple[str, bytes]]], count: int) -> None:
     """`count` e-mails of the same mix (two text clients, one PDF client) stored in this process under cProfile."""
     from omniguichet.messaging.services.mailin import receive_email
 
-    mix = [
-        m
-        for trio in zip(batches[1], batches[2], batches[3], batches[1], batches[2], strict=False)
-        for m in trio
-    ]
+    # the three clients' e-mails interleaved in their proportions (2 : 2 : 1), each once
+    ordered = sorted(
+        (i / len(batch), client, i) for client, batch in batches.items() for i in range(len(batch))
+    )
+    mix = [batches[client][i] for _f, client, i in ordered]
     sample = [(s, d.replace(b"Message-ID: <bench-", b"Message-ID: <profile-")) for s, d in mix[:count]]
     with_statements = statements_reset()
     profiler = cProfile.Profile()
