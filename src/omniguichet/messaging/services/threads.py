@@ -179,11 +179,15 @@ def write_message(
         replayed = Message.objects.filter(idempotency_key=key).select_related("thread").first()
         if replayed is not None:
             return replayed
+    # The checks that do not depend on the thread, before the transaction (the files' can take a while).
+    fields: dict[str, str] = {}
+    text = _check_body(body, fields)
+    checked = _check_files(list(files or []), fields)
     try:
         with transaction.atomic():
             return _write(
-                actor=actor, person=person, now=now, body=body, motive=motive, subject=subject, link=link,
-                thread_id=thread_id, files=files, key=key,
+                actor=actor, person=person, now=now, text=text, checked=checked, fields=fields, motive=motive,
+                subject=subject, link=link, thread_id=thread_id, key=key,
             )  # fmt: skip
     except IntegrityError:
         if key:  # the same request, twice at once: the other one wrote it
@@ -194,12 +198,11 @@ def write_message(
 
 
 def _write(
-    *, actor: Actor, person: Person, now: dt.datetime, body: Any, motive: str, subject: str, link: str,
-    thread_id: int | None, files: list[tuple[str, bytes]] | None, key: str | None,
+    *, actor: Actor, person: Person, now: dt.datetime, text: str, checked: list[Any], fields: dict[str, str],
+    motive: str, subject: str, link: str, thread_id: int | None, key: str | None,
 ) -> Message:  # fmt: skip
-    """write_message's checks and writes, in its transaction: a refusal raises before anything is written."""
-    fields: dict[str, str] = {}
-    text = _check_body(body, fields)
+    """write_message's checks that depend on the thread, then its writes, in its transaction: a refusal raises
+    before anything is written (`fields` holds the refusals of the checks already made)."""
     thread: Thread | None = None
     if thread_id is not None:
         # Read once, locked until the commit: the message and the thread's new state are computed from this row.
@@ -223,7 +226,6 @@ def _write(
         if not isinstance(subject, str) or len(subject) > SUBJECT_MAX:
             fields["subject"] = _("at most %(n)d characters") % {"n": SUBJECT_MAX}
     link_kind, link_ref, link_label = _check_link(actor, link, fields) if thread is None else ("", "", "")
-    checked = _check_files(list(files or []), fields)
     if fields:
         raise InvalidInput.from_fields(fields)
     stored = _store(checked, person.caisse_id)
