@@ -7,6 +7,7 @@ from django.utils import translation
 
 from omniguichet.appointments.services import forget_weekly_patterns
 from omniguichet.core.actors import Actor
+from omniguichet.crm.services import forget_motives
 from omniguichet.referential.models import Caisse, Person, Role, User
 from omniguichet.referential.validators import compose_nir
 
@@ -71,6 +72,7 @@ def _test_settings(settings):
     settings.LANGUAGE_CODE = "en"
     cache.clear()  # cached figures must not leak from one test to the next
     forget_weekly_patterns()  # nor the free-slot search's schedule (rolled-back sites keep their ids)
+    forget_motives()  # nor the contact motives (a test's rolled-back motive, or one changed by an UPDATE)
     with translation.override("en"):
         yield
 

@@ -71,6 +71,32 @@ def test_accuracy_on_the_held_out_messages(pipeline):
     assert right / len(heldout) >= HELDOUT_FLOOR, f"{right}/{len(heldout)}"
 
 
+def test_the_linear_form_computes_what_scikit_learn_computes(pipeline):
+    """predict() reads the pipeline as its linear form (model.LinearModel): the probabilities of scikit-learn's
+    own predict_proba on every held-out message and edge case, to float rounding (scikit-learn works in float32)."""
+    rows = [
+        *read_jsonl(HELDOUT_PATH),
+        {"subject": "", "body": ""},
+        {
+            "subject": "RE: Remboursement",
+            "body": "Des nouvelles ?\n> Le 3 mars, vous avez écrit :\n> ma carte",
+        },
+        {"subject": "x" * 300, "body": "é" * 6000},
+        {"subject": "", "body": "zzzz qqqq"},  # no known term: the intercepts alone
+    ]
+    texts = [model.message_text(r["subject"], r["body"]) for r in rows]
+    linear = model.LinearModel(pipeline)
+    assert list(linear.classes) == list(pipeline.classes_)
+    expected = pipeline.predict_proba(texts)
+    for text, want in zip(texts, expected, strict=True):
+        got = linear.probabilities(text)
+        assert abs(got - want).max() < 1e-4, text[:80]
+        assert got.argmax() == want.argmax() or abs(want.max() - want[got.argmax()]) < 1e-4
+    assert [s.motive for s in model.predict(pipeline, rows)] == [
+        str(pipeline.classes_[i]) for i in expected.argmax(axis=1)
+    ]
+
+
 @pytest.mark.parametrize("motive", sorted(OBVIOUS))
 def test_each_motive_is_suggested_for_an_obvious_message(pipeline, settings, motive):
     settings.OMNIGUICHET_CLASSIFIER_THRESHOLD = 0.5

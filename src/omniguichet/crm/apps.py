@@ -26,6 +26,12 @@ def _retention() -> None:
     )
 
 
+def _motive_changed(sender, instance, **kwargs) -> None:
+    from omniguichet.crm.services import forget_motives
+
+    forget_motives()
+
+
 class CrmConfig(AppConfig):
     name = "omniguichet.crm"
     label = "crm"
@@ -39,3 +45,6 @@ class CrmConfig(AppConfig):
         post_delete.connect(
             _policy_changed, sender=policy, dispatch_uid="omniguichet-deadline-policy-deleted"
         )
+        motive = self.get_model("Motive")  # the motives cached per process (crm.services.active_motives)
+        post_save.connect(_motive_changed, sender=motive, dispatch_uid="omniguichet-motive-saved")
+        post_delete.connect(_motive_changed, sender=motive, dispatch_uid="omniguichet-motive-deleted")

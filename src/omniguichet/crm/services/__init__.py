@@ -184,6 +184,12 @@ from omniguichet.crm.services.recording import (
     _motives as _motives,
 )
 from omniguichet.crm.services.recording import (
+    active_motives as active_motives,
+)
+from omniguichet.crm.services.recording import (
+    forget_motives as forget_motives,
+)
+from omniguichet.crm.services.recording import (
     mark_contacts_responded as mark_contacts_responded,
 )
 from omniguichet.crm.services.recording import (

@@ -20,7 +20,7 @@ from omniguichet.core.errors import Forbidden, InvalidInput, NotFound
 from omniguichet.core.text import check_text, parse_batch_rows
 from omniguichet.crm.models import Contact, Motive, Outcome, RecordAccess
 from omniguichet.crm.services.common import _CHANNELS, MAX_TIMELINE_PAGE, TIMELINE_PAGE
-from omniguichet.crm.services.recording import record_contact
+from omniguichet.crm.services.recording import forget_motives, record_contact
 from omniguichet.crm.services.search import _caisse_scope, _scoped
 from omniguichet.referential.models import ChannelPreference, Consent, ContactPoint, Person
 
@@ -258,6 +258,7 @@ def load_motives(motive_model: Any = Motive) -> int:
     rows = list(csv.DictReader(text.splitlines()))
     existing = set(motive_model.objects.values_list("code", flat=True))
     motive_model.objects.bulk_create([motive_model(**r) for r in rows if r["code"] not in existing])
+    forget_motives()  # bulk_create sends no signal: the process's cache of motives is read again
     return len(rows)
 
 

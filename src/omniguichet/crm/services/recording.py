@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,6 +19,32 @@ from omniguichet.referential.models import Person
 
 def _motives() -> dict[str, Motive]:
     return {m.code: m for m in Motive.objects.filter(active=True)}
+
+
+# The active motives, read once per process and kept this long for the one-by-one paths (a contact recorded, a
+# person's message): a query less on each. A save or deletion in the admin forgets them at once in the saving
+# process (signals in crm.apps), as does load_motives; a code the cache does not know is read again at once (a
+# motive added in another process is taken at once); a motive deactivated in another process is still taken there
+# for at most MOTIVES_CACHE_SECONDS. Batches read them fresh.
+MOTIVES_CACHE_SECONDS = 60.0
+_active: dict[str, Motive] = {}
+_active_loaded_at: list[float] = []
+
+
+def forget_motives(**_kwargs: Any) -> None:
+    _active.clear()
+    _active_loaded_at.clear()
+
+
+def active_motives(*, refresh: bool = False) -> Mapping[str, Motive]:
+    """The active contact motives by code (cached in the process, see MOTIVES_CACHE_SECONDS; `refresh`: read now)."""
+    now = time.monotonic()
+    if refresh or not _active_loaded_at or now - _active_loaded_at[0] > MOTIVES_CACHE_SECONDS:
+        fresh = _motives()
+        _active.clear()
+        _active.update(fresh)
+        _active_loaded_at[:] = [now]
+    return _active
 
 
 def _check_contact_fields(
@@ -114,9 +141,12 @@ def record_contact(
     """
     now = timezone.now()
     fields: dict[str, str] = {}
+    motives = active_motives()
+    if motive not in motives:  # perhaps added since the cache was read: once more from the database
+        motives = active_motives(refresh=True)
     _check_contact_fields(
         fields, channel=channel, direction=direction, motive=motive, started_at=started_at, outcome=outcome,
-        waited_seconds=waited_seconds, responded_at=responded_at, motives=_motives(), now=now,
+        waited_seconds=waited_seconds, responded_at=responded_at, motives=motives, now=now,
     )  # fmt: skip
     subject_kind, subject_ref = _check_subject(fields, subject_kind, subject_ref)
     if fields:

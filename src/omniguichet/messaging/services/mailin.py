@@ -172,6 +172,7 @@ def receive_email(
     automatic = parsed.automatic or not envelope_sender  # MAIL FROM:<> is a bounce or a robot's report
     try:
         with transaction.atomic():
+            new = thread is None
             if thread is None:
                 deadline, due_soon_at = _deadlines(home, motive, now, EMAIL_WORK_ITEM_KIND)
                 thread = Thread.objects.create(
@@ -181,11 +182,15 @@ def receive_email(
                     status=ThreadStatus.WAITING, opened_at=now, last_message_at=now, waiting_since=now,
                     deadline=deadline, due_soon_at=due_soon_at,
                 )  # fmt: skip
-            else:
-                thread = Thread.objects.select_for_update().get(pk=thread.pk)
+            else:  # its person with it (the contact below): one query
+                thread = (
+                    Thread.objects.select_for_update(of=("self",)).select_related("person").get(pk=thread.pk)
+                )
                 wait_again(thread, now)
                 thread.save()
-            thread_waits(thread)  # its work item: to identify, triage, or the basket the rules choose
+            thread_waits(
+                thread, new=new
+            )  # its work item: to identify, triage, or the basket the rules choose
             acknowledge = not automatic and not _recently_acknowledged(parsed.sender, now)
             message = Message.objects.create(
                 thread=thread, direction=Direction.INBOUND, body=parsed.body or _("(files only)"),

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from omniguichet.core.actors import Actor, ActorKind, Channel
 from omniguichet.core.errors import Forbidden, InvalidInput, NotFound
 from omniguichet.crm.models import Direction, Motive, Outcome, Person, SubjectKind
-from omniguichet.crm.services import deadline_and_due_soon, record_contact
+from omniguichet.crm.services import active_motives, deadline_and_due_soon, record_contact
 from omniguichet.messaging.models import (
     MAX_ATTACHMENTS,
     MAX_BODY,
@@ -167,19 +167,46 @@ def write_message(
 ) -> Message:  # fmt: skip
     """A person writes to their caisse: a new thread (a motive is needed) or the next message of one of their
     threads. A closed thread takes the message within REOPEN_DAYS of its closing (and opens again); later the
-    message opens a new thread on the same subject. Every check is made before anything is written."""
+    message opens a new thread on the same subject. Every check is made before anything is written.
+
+    Queries (docs/messaging.md, locked by tests/messaging/test_query_counts.py): the person; a new thread is
+    inserted with its work item (routing rule, basket, item) and the person's thread is read once, locked, in the
+    transaction that writes; the motives come from the process's cache (crm.services.active_motives)."""
     person = person_of(actor)
     now = timezone.now()
-    if idempotency_key:
-        key = f"{person.pk}:{idempotency_key}"[:120]
+    key = f"{person.pk}:{idempotency_key}"[:120] if idempotency_key else None
+    if key:
         replayed = Message.objects.filter(idempotency_key=key).select_related("thread").first()
         if replayed is not None:
             return replayed
+    # The checks that do not depend on the thread, before the transaction (the files' can take a while).
     fields: dict[str, str] = {}
     text = _check_body(body, fields)
+    checked = _check_files(list(files or []), fields)
+    try:
+        with transaction.atomic():
+            return _write(
+                actor=actor, person=person, now=now, text=text, checked=checked, fields=fields, motive=motive,
+                subject=subject, link=link, thread_id=thread_id, key=key,
+            )  # fmt: skip
+    except IntegrityError:
+        if key:  # the same request, twice at once: the other one wrote it
+            found = Message.objects.filter(idempotency_key=key).first()
+            if found is not None:
+                return found
+        raise
+
+
+def _write(
+    *, actor: Actor, person: Person, now: dt.datetime, text: str, checked: list[Any], fields: dict[str, str],
+    motive: str, subject: str, link: str, thread_id: int | None, key: str | None,
+) -> Message:  # fmt: skip
+    """write_message's checks that depend on the thread, then its writes, in its transaction: a refusal raises
+    before anything is written (`fields` holds the refusals of the checks already made)."""
     thread: Thread | None = None
     if thread_id is not None:
-        thread = Thread.objects.filter(pk=thread_id, person=person).first()
+        # Read once, locked until the commit: the message and the thread's new state are computed from this row.
+        thread = Thread.objects.select_for_update().filter(pk=thread_id, person=person).first()
         if thread is None:
             raise NotFound(_("no such conversation"))
         if (
@@ -192,48 +219,41 @@ def write_message(
             thread = None  # too late to answer it: a new thread, on the same subject
     motive_row = None
     if thread is None:
-        motive_row = Motive.objects.filter(pk=str(motive or "")[:40], active=True).first()
+        code = str(motive or "")[:40]
+        motive_row = active_motives().get(code) or (active_motives(refresh=True).get(code) if code else None)
         if motive_row is None:
             fields["motive"] = _("choose a subject from the list") if not motive else _("unknown subject")
         if not isinstance(subject, str) or len(subject) > SUBJECT_MAX:
             fields["subject"] = _("at most %(n)d characters") % {"n": SUBJECT_MAX}
     link_kind, link_ref, link_label = _check_link(actor, link, fields) if thread is None else ("", "", "")
-    checked = _check_files(list(files or []), fields)
     if fields:
         raise InvalidInput.from_fields(fields)
     stored = _store(checked, person.caisse_id)
-    try:
-        with transaction.atomic():
-            if thread is None:
-                assert motive_row is not None
-                deadline, due_soon_at = _deadlines(person.caisse_id, motive_row.pk, now)
-                thread = Thread.objects.create(
-                    person=person, caisse_id=person.caisse_id, motive=motive_row,
-                    subject=(subject or "").strip() or motive_row.label, link_kind=link_kind, link_ref=link_ref,
-                    link_label=link_label, status=ThreadStatus.WAITING, opened_at=now, last_message_at=now,
-                    waiting_since=now, deadline=deadline, due_soon_at=due_soon_at,
-                )  # fmt: skip
-            else:
-                thread = Thread.objects.select_for_update().get(pk=thread.pk)
-                wait_again(thread, now)  # the clock starts again, with a new deadline
-                thread.save()
-            thread_waits(thread)  # its work item, in a basket of the caisse (baskets app)
-            message = Message.objects.create(
-                thread=thread, direction=Direction.INBOUND, body=text, created_at=now,
-                idempotency_key=f"{person.pk}:{idempotency_key}"[:120] if idempotency_key else None,
-            )  # fmt: skip
-            Attachment.objects.bulk_create([Attachment(message=message, **row) for row in stored])
-            record_contact(
-                actor=actor, channel=Channel.SECURE_MESSAGE, person=person, motive=thread.motive_id,
-                direction=Direction.INBOUND, started_at=now, outcome=Outcome.PENDING,
-                subject_kind=SubjectKind.MESSAGE, subject_ref=thread.pk,
-            )  # fmt: skip
-    except IntegrityError:
-        if idempotency_key:  # the same request, twice at once: the other one wrote it
-            found = Message.objects.filter(idempotency_key=f"{person.pk}:{idempotency_key}"[:120]).first()
-            if found is not None:
-                return found
-        raise
+    if thread is None:
+        assert motive_row is not None
+        deadline, due_soon_at = _deadlines(person.caisse_id, motive_row.pk, now)
+        thread = Thread.objects.create(
+            person=person, caisse_id=person.caisse_id, motive=motive_row,
+            subject=(subject or "").strip() or motive_row.label, link_kind=link_kind, link_ref=link_ref,
+            link_label=link_label, status=ThreadStatus.WAITING, opened_at=now, last_message_at=now,
+            waiting_since=now, deadline=deadline, due_soon_at=due_soon_at,
+        )  # fmt: skip
+        thread_waits(thread, new=True)  # its work item, in a basket of the caisse (baskets app)
+    else:
+        wait_again(thread, now)  # the clock starts again, with a new deadline
+        thread.save()
+        thread_waits(thread)
+    message = Message.objects.create(
+        thread=thread, direction=Direction.INBOUND, body=text, created_at=now, idempotency_key=key
+    )
+    attachments = Attachment.objects.bulk_create([Attachment(message=message, **row) for row in stored])
+    # What the answer shows: the files just written, without reading them back.
+    message._prefetched_objects_cache = {"attachments": attachments}  # type: ignore[attr-defined]
+    record_contact(
+        actor=actor, channel=Channel.SECURE_MESSAGE, person=person, motive=thread.motive_id,
+        direction=Direction.INBOUND, started_at=now, outcome=Outcome.PENDING,
+        subject_kind=SubjectKind.MESSAGE, subject_ref=thread.pk,
+    )  # fmt: skip
     return message
 
 
