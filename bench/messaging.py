@@ -177,12 +177,13 @@ LAYERS = [
 
 def statements_reset() -> bool:
     """pg_stat_statements emptied, when the cluster loads it (shared_preload_libraries): True if so."""
-    from django.db import DatabaseError, connection
+    from django.db import DatabaseError, connection, transaction
 
     if connection.vendor != "postgresql":
         return False
     try:
-        with connection.cursor() as cursor:
+        # A savepoint: without the library loaded the failure must not abort a surrounding transaction (tests).
+        with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
             cursor.execute("SELECT pg_stat_statements_reset()")
         return True
