@@ -151,6 +151,13 @@ class InsuredPerson(_Base):
                 booked.request_meta["name"] = "POST /api/v1/appointments (slot taken)"
                 booked.success()
                 return
+            if booked.status_code == 422:  # named by its error code and fields, to be explained in the report
+                try:
+                    error = booked.json().get("error", {})
+                except ValueError:
+                    error = {}
+                booked.failure(f"422 {error.get('code')} {sorted(error.get('fields') or {})}")
+                return
         if booked.status_code == 201:
             self.client.post(
                 f"/api/v1/appointments/{booked.json()['id']}/cancel",
