@@ -317,6 +317,8 @@ NOT_PAGES: dict[str, str] = {
     "messaging:answer": "POST only: redirects, or the conversation page with its error (in PAGES)",
     "messaging:motive": "POST only, redirects",
     "messaging:close": "POST only: redirects, or the conversation page with its error",
+    "telephony:screen_pop_stream": "server-sent events (text/event-stream) read by telephony:console's script; "
+    "the HTML it may carry is the unknown-caller fragment of telephony:screen_pop",
     "telephony:screen_pop": "htmx fragment polled by telephony:console: 204, an HX-Redirect to the record, or the "
     "unknown caller's notice inside that page",
     "messaging:attach": "POST only: redirects, or the conversation page with its error (in PAGES)",
