@@ -41,7 +41,14 @@ from email.message import EmailMessage
 from email.policy import SMTP
 
 from bench.crm import _database_url, _ms, _verdict
-from bench.messaging import _cpu_seconds, _postmaster, _tree, statements_report, statements_reset
+from bench.messaging import (
+    _cpu_seconds,
+    _postmaster,
+    _tree,
+    print_layers,
+    statements_report,
+    statements_reset,
+)
 from bench.seed import _setup
 
 TARGET_PER_SECOND = 200.0
@@ -180,19 +187,8 @@ def _profile(batches: dict[int, list[tuple[str, bytes]]], count: int) -> None:
     wall = time.perf_counter() - started
     n = len(sample)
     table = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
-    total = sum(row[2] for row in table.values())
     print(f"  profile of {n} e-mails stored in-process: {1000 * wall / n:.2f} ms each under cProfile")
-    for label, suffix, function in LAYERS:
-        cumulative = sum(
-            row[3]
-            for (filename, _line, name), row in table.items()
-            if name == function and filename.endswith(suffix)
-        )
-        print(f"    {label:<52} {1000 * cumulative / n:6.2f} ms  {100 * cumulative / total:5.1f} %")
-    print("    top functions by own time:")
-    for (filename, line, name), row in sorted(table.items(), key=lambda kv: -kv[1][2])[:15]:
-        short = "/".join(filename.split("/")[-2:])
-        print(f"      {1000 * row[2] / n:6.3f} ms  {short}:{line} {name}")
+    print_layers(table, LAYERS, per=n)
     if with_statements:
         statements_report(n, "e-mail")
 

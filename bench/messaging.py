@@ -228,18 +228,25 @@ def _profile(clients: list, threads: dict[int, int], messages: int) -> None:
     total = sum(row[2] for row in table.values())
     print(f"  profile of {messages} messages: {1000 * wall / messages:.2f} ms each under cProfile, "
           f"{1000 * total / messages:.2f} ms of profiled time")  # fmt: skip
-    for label, suffix, function in LAYERS:
+    print_layers(table, LAYERS, per=messages)
+    if with_statements:
+        statements_report(messages, "message")
+
+
+def print_layers(table: dict, layers, *, per: int) -> None:
+    """The cumulative time of each layer (label, file suffix, function) per unit and as a share of the profiled
+    time, then the 15 functions with the most own time (a `pstats.Stats(...).stats` table)."""
+    total = sum(row[2] for row in table.values())
+    for label, suffix, function in layers:
         cumulative = sum(
             row[3] for (filename, _line, name), row in table.items()
             if name == function and filename.endswith(suffix)
         )  # fmt: skip
-        print(f"    {label:<66} {1000 * cumulative / messages:6.2f} ms  {100 * cumulative / total:5.1f} %")
+        print(f"    {label:<66} {1000 * cumulative / per:6.2f} ms  {100 * cumulative / total:5.1f} %")
     print("    top functions by own time:")
     for (filename, line, name), row in sorted(table.items(), key=lambda kv: -kv[1][2])[:15]:
         short = "/".join(filename.split("/")[-2:])
-        print(f"      {1000 * row[2] / messages:6.3f} ms  {short}:{line} {name}")
-    if with_statements:
-        statements_report(messages, "message")
+        print(f"      {1000 * row[2] / per:6.3f} ms  {short}:{line} {name}")
 
 
 def _cpu_seconds(pid: int) -> float:

@@ -46,31 +46,12 @@ def give_second_factor(page, username: str) -> None:
 def asgi_server(live_server):
     """The platform under ASGI, as the push process serves it (uvicorn, in a thread of this process), on the live
     server's test database; its address."""
-    import socket
-    import threading
-    import time
-
-    import uvicorn
-    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
-    from django.core.asgi import get_asgi_application
+    from bench.screen_pop import serve_asgi_in_thread
 
     from omniguichet.telephony import stream
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = uvicorn.Config(
-        ASGIStaticFilesHandler(get_asgi_application()), host="127.0.0.1", port=port, lifespan="off",
-        log_level="warning", timeout_graceful_shutdown=1,
-    )  # fmt: skip
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
+    base, server, thread = serve_asgi_in_thread()
+    yield base
     server.should_exit = True
     thread.join(15)
     stream.close_hubs()

@@ -23,12 +23,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 from django.db import close_old_connections, connections
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import translation
-from django.utils.http import urlencode
 
 from omniguichet.core.actors import Actor
-from omniguichet.crm.purposes import PURPOSES
 from omniguichet.telephony import services
 
 logger = logging.getLogger(__name__)
@@ -56,8 +53,9 @@ def pop_event(*, actor: Actor, language: str) -> str | None:
     if pop.person_id is not None:
         return f"event: redirect\ndata: {services.record_url(pop)}\n\n"
     with translation.override(language):
-        search = f"{reverse('crm:console')}?{urlencode({'purpose': str(PURPOSES[0])})}"
-        html = render_to_string("telephony/_unknown_caller.html", {"pop": pop, "search": search})
+        html = render_to_string(
+            "telephony/_unknown_caller.html", {"pop": pop, "search": services.search_url()}
+        )
     data = "".join(f"data: {line}\n" for line in html.strip().splitlines())
     return f"event: unknown\n{data}\n"
 

@@ -10,14 +10,11 @@ from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
-from django.urls import reverse
 from django.utils import translation
-from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
 from omniguichet.core.actors import Actor
 from omniguichet.core.web import agent_required
-from omniguichet.crm.purposes import PURPOSES
 from omniguichet.telephony import services, stream
 
 
@@ -43,8 +40,7 @@ def screen_pop(request: HttpRequest, actor: Actor) -> HttpResponse:
         response = HttpResponse(status=200)
         response["HX-Redirect"] = services.record_url(pop)
         return response
-    search = f"{reverse('crm:console')}?{urlencode({'purpose': str(PURPOSES[0])})}"
-    return render(request, "telephony/_unknown_caller.html", {"pop": pop, "search": search})
+    return render(request, "telephony/_unknown_caller.html", {"pop": pop, "search": services.search_url()})
 
 
 @require_GET

@@ -84,6 +84,9 @@ from omniguichet.telephony.services.screen_pop import (
 from omniguichet.telephony.services.screen_pop import (
     record_url as record_url,
 )
+from omniguichet.telephony.services.screen_pop import (
+    search_url as search_url,
+)
 from omniguichet.telephony.services.simulate import (
     SimulationReport as SimulationReport,
 )

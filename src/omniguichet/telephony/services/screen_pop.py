@@ -89,6 +89,14 @@ def record_url(pop: ScreenPop) -> str:
     return f"{reverse('crm:record', args=[pop.person_id])}?{query}"
 
 
+def search_url() -> str:
+    """The search of the customer records, opened for an incoming call (the purpose audited): an unknown caller's
+    link."""
+    from omniguichet.crm.purposes import PURPOSES
+
+    return f"{reverse('crm:console')}?{urlencode({'purpose': str(PURPOSES[0])})}"
+
+
 def calls_of_agent(*, actor: Actor, limit: int = 10) -> list[Call]:
     """The agent's latest answered calls (the telephony page lists them)."""
     if actor.user is None:
