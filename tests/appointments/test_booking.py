@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from omniguichet.appointments import services
 from omniguichet.appointments.models import Appointment, SiteClosure, Status
+from omniguichet.appointments.services import PARIS
 from omniguichet.core.actors import Actor, Channel
 from omniguichet.core.errors import Conflict, InvalidInput, NotFound
 from omniguichet.crm.models import Contact
@@ -376,3 +377,31 @@ def test_search_reads_little_once_the_schedule_is_cached(
     motive.duration_minutes = 60
     motive.save()
     assert [s.end - s.start for s in search()] == [dt.timedelta(minutes=60)] * 3
+
+
+@pytest.mark.parametrize("seconds_before", [0, 1, 90])
+def test_a_slot_offered_at_the_minimum_delay_is_still_bookable_minutes_later(
+    insured, site_paris, motive, monkeypatch, seconds_before
+):
+    """The load test's one 422 on booking: a slot offered right at the minimum delay (24 h here) was refused a
+    moment later, the minimum delay having moved past it. The search keeps a margin (OFFER_HOLD), so a slot it
+    offers can be booked during that margin; a booking outside the delay is still refused."""
+    _person, actor = insured
+    day = next_workday(4)
+    nine = at(day, 9, 0)
+    # The clock at which 09:00 on that day is exactly (or nearly) the minimum delay away.
+    searched_at = nine - dt.timedelta(hours=motive.min_delay_hours, seconds=seconds_before)
+    monkeypatch.setattr(timezone, "now", lambda: searched_at)
+    [first, *_] = services.find_free_slots(
+        actor=actor, channel=Channel.WEB, motive=motive.pk, site_id=site_paris.pk, limit=3
+    )
+    assert first.start >= searched_at + dt.timedelta(hours=motive.min_delay_hours) + services.OFFER_HOLD
+    assert first.start.astimezone(PARIS) == at(day, 9, 15)  # the next grid start past the margin
+    booked_at = searched_at + services.OFFER_HOLD - dt.timedelta(seconds=1)
+    monkeypatch.setattr(timezone, "now", lambda: booked_at)
+    appointment = book(actor, site_paris, motive, first.start)
+    assert appointment.start == first.start
+    # The 09:00 start itself is inside the minimum delay by then: refused, with the field named.
+    with pytest.raises(InvalidInput) as refused:
+        book(actor, site_paris, motive, nine)
+    assert "start" in refused.value.fields

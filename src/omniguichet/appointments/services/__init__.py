@@ -285,6 +285,9 @@ from omniguichet.appointments.services.reminders import (
     video_room as video_room,
 )
 from omniguichet.appointments.services.slots import (
+    OFFER_HOLD as OFFER_HOLD,
+)
+from omniguichet.appointments.services.slots import (
     Schedule as Schedule,
 )
 from omniguichet.appointments.services.slots import (

@@ -220,6 +220,10 @@ def _sql_minutes(column: str) -> str:
     return f"(CAST(substr({column}, 1, 2) AS INTEGER) * 60 + CAST(substr({column}, 4, 2) AS INTEGER))"
 
 
+# How long a slot offered by the search stays bookable as far as the minimum delay is concerned.
+OFFER_HOLD = dt.timedelta(minutes=5)
+
+
 def _booking_bounds(motive: AppointmentMotive, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
     return now + dt.timedelta(hours=motive.min_delay_hours), now + dt.timedelta(days=motive.max_delay_days)
 
@@ -258,7 +262,9 @@ def find_free_slots(
     schedule = Schedule(site_ids, first_day, last_day, cached=True)
     duration = dt.timedelta(minutes=appointment_motive.duration_minutes)
     seconds = appointment_motive.duration_minutes * 60
-    earliest_ts, latest_ts = int(earliest.timestamp()), int(latest.timestamp())
+    # A slot offered stays bookable for OFFER_HOLD: one right at the minimum delay would be refused (422) by the
+    # booking that follows it seconds later, the minimum delay having moved on meanwhile.
+    earliest_ts, latest_ts = int((earliest + OFFER_HOLD).timestamp()), int(latest.timestamp())
     slots: list[Slot] = []
     day = first_day
     while day <= last_day and len(slots) < limit:
