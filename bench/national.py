@@ -4,6 +4,7 @@ contacts over three years, measured at each step of its growth.
     DATABASE_URL=postgres://... python -m bench.national                  # 10 M persons, steps 20,50,100,150,200 M
     DATABASE_URL=postgres://... python -m bench.national --persons 200000 --steps 1,2
     make bench-national                                                    # in a throwaway pg_virtualenv cluster
+    DATABASE_URL=postgres://... python -m bench.national --resume /work/national --stop-at 18:30   # across sessions
 
 A fresh database in the cluster of DATABASE_URL gets the persons once (`seed_population`), then contacts in steps
 (`seed_contacts`, COPY, three years of history before today; each step appends another history to the same
@@ -27,6 +28,13 @@ measured so far) and if it can end before --stop-at; a step that would cross eit
 (its chunks committed so far stay) and is measured there. At the end, the figures at 200 M are extrapolated by a
 least-squares line through all the measured points (at least two), never from one: the disk against the number of
 contacts (its slope is the disk per 100 M contacts), latencies and rates against its logarithm (per doubling).
+
+`--resume DIR`: growing to 200 M takes longer than one sitting on a small machine, so the database can be kept in a
+cluster that outlives the run (not a pg_virtualenv one) and grown again later. DIR holds `state.json` (the
+database's URL, the contacts so far, the steps measured) and the warehouse; the first run with an empty DIR
+creates the database there as usual; a later run with the same DIR migrates the database (the code may have moved
+on), skips the persons and goes on with the first step above the contacts already there. The report then takes
+every step measured, of this run and the earlier ones, each with its own date.
 """
 
 from __future__ import annotations
@@ -108,6 +116,7 @@ class Step:
     partitions: int
     key_bytes: int = 0
     stopped: str = ""
+    measured_at: str = ""  # UTC, minutes
 
 
 def _steps(text: str) -> list[int]:
@@ -358,6 +367,7 @@ def _measure_step(
         partitions=parts,
         key_bytes=_key_table_bytes(),
         stopped=stopped,
+        measured_at=f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M}",
     )
     print(
         f"  measured in {time.perf_counter() - started:.0f} s (ANALYZE {analyze_seconds:.0f} s); busiest record of "
@@ -449,6 +459,12 @@ def main() -> None:
     parser.add_argument("--keep-free-gb", type=float, default=25.0, help="free disk space a step must leave")
     parser.add_argument("--stop-at", type=_clock, default=None, help="UTC time HH:MM when seeding must stop")
     parser.add_argument("--json", type=Path, default=None, help="also write the measured steps there (JSON)")
+    parser.add_argument(
+        "--resume",
+        type=Path,
+        default=None,
+        help="keep the database and its state in DIR, and grow it again later",
+    )
     args = parser.parse_args()
     if args.keep_free_gb < 0:
         parser.error("--keep-free-gb must be 0 or more")
@@ -456,14 +472,40 @@ def main() -> None:
     if not base_url.startswith("postgres"):
         parser.error("DATABASE_URL must point to a PostgreSQL cluster (see `make bench-national`)")
     os.environ.setdefault("OMNIGUICHET_PSEUDONYM_KEY", "bench-national")
-    with tempfile.TemporaryDirectory(prefix="bench-national-") as var_dir:
-        _setup(_database_url(base_url, var_dir, "national"), var_dir)
-        steps = _bench(args, Path(var_dir) / "warehouse")
+    if args.resume is not None:
+        args.resume.mkdir(parents=True, exist_ok=True)
+        state = _load_state(args.resume)
+        if state is None:
+            state = {"database_url": _database_url(base_url, str(args.resume), "national"), "persons": 0}
+            _save_state(args.resume, state)
+        elif state["persons"] and state["persons"] != args.persons:
+            parser.error(f"{args.resume} holds {state['persons']:,} persons: --persons {state['persons']}")
+        _setup(state["database_url"], str(args.resume))
+        steps = _bench(args, args.resume / "warehouse", state=state)
+    else:
+        with tempfile.TemporaryDirectory(prefix="bench-national-") as var_dir:
+            _setup(_database_url(base_url, var_dir, "national"), var_dir)
+            steps = _bench(args, Path(var_dir) / "warehouse")
     if args.json and steps:
         args.json.write_text(json.dumps([asdict(s) for s in steps], indent=1))
 
 
-def _bench(args: argparse.Namespace, out: Path) -> list[Step]:
+STATE = "state.json"
+
+
+def _load_state(folder: Path) -> dict | None:
+    path = folder / STATE
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _save_state(folder: Path, state: dict) -> None:
+    """Written whole then renamed: a run stopped while writing leaves the previous state."""
+    path = folder / STATE
+    path.with_suffix(".tmp").write_text(json.dumps(state, indent=1))
+    path.with_suffix(".tmp").replace(path)
+
+
+def _bench(args: argparse.Namespace, out: Path, state: dict | None = None) -> list[Step]:
     from omniguichet.core.services import issue_token
     from omniguichet.demo.services import ensure_demo_users, seed_contacts, seed_population
     from omniguichet.referential.models import User
@@ -483,19 +525,37 @@ def _bench(args: argparse.Namespace, out: Path) -> list[Step]:
     _token, secret = issue_token(user=User.objects.get(username="supervisor"), label="bench")
     keep_free = args.keep_free_gb * GB
 
-    started = time.perf_counter()
-    seed_population(persons=args.persons, seed=42)
-    seconds = time.perf_counter() - started
-    print(f"  persons: {seconds:.0f} s ({args.persons / seconds:,.0f}/s)", flush=True)
-    layout = _prepare_partitions(dt.date.today() - dt.timedelta(days=HISTORY_DAYS))
-    print(f"  contact table: {layout}", flush=True)
-    seconds, _none = _export(out)
-    print(f"  first warehouse export (the persons' parts, no contact yet): {seconds:.0f} s", flush=True)
+    earlier: list[Step] = []  # measured by earlier runs on the same database (--resume)
+    if state is not None and state["persons"]:
+        earlier = [Step(**s) for s in state.get("steps", [])]
+        # Counted, not taken from the state: a run stopped while seeding leaves the chunks it committed.
+        state["total"] = _sql("SELECT count(*) FROM crm_contact")[0][0]
+        print(
+            f"  resumed: {state['persons']:,} persons and {state['total']:,} contacts already there "
+            f"({len(earlier)} step(s) measured before)",
+            flush=True,
+        )
+    else:
+        started = time.perf_counter()
+        seed_population(persons=args.persons, seed=42)
+        seconds = time.perf_counter() - started
+        print(f"  persons: {seconds:.0f} s ({args.persons / seconds:,.0f}/s)", flush=True)
+        layout = _prepare_partitions(dt.date.today() - dt.timedelta(days=HISTORY_DAYS))
+        print(f"  contact table: {layout}", flush=True)
+        seconds, _none = _export(out)
+        print(f"  first warehouse export (the persons' parts, no contact yet): {seconds:.0f} s", flush=True)
+        if state is not None:
+            state.update(persons=args.persons, total=0, runs=0, steps=[])
+            if args.resume is not None:
+                _save_state(args.resume, state)
 
-    rng = random.Random(2026)
-    steps: list[Step] = []
-    seeded = 0  # contacts seeded; the ingested ones are added to `total`
-    total = 0
+    rng = random.Random(2026 + (state or {}).get("runs", 0))
+    steps: list[Step] = list(earlier)
+    seeded = 0  # contacts seeded by this run; the ingested ones are added to `total`
+    total = (state or {}).get("total", 0)
+    if state is not None and args.resume is not None:
+        state["runs"] = state.get("runs", 0) + 1
+        _save_state(args.resume, state)
     bytes_per_contact = 250.0  # until measured: the brief's upper guess with indexes
     measure_seconds = 0.0
     for index, target in enumerate(args.steps):
@@ -540,7 +600,10 @@ def _bench(args: argparse.Namespace, out: Path) -> list[Step]:
 
         try:
             seed_contacts(
-                count=min(wanted, max(fits, 0)), seed=42 + index, days=HISTORY_DAYS, progress=progress
+                count=min(wanted, max(fits, 0)),
+                seed=42 + index + 100 * (state or {}).get("runs", 0),
+                days=HISTORY_DAYS,
+                progress=progress,
             )
             if fits < wanted:
                 stopped = "disk"
@@ -574,6 +637,9 @@ def _bench(args: argparse.Namespace, out: Path) -> list[Step]:
         total += step.day
         step.contacts = total
         steps.append(step)
+        if state is not None and args.resume is not None:
+            state.update(total=total, steps=[asdict(s) for s in steps])
+            _save_state(args.resume, state)
         print(HEADER + "\n" + _row(step), flush=True)
         if stopped:
             break
