@@ -71,7 +71,8 @@ def _run(statements: list[str], *, back: bool = False):
     def run(apps, schema_editor):
         if schema_editor.connection.vendor == "postgresql":
             for sql in statements:
-                schema_editor.execute(sql)
+                # params=None: the SQL goes as written (PL/pgSQL's RAISE uses % for its own placeholders).
+                schema_editor.execute(sql, None)
         elif schema_editor.connection.vendor == "sqlite":
             _sqlite_foreign_key(apps, schema_editor, back=back)
 
