@@ -8,8 +8,9 @@ The other end of `core.partitions.create_months_ahead`: the monthly partitions o
    transaction waiting at most PARTITIONS_DETACH_LOCK_TIMEOUT_MS for the table's lock (tried three times). A guard
    that refuses now rolls the detach back. `DETACH ... CONCURRENTLY` is used when the table has no default
    partition; ours have one (no row is ever refused), and PostgreSQL refuses CONCURRENTLY there.
-2. **drop or archive**: the apps' hooks first (the key tables' rows of the month, the calls' contact), then
-   `DROP TABLE` or `ALTER TABLE ... SET SCHEMA omniguichet_archive`, in one transaction.
+2. **drop or archive**: the month's foreign keys first, one short transaction each (see `_finish`: dropped all at
+   once, they deadlocked with writers of contacts), then the apps' hooks (the key tables' rows of the month, the
+   calls' contact) and `DROP TABLE` or `ALTER TABLE ... SET SCHEMA omniguichet_archive`, in one transaction.
 
 Both steps are audited (`core.PartitionEvent`). A month left detached by a run cut short between the two is
 finished by the next run. The current month and the future ones are never candidates, whatever is asked.
@@ -374,7 +375,9 @@ def _lock_timeout() -> int:
 
 
 def _lock_not_obtained(exc: OperationalError) -> bool:
-    return getattr(exc.__cause__, "sqlstate", None) == "55P03"
+    """A lock timeout (55P03), or a deadlock that PostgreSQL broke by cancelling our statement (40P01): either
+    way the table was busy, the transaction is rolled back, and the next try or run does the work."""
+    return getattr(exc.__cause__, "sqlstate", None) in ("55P03", "40P01")
 
 
 def _detach_concurrently(step: Step, *, actor: Actor, channel: Channel, rule: str) -> None:
@@ -406,11 +409,18 @@ def _detach_concurrently(step: Step, *, actor: Actor, channel: Channel, rule: st
 
 
 def _finish(step: Step, *, actor: Actor, channel: Channel, rule: str) -> None:
-    """Drop or archive a detached month, after the apps' hooks (key tables, references into it). The drop (or
-    the archive's removal of the month's foreign keys) locks the tables its foreign keys point at (persons,
-    caisses...) until the commit: it comes last, under the same lock timeout as the detach; a table that stays
-    busy leaves the month detached, and the next run finishes it."""
+    """Drop or archive a detached month, after the apps' hooks (key tables, references into it).
+
+    The month's foreign keys (to persons, caisses, motives, agents) go first, each in a transaction of its own:
+    removing one takes the referenced table's ACCESS EXCLUSIVE lock until the commit, and a `DROP TABLE` that
+    removed them all at once held one referenced table while waiting for the next, when a writer of contacts
+    held the next (its foreign-key checks) and waited for the first: a deadlock, measured by
+    bench/partition_detach.py (docs/scale.md). One lock at a time, there is no cycle. Then the hooks and
+    `DROP TABLE` (or the move to the archive schema) in one transaction, which locks only the month itself. Every
+    step waits at most the lock timeout; a table that stays busy leaves the month detached, and the next run
+    finishes it."""
     try:
+        _drop_foreign_keys(step)
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(f"SELECT count(*) FROM {_q(step.partition)}")
             rows = cursor.fetchone()[0]
@@ -418,13 +428,7 @@ def _finish(step: Step, *, actor: Actor, channel: Channel, rule: str) -> None:
                 hook(step.partition)
             cursor.execute(f"SET LOCAL lock_timeout = {_lock_timeout()}")
             if step.action == "archive":
-                # A frozen copy: its rows no longer hold the persons, caisses... they point at.
-                cursor.execute(
-                    "SELECT conname FROM pg_constraint WHERE conrelid = to_regclass(%s) AND contype = 'f'",
-                    [step.partition],
-                )
-                for (constraint,) in cursor.fetchall():
-                    cursor.execute(f"ALTER TABLE {_q(step.partition)} DROP CONSTRAINT {_q(constraint)}")
+                # A frozen copy: its rows no longer hold the persons, caisses... they point at (keys dropped above).
                 cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {_q(ARCHIVE_SCHEMA)}")
                 cursor.execute(f"REVOKE ALL ON SCHEMA {_q(ARCHIVE_SCHEMA)} FROM PUBLIC")
                 cursor.execute(f"ALTER TABLE {_q(step.partition)} SET SCHEMA {_q(ARCHIVE_SCHEMA)}")
@@ -440,6 +444,21 @@ def _finish(step: Step, *, actor: Actor, channel: Channel, rule: str) -> None:
         return
     step.rows, step.done = rows, done
     log.info("partition %s of %s %s (%d rows)", step.partition, step.table, done, rows)
+
+
+def _drop_foreign_keys(step: Step) -> None:
+    """The detached month's foreign keys dropped one by one, each in a short transaction under the lock timeout
+    (see _finish). Nothing writes into a detached month: it needs them no more."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conname FROM pg_constraint WHERE conrelid = to_regclass(%s) AND contype = 'f' ORDER BY conname",
+            [step.partition],
+        )
+        names = [row[0] for row in cursor.fetchall()]
+    for name in names:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL lock_timeout = {_lock_timeout()}")
+            cursor.execute(f"ALTER TABLE {_q(step.partition)} DROP CONSTRAINT IF EXISTS {_q(name)}")
 
 
 def horizon(table: str) -> dt.date | None:
