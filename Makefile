@@ -178,3 +178,9 @@ bench-load: setup
 .PHONY: bench-partitions
 bench-partitions: setup
 	pg_virtualenv -t $(PG_BENCH_OPTIONS) sh -c 'DATABASE_URL="postgres://$$PGUSER:$$PGPASSWORD@$$PGHOST:$${PGPORT:-5432}/$$PGDATABASE" $(BIN)/python -m bench.partition_migration --contacts 1000000 --persons 100000 --queries'
+
+# The retention of a month on PostgreSQL (issue 18 section 3): detach and drop of a month of 1 M contacts while a
+# writer inserts into the current month (a few minutes, most of it filling the month and exporting it).
+.PHONY: bench-partition-detach
+bench-partition-detach: setup
+	pg_virtualenv -t $(PG_BENCH_OPTIONS) sh -c 'DATABASE_URL="postgres://$$PGUSER:$$PGPASSWORD@$$PGHOST:$${PGPORT:-5432}/$$PGDATABASE" $(BIN)/python -m bench.partition_detach --contacts 1000000'

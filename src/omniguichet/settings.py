@@ -420,6 +420,24 @@ APPOINTMENTS_SWEEP_SECONDS = int(os.environ.get("APPOINTMENTS_SWEEP_SECONDS", "9
 # partitions of this month and of the next PARTITIONS_MONTHS_AHEAD ones, every PARTITIONS_AHEAD_SECONDS.
 PARTITIONS_MONTHS_AHEAD = int(os.environ.get("OMNIGUICHET_PARTITIONS_MONTHS_AHEAD", "3"))
 PARTITIONS_AHEAD_SECONDS = int(os.environ.get("OMNIGUICHET_PARTITIONS_AHEAD_SECONDS", "86400"))
+# The other end (core.retention, docs/scale.md "Retention of old months"): the months of a table older than its
+# retention (in months, empty: kept for ever) leave it, dropped or archived, checked every PARTITIONS_RETENTION_SECONDS.
+# Read and checked by core.retention.policies() (a wrong value stops the start with the variable's name).
+PARTITIONS_RETENTION = {
+    "crm_contact": (
+        os.environ.get("OMNIGUICHET_CONTACTS_RETENTION_MONTHS", ""),
+        os.environ.get("OMNIGUICHET_CONTACTS_RETENTION_ACTION", "drop"),
+    ),
+    "outreach_outboundmessage": (
+        os.environ.get("OMNIGUICHET_LEDGER_RETENTION_MONTHS", ""),
+        os.environ.get("OMNIGUICHET_LEDGER_RETENTION_ACTION", "drop"),
+    ),
+}
+PARTITIONS_RETENTION_SECONDS = int(os.environ.get("OMNIGUICHET_PARTITIONS_RETENTION_SECONDS", "86400"))
+# How long a detach may wait for the table's lock (every other query on the table waits behind it meanwhile).
+PARTITIONS_DETACH_LOCK_TIMEOUT_MS = int(
+    os.environ.get("OMNIGUICHET_PARTITIONS_DETACH_LOCK_TIMEOUT_MS", "2000")
+)
 
 # --- the motive classifier of incoming e-mail (crm.classifier, docs/classifier.md) ---------------------------------
 # Below this confidence a suggested motive is not routed on: the item goes to a triage basket (needs_triage).

@@ -37,11 +37,21 @@ def _work_items() -> None:
     )  # fmt: skip
 
 
+def _retention() -> None:
+    # A month of contacts leaves the database (core.retention) only once the warehouse holds all of it.
+    from omniguichet.core import retention
+
+    retention.register_guard(
+        "crm_contact", lazy_function("omniguichet.analytics.services.retention.month_exported")
+    )
+
+
 class AnalyticsConfig(AppConfig):
     name = "omniguichet.analytics"
     label = "analytics"
 
     def ready(self) -> None:
+        when_imported("omniguichet.core.retention", _retention)
         checks.register(check_bonus_weights)
         when_imported("omniguichet.analytics.services", _task_hooks)
         when_imported("omniguichet.analytics.services", _work_items)

@@ -6,6 +6,7 @@ from omniguichet.core import staff_otp
 from omniguichet.core.models import (
     ApiToken,
     LoginFailure,
+    PartitionEvent,
     ScheduleSlot,
     TaskOrigin,
     Throttle,
@@ -55,6 +56,24 @@ class LoginFailureAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PartitionEvent)
+class PartitionEventAdmin(admin.ModelAdmin):
+    """The audit of the retention of monthly partitions (core.retention): read only, never deleted here."""
+
+    list_display = ["at", "partition", "action", "rows", "actor", "channel", "rule"]
+    list_filter = ["table", "action"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False
 
 

@@ -22,10 +22,12 @@ class CoreConfig(AppConfig):
         when_imported("django_tasks.signals", _connect_task_signals)
 
     def on_worker_start(self) -> None:
-        """Called by `omniguichet worker` before it polls: the daily creation of the coming months' partitions."""
-        from omniguichet.core.tasks import start_partitions_ahead
+        """Called by `omniguichet worker` before it polls: the daily creation of the coming months' partitions, and
+        the daily retention of the old ones."""
+        from omniguichet.core.tasks import start_partitions_ahead, start_partitions_retention
 
         start_partitions_ahead()
+        start_partitions_retention()
 
 
 def _connect_task_signals() -> None:

@@ -139,3 +139,39 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return self.worker_id
+
+
+class PartitionAction(models.TextChoices):
+    DETACHED = "detached", _("detached")
+    DROPPED = "dropped", _("dropped")
+    ARCHIVED = "archived", _("archived")
+
+
+class PartitionEvent(models.Model):
+    """The audit of the retention of monthly partitions (core.retention, docs/scale.md): one row per step that
+    took a month out of a live table (detached, then dropped or archived), with who asked, through which channel,
+    under which rule, and how many rows. Never updated nor deleted by the platform."""
+
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    table = models.CharField(_("table"), max_length=63)
+    partition = models.CharField(_("partition"), max_length=63)
+    month = models.DateField(_("month"))
+    action = models.CharField(_("action"), max_length=8, choices=PartitionAction.choices)
+    rows = models.BigIntegerField(_("rows"), null=True, blank=True)
+    actor = models.CharField(_("who"), max_length=150)
+    channel = models.CharField(_("channel"), max_length=20)
+    rule = models.CharField(_("rule"), max_length=300)
+
+    class Meta:
+        verbose_name = _("partition retention event")
+        verbose_name_plural = _("partition retention events")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(action__in=PartitionAction.values), name="partition_event_action_known"
+            ),
+        ]
+        # The retention horizon of a table (the newest month that left it): read by the ingestion of contacts.
+        indexes = [models.Index(fields=["table", "action", "-month"], name="partition_event_horizon_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.partition} {self.action} {self.at:%Y-%m-%d %H:%M}"

@@ -17,6 +17,15 @@ def _policy_changed(sender, instance, **kwargs) -> None:
     policy_changed(kind=instance.kind, motive=instance.motive_id)
 
 
+def _retention() -> None:
+    # A month of contacts that leaves (core.retention) takes its keys of crm_contactkey with it.
+    from omniguichet.core import retention
+
+    retention.register_before_drop(
+        "crm_contact", lazy_function("omniguichet.crm.services.retention.forget_contact_keys")
+    )
+
+
 def _motive_changed(sender, instance, **kwargs) -> None:
     from omniguichet.crm.services import forget_motives
 
@@ -28,6 +37,7 @@ class CrmConfig(AppConfig):
     label = "crm"
 
     def ready(self) -> None:
+        when_imported("omniguichet.core.retention", _retention)
         when_imported("omniguichet.crm.services", _retime_scheduler)
         # Saved in the admin, the shell or a migration: the open items follow (docs/deadlines.md).
         policy = self.get_model("DeadlinePolicy")

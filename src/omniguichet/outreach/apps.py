@@ -29,11 +29,23 @@ def _metrics() -> None:
     )  # fmt: skip
 
 
+def _retention() -> None:
+    # A month of the ledger leaves (core.retention) once settled, with its idempotency keys.
+    from omniguichet.core import retention
+
+    table = "outreach_outboundmessage"
+    retention.register_guard(table, lazy_function("omniguichet.outreach.services.retention.month_settled"))
+    retention.register_before_drop(
+        table, lazy_function("omniguichet.outreach.services.retention.forget_message_keys")
+    )
+
+
 class OutreachConfig(AppConfig):
     name = "omniguichet.outreach"
     label = "outreach"
 
     def ready(self) -> None:
+        when_imported("omniguichet.core.retention", _retention)
         # Registered when the ledger's services are imported, not at start-up (issue 15).
         when_imported("omniguichet.outreach.services", _dispatch_scheduler)
         when_imported("omniguichet.core.observability", _metrics)

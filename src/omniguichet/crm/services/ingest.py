@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from omniguichet.core.actors import Actor, ActorKind, Channel, scope_to_caisse
 from omniguichet.core.db import array_literal, bulk_insert_rows, reserve_ids, values_subquery
 from omniguichet.core.errors import InvalidInput, collect
+from omniguichet.core.retention import horizon
 from omniguichet.core.text import check_text
 from omniguichet.crm.models import Contact, ContactKey
 from omniguichet.crm.services.common import INGEST_COLUMNS, MAX_BATCH
@@ -72,6 +73,9 @@ def ingest_contacts(
         )
     now = timezone.now()
     motives = _motives()
+    # The months before this one have left the database (core.retention): a contact dated then is refused, even
+    # from a replayed batch whose key left with its month (docs/scale.md, "Retention of old months").
+    retained_from = horizon("crm_contact")
     results: list[RowResult] = []
     parsed: list[tuple[RowResult, dict[str, Any]]] = []
     person_ids: set[int] = set()
@@ -88,6 +92,14 @@ def ingest_contacts(
         started_at = _parse_time(fields, "started_at", row.get("started_at"))
         if row.get("started_at") in (None, ""):
             fields["started_at"] = _("is required")
+        elif (
+            started_at is not None
+            and retained_from is not None
+            and started_at.astimezone(dt.UTC).date() < retained_from
+        ):
+            fields["started_at"] = _(
+                "is before %(month)s: the contacts of that period have left the database (retention)"
+            ) % {"month": f"{retained_from:%m/%Y}"}
         responded_at = _parse_time(fields, "responded_at", row.get("responded_at"))
         waited = row.get("waited_seconds")
         if waited is not None and (not isinstance(waited, int) or isinstance(waited, bool)):
