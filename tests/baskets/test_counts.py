@@ -97,20 +97,24 @@ def _apply(step, *, now, paris, ain, agent) -> None:
                 [False, basket.pk],
             )
     elif operation == "bulk_create":
+        # A subject drawn twice: the second insert is skipped (and not counted).
         WorkItem.objects.bulk_create(
-            WorkItem(
-                kind=kind,
-                subject_id=5000 + n + 10 * number + 100 * basket_number,
-                caisse_id=PARIS,
-                basket=basket,
-                summary="b",
-                received_at=now,
-                deadline=deadline,
-                status="closed" if n == 2 else "open",
-                is_open=n != 2,
-                outcome="x" if n == 2 else "",
-            )  # fmt: skip
-            for n in range(3)
+            [
+                WorkItem(
+                    kind=kind,
+                    subject_id=5000 + n + 10 * number + 100 * basket_number,
+                    caisse_id=PARIS,
+                    basket=basket,
+                    summary="b",
+                    received_at=now,
+                    deadline=deadline,
+                    status="closed" if n == 2 else "open",
+                    is_open=n != 2,
+                    outcome="x" if n == 2 else "",
+                )  # fmt: skip
+                for n in range(3)
+            ],
+            ignore_conflicts=True,
         )
     elif operation == "delete":
         WorkItem.objects.filter(kind=kind, basket=basket).delete()
@@ -228,3 +232,47 @@ def test_the_ledger_sweep_compacts_the_counters(baskets_of_two_caisses):
     assert OpenItemCount.objects.count() in (1, 4)  # PostgreSQL: one row a statement; SQLite: a row an item
     outreach.run_periodic_jobs()
     assert list(OpenItemCount.objects.values_list("basket_id", "kind", "n")) == [(paris[2].pk, "message", 4)]
+
+
+def test_the_dashboards_figures_read_two_partial_indexes_in_one_query(
+    baskets_of_two_caisses, django_assert_num_queries
+):
+    from omniguichet.documents import services as documents
+
+    paris, _ain = baskets_of_two_caisses
+    now = timezone.now()
+    for n, (hours, closed_hours) in enumerate([(-5, None), (20, None), (100, None), (-30, -10), (10, -1)]):
+        baskets.open_item(
+            kind="document", subject_id=n, caisse_id=PARIS, basket=paris[n % 2], summary="s",
+            received_at=now - dt.timedelta(days=3), deadline=now + dt.timedelta(hours=hours),
+        )  # fmt: skip
+        if closed_hours is not None:
+            baskets.close_items(
+                kind="document",
+                subject_ids=[n],
+                outcome="accepted",
+                at=now + dt.timedelta(hours=closed_hours),
+            )
+    with CaptureQueriesContext(connection) as captured, django_assert_num_queries(1):
+        figures = documents.work_item_figures(PARIS, now)
+    assert figures == {"open": 3, "due_soon": 1, "overdue": 1, "in_time": 1, "late": 1}
+    assert documents.work_item_figures(AIN, now) == dict.fromkeys(figures, 0)
+    assert documents.work_item_figures(None, now) == figures
+    [sql] = [q["sql"] for q in captured.captured_queries]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SET LOCAL enable_seqscan = off"
+            )  # empty tables: the planner would read them whole
+            cursor.execute("EXPLAIN " + sql)
+        else:
+            cursor.execute("EXPLAIN QUERY PLAN " + sql)
+        plan = "\n".join(str(row[-1]) for row in cursor.fetchall())
+    assert "workitem_basket_kind_due_idx" in plan and "workitem_caisse_closed_idx" in plan, plan
+    if connection.vendor == "sqlite":
+        assert "COVERING INDEX workitem_basket_kind_due_idx (basket_id=? AND kind=?)" in plan, plan
+        assert (
+            "COVERING INDEX workitem_caisse_closed_idx (caisse_id=? AND kind=? AND decided_at>?)" in plan
+        ), plan
+    else:
+        assert "Seq Scan on baskets_workitem" not in plan, plan

@@ -115,6 +115,13 @@ class WorkItem(models.Model):
             ),
             # The console's transfer report: the items a caisse received since a date (transfer_report).
             models.Index(fields=["caisse", "received_at"], name="workitem_caisse_received_idx"),
+            # The dashboards' figures of the items closed in the last 30 days, in time or late, by caisse and kind
+            # (documents.services.work_item_figures); `is_open` in it for SQLite, as above.
+            models.Index(
+                fields=["caisse", "kind", "decided_at", "deadline", "is_open"],
+                name="workitem_caisse_closed_idx",
+                condition=Q(is_open=False),
+            ),
         ]
         constraints = [
             models.UniqueConstraint(fields=["kind", "subject_id"], name="workitem_one_per_subject"),

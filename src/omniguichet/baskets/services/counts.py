@@ -9,42 +9,42 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db import connection, transaction
-from django.db.models import Count, IntegerField, Sum, Value
+from django.db.models import Count, IntegerField, OuterRef, Subquery, Sum
 
 from omniguichet.baskets.models import OpenItemCount, WorkItem
-from omniguichet.baskets.registry import kind_choices
 
 # The triggers that keep the counts (migration 0003): named for the bench's baseline and the checks.
 TRIGGERS = ("baskets_workitem_count_insert", "baskets_workitem_count_delete", "baskets_workitem_count_update")
 
 
-def _kinds() -> list[str]:
-    """Every registered kind of item, so that the overdue ranges seek on (basket, kind) and not on the basket."""
-    return [code for code, _label in kind_choices()]
-
-
 def basket_counts(basket_ids: list[int], now: dt.datetime) -> dict[tuple[int, str], tuple[int, int]]:
-    """(basket, kind) -> (open, overdue) for these baskets, in one statement (so one snapshot on PostgreSQL):
-    the sums of the counters, then the overdue ranges of the partial index."""
+    """(basket, kind) -> (open, overdue) for these baskets, in one statement (so one snapshot on PostgreSQL): the
+    sums of the counters per basket and kind, each with the count of its overdue range in the partial index
+    (basket, kind, deadline) WHERE is_open, as a subquery: one seek per basket and kind, read from the index alone
+    (an `IN` list over both columns let PostgreSQL read the items' rows of the basket's whole overdue range). A
+    basket and kind without open items has no counter (or a zero sum) and no overdue item."""
     if not basket_ids:
         return {}
-    sums = (
+    overdue = (
+        WorkItem.objects.filter(
+            basket_id=OuterRef("basket_id"), kind=OuterRef("kind"), is_open=True, deadline__lt=now
+        )
+        .order_by()
+        .values("basket_id")
+        .annotate(n=Count("*"))
+        .values("n")
+    )
+    rows = (
         OpenItemCount.objects.filter(basket_id__in=basket_ids)
         .values_list("basket_id", "kind")
-        .annotate(open=Sum("n"), late=Value(0, output_field=IntegerField()))
+        .annotate(open=Sum("n"), late=Subquery(overdue, output_field=IntegerField()))
         .order_by()
     )
-    late = (
-        WorkItem.objects.filter(basket_id__in=basket_ids, kind__in=_kinds(), is_open=True, deadline__lt=now)
-        .values_list("basket_id", "kind")
-        .annotate(open=Value(0, output_field=IntegerField()), late=Count("id"))
-        .order_by()
-    )
-    counts: dict[tuple[int, str], tuple[int, int]] = {}
-    for basket_id, kind, open_n, late_n in sums.union(late, all=True):
-        was = counts.get((basket_id, kind), (0, 0))
-        counts[(basket_id, kind)] = (was[0] + int(open_n or 0), was[1] + int(late_n or 0))
-    return {key: value for key, value in counts.items() if value != (0, 0)}
+    return {
+        (basket_id, kind): (int(open_n or 0), int(late_n or 0))
+        for basket_id, kind, open_n, late_n in rows
+        if open_n or late_n
+    }
 
 
 COMPACT_POSTGRESQL = """
