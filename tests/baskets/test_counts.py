@@ -111,7 +111,7 @@ def _apply(step, *, now, paris, ain, agent) -> None:
                     status="closed" if n == 2 else "open",
                     is_open=n != 2,
                     outcome="x" if n == 2 else "",
-                )  # fmt: skip
+                )
                 for n in range(3)
             ],
             ignore_conflicts=True,
@@ -171,7 +171,7 @@ def test_the_listing_reads_counters_and_overdue_ranges_in_two_queries(
 def test_plans_read_the_indexes(baskets_of_two_caisses, agent_paris):
     """The counts' statement seeks the counters' index and the overdue ranges of the partial index (basket, kind,
     deadline): no read of the items' table."""
-    paris, _ain = baskets_of_two_caisses
+    _paris, _ain = baskets_of_two_caisses
     with CaptureQueriesContext(connection) as captured:
         baskets.list_baskets(actor=Actor.agent(agent_paris))
     [sql] = [q["sql"] for q in captured.captured_queries if "baskets_openitemcount" in q["sql"]]

@@ -5,14 +5,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('baskets', '0003_open_item_counts'),
+        ("baskets", "0003_open_item_counts"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='workitem',
-            index=models.Index(condition=models.Q(('is_open', False)), fields=['caisse', 'kind', 'decided_at', 'deadline', 'is_open'], name='workitem_caisse_closed_idx'),
+            model_name="workitem",
+            index=models.Index(
+                condition=models.Q(("is_open", False)),
+                fields=["caisse", "kind", "decided_at", "deadline", "is_open"],
+                name="workitem_caisse_closed_idx",
+            ),
         ),
     ]

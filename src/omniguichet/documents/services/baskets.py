@@ -302,6 +302,7 @@ def work_item_figures(caisse: str | None, now: dt.datetime) -> dict[str, int]:
     keys = ("open", "due_soon", "overdue", "in_time", "late")
     figures = dict.fromkeys(keys, 0)
     for row in open_part.union(closed_part, all=True):
+        values: dict[str, Any] = dict(row)
         for key in keys:
-            figures[key] += int(row[key] or 0)
+            figures[key] += int(values[key] or 0)
     return figures
