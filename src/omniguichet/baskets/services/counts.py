@@ -9,7 +9,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db import connection, transaction
-from django.db.models import Count, IntegerField, OuterRef, Subquery, Sum
+from django.db.models import Count, IntegerField, Max, OuterRef, Subquery, Sum
 
 from omniguichet.baskets.models import OpenItemCount, WorkItem
 
@@ -22,7 +22,8 @@ def basket_counts(basket_ids: list[int], now: dt.datetime) -> dict[tuple[int, st
     sums of the counters per basket and kind, each with the count of its overdue range in the partial index
     (basket, kind, deadline) WHERE is_open, as a subquery: one seek per basket and kind, read from the index alone
     (an `IN` list over both columns let PostgreSQL read the items' rows of the basket's whole overdue range). A
-    basket and kind without open items has no counter (or a zero sum) and no overdue item."""
+    basket and kind without open items has no counter (or a zero sum) and no overdue item. `Max`: the subquery
+    is the same for every row of a basket and kind, and grouping on it made SQLite run it twice."""
     if not basket_ids:
         return {}
     overdue = (
@@ -37,7 +38,7 @@ def basket_counts(basket_ids: list[int], now: dt.datetime) -> dict[tuple[int, st
     rows = (
         OpenItemCount.objects.filter(basket_id__in=basket_ids)
         .values_list("basket_id", "kind")
-        .annotate(open=Sum("n"), late=Subquery(overdue, output_field=IntegerField()))
+        .annotate(open=Sum("n"), late=Max(Subquery(overdue, output_field=IntegerField())))
         .order_by()
     )
     return {
