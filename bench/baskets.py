@@ -1,5 +1,8 @@
 """Benchmark of the baskets, the shared work queue (issue 17): the basket listing with 5,000,000 open work items
-in 101 caisses, and an item's page; target p99 <= 50 ms for both.
+in 101 caisses, an item's page, and the baskets of a caisse with their open and overdue counts (the API and the
+console's `/agent/baskets/`); target p99 <= 50 ms for each. Also what the counters cost a writer: `open_item` and
+`close_items` with the counting triggers and the overdue index, against the same calls without them (the schema
+before baskets 0003), in the same run.
 
 Measured in-process through the Django test client (middleware, authentication, django-ninja or the template,
 services, ORM, JSON or HTML), by the manager of the basket's caisse (`agent-<code>`):
@@ -8,13 +11,16 @@ services, ORM, JSON or HTML), by the manager of the basket's caisse (`agent-<cod
   agent's TOTP device recorded in the session, as after the real two login steps);
 - `GET /api/v1/baskets/items/{id}`: one item, open or closed.
 Baseline: the SQL each request ran, captured once, re-executed with a raw cursor on the same connection; the ratio
-shows what the application adds on top of the database.
+shows what the application adds on top of the database (for the counts: the raw SQL of the new read, the counters'
+sums and the overdue ranges in one statement).
 
 The items are loaded in bulk (COPY on PostgreSQL, executemany on SQLite, the listing's index built once at the
 end): documents, secure messages and e-mails, in every basket of every caisse (bigger caisses get more), received
 over the last six weeks, deadlines from two days to ten days later (some overdue), a third of them claimed; plus
 closed ones (10 % on top by default), which stay in the table but not in the listing's partial index. Their
-subjects (documents, conversations) are not created: neither the listing nor the item's page reads them.
+subjects (documents, conversations) are not created: neither the listing nor the item's page reads them. The
+counting triggers run during the load (PostgreSQL: one delta row per basket and kind per COPY; SQLite: one per
+item), then the counters are compacted once (timed), as the ledger's sweep would.
 
     python -m bench.baskets                                    # SQLite, 5,000,000 open items
     python -m bench.baskets --items 500000 --persons 20000
@@ -42,7 +48,9 @@ LIST_SAMPLES = 500
 PAGE_SAMPLES = 300
 ITEM_SAMPLES = 500
 DEEP_SAMPLES = 300
-SUMMARY_SAMPLES = 100
+SUMMARY_SAMPLES = 300
+WRITE_ROUNDS = 4
+WRITES = 250
 CLAIMED_SHARE = 0.3
 CHUNK = 50_000
 WEEKS = 6
@@ -194,9 +202,26 @@ def _load_items(
         with connection.cursor() as cursor:
             for sql in connection.ops.sequence_reset_sql(no_style(), [WorkItem]):
                 cursor.execute(sql)
+    seconds = time.perf_counter() - started
+    from omniguichet.baskets.models import OpenItemCount
+    from omniguichet.baskets.services import compact_counts
+
+    deltas = OpenItemCount.objects.count()
+    compact_seconds = _timed(compact_counts)
+    print(
+        f"  counters: {deltas:,} delta rows written by the triggers during the load, compacted to "
+        f"{OpenItemCount.objects.count():,} in {compact_seconds:.1f} s",
+        flush=True,
+    )
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE baskets_workitem" if connection.vendor == "postgresql" else "ANALYZE")
-    return time.perf_counter() - started
+        if connection.vendor == "postgresql":
+            # The visibility map too (an index-only scan reads the table for pages not marked all-visible);
+            # autovacuum does it in time on a live database.
+            cursor.execute("VACUUM ANALYZE baskets_workitem")
+            cursor.execute("VACUUM ANALYZE baskets_openitemcount")
+        else:
+            cursor.execute("ANALYZE")
+    return seconds
 
 
 def _bench(engine: str, open_count: int, closed_count: int, persons: int, load: bool = True) -> None:
@@ -384,13 +409,77 @@ def _bench(engine: str, open_count: int, closed_count: int, persons: int, load: 
     item_cases = [(caisse_of[pk], f"/api/v1/baskets/items/{pk}") for pk in picks]
     measure("an item GET /api/v1/baskets/items/{id}", api_client, item_cases, lambda r: 1)
 
-    # --- beside the target: the baskets of a caisse with their counts (the console's index) ---
+    # --- the baskets of a caisse with their open and overdue counts (counters + overdue ranges) ---
     caisses = sorted(persons_by_caisse)
     summary_cases = [(c, "/api/v1/baskets") for c in rng.choices(caisses, k=SUMMARY_SAMPLES)]
     measure(
-        "beside the target: baskets of a caisse with counts GET /api/v1/baskets", api_client, summary_cases,
-        lambda r: len(r.json()), target=False,
+        "baskets of a caisse with counts GET /api/v1/baskets",
+        api_client,
+        summary_cases,
+        lambda r: len(r.json()),
+    )
+    console_cases = [(c, "/agent/baskets/") for c in rng.choices(caisses, k=SUMMARY_SAMPLES)]
+    measure(
+        "console's baskets with counts /agent/baskets/", web_client, console_cases,
+        lambda r: r.content.count(b"<td data-count>"),
     )  # fmt: skip
+
+    # --- what the counters cost a writer ---
+    _writer_cost(baskets)
+
+
+def _writer_cost(baskets: list[tuple[int, str]]) -> None:
+    """`open_item` (a deposit's or a message's write of its item) then `close_items`, WRITES of each per round,
+    each in its own savepoint (no commit: the SQL's cost, not the disk's), rounds alternating with the counting
+    triggers and the overdue index dropped (the schema before baskets 0003) and with them; every round rolled
+    back. All into one basket: the hot-basket case (the counters are insert-only rows, so no lock is shared)."""
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from omniguichet.baskets import services
+    from omniguichet.baskets.models import Basket
+    from omniguichet.baskets.services.counts import TRIGGERS
+
+    on_table = " ON baskets_workitem" if connection.vendor == "postgresql" else ""
+    drops = [f"DROP TRIGGER {name}{on_table}" for name in TRIGGERS] + [
+        "DROP INDEX workitem_basket_kind_due_idx"
+    ]
+    basket_id, caisse = baskets[0]
+    basket = Basket.objects.get(pk=basket_id)
+    now = timezone.now()
+    opened: dict[str, list[float]] = {"without": [], "with": []}
+    closed: dict[str, list[float]] = {"without": [], "with": []}
+    with transaction.atomic():
+        for round_ in range(WRITE_ROUNDS):
+            for mode in ("without", "with"):
+                savepoint = transaction.savepoint()
+                if mode == "without":
+                    with connection.cursor() as cursor:
+                        for sql in drops:
+                            cursor.execute(sql)
+                first = 10**12 + round_ * 10 * WRITES
+                for subject in range(first, first + WRITES):
+                    started = time.perf_counter()
+                    with transaction.atomic():
+                        services.open_item(
+                            kind="message", subject_id=subject, caisse_id=caisse, basket=basket, summary="bench",
+                            received_at=now, deadline=now + dt.timedelta(days=2),
+                        )  # fmt: skip
+                    opened[mode].append(time.perf_counter() - started)
+                for subject in range(first, first + WRITES):
+                    started = time.perf_counter()
+                    with transaction.atomic():
+                        services.close_items(kind="message", subject_ids=[subject], outcome="answered")
+                    closed[mode].append(time.perf_counter() - started)
+                transaction.savepoint_rollback(savepoint)
+    for label, samples in (("open_item", opened), ("close_items", closed)):
+        (b50, _b95, b99), (w50, _w95, w99) = _ms(samples["without"]), _ms(samples["with"])
+        print(
+            f"  writer {label} ({WRITE_ROUNDS} x {WRITES} each way, one basket, load average "
+            f"{os.getloadavg()[0]:.1f}): without the counters p50 {b50:.3f} ms, p99 {b99:.3f} ms; with them p50 "
+            f"{w50:.3f} ms, p99 {w99:.3f} ms — ratio p50 {w50 / b50:.2f}x, p99 {w99 / b99:.2f}x",
+            flush=True,
+        )
 
 
 def _print_plans(sqls: list[str]) -> None:
@@ -400,7 +489,7 @@ def _print_plans(sqls: list[str]) -> None:
     explain = "EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN "
     with connection.cursor() as cursor:
         for sql in sqls:
-            if "baskets_workitem" not in sql:
+            if "baskets_workitem" not in sql and "baskets_openitemcount" not in sql:
                 continue
             cursor.execute(explain + sql)
             plan = " | ".join(str(r[-1]) for r in cursor.fetchall())

@@ -105,6 +105,23 @@ class WorkItem(models.Model):
                 name="workitem_basket_todo_idx",
                 condition=Q(is_open=True),
             ),
+            # The baskets' overdue counts: one range (basket, kind, deadline < now) per basket and kind, read
+            # from the index alone (the open counts are OpenItemCount's). `is_open` is in it for SQLite, which
+            # reads the table for a column of the partial index's condition otherwise.
+            models.Index(
+                fields=["basket", "kind", "deadline", "is_open"],
+                name="workitem_basket_kind_due_idx",
+                condition=Q(is_open=True),
+            ),
+            # The console's transfer report: the items a caisse received since a date (transfer_report).
+            models.Index(fields=["caisse", "received_at"], name="workitem_caisse_received_idx"),
+            # The dashboards' figures of the items closed in the last 30 days, in time or late, by caisse and kind
+            # (documents.services.work_item_figures); `is_open` in it for SQLite, as above.
+            models.Index(
+                fields=["caisse", "kind", "decided_at", "deadline", "is_open"],
+                name="workitem_caisse_closed_idx",
+                condition=Q(is_open=False),
+            ),
         ]
         constraints = [
             models.UniqueConstraint(fields=["kind", "subject_id"], name="workitem_one_per_subject"),
@@ -120,6 +137,27 @@ class WorkItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.subject_id}"
+
+
+class OpenItemCount(models.Model):
+    """How many open items a basket holds of one kind, as signed deltas summed on read: database triggers on the
+    work items (migration 0003, SQLite and PostgreSQL) add a row for every change of an item's basket, kind or open
+    state, in the writer's transaction, whoever writes (services, bulk updates, raw SQL, migrations). Rows are only
+    ever inserted by writers (no lock is shared between two deposits into one basket); `compact_counts` folds them
+    into one row per basket and kind (the outreach sweep runs it). See docs/baskets.md."""
+
+    basket = models.ForeignKey(Basket, on_delete=models.CASCADE, related_name="+", db_index=False)
+    kind = models.CharField(_("kind"), max_length=30)
+    n = models.IntegerField(_("change of the open count"))
+
+    class Meta:
+        verbose_name = _("open item count")
+        verbose_name_plural = _("open item counts")
+        # The read (sum per basket and kind of the caisse's baskets) from the index alone.
+        indexes = [models.Index(fields=["basket", "kind", "n"], name="basket_open_count_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.basket_id} {self.kind} {self.n:+d}"
 
 
 class Transfer(models.Model):

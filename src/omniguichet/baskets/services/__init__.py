@@ -1,5 +1,20 @@
 """Baskets' public services: routing, the work items kept in step by the subjects' apps, and the console."""
 
+from omniguichet.baskets.services.counts import (
+    CountCheck as CountCheck,
+)
+from omniguichet.baskets.services.counts import (
+    basket_counts as basket_counts,
+)
+from omniguichet.baskets.services.counts import (
+    check_counts as check_counts,
+)
+from omniguichet.baskets.services.counts import (
+    compact_counts as compact_counts,
+)
+from omniguichet.baskets.services.counts import (
+    compact_counts_job as compact_counts_job,
+)
 from omniguichet.baskets.services.items import (
     BASKET_PAGE as BASKET_PAGE,
 )

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from omniguichet.baskets.models import Basket, ItemStatus, ProcessingKind, Transfer, WorkItem
 from omniguichet.baskets.registry import item_kind
+from omniguichet.baskets.services.counts import basket_counts
 from omniguichet.core.actors import Actor, ActorKind, Channel, scope_to_caisse
 from omniguichet.core.db import apply_each, decode_keyset, encode_keyset, update_rows
 from omniguichet.core.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -149,22 +150,15 @@ class BasketSummary:
 
 def list_baskets(*, actor: Actor) -> list[BasketSummary]:
     """The baskets of the agent's caisse with their open and overdue counts, per kind of item (two queries: the
-    baskets, then the counts read from the partial index of open items)."""
-    now = timezone.now()
+    baskets, then their counters and overdue ranges, services.counts)."""
     baskets = list(_scoped_baskets(actor).select_related("caisse").order_by("caisse_id", "kind"))
-    rows = (
-        WorkItem.objects.filter(basket_id__in=[b.pk for b in baskets], is_open=True)
-        .values("basket_id", "kind")
-        .annotate(n=Count("id"), late=Count("id", filter=Q(deadline__lt=now)))
-        .order_by()
-    )
     counts: dict[int, list[Any]] = {}
-    for row in rows:
-        entry = counts.setdefault(row["basket_id"], [0, 0, {}, {}])
-        entry[0] += row["n"]
-        entry[1] += row["late"]
-        entry[2][row["kind"]] = row["n"]
-        entry[3][row["kind"]] = row["late"]
+    for (basket_id, kind), (n, late) in basket_counts([b.pk for b in baskets], timezone.now()).items():
+        entry = counts.setdefault(basket_id, [0, 0, {}, {}])
+        entry[0] += n
+        entry[1] += late
+        entry[2][kind] = n
+        entry[3][kind] = late
     return [BasketSummary(b, *counts.get(b.pk, (0, 0, {}, {}))) for b in baskets]
 
 

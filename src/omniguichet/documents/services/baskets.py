@@ -264,21 +264,45 @@ def transfer_report(*, actor: Actor, since: dt.datetime | None = None) -> basket
 
 def work_item_figures(caisse: str | None, now: dt.datetime) -> dict[str, int]:
     """Documents to process in one caisse (None: all) for the dashboards, read from their work items: open, due
-    within 48 hours (a fifth of the usual 10 days), overdue, and those decided in the last 30 days in time or late
-    (one query)."""
-    from django.db.models import F
+    within 48 hours (a fifth of the usual 10 days), overdue, and those decided in the last 30 days in time or late.
+    One statement of two parts, each read from a partial index alone: the open items from the baskets' index
+    (basket, kind, deadline) of the caisse's baskets, the closed ones from (caisse, kind, decided_at, deadline)."""
+    from django.db.models import F, IntegerField, Value
 
-    items = WorkItem.objects.filter(kind=WORK_ITEM_KIND)
-    if caisse is not None:
-        items = items.filter(caisse_id=caisse)
-    recent = Q(is_open=False, decided_at__gte=now - dt.timedelta(days=30))
-    row = items.aggregate(
-        open=Count("id", filter=Q(is_open=True)),
-        due_soon=Count(
-            "id", filter=Q(is_open=True, deadline__gte=now, deadline__lt=now + dt.timedelta(hours=48))
-        ),
-        overdue=Count("id", filter=Q(is_open=True, deadline__lt=now)),
-        in_time=Count("id", filter=recent & Q(decided_at__lte=F("deadline"))),
-        late=Count("id", filter=recent & Q(decided_at__gt=F("deadline"))),
+    zero = Value(0, output_field=IntegerField())
+    open_items = WorkItem.objects.filter(kind=WORK_ITEM_KIND, is_open=True)
+    closed = WorkItem.objects.filter(
+        kind=WORK_ITEM_KIND, is_open=False, decided_at__gte=now - dt.timedelta(days=30)
     )
-    return {key: int(value or 0) for key, value in row.items()}
+    if caisse is not None:
+        open_items = open_items.filter(basket_id__in=Basket.objects.filter(caisse_id=caisse).values("pk"))
+        closed = closed.filter(caisse_id=caisse)
+    open_part = (
+        open_items.values("kind")
+        .annotate(
+            open=Count("id"),
+            due_soon=Count("id", filter=Q(deadline__gte=now, deadline__lt=now + dt.timedelta(hours=48))),
+            overdue=Count("id", filter=Q(deadline__lt=now)),
+            in_time=zero,
+            late=zero,
+        )
+        .order_by()
+    )
+    closed_part = (
+        closed.values("kind")
+        .annotate(
+            open=zero,
+            due_soon=zero,
+            overdue=zero,
+            in_time=Count("id", filter=Q(decided_at__lte=F("deadline"))),
+            late=Count("id", filter=Q(decided_at__gt=F("deadline"))),
+        )
+        .order_by()
+    )
+    keys = ("open", "due_soon", "overdue", "in_time", "late")
+    figures = dict.fromkeys(keys, 0)
+    for row in open_part.union(closed_part, all=True):
+        values: dict[str, Any] = dict(row)
+        for key in keys:
+            figures[key] += int(values[key] or 0)
+    return figures
