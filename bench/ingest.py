@@ -314,7 +314,16 @@ def main() -> None:
     os.environ.setdefault("OMNIGUICHET_PSEUDONYM_KEY", "bench-ingest")
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as var_dir:
         if args.database:
-            _setup(base_url.rsplit("/", 1)[0] + "/" + args.database, var_dir)
+            import psycopg
+
+            url = base_url.rsplit("/", 1)[0] + "/" + args.database
+            try:
+                psycopg.connect(url).close()
+            except psycopg.OperationalError as exc:
+                parser.error(
+                    f"--database {args.database!r}: cannot connect ({str(exc).strip().splitlines()[-1]})"
+                )
+            _setup(url, var_dir)
         else:
             _setup(_database_url(base_url, var_dir, "ingest"), var_dir)
         _bench(args)
