@@ -110,6 +110,12 @@ PG_NATIONAL_OPTIONS := -o shared_buffers=2GB -o max_wal_size=2GB -o effective_ca
 bench-national: setup
 	pg_virtualenv -t $(PG_NATIONAL_OPTIONS) sh -c 'DATABASE_URL="postgres://$$PGUSER:$$PGPASSWORD@$$PGHOST:$${PGPORT:-5432}/$$PGDATABASE" $(BIN)/python -m bench.national $(NATIONAL_ARGS)'
 
+# Contact ingestion layer by layer against a raw COPY of the same rows (issue 18 section 3): bench/ingest.py.
+INGEST_ARGS ?=
+.PHONY: bench-ingest
+bench-ingest: setup
+	pg_virtualenv -t $(PG_BENCH_OPTIONS) sh -c 'DATABASE_URL="postgres://$$PGUSER:$$PGPASSWORD@$$PGHOST:$${PGPORT:-5432}/$$PGDATABASE" $(BIN)/python -m bench.ingest $(INGEST_ARGS)'
+
 # Cases and outbound messages (issue #5): ingestion with rules and ledger writes, dispatch to the file sink.
 bench-outreach: setup
 	$(BIN)/python -m bench.outreach --persons 50000 --events 150000

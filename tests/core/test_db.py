@@ -126,3 +126,20 @@ def test_values_subquery_and_insert_row(paris_contacts, agent_paris):
     )
     access = RecordAccess.objects.get()
     assert (access.person, access.user, access.accessed_at) == (person, agent_paris, when)
+
+
+def test_reserved_ids_are_new_and_distinct(paris_contacts, django_assert_num_queries):
+    from django.db import connection
+
+    from omniguichet.core.db import reserve_ids
+
+    if connection.vendor != "postgresql":
+        assert reserve_ids(Contact, 3) is None  # SQLite: the caller reads its ids back
+        return
+    assert reserve_ids(Contact, 0) is None
+    highest = max(c.pk for c in Contact.objects.all())
+    with django_assert_num_queries(1):
+        ids = reserve_ids(Contact, 500)
+    assert ids is not None and len(set(ids)) == 500 and min(ids) > highest
+    again = reserve_ids(Contact, 2)
+    assert again is not None and min(again) > max(ids)

@@ -116,6 +116,61 @@ def test_an_external_id_is_unique_across_months(make_person):
 
 
 @postgresql_only
+def test_the_keys_follow_statements_of_many_rows(make_person):
+    """The key table is written once per statement (crm migration 0012): many rows at once, each keyed; a
+    statement holding the same key twice, or one already taken in another month, fails whole."""
+    person = make_person()
+    Contact.objects.bulk_create([
+        Contact(person=person, caisse_id=person.caisse_id, channel="phone", direction="inbound",
+                motive_id="remboursement", started_at=NOW - dt.timedelta(days=40 * i), actor_kind="system",
+                source="tel", external_id=f"call-{i}")
+        for i in range(5)
+    ] + [Contact(person=person, caisse_id=person.caisse_id, channel="phone", direction="inbound",
+                 motive_id="remboursement", started_at=NOW, actor_kind="system")])  # fmt: skip
+    keys = dict(ContactKey.objects.values_list("external_id", "contact_id"))
+    assert keys == dict(Contact.objects.filter(source="tel").values_list("external_id", "pk"))
+    assert len(keys) == 5
+    twice = [
+        Contact(person=person, caisse_id=person.caisse_id, channel="phone", direction="inbound",
+                motive_id="remboursement", started_at=started, actor_kind="system", source="tel",
+                external_id=external_id)
+        for started, external_id in ((NOW, "call-new"), (NOW - dt.timedelta(days=90), "call-new"))
+    ]  # fmt: skip
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Contact.objects.bulk_create(twice)
+    twice[1].external_id = "call-3"
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Contact.objects.bulk_create(twice)
+    assert ContactKey.objects.count() == 5
+    # Several rows deleted in one statement: their keys go, the others stay.
+    Contact.objects.filter(external_id__in=["call-0", "call-1"]).delete()
+    assert sorted(ContactKey.objects.values_list("external_id", flat=True)) == ["call-2", "call-3", "call-4"]
+
+
+@postgresql_only
+def test_a_contact_moved_to_another_month_with_a_new_key(make_person):
+    """One UPDATE that moves the row to another partition (a delete and an insert inside PostgreSQL, which the
+    statement triggers do not see as such) and changes its key: the old key is freed, the new one taken."""
+    person = make_person()
+    first = contact(person, NOW, source="tel", external_id="call-1")
+    other = contact(person, NOW, source="tel", external_id="call-2")
+    Contact.objects.filter(pk=first.pk).update(started_at=NOW - dt.timedelta(days=200), external_id="call-9")
+    assert dict(ContactKey.objects.values_list("external_id", "contact_id")) == {
+        "call-9": first.pk, "call-2": other.pk,
+    }  # fmt: skip
+    # Moved without a new key, and an update that changes neither: the keys stay as they are.
+    Contact.objects.filter(pk=other.pk).update(started_at=NOW - dt.timedelta(days=300))
+    Contact.objects.filter(pk=first.pk).update(note="rappel")
+    assert dict(ContactKey.objects.values_list("external_id", "contact_id")) == {
+        "call-9": first.pk, "call-2": other.pk,
+    }  # fmt: skip
+    # The freed key can be used again; the new one cannot.
+    contact(person, NOW - dt.timedelta(days=500), source="tel", external_id="call-1")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        contact(person, NOW - dt.timedelta(days=500), source="tel", external_id="call-9")
+
+
+@postgresql_only
 def test_a_replay_in_another_month_is_a_duplicate(make_person):
     from omniguichet.crm.services import ingest_contacts
 

@@ -280,3 +280,63 @@ def test_the_replay_check_probes_the_index_whatever_the_statistics(paris_person)
         plan = "\n".join(line for (line,) in cursor.fetchall())
     assert any("Index Cond" in line and "external_id" in line for line in plan.splitlines()), plan
     assert "Join Filter" not in plan, plan
+
+
+def _mixed_batch(person, prefix: str, size: int) -> list[dict]:
+    """Good rows either side of a month's boundary (UTC, the partition bound on PostgreSQL), a bad row, an unknown
+    person and the same external id twice, repeated to `size` rows."""
+    rows = []
+    for n in range(size):
+        kind = n % 5
+        started = "2026-02-28T23:59:59+00:00" if n % 2 else "2026-03-01T00:00:00+00:00"
+        if kind == 0:
+            rows.append(row(person, f"{prefix}-{n}", channel="fax"))  # rejected: unknown channel
+        elif kind == 1:
+            rows.append(row(person, f"{prefix}-{n}", person_id=2**40))  # rejected: unknown person
+        elif kind == 2:
+            rows.append(row(person, f"{prefix}-{n - 1}", started_at=started))  # the previous row's id again
+        else:
+            rows.append(row(person, f"{prefix}-{n}", started_at=started))
+    return rows
+
+
+def test_a_mixed_batch_across_a_month_boundary_then_its_replay(paris_person, django_assert_num_queries):
+    actor = Actor.system()
+    rows = _mixed_batch(paris_person, "m", 20)
+    results = ingest_contacts(actor=actor, channel=Channel.BACKOFFICE, rows=rows, source="tel")
+    statuses = [r.status for r in results]
+    assert statuses == ["rejected", "rejected", "created", "created", "created"] * 4
+    assert (
+        results[0].errors == {"channel": results[0].errors["channel"]}
+        and "fax" in results[0].errors["channel"]
+    )
+    assert results[1].errors == {"person_id": "unknown person"}
+    # Row 2 repeats row 1's id, whose row was rejected (unknown person): it is the first valid one and counts.
+    created = {r.external_id: r.contact_id for r in results if r.status == "created"}
+    assert len(created) == 12
+    stored = dict(Contact.objects.filter(source="tel").values_list("external_id", "pk"))
+    assert stored == created
+    months = {c.started_at.month for c in Contact.objects.filter(source="tel")}
+    assert months == {2, 3}
+    # Replayed: every row that was written is now a duplicate pointing at its contact; nothing more is written.
+    again = ingest_contacts(actor=actor, channel=Channel.BACKOFFICE, rows=rows, source="tel")
+    assert [r.status for r in again] == ["rejected", "rejected", "duplicate", "duplicate", "duplicate"] * 4
+    assert {r.external_id: r.contact_id for r in again if r.status == "duplicate"} == created
+    assert Contact.objects.filter(source="tel").count() == 12
+
+
+def test_a_duplicate_within_a_batch_counts_once(paris_person):
+    rows = [row(paris_person, 1), row(paris_person, 1, answered=False), row(paris_person, 2)]
+    results = ingest_contacts(actor=Actor.system(), channel=Channel.BACKOFFICE, rows=rows, source="tel")
+    assert [r.status for r in results] == ["created", "duplicate", "created"]
+    assert Contact.objects.get(external_id="tel-1").answered is True
+
+
+@pytest.mark.parametrize("size", [5, 200])
+def test_the_queries_of_a_batch_do_not_grow_with_its_rows(paris_person, size, django_assert_num_queries):
+    rows = _mixed_batch(paris_person, f"q{size}", size)
+    # Motives, persons by id, persons by NIR, known external ids; then the write: its savepoint, the transaction
+    # id and the ids drawn (PostgreSQL, then COPY, which the count does not see) or the insert then the ids read
+    # back (SQLite), and the savepoint's release.
+    with django_assert_num_queries(8):
+        ingest_contacts(actor=Actor.system(), channel=Channel.BACKOFFICE, rows=rows, source="tel")

@@ -233,8 +233,11 @@ def reserve_ids(model: type[Model], count: int) -> list[int] | None:
     if not is_postgresql() or count == 0:
         return None
     with connection.cursor() as cursor:
+        # The sequence named once: pg_get_serial_sequence as nextval's argument was looked up in the catalogue
+        # for every id (50 ms for 10,000 ids against 7 ms; bench/ingest.py).
         cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            "WITH s AS MATERIALIZED (SELECT pg_get_serial_sequence(%s, 'id')::regclass AS seq)"
+            " SELECT nextval(s.seq) FROM s, generate_series(1, %s)",
             [model._meta.db_table, count],
         )
         return [row[0] for row in cursor.fetchall()]

@@ -20,7 +20,19 @@ from omniguichet.core.text import control_character, control_character_reason, n
 # too and are sorted out by the parse that follows). Most bodies hold none: they are let through unparsed.
 # JSON's short escapes \b and \f decode to control characters too (a false alarm, e.g. an escaped backslash before
 # a "b", only costs the walk of the parsed body).
-_SUSPECT_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\\u00[01][0-9a-fA-F]|\\u007[fF]|\\[bf]")
+_CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
+_SUSPECT_ESCAPES = re.compile(rb"\\(?:u00[01][0-9a-fA-F]|u007[fF]|[bf])")
+
+
+def suspect_body(body: bytes) -> bool:
+    """Whether a raw body may hold a refused character, raw or escaped (see above). Two passes that each run at
+    memory speed (bytes.translate deletes the control bytes: the length changes if there was one; the escapes all
+    start with a backslash, which the regular expression searches first): a tenth of the time of one regular
+    expression with both alternatives, which tried every alternative at every byte (~40 ms for a batch of 10,000
+    contacts, bench/ingest.py)."""
+    return len(body.translate(None, _CONTROL_BYTES)) != len(body) or _SUSPECT_ESCAPES.search(body) is not None
+
+
 # The same in a query string, percent-encoded or raw.
 _SUSPECT_QUERY = re.compile(r"%(?:[01][0-9a-fA-F]|7[fF])|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -121,7 +133,7 @@ def refused_fields(request: HttpRequest) -> dict[str, str]:
                 _check(fields, name, upload.name or "")
     elif _is_text(content_type):
         body = request.body
-        if _SUSPECT_BYTES.search(body):
+        if suspect_body(body):
             fields.update((k, v) for k, v in _text_body_fields(body, content_type).items() if k not in fields)
     return fields
 

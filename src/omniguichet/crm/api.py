@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from omniguichet.core.actors import Channel, insured_actor, staff_actor
 from omniguichet.core.api import ErrorOut, shaped_response
+from omniguichet.core.batches import cyclic_gc_paused
 from omniguichet.crm import services
 from omniguichet.crm.models import Contact, Motive, RecordAccess
 from omniguichet.referential.models import Person
@@ -255,19 +256,20 @@ def list_motives(request: HttpRequest) -> list[Motive]:
 )
 def ingest_contacts(request: HttpRequest) -> HttpResponse:
     actor = staff_actor(request.user)  # type: ignore[arg-type]
-    rows = services.parse_contact_rows(request.body, request.content_type or "")
-    results = services.ingest_contacts(
-        actor=actor, channel=Channel.BACKOFFICE, rows=rows, source=request.user.get_username()
-    )
-    return shaped_response(
-        request,
-        {
-            "created": sum(r.status == "created" for r in results),
-            "duplicates": sum(r.status == "duplicate" for r in results),
-            "rejected": sum(r.status == "rejected" for r in results),
-            "results": [r.__dict__ for r in results],
-        },
-    )
+    with cyclic_gc_paused():  # 10,000 rows: see core.batches
+        rows = services.parse_contact_rows(request.body, request.content_type or "")
+        results = services.ingest_contacts(
+            actor=actor, channel=Channel.BACKOFFICE, rows=rows, source=request.user.get_username()
+        )
+        return shaped_response(
+            request,
+            {
+                "created": sum(r.status == "created" for r in results),
+                "duplicates": sum(r.status == "duplicate" for r in results),
+                "rejected": sum(r.status == "rejected" for r in results),
+                "results": [r.__dict__ for r in results],
+            },
+        )
 
 
 @router.get("/persons/search", response={200: list[PersonSummaryOut], **ERRORS}, summary="Find persons")

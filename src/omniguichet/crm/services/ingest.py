@@ -71,6 +71,65 @@ def ingest_contacts(
         raise InvalidInput.from_fields(
             {"body": _("at most %(max)d contacts per batch, got %(n)d") % {"max": MAX_BATCH, "n": len(rows)}}
         )
+    results, parsed, person_ids, nirs = _check_rows(rows)
+    by_id, by_nir = _find_persons(actor, person_ids, nirs)
+    candidates = [r.external_id for r, _v in parsed if not r.errors and r.external_id is not None]
+    already = _known_external_ids(source, candidates)
+    now_db = connection.ops.adapt_datetimefield_value(timezone.now())
+    adapt = connection.ops.adapt_datetimefield_value
+    to_create: list[tuple] = []
+    seen: dict[str, RowResult] = {}
+    for result, values in parsed:
+        if values["person_id"] is not None:
+            found = by_id.get(values["person_id"])
+            missing_field = "person_id"
+        else:
+            found = by_nir.get(values["nir"])
+            missing_field = "nir"
+        if found is None:
+            result.status, result.errors = "rejected", {missing_field: _("unknown person")}
+            continue
+        assert result.external_id is not None
+        if result.external_id in already:
+            result.status, result.contact_id = "duplicate", already[result.external_id]
+            continue
+        if result.external_id in seen:  # twice in the same batch: the first one counts
+            result.status = "duplicate"
+            continue
+        seen[result.external_id] = result
+        person_pk, person_caisse = found
+        caisse = actor.caisse_code if actor.kind == ActorKind.AGENT and actor.caisse_code else person_caisse
+        to_create.append((
+            person_pk, caisse, values["channel"], values["direction"], values["motive_id"],
+            adapt(values["started_at"]), ActorKind.SYSTEM, None, values["outcome"], values["note"],
+            values["answered"], adapt(values["responded_at"]), values["on_appointment"], values["waited_seconds"],
+            source, result.external_id, now_db, values["subject_kind"], values["subject_ref"],
+        ))  # fmt: skip
+    try:
+        ids = _write(to_create)
+    except IntegrityError:
+        if _retried:
+            raise
+        # Another request stored some of the same external ids meanwhile: replay what is left, once.
+        return ingest_contacts(actor=actor, channel=channel, rows=rows, source=source, _retried=True)
+    if ids is not None:
+        for result, pk in zip(seen.values(), ids, strict=True):
+            result.status, result.contact_id = "created", pk
+    elif seen:
+        created = Contact.objects.filter(
+            source=source, external_id__in=values_subquery(seen, of="text")
+        ).values_list("external_id", "pk")
+        for external_id, pk in created:
+            if external_id is not None:
+                seen[external_id].status, seen[external_id].contact_id = "created", pk
+    return results
+
+
+def _check_rows(
+    rows: list[Any],
+) -> tuple[list[RowResult], list[tuple[RowResult, dict[str, Any]]], set[int], set[str]]:
+    """Every row checked on its own: (a result per row, the valid rows with their values, the person ids and the
+    NIRs they name)."""
     now = timezone.now()
     motives = _motives()
     # The months before this one have left the database (core.retention): a contact dated then is refused, even
@@ -136,6 +195,13 @@ def ingest_contacts(
                 "on_appointment": on_appointment, "subject_kind": subject_kind, "subject_ref": subject_ref,
             }))  # fmt: skip
 
+    return results, parsed, person_ids, nirs
+
+
+def _find_persons(
+    actor: Actor, person_ids: set[int], nirs: set[str]
+) -> tuple[dict[int, tuple[int, str]], dict[str, tuple[int, str]]]:
+    """The persons the rows name that the actor may see: (by id, by NIR), each to (id, caisse)."""
     visible = scope_to_caisse(Person.objects.all(), actor)
     by_id = {
         pk: (pk, c)
@@ -149,64 +215,25 @@ def ingest_contacts(
             "nir", "pk", "caisse_id"
         )
     }
-    candidates = [r.external_id for r, _v in parsed if not r.errors and r.external_id is not None]
-    already = _known_external_ids(source, candidates)
-    now_db = connection.ops.adapt_datetimefield_value(now)
-    adapt = connection.ops.adapt_datetimefield_value
-    to_create: list[tuple] = []
-    seen: dict[str, RowResult] = {}
-    for result, values in parsed:
-        if values["person_id"] is not None:
-            found = by_id.get(values["person_id"])
-            missing_field = "person_id"
-        else:
-            found = by_nir.get(values["nir"])
-            missing_field = "nir"
-        if found is None:
-            result.status, result.errors = "rejected", {missing_field: _("unknown person")}
-            continue
-        assert result.external_id is not None
-        if result.external_id in already:
-            result.status, result.contact_id = "duplicate", already[result.external_id]
-            continue
-        if result.external_id in seen:  # twice in the same batch: the first one counts
-            result.status = "duplicate"
-            continue
-        seen[result.external_id] = result
-        person_pk, person_caisse = found
-        caisse = actor.caisse_code if actor.kind == ActorKind.AGENT and actor.caisse_code else person_caisse
-        to_create.append((
-            person_pk, caisse, values["channel"], values["direction"], values["motive_id"],
-            adapt(values["started_at"]), ActorKind.SYSTEM, None, values["outcome"], values["note"],
-            values["answered"], adapt(values["responded_at"]), values["on_appointment"], values["waited_seconds"],
-            source, result.external_id, now_db, values["subject_kind"], values["subject_ref"],
-        ))  # fmt: skip
-    try:
-        with transaction.atomic():
-            ids = _reserve_contact_ids(len(to_create))
-            # Raw bulk insert (COPY on PostgreSQL): the fields were all checked above.
-            if ids is None:
-                bulk_insert_rows(Contact, INGEST_COLUMNS, to_create)
-            else:
-                bulk_insert_rows(
-                    Contact, ["id", *INGEST_COLUMNS], ((i, *r) for i, r in zip(ids, to_create, strict=True))
-                )
-    except IntegrityError:
-        if _retried:
-            raise
-        # Another request stored some of the same external ids meanwhile: replay what is left, once.
-        return ingest_contacts(actor=actor, channel=channel, rows=rows, source=source, _retried=True)
-    if ids is not None:
-        for result, pk in zip(seen.values(), ids, strict=True):
-            result.status, result.contact_id = "created", pk
-    elif seen:
-        created = Contact.objects.filter(
-            source=source, external_id__in=values_subquery(seen, of="text")
-        ).values_list("external_id", "pk")
-        for external_id, pk in created:
-            if external_id is not None:
-                seen[external_id].status, seen[external_id].contact_id = "created", pk
-    return results
+    return by_id, by_nir
+
+
+def _write(to_create: list[tuple]) -> list[int] | None:
+    """The valid rows in one transaction: their ids (PostgreSQL) or None (SQLite, read back by the caller)."""
+    with transaction.atomic():
+        ids = _reserve_contact_ids(len(to_create))
+        _copy_contacts(to_create, ids)
+    return ids
+
+
+def _copy_contacts(to_create: list[tuple], ids: list[int] | None) -> None:
+    # Raw bulk insert (COPY on PostgreSQL): the fields were all checked above.
+    if ids is None:
+        bulk_insert_rows(Contact, INGEST_COLUMNS, to_create)
+    else:
+        bulk_insert_rows(
+            Contact, ["id", *INGEST_COLUMNS], ((i, *r) for i, r in zip(ids, to_create, strict=True))
+        )
 
 
 def _known_external_ids(source: str, external_ids: list[str]) -> dict[str, int]:
