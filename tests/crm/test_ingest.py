@@ -335,8 +335,9 @@ def test_a_duplicate_within_a_batch_counts_once(paris_person):
 @pytest.mark.parametrize("size", [5, 200])
 def test_the_queries_of_a_batch_do_not_grow_with_its_rows(paris_person, size, django_assert_num_queries):
     rows = _mixed_batch(paris_person, f"q{size}", size)
-    # Motives, persons by id, persons by NIR, known external ids; then the write: its savepoint, the transaction
-    # id and the ids drawn (PostgreSQL, then COPY, which the count does not see) or the insert then the ids read
-    # back (SQLite), and the savepoint's release.
-    with django_assert_num_queries(8):
+    # The retention's horizon (core.retention: the newest month that left), motives, persons by id, persons by
+    # NIR, known external ids; then the write: its savepoint, the transaction id and the ids drawn (PostgreSQL,
+    # then COPY, which the count does not see) or the insert then the ids read back (SQLite), and the savepoint's
+    # release.
+    with django_assert_num_queries(9):
         ingest_contacts(actor=Actor.system(), channel=Channel.BACKOFFICE, rows=rows, source="tel")
