@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from omniguichet.baskets.models import Basket, RoutingRule, Transfer, WorkItem
+from omniguichet.baskets.models import Basket, OpenItemCount, RoutingRule, Transfer, WorkItem
 
 
 @admin.register(RoutingRule)
@@ -40,3 +40,23 @@ class WorkItemAdmin(admin.ModelAdmin):
 class TransferAdmin(admin.ModelAdmin):
     list_display = ["item", "from_basket", "to_basket", "reason", "agent", "at"]
     raw_id_fields = ["item", "from_basket", "to_basket", "agent"]
+
+
+@admin.register(OpenItemCount)
+class OpenItemCountAdmin(admin.ModelAdmin):
+    """The open counts' delta rows (written by database triggers, folded by `compact_counts`): read only; the
+    `basket_counts` command checks, compacts or rebuilds them."""
+
+    list_display = ["basket", "kind", "n"]
+    list_filter = ["kind"]
+    list_select_related = ["basket__caisse"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
