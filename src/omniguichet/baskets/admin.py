@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from omniguichet.baskets.models import Basket, OpenItemCount, RoutingRule, Transfer, WorkItem
+from omniguichet.core.admin import ReadOnlyAdmin
 
 
 @admin.register(RoutingRule)
@@ -43,7 +44,7 @@ class TransferAdmin(admin.ModelAdmin):
 
 
 @admin.register(OpenItemCount)
-class OpenItemCountAdmin(admin.ModelAdmin):
+class OpenItemCountAdmin(ReadOnlyAdmin):
     """The open counts' delta rows (written by database triggers, folded by `compact_counts`): read only; the
     `basket_counts` command checks, compacts or rebuilds them."""
 
@@ -51,12 +52,3 @@ class OpenItemCountAdmin(admin.ModelAdmin):
     list_filter = ["kind"]
     list_select_related = ["basket__caisse"]
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

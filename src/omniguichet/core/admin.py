@@ -59,13 +59,9 @@ class LoginFailureAdmin(admin.ModelAdmin):
         return False
 
 
-@admin.register(PartitionEvent)
-class PartitionEventAdmin(admin.ModelAdmin):
-    """The audit of the retention of monthly partitions (core.retention): read only, never deleted here."""
-
-    list_display = ["at", "partition", "action", "rows", "actor", "channel", "rule"]
-    list_filter = ["table", "action"]
-    show_full_result_count = False
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written by the platform only (audits, trigger-kept tables): listed, never added, changed or deleted
+    here."""
 
     def has_add_permission(self, request):
         return False
@@ -75,6 +71,15 @@ class PartitionEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(PartitionEvent)
+class PartitionEventAdmin(ReadOnlyAdmin):
+    """The audit of the retention of monthly partitions (core.retention): read only, never deleted here."""
+
+    list_display = ["at", "partition", "action", "rows", "actor", "channel", "rule"]
+    list_filter = ["table", "action"]
+    show_full_result_count = False
 
 
 @admin.register(Throttle)
