@@ -42,26 +42,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench.crm import BATCH, INGEST_PER_S, _database_url, _ingestion_batches
+from bench.messaging import _cpu_seconds  # a PostgreSQL backend has no children: its own CPU
+from bench.national import _positive
 from bench.seed import _setup
 
 HISTORY_DAYS = 3 * 365
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text.replace("_", ""))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be 1 or more")
-    return value
-
-
-def _cpu_seconds(pid: int) -> float:
-    """utime + stime of a process, in seconds (/proc)."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _backend_pid() -> int:
