@@ -33,16 +33,18 @@ def test_a_message_takes_a_fixed_number_of_queries(insured):
         "/api/v1/me/threads", NEW, content_type="application/json"
     )  # warm-up: the token's last use, caches
     response, sqls = _post(app, "/api/v1/me/threads", NEW)
-    # token, person, INSERT thread, routing rule, basket, work item (read, INSERT), INSERT message, INSERT contact:
-    # the motive is not read (cached in the process), nor the files written (none), nor the item before routing.
-    assert len(sqls) == 9, sqls
+    # token, person, INSERT thread, routing rule, basket, INSERT work item, INSERT message, INSERT contact: the
+    # motive is not read (cached in the process), nor the files written (none), nor the new thread's item.
+    assert len(sqls) == 8, sqls
+    assert not any(s.startswith("SELECT") and 'FROM "baskets_workitem"' in s for s in sqls), sqls
     assert not any('FROM "crm_motive"' in s or 'FROM "messaging_attachment"' in s for s in sqls), sqls
     thread_id = response.json()["thread"]["id"]
     assert response.json()["message"]["attachments"] == []
     _r, sqls = _post(app, f"/api/v1/me/threads/{thread_id}/messages", {"body": "Encore moi."})
-    # token, person, the thread read once (locked), UPDATE thread, work item (read, read again by open_item,
-    # UPDATE), INSERT message, INSERT contact: the basket is not read, nor the thread twice.
-    assert len(sqls) == 9, sqls
+    # token, person, the thread read once (locked), UPDATE thread, UPDATE work item (re-opened in place, not read),
+    # INSERT message, INSERT contact: the basket is not read, nor the thread twice, nor the item.
+    assert len(sqls) == 7, sqls
+    assert not any('FROM "baskets_workitem"' in s for s in sqls), sqls
     assert sum('FROM "messaging_thread"' in s for s in sqls) == 1, sqls
     assert not any('FROM "baskets_basket"' in s for s in sqls), sqls
     # What the queries wrote is all there.
@@ -87,14 +89,14 @@ def test_an_email_takes_a_fixed_number_of_queries(make_person):
     receive_email(caisse_code="751", data=mail(msgid="<warm@example.org>").as_bytes())  # the process's caches
     with CaptureQueriesContext(connection) as ctx:
         first = receive_email(caisse_code="751", data=mail(msgid="<one@example.org>").as_bytes())
-    # Message-ID seen?, sender, INSERT thread, routing rule, basket, work item (read, INSERT), acknowledged within
-    # the hour?, INSERT message, INSERT contact: no work item looked up before routing, no motive read.
-    assert len(_statements(ctx)) == 10, _statements(ctx)
+    # Message-ID seen?, sender, INSERT thread, routing rule, basket, INSERT work item, acknowledged within the
+    # hour?, INSERT message, INSERT contact: the new thread's item is not looked up, no motive read.
+    assert len(_statements(ctx)) == 9, _statements(ctx)
     reply = mail(msgid="<two@example.org>", In_Reply_To="<one@example.org>").as_bytes()
     with CaptureQueriesContext(connection) as ctx:
         second = receive_email(caisse_code="751", data=reply)
     # Message-ID seen?, sender, the thread by its references, the thread locked with its person, UPDATE thread,
-    # work item (read, read again by open_item, UPDATE), acknowledged?, INSERT message, INSERT contact.
-    assert len(_statements(ctx)) == 11, _statements(ctx)
+    # UPDATE work item (re-opened in place, not read), acknowledged?, INSERT message, INSERT contact.
+    assert len(_statements(ctx)) == 9, _statements(ctx)
     assert not any('FROM "referential_person"' in s and "FOR UPDATE" not in s for s in _statements(ctx)[2:])
     assert second.message.thread_id == first.message.thread_id and first.message.thread.person_id == person.pk

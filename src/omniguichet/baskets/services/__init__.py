@@ -76,6 +76,9 @@ from omniguichet.baskets.services.items import (
     open_item as open_item,
 )
 from omniguichet.baskets.services.items import (
+    reopen_item as reopen_item,
+)
+from omniguichet.baskets.services.items import (
     reroute_item as reroute_item,
 )
 from omniguichet.baskets.services.items import (

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Case, Count, Q, QuerySet, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -53,10 +53,12 @@ def open_item(
     person_id: int | None = None,
     routed_by: str = "",
     confidence: float | None = None,
+    new: bool = False,
 ) -> WorkItem:
     """The item of a subject that (again) waits for the caisse: created, or re-opened with a new receipt time and
-    deadline (a person who writes again restarts the clock). A re-opened item keeps its basket and its claimant."""
-    item = WorkItem.objects.filter(kind=kind, subject_id=subject_id).first()
+    deadline (a person who writes again restarts the clock). A re-opened item keeps its basket and its claimant.
+    `new`: the caller knows the subject has no item yet (one query less)."""
+    item = None if new else WorkItem.objects.filter(kind=kind, subject_id=subject_id).first()
     if item is None:
         return WorkItem.objects.create(
             kind=kind, subject_id=subject_id, person_id=person_id, caisse_id=caisse_id, basket=basket,
@@ -72,6 +74,20 @@ def open_item(
         ]
     )  # fmt: skip
     return item
+
+
+def reopen_item(
+    *, kind: str, subject_id: int, summary: str, received_at: dt.datetime, deadline: dt.datetime
+) -> bool:
+    """`open_item`'s re-opening in one UPDATE, for callers that do not need the row back: False when the subject
+    has no item yet (the caller routes it and creates it with `open_item(..., new=True)`). Same rules: the item
+    keeps its basket and its claimant (claimed again if it had one), its decision is cleared."""
+    reopened = WorkItem.objects.filter(kind=kind, subject_id=subject_id).update(
+        received_at=received_at, deadline=deadline, summary=summary[:200],
+        status=Case(When(claimed_by__isnull=False, then=Value(ItemStatus.CLAIMED)), default=Value(ItemStatus.OPEN)),
+        is_open=True, outcome="", decided_by=None, decided_at=None,
+    )  # fmt: skip
+    return bool(reopened)
 
 
 def close_items(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from omniguichet.baskets import services as baskets
-from omniguichet.baskets.models import Basket, ProcessingKind, WorkItem
+from omniguichet.baskets.models import ProcessingKind, WorkItem
 from omniguichet.messaging.models import Thread, ThreadChannel, ThreadStatus
 
 # The motive of an e-mail whose suggestion was too unsure to route on (until an agent corrects it).
@@ -43,24 +43,22 @@ def route_thread(thread: Thread) -> tuple[Any, str, float | None]:
     return route.basket, ("model," if by_model else "") + route.routed_by, confidence
 
 
-def thread_waits(thread: Thread, *, new: bool = False) -> WorkItem:
-    """The thread waits for an answer (a new one, or the person wrote again): its item is opened, or re-opened with
-    the thread's new deadline in the basket it was in. `new`: the thread was just created, it has no item yet (one
-    query less)."""
+def thread_waits(thread: Thread, *, new: bool = False) -> None:
+    """The thread waits for an answer (a new one, or the person wrote again): its item is re-opened with the
+    thread's new deadline in the basket it was in (one UPDATE), or routed and created. `new`: the thread was just
+    created, it has no item yet (no UPDATE tried)."""
     assert thread.status == ThreadStatus.WAITING and thread.deadline is not None
-    existing = (
-        None if new else baskets.items_of(kind=thread.work_item_kind, subject_ids=[thread.pk]).get(thread.pk)
-    )
-    if existing is not None:
-        # open_item keeps an existing item's basket: its id is all it needs (the basket row is not read).
-        basket: Any = Basket(pk=existing.basket_id, caisse_id=existing.caisse_id)
-        routed_by, confidence = existing.routed_by, existing.routing_confidence
-    else:
-        basket, routed_by, confidence = route_thread(thread)
-    return baskets.open_item(
+    received_at = thread.waiting_since or thread.last_message_at
+    if not new and baskets.reopen_item(
+        kind=thread.work_item_kind, subject_id=thread.pk, summary=thread.subject, received_at=received_at,
+        deadline=thread.deadline,
+    ):  # fmt: skip
+        return
+    basket, routed_by, confidence = route_thread(thread)
+    baskets.open_item(
         kind=thread.work_item_kind, subject_id=thread.pk, person_id=thread.person_id, caisse_id=thread.caisse_id,
-        basket=basket, summary=thread.subject, received_at=thread.waiting_since or thread.last_message_at,
-        deadline=thread.deadline, routed_by=routed_by, confidence=confidence,
+        basket=basket, summary=thread.subject, received_at=received_at, deadline=thread.deadline,
+        routed_by=routed_by, confidence=confidence, new=True,
     )  # fmt: skip
 
 
