@@ -6,6 +6,7 @@ from django.core.cache import cache
 from django.utils import translation
 
 from omniguichet.appointments.services import forget_weekly_patterns
+from omniguichet.baskets.services import forget_routing
 from omniguichet.core.actors import Actor
 from omniguichet.crm.services import forget_motives
 from omniguichet.referential.models import Caisse, Person, Role, User
@@ -73,6 +74,7 @@ def _test_settings(settings):
     cache.clear()  # cached figures must not leak from one test to the next
     forget_weekly_patterns()  # nor the free-slot search's schedule (rolled-back sites keep their ids)
     forget_motives()  # nor the contact motives (a test's rolled-back motive, or one changed by an UPDATE)
+    forget_routing()  # nor the routing rules and baskets (committed by a transactional test, then flushed)
     with translation.override("en"):
         yield
 

@@ -15,4 +15,17 @@ class BasketsConfig(AppConfig):
     label = "baskets"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_delete, post_save
+
+        from omniguichet.baskets.services.routing import forget_routing
+
         when_imported("omniguichet.outreach.services", _compaction)
+        # What routing keeps in the process is forgotten when a rule or a basket changes here (routing.CACHE_SECONDS
+        # bounds how long other processes keep theirs).
+        for model in ("RoutingRule", "Basket"):
+            for signal in (post_save, post_delete):
+                signal.connect(
+                    forget_routing,
+                    sender=f"baskets.{model}",
+                    dispatch_uid=f"forget_routing_{model}_{id(signal)}",
+                )

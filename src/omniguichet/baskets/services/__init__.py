@@ -103,6 +103,9 @@ from omniguichet.baskets.services.routing import (
     basket_for as basket_for,
 )
 from omniguichet.baskets.services.routing import (
+    forget_routing as forget_routing,
+)
+from omniguichet.baskets.services.routing import (
     load_routing_rules as load_routing_rules,
 )
 from omniguichet.baskets.services.routing import (

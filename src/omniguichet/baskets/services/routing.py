@@ -3,13 +3,47 @@ without a motive, the classifier's suggestion (the caller passes it in as `motiv
 
 from __future__ import annotations
 
+import time
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import transaction
+
 from omniguichet.baskets.models import Basket, ProcessingKind, RoutingRule
 from omniguichet.referential.models import Caisse
+
+# --- what routing reads, kept in the process ----------------------------------------------------------------------
+# Every new message, e-mail and document is routed: the rules of its kind and the basket of (caisse, processing
+# kind) are read from this process's memory rather than by two queries each time. Kept only once the transaction
+# that read them has committed (a basket created in a transaction that rolls back is never remembered). A save or a
+# deletion of a rule or a basket forgets them in the process that made it (signals connected in
+# BasketsConfig.ready); other processes read them again after CACHE_SECONDS, so a rule changed in the admin applies
+# everywhere within a minute (docs/baskets.md).
+CACHE_SECONDS = 60.0
+_rules: dict[str, tuple[float, list[RoutingRule]]] = {}
+_basket_ids: dict[tuple[str, str], tuple[float, int]] = {}
+
+
+def forget_routing(**_signal: Any) -> None:
+    """Forget the rules and baskets this process remembers (a rule or a basket changed, or a test's rollback)."""
+    _rules.clear()
+    _basket_ids.clear()
+
+
+def _fresh(entry: tuple[float, Any] | None, now: float) -> bool:
+    return entry is not None and now - entry[0] <= CACHE_SECONDS
+
+
+def _rules_of(item_kind: str) -> list[RoutingRule]:
+    now = time.monotonic()
+    entry = _rules.get(item_kind)
+    if entry is not None and _fresh(entry, now):
+        return entry[1]
+    rules = list(RoutingRule.objects.filter(item_kind=item_kind))
+    transaction.on_commit(lambda: _rules.__setitem__(item_kind, (now, rules)))
+    return rules
 
 
 def _plain(text: str) -> str:
@@ -50,11 +84,12 @@ def processing_kind_for(
 ) -> tuple[str, str]:  # fmt: skip
     """(processing kind, routed_by). The matching rule naming the most criteria wins, then the lowest priority
     number; without a matching rule, the subject's own hint if it names a kind of processing, else "general"."""
-    rules = RoutingRule.objects.filter(item_kind=item_kind)
-    if document_type:
-        rules = rules.filter(document_type__in=[document_type, ""])
-    if motive:
-        rules = rules.filter(motive__in=[motive, ""])
+    rules = [
+        r
+        for r in _rules_of(item_kind)
+        if (not document_type or r.document_type in (document_type, ""))
+        and (not motive or r.motive in (motive, ""))
+    ]
     matching = [
         r
         for r in rules
@@ -69,7 +104,16 @@ def processing_kind_for(
 
 
 def basket_for(*, caisse_code: str, processing_kind: str) -> Basket:
+    """The basket of that caisse and processing kind, created the first time. Remembered by id: the item's foreign
+    key is all its writers need, so a remembered basket is not read (its fields other than the id, the caisse and
+    the kind are not loaded)."""
+    key = (caisse_code, processing_kind)
+    now = time.monotonic()
+    entry = _basket_ids.get(key)
+    if entry is not None and _fresh(entry, now):
+        return Basket(pk=entry[1], caisse_id=caisse_code, kind=processing_kind)
     basket, _created = Basket.objects.get_or_create(caisse_id=caisse_code, kind=processing_kind)
+    transaction.on_commit(lambda: _basket_ids.__setitem__(key, (now, basket.pk)))
     return basket
 
 
@@ -95,6 +139,7 @@ def load_routing_rules(rules: Iterable[dict[str, Any]], rule_model: Any = Routin
         if tuple(values.values()) not in existing:
             missing.append(rule_model(**values, processing_kind=rule["processing_kind"]))
     rule_model.objects.bulk_create(missing)
+    forget_routing()  # bulk_create sends no signal
     return len(missing)
 
 
