@@ -4,6 +4,7 @@ refuses bad input clearly, its CPU accounting adds up, and its upload is a 300 K
 from __future__ import annotations
 
 import io
+import itertools
 import json
 
 import pytest
@@ -109,3 +110,38 @@ def test_the_deposit_is_a_pdf_of_about_300_kb():
     pdf = scanned_pdf()
     assert 290_000 <= len(pdf) <= 310_000
     assert len(PdfReader(io.BytesIO(pdf)).pages) == 1
+
+
+def test_the_simulated_users_act_as_a_poisson_process_whatever_their_actions_take(monkeypatch):
+    """bench/load/pacing.py (the locustfile's wait_time): exponential gaps between scheduled starts, mean 1 s, not
+    phase-locked, and no burst to catch up after a slow action."""
+    import random
+    import statistics
+
+    from bench.load import pacing
+
+    clock = [100.0]
+    monkeypatch.setattr(pacing.time, "monotonic", lambda: clock[0])
+    random.seed(7)
+    wait = pacing.poisson_pacing(1.0)
+
+    class User:
+        pass
+
+    user = User()
+    starts = []
+    for n in range(4000):
+        clock[0] += 0.3 if n % 2 else 0.01  # the action itself: short or slower
+        pause = wait(user)
+        assert pause >= 0
+        clock[0] += pause
+        starts.append(clock[0])
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    # A Poisson process of rate 1 (thinned a little where an action outlasts its gap): mean near 1 s and the
+    # spread of an exponential law (standard deviation near the mean), where constant_throughput gives 1 s exactly.
+    assert 0.95 < statistics.mean(gaps) < 1.15
+    assert statistics.stdev(gaps) > 0.7
+    # Behind schedule (an action of 5 s), the user acts at once, then goes on at its rate: no burst of zero waits.
+    clock[0] += 5.0
+    assert wait(user) == 0
+    assert sum(wait(user) == 0 for _ in range(20)) <= 2
