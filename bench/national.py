@@ -117,6 +117,9 @@ class Step:
     key_bytes: int = 0
     stopped: str = ""
     measured_at: str = ""  # UTC, minutes
+    # Why this step's latencies and rates are not results (the machine was busy with something else): its disk
+    # figures stay in the fits, its timings do not (--void-timings).
+    timings_void: str = ""
 
 
 def _steps(text: str) -> list[int]:
@@ -293,7 +296,8 @@ def _fit(points: list[tuple[float, float]], at: float) -> tuple[float, float]:
 
 def _row(s: Step) -> str:
     return (
-        f"| {s.contacts / 1e6:,.1f} M{' (' + s.stopped + ')' if s.stopped else ''} "
+        f"| {s.contacts / 1e6:,.1f} M{' (' + s.stopped + ')' if s.stopped else ''}"
+        f"{' (timings void: ' + s.timings_void + ')' if s.timings_void else ''} "
         f"| {s.seed_rate:,.0f}/s | {s.record_p50:.2f} / **{s.record_p99:.2f}** ms "
         f"| {s.search_p50:.2f} / **{s.search_p99:.2f}** ms "
         f"| {s.ingest_one:,.0f} / **{s.ingest_parallel:,.0f}**/s "
@@ -413,15 +417,25 @@ def _report(steps: list[Step]) -> None:
         )
     # Latencies and rates: against the logarithm of the size (what B-tree depth follows), per doubling of the
     # contacts; a trend within the noise of a shared machine is said to be one, not extrapolated.
-    doublings = math.log2(TARGET_CONTACTS / points[-1])
+    timed = [s for s in steps if not s.timings_void]
+    if len(timed) < len(steps):
+        print(
+            f"  latencies and rates: through the {len(timed)} steps whose timings are results (not "
+            + "; ".join(f"{s.contacts / 1e6:,.1f} M: {s.timings_void}" for s in steps if s.timings_void)
+            + ")"
+        )
+    if len(timed) < 2:
+        print("  latencies and rates: fewer than two steps with valid timings, no extrapolation")
+        return
+    doublings = math.log2(TARGET_CONTACTS / timed[-1].contacts)
     for label, key, unit, target, lower_is_better in (
         ("record p99", "record_p99", "ms", RECORD_P99_MS, True),
         ("search p99", "search_p99", "ms", SEARCH_P99_MS, True),
         ("ingestion (2 senders)", "ingest_parallel", "/s", INGEST_PER_S, False),
         ("export of a day", "export_seconds", "s", EXPORT_MAX_S, True),
     ):
-        values = [getattr(s, key) for s in steps]
-        log_points = [(math.log2(s.contacts), v) for s, v in zip(steps, values, strict=True)]
+        values = [getattr(s, key) for s in timed]
+        log_points = [(math.log2(s.contacts), v) for s, v in zip(timed, values, strict=True)]
         value, per_doubling = _fit(log_points, math.log2(TARGET_CONTACTS))
         worse = per_doubling > 0 if lower_is_better else per_doubling < 0
         measured = f"measured {min(values):,.2f}-{max(values):,.2f} {unit}"
@@ -465,7 +479,17 @@ def main() -> None:
         default=None,
         help="keep the database and its state in DIR, and grow it again later",
     )
+    parser.add_argument(
+        "--void-timings",
+        metavar="MILLIONS:REASON",
+        action="append",
+        default=[],
+        help="with --resume: the step measured at about that many million contacts keeps its disk figures, but its "
+        "latencies and rates leave the extrapolation, for that reason (e.g. '70.9:a test suite was running')",
+    )
     args = parser.parse_args()
+    if args.void_timings and args.resume is None:
+        parser.error("--void-timings needs --resume (it marks steps kept in the state)")
     if args.keep_free_gb < 0:
         parser.error("--keep-free-gb must be 0 or more")
     base_url = os.environ.get("DATABASE_URL", "")
@@ -498,6 +522,25 @@ def _load_state(folder: Path) -> dict | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
+def _void_timings(steps: list[Step], marks: list[str]) -> None:
+    """`MILLIONS:REASON` marks: the step nearest that size (within 5 %) gets the reason; no such step is an error."""
+    for mark in marks:
+        size, _sep, reason = mark.partition(":")
+        try:
+            contacts = float(size) * 1e6
+        except ValueError:
+            raise SystemExit(
+                f"--void-timings {mark!r}: MILLIONS:REASON, e.g. 70.9:a test suite was running"
+            ) from None
+        if not reason.strip():
+            raise SystemExit(f"--void-timings {mark!r}: give the reason after the colon")
+        near = [s for s in steps if abs(s.contacts - contacts) <= 0.05 * contacts]
+        if not near:
+            sizes = ", ".join(f"{s.contacts / 1e6:,.1f}" for s in steps)
+            raise SystemExit(f"--void-timings {mark!r}: no step measured near {size} M (steps: {sizes} M)")
+        near[0].timings_void = reason.strip()
+
+
 def _save_state(folder: Path, state: dict) -> None:
     """Written whole then renamed: a run stopped while writing leaves the previous state."""
     path = folder / STATE
@@ -528,6 +571,10 @@ def _bench(args: argparse.Namespace, out: Path, state: dict | None = None) -> li
     earlier: list[Step] = []  # measured by earlier runs on the same database (--resume)
     if state is not None and state["persons"]:
         earlier = [Step(**s) for s in state.get("steps", [])]
+        if args.void_timings:
+            _void_timings(earlier, args.void_timings)
+            state["steps"] = [asdict(s) for s in earlier]
+            _save_state(args.resume, state)
         # Counted, not taken from the state: a run stopped while seeding leaves the chunks it committed.
         state["total"] = _sql("SELECT count(*) FROM crm_contact")[0][0]
         print(
