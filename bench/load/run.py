@@ -12,9 +12,10 @@
    database, nothing added to the server).
 4. For each number of web processes W: `omniguichet serve --production --workers W` (gunicorn, whitenoise,
    the production settings, one task worker), a warm-up, then locust headless (`bench/load/locustfile.py`, its
-   mix) at increasing numbers of users, each acting once a second, for `--step-seconds` each. A step passes when
-   its p99 is at most 300 ms with no error; the ladder stops at the second step that fails. The best sustained
-   rate is the highest passing step's.
+   mix) at increasing numbers of users, each acting once a second on average at random instants (Poisson
+   arrivals, `bench/load/pacing.py`), for `--step-seconds` each. A step passes when its p99 is at most 300 ms with
+   no error; the ladder stops at the second step that fails. The best sustained rate is the highest passing
+   step's.
 5. Around each step: the CPU time of each process tree (`/proc/<pid>/stat`: gunicorn, task workers, the
    PostgreSQL postmaster and its backends, locust) and of the whole machine (`/proc/stat`), and the load
    average; the slowest endpoints by p99 and the database's heaviest statements (pg_stat_statements).
