@@ -58,30 +58,24 @@ def open_item(
     """The item of a subject that (again) waits for the caisse: created, or re-opened with a new receipt time and
     deadline (a person who writes again restarts the clock). A re-opened item keeps its basket and its claimant.
     `new`: the caller knows the subject has no item yet (one query less)."""
-    item = None if new else WorkItem.objects.filter(kind=kind, subject_id=subject_id).first()
-    if item is None:
-        return WorkItem.objects.create(
-            kind=kind, subject_id=subject_id, person_id=person_id, caisse_id=caisse_id, basket=basket,
-            summary=summary[:200], received_at=received_at, deadline=deadline, routed_by=routed_by,
-            routing_confidence=confidence,
-        )  # fmt: skip
-    item.received_at, item.deadline, item.summary = received_at, deadline, summary[:200]
-    item.status = ItemStatus.CLAIMED if item.claimed_by_id else ItemStatus.OPEN
-    item.is_open, item.outcome, item.decided_by, item.decided_at = True, "", None, None
-    item.save(
-        update_fields=[
-            "received_at", "deadline", "summary", "status", "is_open", "outcome", "decided_by", "decided_at",
-        ]
+    if not new and reopen_item(
+        kind=kind, subject_id=subject_id, summary=summary, received_at=received_at, deadline=deadline
+    ):
+        return WorkItem.objects.get(kind=kind, subject_id=subject_id)
+    return WorkItem.objects.create(
+        kind=kind, subject_id=subject_id, person_id=person_id, caisse_id=caisse_id, basket=basket,
+        summary=summary[:200], received_at=received_at, deadline=deadline, routed_by=routed_by,
+        routing_confidence=confidence,
     )  # fmt: skip
-    return item
 
 
 def reopen_item(
     *, kind: str, subject_id: int, summary: str, received_at: dt.datetime, deadline: dt.datetime
 ) -> bool:
-    """`open_item`'s re-opening in one UPDATE, for callers that do not need the row back: False when the subject
-    has no item yet (the caller routes it and creates it with `open_item(..., new=True)`). Same rules: the item
-    keeps its basket and its claimant (claimed again if it had one), its decision is cleared."""
+    """The re-opening of a subject's item in one UPDATE (`open_item` uses it, callers that do not need the row back
+    call it alone): False when the subject has no item yet (the caller routes it and creates it with
+    `open_item(..., new=True)`). The item keeps its basket and its claimant (claimed again if it had one), its
+    decision is cleared."""
     reopened = WorkItem.objects.filter(kind=kind, subject_id=subject_id).update(
         received_at=received_at, deadline=deadline, summary=summary[:200],
         status=Case(When(claimed_by__isnull=False, then=Value(ItemStatus.CLAIMED)), default=Value(ItemStatus.OPEN)),

@@ -32,8 +32,8 @@ def forget_routing(**_signal: Any) -> None:
     _basket_ids.clear()
 
 
-def _fresh(entry: tuple[float, Any] | None, now: float) -> bool:
-    return entry is not None and now - entry[0] <= CACHE_SECONDS
+def _fresh(entry: tuple[float, Any], now: float) -> bool:
+    return now - entry[0] <= CACHE_SECONDS
 
 
 def _rules_of(item_kind: str) -> list[RoutingRule]:
