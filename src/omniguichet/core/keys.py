@@ -4,20 +4,28 @@ pseudonym key, the document key). No Django import: settings.py uses it."""
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 
 def key_from_file(key_file: Path, make: Callable[[], str]) -> str:
     """The key stored in `key_file`, created first with `make()` and mode 0600 (only the platform's own user
-    reads it). Two processes starting together create it once: the loser reads the winner's key."""
+    reads it). Processes starting together create it once: the key is written whole to a private temporary
+    file, then published under its name with `link`, which fails when another process published first. Nobody
+    ever reads a half-written key (two test workers starting together once read an empty file)."""
     if not key_file.exists():
         key_file.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=key_file.parent, prefix=f".{key_file.name}.")
         try:
-            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "w") as handle:
+            with os.fdopen(fd, "w") as handle:  # mkstemp already made it 0600
                 handle.write(make())
+                handle.flush()
+                os.fsync(handle.fileno())
+            try:
+                os.link(temporary, key_file)
+            except FileExistsError:
+                pass  # another process published its key first: everybody uses that one
+        finally:
+            os.unlink(temporary)
     return key_file.read_text().strip()
