@@ -23,6 +23,8 @@ def todays_appointment(actor, site, *, minutes_from_now=10):
     appointment = appointments.book(actor=actor, channel=Channel.WEB, site_id=site.pk, motive="ij_dossier",
                                     start=at(next_workday(), 9))  # fmt: skip
     start = timezone.now() + dt.timedelta(minutes=minutes_from_now)
+    if timezone.localdate(start) != timezone.localdate():  # run just before midnight in Paris: still today
+        start = timezone.now()
     Appointment.objects.filter(pk=appointment.pk).update(start=start, end=start + dt.timedelta(minutes=30))
     appointment.refresh_from_db()
     return appointment

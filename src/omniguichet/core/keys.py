@@ -3,6 +3,7 @@ pseudonym key, the document key). No Django import: settings.py uses it."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from collections.abc import Callable
@@ -22,10 +23,8 @@ def key_from_file(key_file: Path, make: Callable[[], str]) -> str:
                 handle.write(make())
                 handle.flush()
                 os.fsync(handle.fileno())
-            try:
+            with contextlib.suppress(FileExistsError):  # another process published first: all use that one
                 os.link(temporary, key_file)
-            except FileExistsError:
-                pass  # another process published its key first: everybody uses that one
         finally:
             os.unlink(temporary)
     return key_file.read_text().strip()
