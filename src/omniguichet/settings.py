@@ -434,6 +434,11 @@ PARTITIONS_RETENTION = {
     ),
 }
 PARTITIONS_RETENTION_SECONDS = int(os.environ.get("OMNIGUICHET_PARTITIONS_RETENTION_SECONDS", "86400"))
+# Calls and their event lines (telephony) are not partitioned: those started more than CALLS_RETENTION_MONTHS ago
+# (empty: kept for ever) are deleted in batches every CALLS_RETENTION_SECONDS, on every database
+# (telephony.services.retention, docs/telephony.md "Retention"). Checked by core.retention.parse_months.
+CALLS_RETENTION_MONTHS = os.environ.get("OMNIGUICHET_CALLS_RETENTION_MONTHS", "")
+CALLS_RETENTION_SECONDS = int(os.environ.get("OMNIGUICHET_CALLS_RETENTION_SECONDS", "86400"))
 # How long a detach may wait for the table's lock (every other query on the table waits behind it meanwhile).
 PARTITIONS_DETACH_LOCK_TIMEOUT_MS = int(
     os.environ.get("OMNIGUICHET_PARTITIONS_DETACH_LOCK_TIMEOUT_MS", "2000")

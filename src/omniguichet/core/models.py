@@ -145,6 +145,8 @@ class PartitionAction(models.TextChoices):
     DETACHED = "detached", _("detached")
     DROPPED = "dropped", _("dropped")
     ARCHIVED = "archived", _("archived")
+    # Rows of a table that is not partitioned, deleted by date (the calls: telephony.services.retention).
+    DELETED = "deleted", _("deleted")
 
 
 class PartitionEvent(models.Model):

@@ -18,3 +18,8 @@ class TelephonyConfig(AppConfig):
 
     def ready(self) -> None:
         when_imported("omniguichet.core.retention", _retention)
+
+    def on_worker_start(self) -> None:
+        from omniguichet.telephony.tasks import start_calls_retention
+
+        start_calls_retention()

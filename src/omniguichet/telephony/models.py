@@ -117,6 +117,8 @@ class Call(models.Model):
         verbose_name = _("call")
         verbose_name_plural = _("calls")
         indexes = [
+            # The retention: the calls started before a month, oldest first (telephony.services.retention).
+            models.Index(fields=["started_at"], name="call_started_idx"),
             # The screen-pop's poll: the latest answered call of an agent not yet shown.
             models.Index(
                 fields=["agent", "-answered_at"],

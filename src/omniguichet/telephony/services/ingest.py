@@ -34,6 +34,7 @@ from omniguichet.telephony.services.common import (
     motive_for,
 )
 from omniguichet.telephony.services.parsing import InvalidLine, LineResult, ParsedEvent, parse_event
+from omniguichet.telephony.services.retention import retained_from
 
 
 @dataclass
@@ -84,6 +85,8 @@ def ingest_events(*, actor: Actor, channel: Channel, rows: list[Any], source: st
     if len(rows) > MAX_BATCH:
         raise InvalidInput.from_fields({"body": _("at most %(n)d lines a batch") % {"n": MAX_BATCH}})
     now = timezone.now()
+    # The months before this one have left the database (retention): their lines are refused, even replayed.
+    first_day = retained_from(now=now)
     results: list[LineResult] = []
     parsed: list[tuple[LineResult, ParsedEvent]] = []
     for line, row in enumerate(rows, start=1):
@@ -91,6 +94,11 @@ def ingest_events(*, actor: Actor, channel: Channel, rows: list[Any], source: st
             results.append(LineResult(line, "error", fields={"line": row.reason}))
             continue
         event, fields = parse_event(row, now=now)
+        if event is not None and first_day is not None and event.at.astimezone(dt.UTC).date() < first_day:
+            fields["at"] = _(
+                "is before %(month)s: the calls of that period have left the database (retention)"
+            ) % {"month": f"{first_day:%m/%Y}"}
+            event = None
         result = LineResult(line, "error" if fields else "stored", fields=fields)
         if isinstance(row, dict):
             result.call_id = row.get("call_id") if isinstance(row.get("call_id"), str) else None
