@@ -2,6 +2,7 @@
 
     DATABASE_URL=postgres://... python -m bench.ingest                       # 150,000 persons, 1.5 M contacts
     DATABASE_URL=postgres://... python -m bench.ingest --persons 50000 --contacts 500000 --batches 4
+    DATABASE_URL=postgres://... python -m bench.ingest --persons 10000000 --contacts 4000000 --sustained-batches 200
     make bench-ingest                                                         # in a throwaway pg_virtualenv cluster
 
 A fresh database in the cluster of DATABASE_URL gets persons and a contact history with the seed's own COPY
@@ -15,7 +16,12 @@ same run and on the same table:
   process, as a WSGI server calls it, each layer timed by wrapping the functions of the ingestion module (the JSON
   parse, the per-row checks, the person look-up, the external-id check, the id reservation, the COPY, the commit;
   the rest is the framework and the response); the CPU of this process and of its PostgreSQL backend (/proc);
-- a replay of one batch (every row a duplicate: nothing written).
+- a replay of one batch (every row a duplicate: nothing written);
+- with `--sustained-batches N`: from a CHECKPOINT, N more batches by the parallel senders, the rate by window of
+  `--window` seconds (after a checkpoint the first change of each person's page, by the foreign-key check's row
+  lock, writes the whole page to the WAL: docs/scale.md, "Ingestion at national size").
+
+Each phase prints the WAL it wrote per contact; the header prints the cluster's WAL and checkpoint settings.
 
 The endpoint's rate is reported as a ratio of the floor's. The CPU per contact of each side gives the cores a
 target rate needs.
@@ -55,6 +61,24 @@ def _backend_pid() -> int:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         return int(cursor.fetchone()[0])
+
+
+def _wal_position() -> int:
+    """The WAL's write position in bytes (the difference between two readings is the WAL written meanwhile)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')")
+        return int(cursor.fetchone()[0])
+
+
+def _checkpoint() -> None:
+    """Start from a checkpoint: the first change of every page after it writes the whole page to the WAL (a
+    full-page image), which is where a sustained ingestion is slowest (docs/scale.md, "Ingestion at national size")."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("CHECKPOINT")
 
 
 def _load() -> str:
@@ -152,14 +176,16 @@ def _floor_rows(rng: random.Random, count: int, run: str) -> list[tuple]:
     from omniguichet.core.actors import ActorKind
     from omniguichet.referential.models import Person
 
+    # Persons drawn from the whole table, as the endpoint's batches draw them: on a large table each row's foreign
+    # key then locks a person on a page of its own, which is what the endpoint pays (the first 50,000 persons
+    # only, as this floor once took, stay in a few hot pages and made the floor look 3 times cheaper).
     max_id = Person.objects.aggregate(m=Max("id"))["m"]
-    caisses = dict(Person.objects.filter(pk__lte=max_id).values_list("pk", "caisse_id")[:50_000])
-    ids = list(caisses)
+    drawn = [rng.randint(1, max_id) for _ in range(count)]
+    caisses = dict(Person.objects.filter(pk__in=set(drawn)).values_list("pk", "caisse_id"))
     adapt = connection.ops.adapt_datetimefield_value
     now = timezone.now()
     rows = []
-    for i in range(count):
-        person = rng.choice(ids)
+    for i, person in enumerate(drawn):
         started = now - dt.timedelta(seconds=rng.randint(600, 86_400))
         rows.append((
             person, caisses[person], "phone", "inbound", "remboursement", adapt(started), ActorKind.SYSTEM, None,
@@ -261,6 +287,68 @@ def _post_batches(client: _Post, bodies: list[bytes]) -> _Timing:
     return timing
 
 
+def _sustained(args: argparse.Namespace, secret: str, rng: random.Random, run: str) -> None:
+    """The senders post --sustained-batches batches from a checkpoint on: the rate in windows of --window seconds
+    shows the first minutes, when every page's first change writes its full image to the WAL, then the rate as
+    the pages already written once come back."""
+    from django.db import connection
+
+    bodies = [b.encode() for b in _ingestion_batches(rng, f"{run}-s", args.sustained_batches)]
+    _checkpoint()
+    wal_before = _wal_position()
+    connection.close()
+    context = multiprocessing.get_context("fork")
+    barrier = context.Manager().Barrier(args.senders)
+    started = time.time()
+    with ProcessPoolExecutor(args.senders, mp_context=context) as pool:
+        jobs = [(secret, bodies[i :: args.senders], barrier) for i in range(args.senders)]
+        done = [stamp for stamps in pool.map(_stamped_sender, jobs) for stamp in stamps]
+    wal = _wal_position() - wal_before
+    done.sort()
+    total = sum(rows for _at, rows in done)
+    seconds = done[-1][0] - started
+    print(
+        f"\n  sustained: {args.senders} senders, {len(bodies)} batches ({total:,} contacts) from a CHECKPOINT, "
+        f"{seconds:.0f} s ({_load()})"
+    )
+    print(
+        f"    {total / seconds:9,.0f} contacts/s over the whole run; WAL {wal / total:,.0f} bytes a contact"
+    )
+    windows: dict[int, int] = defaultdict(int)
+    for at, rows in done:
+        windows[int((at - started) // args.window)] += rows
+    last = max(windows)
+
+    def width(index: int) -> float:  # the last window ends with the run
+        return seconds - index * args.window if index == last else args.window
+
+    line = ", ".join(
+        f"{index * args.window:.0f}-{index * args.window + width(index):.0f} s: "
+        f"{windows.get(index, 0) / width(index):,.0f}"
+        for index in range(last + 1)
+    )
+    print(f"    contacts/s by window of {args.window:.0f} s: {line}")
+
+
+def _stamped_sender(job: tuple[str, list[bytes], Any]) -> list[tuple[float, int]]:
+    """A sender that notes when each batch was done and how many contacts it created."""
+    from django.db import connection
+
+    secret, bodies, barrier = job
+    try:
+        client = _Post(secret)
+        connection.ensure_connection()
+        barrier.wait()
+        stamps = []
+        for body in bodies:
+            status, content = client.post("/api/v1/contacts", body)
+            assert status.startswith("200"), (status, content[:300])
+            stamps.append((time.time(), json.loads(content)["created"]))
+        return stamps
+    finally:
+        connection.close()
+
+
 def _sender(job: tuple[str, list[bytes], Any]) -> _Timing:
     """One of the parallel senders, in its own process (forked): waits for the others, then posts its batches."""
     from django.db import connection
@@ -285,6 +373,13 @@ def main() -> None:
     parser.add_argument(
         "--senders", type=_positive, default=2, help="parallel senders (processes) afterwards"
     )
+    parser.add_argument(
+        "--sustained-batches",
+        type=int,
+        default=0,
+        help="then, from a CHECKPOINT, this many more batches by the parallel senders, timed by window (0: skip)",
+    )
+    parser.add_argument("--window", type=float, default=10.0, help="--sustained-batches: window in seconds")
     parser.add_argument(
         "--database",
         default="",
@@ -323,9 +418,16 @@ def _bench(args: argparse.Namespace) -> None:
     from omniguichet.referential.models import User
 
     version = _sql("SHOW server_version")[0][0].split()[0]
+    knobs = dict(
+        _sql(
+            "SELECT name, setting || coalesce(unit, '') FROM pg_settings WHERE name IN"
+            " ('shared_buffers', 'wal_compression', 'checkpoint_timeout', 'max_wal_size')"
+        )
+    )
     print(
         f"contact ingestion bench on PostgreSQL {version}, {os.cpu_count()} cores, "
-        f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {_load()}",
+        f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {_load()}; "
+        + ", ".join(f"{name} {value}" for name, value in sorted(knobs.items())),
         flush=True,
     )
     ensure_demo_users()
@@ -364,15 +466,17 @@ def _bench(args: argparse.Namespace) -> None:
     # key trigger, alternately, on rows never committed.
     floor_rows = [_floor_rows(rng, BATCH, f"{run}-{b}") for b in range(args.batches + 2)]
     floor = _Timing()
+    wal_before = _wal_position()
     for rows in floor_rows[: args.batches]:
         floor.add(_floor(rows))
+    floor_wal = (_wal_position() - wal_before) / floor.rows
     with_trigger, without = _Timing(), _Timing()
     for rows in floor_rows[args.batches :] * 2:
         with_trigger.add(_floor(rows, commit=False))
         without.add(_floor(rows, trigger=False, commit=False))
     trigger = (with_trigger.parts["COPY"] - without.parts["COPY"]) / with_trigger.rows
     print(f"\n  floor: raw COPY of {BATCH:,} rows + commit, {args.batches} batches ({_load()})")
-    print(f"    {floor.rate():9,.0f} contacts/s; {floor.cpu()}")
+    print(f"    {floor.rate():9,.0f} contacts/s; {floor.cpu()}; WAL {floor_wal:,.0f} bytes")
     print(
         f"    COPY {floor.per_row(floor.parts['COPY']):.1f} µs, commit (the deferred foreign-key checks) "
         f"{floor.per_row(floor.parts['commit']):.1f} µs per contact; the key trigger {1e6 * trigger:.1f} µs per "
@@ -383,14 +487,17 @@ def _bench(args: argparse.Namespace) -> None:
     # The endpoint, one sender, layer by layer.
     spent: dict[str, float] = defaultdict(float)
     restore = _wrap_layers(spent)
+    wal_before = _wal_position()
     try:
         endpoint = _post_batches(client, one)
     finally:
         restore()
+    endpoint_wal = (_wal_position() - wal_before) / endpoint.rows
     assert endpoint.rows == BATCH * args.batches, endpoint.rows
     print(f"\n  POST /api/v1/contacts, {args.batches} batches of {BATCH:,}, one sender ({_load()})")
     print(
         f"    {endpoint.rate():9,.0f} contacts/s = {endpoint.rate() / floor.rate():.2f} x the floor; {endpoint.cpu()}"
+        f"; WAL {endpoint_wal:,.0f} bytes"
     )
     inner = ("id reservation", "COPY (with the key trigger)")
     measured = 0.0
@@ -432,6 +539,8 @@ def _bench(args: argparse.Namespace) -> None:
     again = _post_batches(client, [replay])
     assert again.rows == 0
     print(f"\n  replay of a batch (all duplicates): {BATCH / again.seconds:,.0f} rows/s")
+    if args.sustained_batches:
+        _sustained(args, secret, rng, run)
     web, server = senders.per_row(senders.web_cpu), senders.per_row(senders.server_cpu)
     cores = INGEST_PER_S * (web + server) / 1e6
     print(
