@@ -113,9 +113,8 @@ def purge_old_calls(
             .count()
         )  # fmt: skip
         return report
-    audit_month = months_before(
-        first_kept, 1
-    )  # the newest month that leaves: horizon() gives first_kept back
+    # The newest month that leaves: retained_from() gives first_kept back from it.
+    audit_month = months_before(first_kept, 1)
     while True:
         with transaction.atomic():
             rows = list(old_calls.order_by("started_at").values_list("pk", "call_id")[:batch])
@@ -128,19 +127,19 @@ def purge_old_calls(
             _audit(Call, audit_month, calls, actor=actor, channel=channel, rule=rule)
             if events:
                 _audit(CallEvent, audit_month, events, actor=actor, channel=channel, rule=rule)
-        report.calls, report.events, report.batches = (
-            report.calls + calls,
-            report.events + events,
-            report.batches + 1,
-        )
+        report.calls += calls
+        report.events += events
+        report.batches += 1
     while True:
         with transaction.atomic():
-            pks = list(held.order_by("pk").values_list("pk", flat=True)[:batch])
+            # No order: the held lines are found through their partial index (call_event_held_idx), not the table.
+            pks = list(held.values_list("pk", flat=True)[:batch])
             if not pks:
                 break
             events = CallEvent.objects.filter(pk__in=pks).delete()[0]
             _audit(CallEvent, audit_month, events, actor=actor, channel=channel, rule=f"{rule}, held lines")
-        report.events, report.batches = report.events + events, report.batches + 1
+        report.events += events
+        report.batches += 1
     return report
 
 
