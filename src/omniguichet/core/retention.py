@@ -322,10 +322,22 @@ def apply_retention(
 
 
 def _audit(step: Step, action: str, *, actor: Actor, channel: Channel, rule: str, rows: int | None) -> None:
+    record_removal(
+        table=step.table, partition=step.partition, month=step.month, action=action, rows=rows,
+        actor=actor, channel=channel, rule=rule,
+    )  # fmt: skip
+
+
+def record_removal(
+    *, table: str, partition: str, month: dt.date, action: str, rows: int | None, actor: Actor, channel: Channel,
+    rule: str,
+) -> None:  # fmt: skip
+    """One row of the retention's audit (core.PartitionEvent): a month that left a table, or rows deleted by date
+    from a table that is not partitioned (action `deleted`, telephony's calls)."""
     from omniguichet.core.models import PartitionEvent
 
     PartitionEvent.objects.create(
-        table=step.table, partition=step.partition, month=step.month, action=action, rows=rows,
+        table=table, partition=partition, month=month, action=action, rows=rows,
         actor=(actor.label or actor.kind)[:150], channel=str(channel.value)[:20], rule=rule[:300],
     )  # fmt: skip
 

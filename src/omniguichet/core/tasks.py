@@ -42,7 +42,7 @@ def _enqueue_next() -> None:
     create_partitions_ahead.using(run_after=timezone.now() + dt.timedelta(seconds=_every())).enqueue()
 
 
-def _waiting(path: str | None = None) -> bool:
+def run_waiting(path: str | None = None) -> bool:
     """Whether a run of the task is already queued (database backend only; other backends always start one)."""
     if "django_tasks_db" not in settings.TASKS["default"]["BACKEND"]:
         return False
@@ -58,7 +58,7 @@ def start_partitions_ahead() -> None:
     """On worker start (PostgreSQL only: SQLite has no partitions): make sure one chain of runs exists."""
     from django.db import connection
 
-    if connection.vendor == "postgresql" and not _waiting():
+    if connection.vendor == "postgresql" and not run_waiting():
         create_partitions_ahead.enqueue()
 
 
@@ -98,5 +98,5 @@ def start_partitions_retention() -> None:
     """On worker start (PostgreSQL only): make sure one chain of retention runs exists."""
     from django.db import connection
 
-    if connection.vendor == "postgresql" and not _waiting(detach_expired_partitions.module_path):
+    if connection.vendor == "postgresql" and not run_waiting(detach_expired_partitions.module_path):
         detach_expired_partitions.enqueue()

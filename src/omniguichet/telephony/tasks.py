@@ -45,7 +45,7 @@ def purge_expired_calls() -> int:
 
 def start_calls_retention() -> None:
     """On worker start: make sure one chain of retention runs exists (a second one ends at its slot)."""
-    from omniguichet.core.tasks import _waiting
+    from omniguichet.core.tasks import run_waiting
 
-    if not _waiting(purge_expired_calls.module_path):
+    if not run_waiting(purge_expired_calls.module_path):
         purge_expired_calls.enqueue()

@@ -26,7 +26,8 @@ from omniguichet.core import partitions
 from omniguichet.core.actors import Actor, Channel
 from omniguichet.core.db import values_subquery
 from omniguichet.core.errors import InvalidInput
-from omniguichet.core.retention import months_before, parse_months
+from omniguichet.core.models import PartitionAction
+from omniguichet.core.retention import months_before, parse_months, record_removal
 from omniguichet.telephony.models import Call, CallEvent
 
 SETTING = "OMNIGUICHET_CALLS_RETENTION_MONTHS"
@@ -57,7 +58,7 @@ def _first_kept_by_setting(now: dt.datetime) -> dt.date | None:
 def retained_from(*, now: dt.datetime | None = None) -> dt.date | None:
     """The first UTC day an event line may be dated: the later of the retention setting's first month kept and
     the month after the newest month deleted (the setting may have been lengthened since). None: no limit."""
-    from omniguichet.core.models import PartitionAction, PartitionEvent
+    from omniguichet.core.models import PartitionEvent
 
     newest_deleted = PartitionEvent.objects.filter(
         table__in=(Call._meta.db_table, CallEvent._meta.db_table), action=PartitionAction.DELETED
@@ -144,10 +145,8 @@ def purge_old_calls(
 
 
 def _audit(model: type, month: dt.date, rows: int, *, actor: Actor, channel: Channel, rule: str) -> None:
-    from omniguichet.core.models import PartitionAction, PartitionEvent
-
     table = model._meta.db_table  # type: ignore[attr-defined]
-    PartitionEvent.objects.create(
+    record_removal(
         table=table, partition=table, month=month, action=PartitionAction.DELETED, rows=rows,
-        actor=(actor.label or actor.kind)[:150], channel=str(channel.value)[:20], rule=rule[:300],
+        actor=actor, channel=channel, rule=rule,
     )  # fmt: skip
